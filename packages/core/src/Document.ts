@@ -1,0 +1,235 @@
+/**
+ * The two built-in document kinds, `change` and `announcement`, exactly as they
+ * are stored on S3 and accepted by the CLI (DESIGN section 3).
+ *
+ * Each schema is a `Schema.Struct` with a string index signature so that fields
+ * Docket does not know are kept, unchanged, through every round trip.
+ *
+ * @since 0.1.0
+ */
+import * as Schema from "effect/Schema"
+
+/** A field this module does not know, kept as it is. */
+const Rest = Schema.Record({ key: Schema.String, value: Schema.Unknown })
+
+/**
+ * An ISO-8601 timestamp with a date, a time and a zone (`Z` or `±hh:mm`), e.g.
+ * `2026-11-30T22:00:00Z`. The text is kept as written; Docket sorts and buckets
+ * by its UTC instant (see {@link toInstant}).
+ */
+export const IsoTimestamp = Schema.String.pipe(
+  Schema.pattern(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/, {
+    message: (issue) =>
+      `Expected an ISO-8601 timestamp with a zone (e.g. 2026-11-30T22:00:00Z), got ${JSON.stringify(issue.actual)}`,
+  }),
+  Schema.filter((s) => isRealDateTime(s) || `Not a real date-time: ${s}`),
+  Schema.brand("IsoTimestamp"),
+).annotations({ identifier: "IsoTimestamp" })
+export type IsoTimestamp = typeof IsoTimestamp.Type
+
+/** True when the date and time fields name a real moment (no 30 February, no 25:00). */
+const isRealDateTime = (s: string): boolean => {
+  const [y, mo, d, h, mi, se] = [
+    s.slice(0, 4),
+    s.slice(5, 7),
+    s.slice(8, 10),
+    s.slice(11, 13),
+    s.slice(14, 16),
+    s.slice(17, 19),
+  ].map(Number) as [number, number, number, number, number, number]
+  const day = new Date(Date.UTC(y, mo - 1, d))
+  return (
+    day.getUTCFullYear() === y &&
+    day.getUTCMonth() === mo - 1 &&
+    day.getUTCDate() === d &&
+    h < 24 &&
+    mi < 60 &&
+    (Number.isNaN(se) || se < 60) &&
+    !Number.isNaN(Date.parse(s))
+  )
+}
+
+/** The UTC instant of a timestamp as `YYYY-MM-DDTHH:mm:ss.sssZ`: sortable as text. */
+export const toInstant = (iso: string): string => new Date(iso).toISOString()
+
+/** A customer code: `[a-z0-9][a-z0-9-]{1,31}`. */
+export const CustomerCode = Schema.String.pipe(
+  Schema.pattern(/^[a-z0-9][a-z0-9-]{1,31}$/, {
+    message: (issue) =>
+      `Expected a customer code matching [a-z0-9][a-z0-9-]{1,31}, got ${JSON.stringify(issue.actual)}`,
+  }),
+  Schema.brand("CustomerCode"),
+).annotations({ identifier: "CustomerCode" })
+export type CustomerCode = typeof CustomerCode.Type
+
+/** One or more customer codes, no duplicates. */
+export const Customers = Schema.NonEmptyArray(CustomerCode).pipe(
+  Schema.filter((codes) => {
+    const dup = codes.find((code, i) => codes.indexOf(code) !== i)
+    return dup === undefined || `Duplicate customer code ${JSON.stringify(dup)}`
+  }),
+)
+
+/** A document version: an integer >= 1 that grows with each update. */
+export const Version = Schema.Int.pipe(Schema.greaterThanOrEqualTo(1)).annotations({ identifier: "Version" })
+
+const idPattern = (prefix: string) =>
+  Schema.String.pipe(
+    Schema.pattern(new RegExp(`^${prefix}[A-Za-z0-9-]{1,64}$`), {
+      message: (issue) =>
+        `Expected an id ${prefix} followed by 1-64 of [A-Za-z0-9-], got ${JSON.stringify(issue.actual)}`,
+    }),
+  )
+
+/** A change id: `CHG-` then `[A-Za-z0-9-]{1,64}`. */
+export const ChangeId = idPattern("CHG-").pipe(Schema.brand("ChangeId")).annotations({ identifier: "ChangeId" })
+export type ChangeId = typeof ChangeId.Type
+
+/** An announcement id: `ANN-` then `[A-Za-z0-9-]{1,64}`. */
+export const AnnouncementId = idPattern("ANN-")
+  .pipe(Schema.brand("AnnouncementId"))
+  .annotations({ identifier: "AnnouncementId" })
+export type AnnouncementId = typeof AnnouncementId.Type
+
+/** The closed set of change statuses. */
+export const ChangeStatus = Schema.Literal(
+  "draft",
+  "submitted",
+  "approved",
+  "scheduled",
+  "in-progress",
+  "completed",
+  "cancelled",
+)
+export type ChangeStatus = typeof ChangeStatus.Type
+
+/** The closed set of announcement statuses. */
+export const AnnouncementStatus = Schema.Literal("draft", "scheduled", "published", "archived", "cancelled")
+export type AnnouncementStatus = typeof AnnouncementStatus.Type
+
+/** The announcement types. */
+export const AnnouncementType = Schema.Literal("general", "maintenance", "incident", "security", "finops", "release")
+
+const NonEmptyText = Schema.String.pipe(Schema.minLength(1))
+
+/** An approval on a change. */
+export const Approval = Schema.Struct({ by: NonEmptyText, at: IsoTimestamp }, Rest)
+
+/** One entry of a change's modification history. */
+export const Modification = Schema.Struct(
+  {
+    at: IsoTimestamp,
+    by: NonEmptyText,
+    type: Schema.Literal("created", "updated", "approved", "scheduled", "completed", "cancelled"),
+    note: Schema.optional(Schema.String),
+  },
+  Rest,
+)
+
+/** A change's window; `end` must not be before `start`. */
+export const Schedule = Schema.Struct({ start: IsoTimestamp, end: IsoTimestamp }, Rest).pipe(
+  Schema.filter(
+    (s) => Date.parse(s.end) >= Date.parse(s.start) || `schedule.end (${s.end}) is before schedule.start (${s.start})`,
+  ),
+)
+
+/**
+ * A change record.
+ *
+ * @example
+ * ```ts
+ * import * as Schema from "effect/Schema"
+ * import { Change } from "@docket/core/Document"
+ * const change = Schema.decodeUnknownSync(Change)(JSON.parse(body))
+ * ```
+ */
+export const Change = Schema.Struct(
+  {
+    kind: Schema.Literal("change"),
+    id: ChangeId,
+    version: Version,
+    title: NonEmptyText,
+    description: Schema.optional(Schema.String),
+    reason: Schema.optional(Schema.String),
+    customers: Customers,
+    status: ChangeStatus,
+    schedule: Schedule,
+    implementationPlan: Schema.optional(Schema.String),
+    rollbackPlan: Schema.optional(Schema.String),
+    approvals: Schema.optional(Schema.Array(Approval)),
+    modifications: Schema.optional(Schema.Array(Modification)),
+    createdAt: IsoTimestamp,
+    updatedAt: IsoTimestamp,
+  },
+  Rest,
+).annotations({ identifier: "Change" })
+export type Change = typeof Change.Type
+
+/** A link in an announcement. */
+export const Link = Schema.Struct({ title: Schema.String, url: NonEmptyText }, Rest)
+
+/** A customer announcement. */
+export const Announcement = Schema.Struct(
+  {
+    kind: Schema.Literal("announcement"),
+    id: AnnouncementId,
+    version: Version,
+    type: AnnouncementType,
+    title: NonEmptyText,
+    summary: Schema.optional(Schema.String),
+    content: Schema.optional(Schema.String),
+    customers: Customers,
+    status: AnnouncementStatus,
+    publishAt: IsoTimestamp,
+    links: Schema.optional(Schema.Array(Link)),
+    createdAt: IsoTimestamp,
+    updatedAt: IsoTimestamp,
+  },
+  Rest,
+).annotations({ identifier: "Announcement" })
+export type Announcement = typeof Announcement.Type
+
+/**
+ * What every document of every kind has: the discriminating `kind`, its `id` and
+ * its `version`. Kind-specific fields (customers, status, indexing time) are read
+ * through the kind's {@link DocumentKind} accessors.
+ */
+export interface AnyDocument {
+  readonly kind: string
+  readonly id: string
+  readonly version: number
+  readonly [field: string]: unknown
+}
+
+/**
+ * The summary of a document that every index item carries and every query
+ * returns: enough to list documents without reading their bodies.
+ */
+export interface Summary {
+  readonly kind: string
+  readonly id: string
+  readonly version: number
+  readonly title: string
+  readonly status: string
+  readonly customers: ReadonlyArray<string>
+  /** The indexing time as a normalised UTC instant (`toISOString()`). */
+  readonly time: string
+}
+
+/**
+ * JSON text with object keys sorted at every level: two documents have the same
+ * content exactly when their canonical JSON is equal (key order does not count).
+ */
+export const canonicalJson = (value: unknown): string =>
+  JSON.stringify(value, (_, v) =>
+    v !== null && typeof v === "object" && !Array.isArray(v)
+      ? Object.fromEntries(
+          Object.keys(v)
+            .sort()
+            .map((k) => [k, (v as Record<string, unknown>)[k]]),
+        )
+      : v,
+  )
+
+/** Whether two documents have the same content (see {@link canonicalJson}). */
+export const sameContent = (a: unknown, b: unknown): boolean => canonicalJson(a) === canonicalJson(b)

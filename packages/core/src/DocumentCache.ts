@@ -1,0 +1,196 @@
+/**
+ * The `DocumentCache` port: Docket's DynamoDB cache and its three indexes.
+ * The DynamoDB backend is in `DocumentCache/DynamoDB.ts`; a memory layer that
+ * behaves the same (one contract suite runs against both) is in this module.
+ *
+ * Versions: a document may only replace a cached one with a higher `version`.
+ * The same version with the same content is a no-op; anything older (or the
+ * same version with other content) is a {@link StaleWriteError}.
+ *
+ * @since 0.1.0
+ */
+import * as Context from "effect/Context"
+import * as Data from "effect/Data"
+import type * as Effect from "effect/Effect"
+import type * as Option from "effect/Option"
+import type * as Stream from "effect/Stream"
+import type * as Document from "./Document.js"
+import type * as Items from "./Items.js"
+import type * as Retry from "./Retry.js"
+
+/**
+ * The cache could not be reached or answered with an error: throttled,
+ * unavailable, timed out, denied, or returned an item Docket cannot read.
+ */
+export class CacheError extends Data.TaggedError("CacheError")<{
+  readonly reason: Retry.FailureReason | "Corrupt"
+  readonly operation: string
+  /** The document key (`kind/id`) or the query range concerned. */
+  readonly key: string
+  readonly cause?: unknown
+}> {
+  get retryable(): boolean {
+    return this.reason === "Throttled" || this.reason === "Unavailable" || this.reason === "Timeout"
+  }
+  override get message() {
+    return `DynamoDB ${this.operation} on ${this.key} failed (${this.reason})${causeText(this.cause)}`
+  }
+}
+
+/** A write lost to a newer (or different) version already in the cache. */
+export class StaleWriteError extends Data.TaggedError("StaleWriteError")<{
+  /** `kind/id`. */
+  readonly key: string
+  readonly attemptedVersion: number
+  readonly storedVersion: number
+  readonly reason: "OlderVersion" | "SameVersionDifferentContent"
+}> {
+  readonly retryable = false
+  override get message() {
+    return this.reason === "OlderVersion"
+      ? `${this.key}: version ${this.attemptedVersion} is older than the cached version ${this.storedVersion}`
+      : `${this.key}: version ${this.attemptedVersion} is already cached with different content; bump the version`
+  }
+}
+
+/** A conditional write's condition did not hold: somebody else changed the key first. */
+export class ConditionFailedError extends Data.TaggedError("ConditionFailedError")<{
+  readonly key: string
+  readonly operation: string
+  readonly condition: string
+}> {
+  readonly retryable = false
+  override get message() {
+    return `${this.operation} on ${this.key} skipped: the cache no longer matches (${this.condition})`
+  }
+}
+
+/** A query that cannot be run: bad range, unknown kind or status. */
+export class InvalidQueryError extends Data.TaggedError("InvalidQueryError")<{
+  readonly reason: "BadRange" | "UnknownKind" | "UnknownStatus" | "BadLimit" | "BadCustomer"
+  readonly detail: string
+}> {
+  override get message() {
+    return this.detail
+  }
+}
+
+/** A page cursor that is malformed, tampered with, or from another query. */
+export class CursorError extends Data.TaggedError("CursorError")<{
+  readonly cursor: string
+  readonly detail: string
+}> {
+  override get message() {
+    return `Invalid cursor: ${this.detail}`
+  }
+}
+
+/**
+ * What a conditional write requires of the document item currently stored.
+ * - `VersionIs`: a live or expired cached document of exactly this version.
+ * - `Absent`: no document item at all (tombstones count as present).
+ * - `SequencerBefore`: no item, or an item without a sequencer, or one whose
+ *   normalised sequencer sorts before this one (event sync).
+ */
+export type Condition =
+  | { readonly _tag: "VersionIs"; readonly version: number }
+  | { readonly _tag: "Absent" }
+  | { readonly _tag: "SequencerBefore"; readonly sequencer: string }
+
+/** Options of {@link Service.put}. */
+export interface PutOptions extends Items.Provenance {
+  /** The S3 key of the document's object. */
+  readonly s3Key: string
+  /**
+   * Replaces the default version rule with an explicit condition (rollback,
+   * event sync). The version rule still reports same-content writes as unchanged.
+   */
+  readonly condition?: Condition
+}
+
+/** What a put did. */
+export type PutOutcome =
+  | { readonly _tag: "Written"; readonly previous: Option.Option<Items.Entry> }
+  | { readonly _tag: "Unchanged"; readonly current: Items.Entry }
+
+/** What a delete did. */
+export type DeleteOutcome = { readonly _tag: "Deleted"; readonly previous: Items.Entry } | { readonly _tag: "Absent" }
+
+/** Which index a query uses. */
+export type QueryTarget =
+  | { readonly _tag: "Time" }
+  | { readonly _tag: "Customer"; readonly customer: string }
+  | { readonly _tag: "Status"; readonly status: string }
+
+/** A query: `[from, to)` over the indexing time (ISO-8601). */
+export interface Query {
+  readonly target: QueryTarget
+  readonly from: string
+  readonly to: string
+  /** Only documents of this kind. For a status query without it, every kind that has the status. */
+  readonly kind?: string
+}
+
+/** One page of a query. */
+export interface Page {
+  readonly items: ReadonlyArray<Document.Summary>
+  /** Resumes right after the last item; `None` when the query is exhausted. URL-safe. */
+  readonly cursor: Option.Option<string>
+  /** False when `from` is before the retention horizon: older documents are not in the cache. */
+  readonly complete: boolean
+}
+
+/** The DocumentCache service. */
+export interface Service {
+  /**
+   * The entry stored for a document: a cached document (possibly a pointer, with
+   * `document` undefined) or a tombstone. Expired entries are `None` unless
+   * `includeExpired`.
+   */
+  readonly get: (
+    kind: string,
+    id: string,
+    options?: { readonly includeExpired?: boolean },
+  ) => Effect.Effect<Option.Option<Items.Entry>, CacheError>
+  /** Writes all items of a document in one transaction (or several, in order, past the transaction limit). */
+  readonly put: (
+    document: Document.AnyDocument,
+    options: PutOptions,
+  ) => Effect.Effect<PutOutcome, CacheError | StaleWriteError | ConditionFailedError>
+  /** Removes every item of a document. Idempotent. */
+  readonly delete: (
+    kind: string,
+    id: string,
+    options?: { readonly condition?: Condition },
+  ) => Effect.Effect<DeleteOutcome, CacheError | ConditionFailedError>
+  /** Replaces a document's items with a short-lived tombstone (event sync after an S3 delete). */
+  readonly tombstone: (
+    kind: string,
+    id: string,
+    options: Items.Provenance & { readonly ttlSeconds: number; readonly condition?: Condition },
+  ) => Effect.Effect<DeleteOutcome, CacheError | ConditionFailedError>
+  /**
+   * Puts back exactly `previous` (or nothing) if `condition` holds: the rollback
+   * of a write that S3 refused. A newer concurrent write makes it fail with
+   * {@link ConditionFailedError} rather than be clobbered.
+   */
+  readonly restore: (
+    kind: string,
+    id: string,
+    previous: Option.Option<Items.Entry>,
+    condition: Condition,
+  ) => Effect.Effect<void, CacheError | ConditionFailedError>
+  /** Every document matching a query, in time-then-id order. */
+  readonly query: (query: Query) => Stream.Stream<Document.Summary, CacheError | InvalidQueryError>
+  /** One page of a query, resuming at `cursor`. */
+  readonly page: (
+    query: Query,
+    options: { readonly limit: number; readonly cursor?: string },
+  ) => Effect.Effect<Page, CacheError | InvalidQueryError | CursorError>
+}
+
+/** The DocumentCache service tag. */
+export class DocumentCache extends Context.Tag("@docket/core/DocumentCache")<DocumentCache, Service>() {}
+
+const causeText = (cause: unknown): string =>
+  cause instanceof Error ? `: ${cause.name}: ${cause.message}` : cause === undefined ? "" : `: ${String(cause)}`

@@ -1,0 +1,222 @@
+/**
+ * Document kinds and the registry through which a user adds one without
+ * touching core code.
+ *
+ * A kind says how to decode a document (its schema), where it lives on S3 (its
+ * folder), and how to derive the index attributes: id, customers, status and
+ * indexing time.
+ *
+ * @example
+ * ```ts
+ * import * as DocumentKind from "@docket/core/DocumentKind"
+ * const incident = DocumentKind.make({
+ *   name: "incident", folder: "incidents", idPrefix: "INC-",
+ *   schema: Incident, statuses: ["open", "resolved"],
+ *   customers: (d) => d.customers, status: (d) => d.status, time: (d) => d.openedAt,
+ *   title: (d) => d.title,
+ * })
+ * const layer = DocumentKind.layer([DocumentKind.change, DocumentKind.announcement, incident])
+ * ```
+ *
+ * @since 0.1.0
+ */
+import * as Context from "effect/Context"
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
+import * as Document from "./Document.js"
+
+/** A kind of document Docket can cache and index. */
+export interface DocumentKind<A extends Document.AnyDocument = Document.AnyDocument> {
+  /** The value of the document's `kind` field, e.g. `change`. `[a-z][a-z0-9-]*`. */
+  readonly name: string
+  /** The S3 folder under the prefix, e.g. `changes` for `{prefix}changes/{id}.json`. */
+  readonly folder: string
+  /** The id prefix, e.g. `CHG-`. */
+  readonly idPrefix: string
+  /** Decodes the S3 JSON form (already parsed) into the document. */
+  readonly schema: Schema.Schema<A, any>
+  /** Every status a document of this kind can have. */
+  readonly statuses: ReadonlyArray<string>
+  readonly customers: (document: A) => ReadonlyArray<string>
+  readonly status: (document: A) => string
+  /** The indexing time, as ISO-8601 text. */
+  readonly time: (document: A) => string
+  readonly title: (document: A) => string
+}
+
+/** Defines a kind. */
+export const make = <A extends Document.AnyDocument>(kind: DocumentKind<A>): DocumentKind<A> => kind
+
+/** The built-in change kind: indexed by `schedule.start`. */
+export const change: DocumentKind<Document.Change> = make({
+  name: "change",
+  folder: "changes",
+  idPrefix: "CHG-",
+  schema: Document.Change,
+  statuses: Document.ChangeStatus.literals,
+  customers: (d) => d.customers,
+  status: (d) => d.status,
+  time: (d) => d.schedule.start,
+  title: (d) => d.title,
+})
+
+/** The built-in announcement kind: indexed by `publishAt`. */
+export const announcement: DocumentKind<Document.Announcement> = make({
+  name: "announcement",
+  folder: "announcements",
+  idPrefix: "ANN-",
+  schema: Document.Announcement,
+  statuses: Document.AnnouncementStatus.literals,
+  customers: (d) => d.customers,
+  status: (d) => d.status,
+  time: (d) => d.publishAt,
+  title: (d) => d.title,
+})
+
+/** The kinds Docket knows out of the box. */
+export const builtins: ReadonlyArray<DocumentKind<any>> = [change, announcement]
+
+/**
+ * A document failed to decode: malformed JSON, a schema violation or an unknown
+ * kind. `message` names the key (or source) and the field path of the problem.
+ */
+export class DocumentDecodeError extends Data.TaggedError("DocumentDecodeError")<{
+  readonly reason: "MalformedJson" | "SchemaViolation" | "UnknownKind" | "KindMismatch"
+  /** Where the document came from: an S3 key, a file name, `stdin:3`, a cache key. */
+  readonly source: string
+  readonly detail: string
+  readonly cause?: unknown
+}> {
+  override get message() {
+    return `${this.source}: ${this.detail}`
+  }
+}
+
+/** The registry of kinds in use. */
+export class DocumentKinds extends Context.Tag("@docket/core/DocumentKinds")<DocumentKinds, Registry>() {}
+
+/** A set of kinds, looked up by name. */
+export interface Registry {
+  readonly kinds: ReadonlyArray<DocumentKind<any>>
+  readonly get: (name: string) => DocumentKind<any> | undefined
+  /** The kind whose folder is `folder`. */
+  readonly byFolder: (folder: string) => DocumentKind<any> | undefined
+  /**
+   * Decodes an already-parsed JSON value into a document of a registered kind.
+   * `source` names where it came from, for the error.
+   */
+  readonly decode: (value: unknown, source: string) => Either.Either<Document.AnyDocument, DocumentDecodeError>
+  /** Parses JSON text, then {@link Registry.decode}s it. */
+  readonly decodeJson: (text: string, source: string) => Either.Either<Document.AnyDocument, DocumentDecodeError>
+  /** The summary projection every index item carries. */
+  readonly summarize: (document: Document.AnyDocument) => Document.Summary
+}
+
+const kindPattern = /^[a-z][a-z0-9-]*$/
+
+/** Builds a registry; fails fast (a defect) on a bad or duplicate kind definition. */
+export const registry = (kinds: ReadonlyArray<DocumentKind<any>>): Registry => {
+  const byName = new Map<string, DocumentKind<any>>()
+  const byFolderMap = new Map<string, DocumentKind<any>>()
+  for (const kind of kinds) {
+    if (!kindPattern.test(kind.name))
+      throw new Error(`Document kind name ${JSON.stringify(kind.name)} must match ${kindPattern}`)
+    if (byName.has(kind.name)) throw new Error(`Document kind ${kind.name} is registered twice`)
+    if (byFolderMap.has(kind.folder)) throw new Error(`Document folder ${kind.folder} is used by two kinds`)
+    byName.set(kind.name, kind)
+    byFolderMap.set(kind.folder, kind)
+  }
+  const decoders = new Map(
+    kinds.map((k) => [k.name, Schema.decodeUnknownEither(k.schema as Schema.Schema<any, any>, { errors: "all" })]),
+  )
+  const decode: Registry["decode"] = (value, source) => {
+    const name =
+      typeof value === "object" && value !== null && !Array.isArray(value)
+        ? (value as { kind?: unknown }).kind
+        : undefined
+    if (typeof name !== "string") {
+      return Either.left(
+        new DocumentDecodeError({
+          reason: "UnknownKind",
+          source,
+          detail: `["kind"] is missing: expected one of ${[...byName.keys()].join(", ")}`,
+        }),
+      )
+    }
+    const decoder = decoders.get(name)
+    if (decoder === undefined) {
+      return Either.left(
+        new DocumentDecodeError({
+          reason: "UnknownKind",
+          source,
+          detail: `["kind"] ${JSON.stringify(name)} is not a registered kind (${[...byName.keys()].join(", ")})`,
+        }),
+      )
+    }
+    return Either.mapLeft(
+      decoder(value),
+      (error) =>
+        new DocumentDecodeError({
+          reason: "SchemaViolation",
+          source,
+          detail: ParseResult.ArrayFormatter.formatErrorSync(error)
+            .map((issue) => `${issue.path.map((p) => JSON.stringify(p)).join(".") || "(document)"}: ${issue.message}`)
+            .join("; "),
+          cause: error,
+        }),
+    )
+  }
+  return {
+    kinds,
+    get: (name) => byName.get(name),
+    byFolder: (folder) => byFolderMap.get(folder),
+    decode,
+    decodeJson: (text, source) => {
+      let value: unknown
+      try {
+        value = JSON.parse(text)
+      } catch (cause) {
+        return Either.left(
+          new DocumentDecodeError({
+            reason: "MalformedJson",
+            source,
+            detail: `malformed JSON: ${cause instanceof Error ? cause.message : String(cause)}`,
+            cause,
+          }),
+        )
+      }
+      return decode(value, source)
+    },
+    summarize: (document) => {
+      const kind = byName.get(document.kind)
+      if (kind === undefined) throw new Error(`Document kind ${document.kind} is not registered`)
+      return {
+        kind: document.kind,
+        id: document.id,
+        version: document.version,
+        title: kind.title(document),
+        status: kind.status(document),
+        customers: [...kind.customers(document)],
+        time: Document.toInstant(kind.time(document)),
+      }
+    },
+  }
+}
+
+/** The registry of the built-in kinds. */
+export const defaultRegistry: Registry = registry(builtins)
+
+/** Provides a registry of the given kinds (include {@link builtins} to keep them). */
+export const layer = (kinds: ReadonlyArray<DocumentKind<any>>): Layer.Layer<DocumentKinds> =>
+  Layer.sync(DocumentKinds, () => registry(kinds))
+
+/** Provides the built-in kinds. */
+export const layerDefault: Layer.Layer<DocumentKinds> = Layer.succeed(DocumentKinds, defaultRegistry)
+
+/** Decodes through the registry in context, as an Effect. */
+export const decode = (value: unknown, source: string) =>
+  Effect.flatMap(DocumentKinds, (kinds) => kinds.decode(value, source))

@@ -1,0 +1,308 @@
+/**
+ * The codec between documents and DynamoDB items (DESIGN section 4): one
+ * document item (`DOC#{kind}#{id}` / `DOC`) carrying the body, the time and
+ * status index keys, and one customer item (`CUST#{code}`) per customer carrying
+ * the customer index keys and the summary projection.
+ *
+ * Also the retention rule (`expiresAt`) and the item-size rule: a document item
+ * over DynamoDB's 400 KB limit keeps its summary and a pointer to S3, never a
+ * truncated body.
+ *
+ * @since 0.1.0
+ */
+import type { AttributeValue } from "@aws-sdk/client-dynamodb"
+import * as Data from "effect/Data"
+import * as Either from "effect/Either"
+import type * as Document from "./Document.js"
+import type * as DocumentKind from "./DocumentKind.js"
+
+/** A DynamoDB item in the wire format of the SDK. */
+export type Item = Record<string, AttributeValue>
+
+/** DynamoDB's item size limit: 400 KB. */
+export const MaxItemBytes = 400 * 1024
+
+/** The partition key of every item of a document. */
+export const documentPk = (kind: string, id: string): string => `DOC#${kind}#${id}`
+
+/** The sort key of the document item. */
+export const documentSk = "DOC"
+
+/** The sort key of a customer item. */
+export const customerSk = (code: string): string => `CUST#${code}`
+
+/** The TimeRangeIndex partition of an instant: its UTC month, `T#YYYY-MM`. */
+export const timeBucket = (instant: string): string => `T#${instant.slice(0, 7)}`
+
+/** The TimeRangeIndex and CustomerTimeIndex sort key. */
+export const timeSortKey = (time: string, kind: string, id: string): string => `${time}#${kind}#${id}`
+
+/** The CustomerTimeIndex partition. */
+export const customerPk = (code: string): string => `C#${code}`
+
+/** The StatusTimeIndex partition. */
+export const statusPk = (kind: string, status: string): string => `S#${kind}#${status}`
+
+/** The StatusTimeIndex sort key. */
+export const statusSortKey = (time: string, id: string): string => `${time}#${id}`
+
+/**
+ * The months (`T#YYYY-MM` buckets) that intersect `[from, to)`, in order.
+ * Both are normalised instants.
+ */
+export const timeBuckets = (from: string, to: string): ReadonlyArray<string> => {
+  const out: Array<string> = []
+  const end = new Date(to)
+  let year = Number(from.slice(0, 4))
+  let month = Number(from.slice(5, 7)) - 1
+  for (;;) {
+    const start = new Date(Date.UTC(year, month, 1))
+    if (start.getTime() >= end.getTime()) break
+    out.push(timeBucket(start.toISOString()))
+    month += 1
+    if (month === 12) {
+      month = 0
+      year += 1
+    }
+  }
+  return out
+}
+
+/**
+ * The retention rule: `expiresAt` (epoch seconds) is the indexing time plus
+ * `retentionDays`. The document stays in S3; the cache only stops answering for it.
+ */
+export const expiresAt = (time: string, retentionDays: number): number =>
+  Math.floor(Date.parse(time) / 1000) + Math.round(retentionDays * 86_400)
+
+/** Whether an item with `expiresAt` is expired at `nowMillis` (DynamoDB deletes late; we filter). */
+export const isExpired = (expiresAtSeconds: number | undefined, nowMillis: number): boolean =>
+  expiresAtSeconds !== undefined && expiresAtSeconds * 1000 <= nowMillis
+
+/** Where a cached document came from, for conditional writes and event sync. */
+export interface Provenance {
+  /** The S3 ETag of the object this entry was read from or written to. */
+  readonly etag?: string
+  /** The normalised S3 event sequencer last applied (see S3EventSync). */
+  readonly sequencer?: string
+}
+
+/** A cached document, with its body or a pointer to it. */
+export interface CachedDocument extends Provenance {
+  readonly _tag: "Cached"
+  readonly summary: Document.Summary
+  /** The document; absent when the item holds a pointer (body over the item limit). */
+  readonly document: Document.AnyDocument | undefined
+  readonly s3Key: string
+  readonly expiresAt: number
+}
+
+/** What is left after a delete: keeps a late event from resurrecting the document. */
+export interface Tombstone extends Provenance {
+  readonly _tag: "Tombstone"
+  readonly kind: string
+  readonly id: string
+  readonly expiresAt: number
+}
+
+/** What the document item of a key holds. */
+export type Entry = CachedDocument | Tombstone
+
+/** Options of {@link toItems}. */
+export interface ToItemsOptions extends Provenance {
+  readonly s3Key: string
+  readonly retentionDays: number
+  /** Defaults to {@link MaxItemBytes}; tests lower it. */
+  readonly maxItemBytes?: number
+}
+
+/** The items of one document. */
+export interface DocumentItems {
+  readonly document: Item
+  readonly customers: ReadonlyArray<Item>
+  /** True when the body did not fit and the document item holds a pointer. */
+  readonly pointer: boolean
+}
+
+const S = (s: string): AttributeValue => ({ S: s })
+const N = (n: number): AttributeValue => ({ N: String(n) })
+
+const summaryItem = (summary: Document.Summary, expires: number): Item => ({
+  kind: S(summary.kind),
+  id: S(summary.id),
+  version: N(summary.version),
+  title: S(summary.title),
+  status: S(summary.status),
+  customers: { L: summary.customers.map(S) },
+  time: S(summary.time),
+  expiresAt: N(expires),
+})
+
+/** Encodes a document into its document item and customer items. */
+export const toItems = (
+  document: Document.AnyDocument,
+  registry: DocumentKind.Registry,
+  options: ToItemsOptions,
+): DocumentItems => {
+  const summary = registry.summarize(document)
+  const expires = expiresAt(summary.time, options.retentionDays)
+  const pk = documentPk(summary.kind, summary.id)
+  const base: Item = {
+    pk: S(pk),
+    sk: S(documentSk),
+    ...summaryItem(summary, expires),
+    s3Key: S(options.s3Key),
+    timePk: S(timeBucket(summary.time)),
+    timeSk: S(timeSortKey(summary.time, summary.kind, summary.id)),
+    statusPk: S(statusPk(summary.kind, summary.status)),
+    statusSk: S(statusSortKey(summary.time, summary.id)),
+    ...(options.etag !== undefined ? { etag: S(options.etag) } : {}),
+    ...(options.sequencer !== undefined ? { sequencer: S(options.sequencer) } : {}),
+  }
+  const withBody: Item = { ...base, body: S(JSON.stringify(document)) }
+  const pointer = itemSize(withBody) > (options.maxItemBytes ?? MaxItemBytes)
+  return {
+    document: pointer ? { ...base, pointer: { BOOL: true } } : withBody,
+    customers: summary.customers.map((code) => ({
+      pk: S(pk),
+      sk: S(customerSk(code)),
+      ...summaryItem(summary, expires),
+      custPk: S(customerPk(code)),
+      custSk: S(timeSortKey(summary.time, summary.kind, summary.id)),
+    })),
+    pointer,
+  }
+}
+
+/** The document item of a tombstone. */
+export const tombstoneItem = (kind: string, id: string, expires: number, provenance: Provenance = {}): Item => ({
+  pk: S(documentPk(kind, id)),
+  sk: S(documentSk),
+  kind: S(kind),
+  id: S(id),
+  tombstone: { BOOL: true },
+  expiresAt: N(expires),
+  ...(provenance.etag !== undefined ? { etag: S(provenance.etag) } : {}),
+  ...(provenance.sequencer !== undefined ? { sequencer: S(provenance.sequencer) } : {}),
+})
+
+/** A DynamoDB item that is not what Docket wrote. */
+export class ItemDecodeError extends Data.TaggedError("ItemDecodeError")<{
+  readonly key: string
+  readonly detail: string
+  readonly cause?: unknown
+}> {
+  override get message() {
+    return `Cache item ${this.key} is unreadable: ${this.detail}`
+  }
+}
+
+const str = (item: Item, name: string): string | undefined => item[name]?.S
+const num = (item: Item, name: string): number | undefined => {
+  const n = item[name]?.N
+  return n === undefined ? undefined : Number(n)
+}
+
+/** Reads the summary projection of any Docket item (document, customer or index result). */
+export const summaryFromItem = (
+  item: Item,
+): Either.Either<Document.Summary & { expiresAt: number }, ItemDecodeError> => {
+  const kind = str(item, "kind")
+  const id = str(item, "id")
+  const version = num(item, "version")
+  const title = str(item, "title")
+  const status = str(item, "status")
+  const time = str(item, "time")
+  const expires = num(item, "expiresAt")
+  const customers = item.customers?.L?.map((c) => c.S)
+  const key = str(item, "pk") ?? `${kind}/${id}`
+  if (
+    kind === undefined ||
+    id === undefined ||
+    version === undefined ||
+    title === undefined ||
+    status === undefined ||
+    time === undefined ||
+    expires === undefined ||
+    customers === undefined ||
+    customers.some((c) => c === undefined)
+  ) {
+    return Either.left(new ItemDecodeError({ key, detail: "missing summary attributes" }))
+  }
+  return Either.right({
+    kind,
+    id,
+    version,
+    title,
+    status,
+    time,
+    customers: customers as Array<string>,
+    expiresAt: expires,
+  })
+}
+
+/** Decodes a document item (as GetItem returns it) into an {@link Entry}. */
+export const fromDocumentItem = (
+  item: Item,
+  registry: DocumentKind.Registry,
+): Either.Either<Entry, ItemDecodeError> => {
+  const key = str(item, "pk") ?? "(no pk)"
+  const provenance: { etag?: string; sequencer?: string } = {}
+  const etag = str(item, "etag")
+  const sequencer = str(item, "sequencer")
+  if (etag !== undefined) provenance.etag = etag
+  if (sequencer !== undefined) provenance.sequencer = sequencer
+  if (item.tombstone?.BOOL === true) {
+    const kind = str(item, "kind")
+    const id = str(item, "id")
+    const expires = num(item, "expiresAt")
+    if (kind === undefined || id === undefined || expires === undefined) {
+      return Either.left(new ItemDecodeError({ key, detail: "tombstone without kind, id or expiresAt" }))
+    }
+    return Either.right({ _tag: "Tombstone", kind, id, expiresAt: expires, ...provenance })
+  }
+  return Either.flatMap(summaryFromItem(item), ({ expiresAt: expires, ...summary }) => {
+    const s3Key = str(item, "s3Key")
+    if (s3Key === undefined) return Either.left(new ItemDecodeError({ key, detail: "missing s3Key" }))
+    const body = str(item, "body")
+    if (body === undefined) {
+      if (item.pointer?.BOOL !== true)
+        return Either.left(new ItemDecodeError({ key, detail: "neither body nor pointer" }))
+      return Either.right({ _tag: "Cached", summary, document: undefined, s3Key, expiresAt: expires, ...provenance })
+    }
+    return Either.map(
+      Either.mapLeft(
+        registry.decodeJson(body, `cache ${key}`),
+        (cause) => new ItemDecodeError({ key, detail: cause.message, cause }),
+      ),
+      (document): Entry => ({ _tag: "Cached", summary, document, s3Key, expiresAt: expires, ...provenance }),
+    )
+  })
+}
+
+const utf8 = (s: string): number => Buffer.byteLength(s, "utf8")
+
+const valueSize = (value: AttributeValue): number => {
+  if (value.S !== undefined) return utf8(value.S)
+  if (value.N !== undefined) {
+    const digits = value.N.replace(/^-/, "").replace(/\./, "").replace(/^0+/, "").replace(/0+$/, "")
+    return Math.min(21, Math.ceil(Math.max(digits.length, 1) / 2) + 1)
+  }
+  if (value.BOOL !== undefined || value.NULL !== undefined) return 1
+  if (value.B !== undefined) return value.B.byteLength
+  if (value.L !== undefined) return 3 + value.L.reduce((n, v) => n + 1 + valueSize(v), 0)
+  if (value.M !== undefined) {
+    return 3 + Object.entries(value.M).reduce((n, [k, v]) => n + 1 + utf8(k) + valueSize(v), 0)
+  }
+  if (value.SS !== undefined) return value.SS.reduce((n, s) => n + utf8(s), 0)
+  if (value.NS !== undefined) return value.NS.reduce((n, s) => n + valueSize({ N: s }), 0)
+  return 0
+}
+
+/**
+ * The size DynamoDB charges an item against its 400 KB limit: attribute names
+ * plus values (UTF-8 strings; numbers by significant digits; lists and maps with
+ * their overhead). Errs on the large side.
+ */
+export const itemSize = (item: Item): number =>
+  Object.entries(item).reduce((n, [name, value]) => n + utf8(name) + valueSize(value), 0)

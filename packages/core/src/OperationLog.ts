@@ -1,0 +1,76 @@
+/**
+ * One structured log line per operation (DESIGN section 9): `operation`, the key
+ * or range it concerns, `outcome` and `durationMs`, plus whatever the caller adds.
+ * Durations come from effect's `Clock`, so they follow `TestClock` in tests.
+ *
+ * Use with `Logger.json` (see {@link jsonLogger}) to get JSON lines.
+ *
+ * @since 0.1.0
+ */
+import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import type * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
+
+/** Fields of an operation's log line. Never put secrets here. */
+export type Fields = Readonly<Record<string, unknown>>
+
+/** The outcome an error is logged with: its `_tag`, and `reason` when it has one. */
+export const errorOutcome = (error: unknown): string => {
+  const e = error as { _tag?: unknown; reason?: unknown }
+  const tag = typeof e?._tag === "string" ? e._tag : "Error"
+  return typeof e?.reason === "string" ? `${tag}:${e.reason}` : tag
+}
+
+/**
+ * Runs `self` and logs one line for it: `info` on success (or `debug` when
+ * `level` says so), `warning` on a typed failure, `error` on a defect.
+ * `describe` adds fields from the success value (e.g. its outcome).
+ */
+export const logged =
+  <A>(
+    operation: string,
+    fields: Fields = {},
+    options: { readonly describe?: (a: A) => Fields; readonly level?: "info" | "debug" } = {},
+  ) =>
+  <E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+    Effect.gen(function* () {
+      const start = yield* Clock.currentTimeMillis
+      const exit = yield* Effect.exit(self)
+      const durationMs = (yield* Clock.currentTimeMillis) - start
+      if (Exit.isSuccess(exit)) {
+        const extra = options.describe?.(exit.value) ?? {}
+        const line = { operation, outcome: "ok", ...fields, ...extra, durationMs }
+        yield* (options.level === "debug" ? Effect.logDebug(operation) : Effect.logInfo(operation)).pipe(
+          Effect.annotateLogs(line),
+        )
+      } else if (Cause.isInterruptedOnly(exit.cause)) {
+        yield* Effect.logInfo(operation).pipe(
+          Effect.annotateLogs({ operation, outcome: "interrupted", ...fields, durationMs }),
+        )
+      } else {
+        const failure = Cause.failureOption(exit.cause)
+        if (failure._tag === "Some") {
+          const error = failure.value as { message?: unknown }
+          yield* Effect.logWarning(operation).pipe(
+            Effect.annotateLogs({
+              operation,
+              outcome: errorOutcome(failure.value),
+              ...fields,
+              error: typeof error?.message === "string" ? error.message : String(failure.value),
+              durationMs,
+            }),
+          )
+        } else {
+          yield* Effect.logError(operation, exit.cause).pipe(
+            Effect.annotateLogs({ operation, outcome: "defect", ...fields, durationMs }),
+          )
+        }
+      }
+      return yield* exit
+    })
+
+/** Replaces the default logger with JSON lines (one object per line). */
+export const jsonLogger: Layer.Layer<never> = Logger.replace(Logger.defaultLogger, Logger.jsonLogger)

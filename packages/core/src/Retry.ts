@@ -1,0 +1,113 @@
+/**
+ * The retry policy every AWS call uses: exponential backoff with jitter and a
+ * cap, for retryable failures only (throttling, 5xx, timeouts, network errors),
+ * never for validation or condition failures.
+ *
+ * The SDK clients are built with `maxAttempts: 1` so that this policy is the only
+ * one: its attempts are logged, counted and testable under `TestClock`.
+ *
+ * @since 0.1.0
+ */
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Schedule from "effect/Schedule"
+
+/** How to retry. */
+export interface Policy {
+  /** Total attempts, including the first. */
+  readonly maxAttempts: number
+  /** The first delay; each next one doubles. */
+  readonly base: Duration.DurationInput
+  /** No delay is longer than this. */
+  readonly cap: Duration.DurationInput
+}
+
+/** 5 attempts, 50 ms doubling, capped at 2 s. */
+export const defaultPolicy: Policy = { maxAttempts: 5, base: "50 millis", cap: "2 seconds" }
+
+/** The schedule of a policy: capped exponential delays with jitter, `maxAttempts - 1` retries. */
+export const schedule = (policy: Policy): Schedule.Schedule<unknown> => {
+  const cap = Duration.decode(policy.cap)
+  return Schedule.exponential(policy.base, 2).pipe(
+    Schedule.modifyDelay((delay) => Duration.min(delay, cap)),
+    Schedule.jittered,
+    Schedule.intersect(Schedule.recurs(Math.max(0, policy.maxAttempts - 1))),
+  )
+}
+
+/** Something that says whether it is worth another attempt. */
+export interface Retryable {
+  readonly retryable: boolean
+}
+
+/** Retries `self` under `policy` while its error says it is retryable. */
+export const retrying =
+  (policy: Policy) =>
+  <A, E extends Retryable, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+    Effect.retry(self, { schedule: schedule(policy), while: (error) => error.retryable })
+
+/** Why an AWS call failed, as far as retrying and reporting care. */
+export type FailureReason =
+  | "Throttled"
+  | "Unavailable"
+  | "Timeout"
+  | "AccessDenied"
+  | "NotFound"
+  | "Invalid"
+  | "Unknown"
+
+const throttlingNames = new Set([
+  "ThrottlingException",
+  "Throttling",
+  "ThrottledException",
+  "ProvisionedThroughputExceededException",
+  "RequestLimitExceeded",
+  "TooManyRequestsException",
+  "SlowDown",
+  "RequestThrottled",
+  "RequestThrottledException",
+  "TransactionInProgressException",
+])
+const timeoutNames = new Set(["TimeoutError", "RequestTimeout", "RequestTimeoutException"])
+const networkCodes = new Set([
+  "ECONNRESET",
+  "ECONNREFUSED",
+  "EPIPE",
+  "ETIMEDOUT",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "ECONNABORTED",
+])
+
+/**
+ * Classifies an AWS SDK (or network) error. `retryable` is true for throttling,
+ * 5xx, timeouts and network errors.
+ */
+export const classify = (error: unknown): { readonly reason: FailureReason; readonly retryable: boolean } => {
+  const e = error as {
+    name?: string
+    code?: string
+    $metadata?: { httpStatusCode?: number }
+    $retryable?: unknown
+    cause?: unknown
+  }
+  const name = e?.name ?? ""
+  const status = e?.$metadata?.httpStatusCode
+  if (throttlingNames.has(name) || status === 429 || status === 503) return { reason: "Throttled", retryable: true }
+  if (timeoutNames.has(name) || e?.code === "ETIMEDOUT") return { reason: "Timeout", retryable: true }
+  if (networkCodes.has(e?.code ?? "")) return { reason: "Unavailable", retryable: true }
+  if (status !== undefined && status >= 500) return { reason: "Unavailable", retryable: true }
+  if (name === "AccessDeniedException" || name === "AccessDenied" || status === 403) {
+    return { reason: "AccessDenied", retryable: false }
+  }
+  if (name === "ResourceNotFoundException" || name === "NoSuchBucket" || name === "NoSuchKey" || status === 404) {
+    return { reason: "NotFound", retryable: false }
+  }
+  if (status !== undefined && status >= 400) return { reason: "Invalid", retryable: false }
+  if (e?.$retryable !== undefined) return { reason: "Unavailable", retryable: true }
+  if (e?.cause !== undefined && e.cause !== error) {
+    const inner = classify(e.cause)
+    if (inner.retryable) return inner
+  }
+  return { reason: "Unknown", retryable: false }
+}

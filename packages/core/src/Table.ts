@@ -1,0 +1,82 @@
+/**
+ * The one definition of Docket's DynamoDB table (DESIGN section 4): keys, the
+ * three global secondary indexes, the TTL attribute and billing. The local stack
+ * creates its table from it and the Terraform is checked against it.
+ *
+ * @since 0.1.0
+ */
+import type { CreateTableCommandInput, Tag } from "@aws-sdk/client-dynamodb"
+
+/** Attributes of the summary projection that every index carries. */
+export const summaryAttributes = ["kind", "id", "version", "title", "status", "customers", "time", "expiresAt"] as const
+
+/** A global secondary index of the table. */
+export interface IndexDefinition {
+  readonly name: "TimeRangeIndex" | "CustomerTimeIndex" | "StatusTimeIndex"
+  readonly partitionKey: string
+  readonly sortKey: string
+  readonly projection: { readonly type: "INCLUDE"; readonly nonKeyAttributes: ReadonlyArray<string> }
+}
+
+/** The table definition. */
+export const definition = {
+  partitionKey: "pk",
+  sortKey: "sk",
+  ttlAttribute: "expiresAt",
+  billingMode: "PAY_PER_REQUEST",
+  indexes: [
+    {
+      name: "TimeRangeIndex",
+      partitionKey: "timePk",
+      sortKey: "timeSk",
+      projection: { type: "INCLUDE", nonKeyAttributes: summaryAttributes },
+    },
+    {
+      name: "CustomerTimeIndex",
+      partitionKey: "custPk",
+      sortKey: "custSk",
+      projection: { type: "INCLUDE", nonKeyAttributes: summaryAttributes },
+    },
+    {
+      name: "StatusTimeIndex",
+      partitionKey: "statusPk",
+      sortKey: "statusSk",
+      projection: { type: "INCLUDE", nonKeyAttributes: summaryAttributes },
+    },
+  ] satisfies ReadonlyArray<IndexDefinition>,
+} as const
+
+export type IndexName = (typeof definition.indexes)[number]["name"]
+
+/** Every key attribute (table and indexes); all are strings. */
+export const keyAttributes: ReadonlyArray<string> = [
+  definition.partitionKey,
+  definition.sortKey,
+  ...definition.indexes.flatMap((index) => [index.partitionKey, index.sortKey]),
+]
+
+/** The CreateTable input for `tableName`, with optional cost tags. */
+export const createTableInput = (
+  tableName: string,
+  tags: Readonly<Record<string, string>> = {},
+): CreateTableCommandInput => {
+  const tagList: Array<Tag> = Object.entries(tags).map(([Key, Value]) => ({ Key, Value }))
+  return {
+    TableName: tableName,
+    BillingMode: definition.billingMode,
+    AttributeDefinitions: keyAttributes.map((name) => ({ AttributeName: name, AttributeType: "S" })),
+    KeySchema: [
+      { AttributeName: definition.partitionKey, KeyType: "HASH" },
+      { AttributeName: definition.sortKey, KeyType: "RANGE" },
+    ],
+    GlobalSecondaryIndexes: definition.indexes.map((index) => ({
+      IndexName: index.name,
+      KeySchema: [
+        { AttributeName: index.partitionKey, KeyType: "HASH" },
+        { AttributeName: index.sortKey, KeyType: "RANGE" },
+      ],
+      Projection: { ProjectionType: index.projection.type, NonKeyAttributes: [...index.projection.nonKeyAttributes] },
+    })),
+    ...(tagList.length > 0 ? { Tags: tagList } : {}),
+  }
+}

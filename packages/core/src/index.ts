@@ -1,0 +1,20 @@
+/**
+ * @docket/core: document schemas, the DynamoDB cache and S3 store ports, and the
+ * workflows (write-through, fallback read, event sync, backfill, reconcile).
+ *
+ * Bundled code should import modules by deep path (`@docket/core/WriteThrough`).
+ *
+ * @since 0.1.0
+ */
+export * as Arbitraries from "./Arbitraries.js"
+export * as CacheMetrics from "./CacheMetrics.js"
+export * as DocketConfig from "./DocketConfig.js"
+export * as Document from "./Document.js"
+export * as DocumentCache from "./DocumentCache.js"
+export * as DocumentKind from "./DocumentKind.js"
+export * as DocumentStore from "./DocumentStore.js"
+export * as Items from "./Items.js"
+export * as OperationLog from "./OperationLog.js"
+export * as Retry from "./Retry.js"
+export * as S3Key from "./S3Key.js"
+export * as Table from "./Table.js"

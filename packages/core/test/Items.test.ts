@@ -1,0 +1,125 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as Either from "effect/Either"
+import * as fc from "effect/FastCheck"
+import * as Arbitraries from "../src/Arbitraries.js"
+import * as Document from "../src/Document.js"
+import * as DocumentKind from "../src/DocumentKind.js"
+import * as Items from "../src/Items.js"
+
+const registry = DocumentKind.defaultRegistry
+
+describe("Items", () => {
+  it.prop(
+    "document -> items -> document is the identity, with every index attribute set",
+    [Arbitraries.document({ maxCustomers: 30, maxTextLength: 500 }), fc.integer({ min: 1, max: 3650 })],
+    ([doc, days]) => {
+      const summary = registry.summarize(doc)
+      const items = Items.toItems(doc, registry, { s3Key: `k/${doc.id}.json`, retentionDays: days, etag: '"e1"' })
+      expect(items.pointer).toBe(false)
+      const entry = Either.getOrThrow(Items.fromDocumentItem(items.document, registry))
+      if (entry._tag !== "Cached") throw new Error("expected a cached entry")
+      expect(Document.sameContent(entry.document, doc)).toBe(true)
+      expect({ ...entry, document: undefined }).toStrictEqual({
+        _tag: "Cached",
+        summary,
+        document: undefined,
+        s3Key: `k/${doc.id}.json`,
+        expiresAt: Items.expiresAt(summary.time, days),
+        etag: '"e1"',
+      })
+      expect(items.document.pk?.S).toBe(`DOC#${doc.kind}#${doc.id}`)
+      expect(items.document.sk?.S).toBe("DOC")
+      expect(items.document.timePk?.S).toBe(`T#${summary.time.slice(0, 7)}`)
+      expect(items.document.timeSk?.S).toBe(`${summary.time}#${doc.kind}#${doc.id}`)
+      expect(items.document.statusPk?.S).toBe(`S#${doc.kind}#${summary.status}`)
+      expect(items.document.statusSk?.S).toBe(`${summary.time}#${doc.id}`)
+      expect(items.customers.map((c) => c.sk?.S)).toStrictEqual(summary.customers.map((c) => `CUST#${c}`))
+      for (const item of items.customers) {
+        expect(item.pk?.S).toBe(items.document.pk?.S)
+        expect(item.custSk?.S).toBe(items.document.timeSk?.S)
+        expect(Either.getOrThrow(Items.summaryFromItem(item))).toStrictEqual({
+          ...summary,
+          expiresAt: Items.expiresAt(summary.time, days),
+        })
+      }
+    },
+    { fastCheck: { numRuns: 200 } },
+  )
+
+  it.prop(
+    "a body over the item limit becomes a pointer with the summary, never a truncated body",
+    [Arbitraries.document({ maxTextLength: 50 }), fc.integer({ min: 600, max: 4000 })],
+    ([doc, limit]) => {
+      const items = Items.toItems(doc, registry, { s3Key: "k", retentionDays: 30, maxItemBytes: limit })
+      const withBodySize = Items.itemSize({ ...items.document, body: { S: JSON.stringify(doc) } })
+      expect(items.pointer).toBe(withBodySize > limit)
+      const entry = Either.getOrThrow(Items.fromDocumentItem(items.document, registry))
+      if (entry._tag !== "Cached") throw new Error("expected a cached entry")
+      if (items.pointer) {
+        expect(items.document.body).toBeUndefined()
+        expect(entry.document).toBeUndefined()
+      } else {
+        expect(Document.sameContent(entry.document, doc)).toBe(true)
+      }
+      expect(entry.summary).toStrictEqual(registry.summarize(doc))
+    },
+    { fastCheck: { numRuns: 200 } },
+  )
+
+  it("keeps documents near 400 KB whole and turns bigger ones into pointers", () => {
+    const base = {
+      kind: "change",
+      id: "CHG-big",
+      version: 1,
+      title: "big",
+      customers: ["acme"],
+      status: "draft",
+      schedule: { start: "2026-01-01T00:00:00Z", end: "2026-01-01T01:00:00Z" },
+      createdAt: "2026-01-01T00:00:00Z",
+      updatedAt: "2026-01-01T00:00:00Z",
+    }
+    const fits = Items.toItems({ ...base, description: "x".repeat(390_000) }, registry, {
+      s3Key: "k",
+      retentionDays: 1,
+    })
+    expect(fits.pointer).toBe(false)
+    expect(Items.itemSize(fits.document)).toBeLessThanOrEqual(Items.MaxItemBytes)
+    // Multi-byte characters count by their UTF-8 size: 150,000 × 3 bytes is over the limit.
+    const over = Items.toItems({ ...base, description: "€".repeat(150_000) }, registry, {
+      s3Key: "k",
+      retentionDays: 1,
+    })
+    expect(over.pointer).toBe(true)
+    expect(Items.itemSize(over.document)).toBeLessThan(2000)
+  })
+
+  it("computes expiresAt from the indexing time plus the retention", () => {
+    expect(Items.expiresAt("2026-01-01T00:00:00.000Z", 30)).toBe(Date.UTC(2026, 0, 31) / 1000)
+    expect(Items.isExpired(100, 100_000)).toBe(true)
+    expect(Items.isExpired(100, 99_999)).toBe(false)
+    expect(Items.isExpired(undefined, Number.MAX_SAFE_INTEGER)).toBe(false)
+  })
+
+  it.prop(
+    "time buckets cover exactly the months that intersect [from, to)",
+    [Arbitraries.instant(), Arbitraries.instant()],
+    ([a, b]) => {
+      const [from, to] = a < b ? [a, b] : [b, a]
+      const buckets = Items.timeBuckets(from, to)
+      if (from === to) return
+      expect(buckets[0]).toBe(`T#${from.slice(0, 7)}`)
+      const lastMonth = new Date(Date.parse(to) - 1).toISOString().slice(0, 7)
+      expect(buckets.at(-1)).toBe(`T#${lastMonth}`)
+      expect(new Set(buckets).size).toBe(buckets.length)
+    },
+    { fastCheck: { numRuns: 200 } },
+  )
+
+  it("decodes tombstones and rejects items Docket did not write", () => {
+    const entry = Either.getOrThrow(
+      Items.fromDocumentItem(Items.tombstoneItem("change", "CHG-1", 1000, { sequencer: "0A" }), registry),
+    )
+    expect(entry).toStrictEqual({ _tag: "Tombstone", kind: "change", id: "CHG-1", expiresAt: 1000, sequencer: "0A" })
+    expect(Either.isLeft(Items.fromDocumentItem({ pk: { S: "DOC#change#x" } }, registry))).toBe(true)
+  })
+})

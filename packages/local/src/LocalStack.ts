@@ -1,0 +1,430 @@
+/**
+ * The embedded AWS stack (DESIGN section 8): AWS's DynamoDB Local (the jar that
+ * ships in `amplify-dynamodb-simulator`) and the `fauxqs` S3 emulator in-process,
+ * both on ports chosen at run time. Used by the tests, the demo, the CLI's local
+ * mode and the benchmarks.
+ *
+ * The JVM is started under a small watchdog that kills it when this process's
+ * pipe to it closes, so no java process outlives the stack, whatever ends it.
+ *
+ * @example
+ * ```ts
+ * import * as LocalStack from "@docket/local/LocalStack"
+ * const stack = await LocalStack.start()
+ * await stack.createTable("docket")
+ * await stack.createBucket("docs")
+ * // ... SDK clients with stack.clientConfig.dynamodb / stack.clientConfig.s3
+ * await stack.stop()
+ * ```
+ *
+ * @since 0.1.0
+ */
+import { type ChildProcess, spawn, spawnSync } from "node:child_process"
+import { mkdtempSync, rmSync } from "node:fs"
+import { createRequire } from "node:module"
+import { createServer } from "node:net"
+import { tmpdir } from "node:os"
+import { dirname, join } from "node:path"
+import { fileURLToPath } from "node:url"
+import {
+  CreateTableCommand,
+  DynamoDBClient,
+  ListTablesCommand,
+  UpdateTimeToLiveCommand,
+} from "@aws-sdk/client-dynamodb"
+import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3"
+import * as Table from "@docket/core/Table"
+import * as Context from "effect/Context"
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import { buildApp } from "fauxqs"
+
+/** Static credentials the local endpoints accept. */
+export const credentials = { accessKeyId: "docketlocal", secretAccessKey: "docketlocal" } as const
+
+/** The region the local stack reports. */
+export const region = "us-east-1"
+
+/** Where the stack listens and how to reach it. */
+export interface Endpoints {
+  readonly region: string
+  readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string }
+  /** DynamoDB Local, e.g. `http://127.0.0.1:41234`. It listens on all interfaces (a DynamoDB Local limit). */
+  readonly dynamodbEndpoint: string
+  /** The S3 emulator, e.g. `http://127.0.0.1:41235`, loopback only. Path-style addressing. */
+  readonly s3Endpoint: string
+}
+
+/** SDK client configuration for the local endpoints. */
+export interface ClientConfig {
+  readonly dynamodb: {
+    readonly endpoint: string
+    readonly region: string
+    readonly credentials: Endpoints["credentials"]
+  }
+  readonly s3: {
+    readonly endpoint: string
+    readonly region: string
+    readonly credentials: Endpoints["credentials"]
+    readonly forcePathStyle: true
+  }
+}
+
+/** A S3 object change the emulator served (for local event notifications). */
+export interface ObjectChange {
+  readonly type: "created" | "deleted"
+  readonly bucket: string
+  /** The decoded key. */
+  readonly key: string
+  /** The HTTP method and status of the request that caused it. */
+  readonly method: string
+  readonly time: Date
+}
+
+/** A running stack. */
+export interface Stack extends Endpoints {
+  readonly clientConfig: ClientConfig
+  /** The `DOCKET_*`/`AWS_*` variables that point Docket at this stack. */
+  readonly environment: (names: { readonly table: string; readonly bucket: string }) => Record<string, string>
+  /** Creates Docket's table (from core's definition) with TTL on; a no-op if it exists. */
+  readonly createTable: (name: string) => Promise<void>
+  /** Creates a bucket; a no-op if it exists. */
+  readonly createBucket: (name: string) => Promise<void>
+  /**
+   * Calls `listener` after every successful object create or delete the S3
+   * emulator serves, from any client. Returns the unsubscribe function.
+   */
+  readonly onObjectChange: (listener: (change: ObjectChange) => void) => () => void
+  /** Stops both servers and the JVM. Idempotent. */
+  readonly stop: () => Promise<void>
+}
+
+/** The stack could not start. */
+export class LocalStackError extends Data.TaggedError("LocalStackError")<{
+  readonly reason: "JavaNotFound" | "JarNotFound" | "DynamoDBDidNotStart" | "S3DidNotStart"
+  readonly detail: string
+  readonly cause?: unknown
+}> {
+  override get message() {
+    return this.detail
+  }
+}
+
+/** Options of {@link start}. */
+export interface StartOptions {
+  /** Keep DynamoDB Local's data in this folder instead of memory. */
+  readonly dbPath?: string
+  /** How long to wait for DynamoDB Local (default 60 s). */
+  readonly startTimeoutMs?: number
+}
+
+const require = createRequire(import.meta.url)
+const here = dirname(fileURLToPath(import.meta.url))
+
+/** The folder with DynamoDBLocal.jar and DynamoDBLocal_lib. */
+export const emulatorDir = (): string =>
+  join(dirname(require.resolve("amplify-dynamodb-simulator/package.json")), "emulator")
+
+const freePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const server = createServer()
+    server.unref()
+    server.on("error", reject)
+    server.listen({ port: 0, host: "127.0.0.1" }, () => {
+      const address = server.address()
+      const port = typeof address === "object" && address !== null ? address.port : 0
+      server.close(() => resolve(port))
+    })
+  })
+
+const javaAvailable = (): boolean => {
+  const probe = spawnSync("java", ["-version"], { stdio: "ignore" })
+  return probe.error === undefined && probe.status === 0
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+const running = new Set<ChildProcess>()
+let exitHookInstalled = false
+const installExitHook = () => {
+  if (exitHookInstalled) return
+  exitHookInstalled = true
+  // The watchdog kills the JVM when our pipe closes; this makes it immediate on a normal exit.
+  process.once("exit", () => {
+    for (const child of running) killGroup(child)
+  })
+}
+
+const killGroup = (child: ChildProcess) => {
+  try {
+    child.stdin?.destroy()
+  } catch {}
+  if (child.pid !== undefined) {
+    try {
+      process.kill(-child.pid, "SIGKILL")
+    } catch {}
+  }
+}
+
+const startDynamo = async (options: StartOptions) => {
+  if (!javaAvailable()) {
+    throw new LocalStackError({
+      reason: "JavaNotFound",
+      detail:
+        "`java` was not found on PATH. DynamoDB Local needs a Java 17+ runtime: install one (for example `apt-get install openjdk-17-jre-headless`) and try again.",
+    })
+  }
+  let dir: string
+  try {
+    dir = emulatorDir()
+  } catch (cause) {
+    throw new LocalStackError({
+      reason: "JarNotFound",
+      detail:
+        "DynamoDB Local was not found: run `npm ci` at the repository root (it ships in amplify-dynamodb-simulator).",
+      cause,
+    })
+  }
+  const port = await freePort()
+  const workDir = mkdtempSync(join(tmpdir(), "docket-dynamodb-"))
+  const storage = options.dbPath !== undefined ? ["-dbPath", options.dbPath] : ["-inMemory"]
+  const child = spawn(
+    "sh",
+    [
+      join(here, "internal", "watchdog.sh"),
+      "java",
+      `-Djava.library.path=${join(dir, "DynamoDBLocal_lib")}`,
+      "-Xshare:auto",
+      "-XX:TieredStopAtLevel=1",
+      "-jar",
+      join(dir, "DynamoDBLocal.jar"),
+      "-port",
+      String(port),
+      ...storage,
+      "-sharedDb",
+      "-disableTelemetry",
+    ],
+    { cwd: workDir, detached: true, stdio: ["pipe", "ignore", "pipe"] },
+  )
+  running.add(child)
+  installExitHook()
+  let stderr = ""
+  child.stderr?.on("data", (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-4000)
+  })
+  let exited = false
+  child.once("exit", () => {
+    exited = true
+    running.delete(child)
+  })
+  // Keep our end of the pipe out of the event loop's way: the stack must not keep the process alive.
+  child.unref()
+  ;(child.stdin as unknown as { unref?: () => void } | null)?.unref?.()
+  ;(child.stderr as unknown as { unref?: () => void } | null)?.unref?.()
+
+  const endpoint = `http://127.0.0.1:${port}`
+  const client = new DynamoDBClient({ endpoint, region, credentials, maxAttempts: 1 })
+  const deadline = Date.now() + (options.startTimeoutMs ?? 60_000)
+  try {
+    for (;;) {
+      if (exited) {
+        throw new LocalStackError({
+          reason: "DynamoDBDidNotStart",
+          detail: `DynamoDB Local exited at start: ${stderr.trim()}`,
+        })
+      }
+      try {
+        await client.send(new ListTablesCommand({ Limit: 1 }))
+        break
+      } catch (cause) {
+        if (Date.now() > deadline) {
+          throw new LocalStackError({
+            reason: "DynamoDBDidNotStart",
+            detail: `DynamoDB Local did not answer on ${endpoint} within ${options.startTimeoutMs ?? 60_000} ms. ${stderr.trim()}`,
+            cause,
+          })
+        }
+        await sleep(100)
+      }
+    }
+  } catch (error) {
+    killGroup(child)
+    rmSync(workDir, { recursive: true, force: true })
+    throw error
+  } finally {
+    client.destroy()
+  }
+  const stop = async () => {
+    if (!exited) {
+      // Closing the pipe makes the watchdog kill and reap the JVM; the group kill is the backstop.
+      const gone = new Promise<void>((resolve) => child.once("exit", () => resolve()))
+      child.stdin?.destroy()
+      await Promise.race([gone, sleep(3000)])
+      if (!exited) killGroup(child)
+    }
+    running.delete(child)
+    rmSync(workDir, { recursive: true, force: true })
+  }
+  return { endpoint, stop }
+}
+
+const startS3 = async (onChange: (change: ObjectChange) => void) => {
+  const app = buildApp({ logger: false, defaultRegion: region })
+  app.addHook("onResponse", async (request, reply) => {
+    if (reply.statusCode < 200 || reply.statusCode >= 300) return
+    const method = request.method
+    const url = new URL(request.url, "http://localhost")
+    const query = url.searchParams
+    const parts = url.pathname.split("/").slice(1)
+    const bucket = decodeURIComponent(parts[0] ?? "")
+    const key = parts
+      .slice(1)
+      .map((p) => decodeURIComponent(p))
+      .join("/")
+    if (key === "") {
+      // POST /bucket?delete: DeleteObjects; the deleted keys are in the request body.
+      if (method === "POST" && query.has("delete")) {
+        const body =
+          typeof request.body === "string" ? request.body : Buffer.isBuffer(request.body) ? request.body.toString() : ""
+        for (const match of body.matchAll(/<Key>([\s\S]*?)<\/Key>/g)) {
+          onChange({ type: "deleted", bucket, key: unescapeXml(match[1] ?? ""), method, time: new Date() })
+        }
+      }
+      return
+    }
+    if (method === "PUT" && !query.has("uploadId") && !query.has("tagging") && !query.has("acl")) {
+      onChange({ type: "created", bucket, key, method, time: new Date() })
+    } else if (method === "POST" && query.has("uploadId")) {
+      onChange({ type: "created", bucket, key, method, time: new Date() })
+    } else if (method === "DELETE" && !query.has("uploadId") && !query.has("tagging")) {
+      onChange({ type: "deleted", bucket, key, method, time: new Date() })
+    }
+  })
+  try {
+    await app.listen({ port: 0, host: "127.0.0.1" })
+  } catch (cause) {
+    throw new LocalStackError({
+      reason: "S3DidNotStart",
+      detail: "The S3 emulator could not listen on 127.0.0.1",
+      cause,
+    })
+  }
+  const address = app.server.address()
+  const port = typeof address === "object" && address !== null ? address.port : 0
+  return { endpoint: `http://127.0.0.1:${port}`, stop: () => app.close() }
+}
+
+const unescapeXml = (s: string) =>
+  s
+    .replace(/&lt;/g, "<")
+    .replace(/&gt;/g, ">")
+    .replace(/&quot;/g, '"')
+    .replace(/&apos;/g, "'")
+    .replace(/&#x([0-9a-fA-F]+);/g, (_, h) => String.fromCodePoint(Number.parseInt(h, 16)))
+    .replace(/&#(\d+);/g, (_, d) => String.fromCodePoint(Number(d)))
+    .replace(/&amp;/g, "&")
+
+/** Starts DynamoDB Local and the S3 emulator. Call `stop()` when done. */
+export const start = async (options: StartOptions = {}): Promise<Stack> => {
+  const listeners = new Set<(change: ObjectChange) => void>()
+  const s3 = await startS3((change) => {
+    for (const listener of listeners) {
+      try {
+        listener(change)
+      } catch {}
+    }
+  })
+  let dynamo: Awaited<ReturnType<typeof startDynamo>>
+  try {
+    dynamo = await startDynamo(options)
+  } catch (error) {
+    await s3.stop()
+    throw error
+  }
+  const clientConfig: ClientConfig = {
+    dynamodb: { endpoint: dynamo.endpoint, region, credentials },
+    s3: { endpoint: s3.endpoint, region, credentials, forcePathStyle: true },
+  }
+  let stopped: Promise<void> | undefined
+  return {
+    region,
+    credentials,
+    dynamodbEndpoint: dynamo.endpoint,
+    s3Endpoint: s3.endpoint,
+    clientConfig,
+    environment: ({ table, bucket }) => ({
+      DOCKET_TABLE: table,
+      DOCKET_BUCKET: bucket,
+      AWS_REGION: region,
+      DOCKET_DYNAMODB_ENDPOINT: dynamo.endpoint,
+      DOCKET_S3_ENDPOINT: s3.endpoint,
+      AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+    }),
+    createTable: (name) => createTable(clientConfig, name),
+    createBucket: (name) => createBucket(clientConfig, name),
+    onObjectChange: (listener) => {
+      listeners.add(listener)
+      return () => listeners.delete(listener)
+    },
+    stop: () => {
+      stopped ??= Promise.all([dynamo.stop(), s3.stop()]).then(() => undefined)
+      return stopped
+    },
+  }
+}
+
+/** Creates Docket's table at an endpoint, from core's definition, with TTL on. No-op if it exists. */
+export const createTable = async (config: ClientConfig, name: string): Promise<void> => {
+  const client = new DynamoDBClient({ ...config.dynamodb, maxAttempts: 3 })
+  try {
+    try {
+      // DynamoDB Local does not support tagging, so the local table is created without cost tags.
+      await client.send(new CreateTableCommand(Table.createTableInput(name)))
+    } catch (error) {
+      if ((error as { name?: string }).name !== "ResourceInUseException") throw error
+      return
+    }
+    await client.send(
+      new UpdateTimeToLiveCommand({
+        TableName: name,
+        TimeToLiveSpecification: { AttributeName: Table.definition.ttlAttribute, Enabled: true },
+      }),
+    )
+  } finally {
+    client.destroy()
+  }
+}
+
+/** Creates a bucket at an endpoint. No-op if it exists. */
+export const createBucket = async (config: ClientConfig, name: string): Promise<void> => {
+  const client = new S3Client({ ...config.s3, maxAttempts: 3 })
+  try {
+    await client.send(new CreateBucketCommand({ Bucket: name }))
+  } catch (error) {
+    const code = (error as { name?: string }).name
+    if (code !== "BucketAlreadyOwnedByYou" && code !== "BucketAlreadyExists") throw error
+  } finally {
+    client.destroy()
+  }
+}
+
+/** The running stack as a service. */
+export class LocalStack extends Context.Tag("@docket/local/LocalStack")<LocalStack, Stack>() {}
+
+/** A scoped layer: starts the stack, stops it (and the JVM) when the scope closes. */
+export const layer = (options: StartOptions = {}): Layer.Layer<LocalStack, LocalStackError> =>
+  Layer.scoped(
+    LocalStack,
+    Effect.acquireRelease(
+      Effect.tryPromise({
+        try: () => start(options),
+        catch: (cause) =>
+          cause instanceof LocalStackError
+            ? cause
+            : new LocalStackError({ reason: "S3DidNotStart", detail: String(cause), cause }),
+      }),
+      (stack) => Effect.promise(() => stack.stop()),
+    ),
+  )

@@ -1,0 +1,6 @@
+/**
+ * @docket/local: the embedded AWS stack for development, tests, the demo and benchmarks.
+ *
+ * @since 0.1.0
+ */
+export * as LocalStack from "./LocalStack.js"
