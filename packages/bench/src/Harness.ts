@@ -1,0 +1,190 @@
+/**
+ * The benchmark harness: scenarios compare Docket against a baseline measured in
+ * the same run on the same embedded stack (raw AWS SDK calls, or the S3-only way
+ * for queries), and write `results/NAME.json` in the format of DESIGN section 10.
+ *
+ * @since 0.1.0
+ */
+import { randomUUID } from "node:crypto"
+import { cpus, totalmem } from "node:os"
+import type * as LocalStack from "@docket/local/LocalStack"
+
+/** What a scenario gets to run with. */
+export interface Context {
+  /** A short version for CI: smaller corpora, fewer samples. */
+  readonly quick: boolean
+  /** The embedded stack, started once for the whole run. */
+  readonly stack: LocalStack.Stack
+  /** A fresh table and bucket on the stack. */
+  readonly isolated: (label: string) => Promise<Isolated>
+  /** Progress for people, on stderr. */
+  readonly log: (message: string) => void
+}
+
+/** A fresh table and bucket. */
+export interface Isolated {
+  readonly table: string
+  readonly bucket: string
+  readonly clientConfig: LocalStack.ClientConfig
+  /** DOCKET_* / AWS_* variables pointing at this table and bucket. */
+  readonly environment: Record<string, string>
+}
+
+/** What a scenario measured. */
+export interface Result {
+  readonly baseline: Record<string, unknown>
+  readonly docket: Record<string, unknown>
+  /** Docket relative to the baseline, as the target states it (time ratio, speedup, or rate ratio). */
+  readonly ratio: number
+  /** The target in words, e.g. `docket/raw p50 <= 1.10`. */
+  readonly target: string
+  readonly meetsTarget: boolean
+  readonly notes?: string
+}
+
+/** A benchmark scenario: the default export of a file in `src/scenarios/`. */
+export interface Scenario {
+  readonly name: string
+  readonly description: string
+  readonly run: (context: Context) => Promise<Result>
+}
+
+/** The file written per scenario. */
+export interface ResultFile extends Result {
+  readonly scenario: string
+  readonly description: string
+  readonly machine: Machine
+  readonly quick: boolean
+  readonly date: string
+  readonly durationMs: number
+}
+
+/** The machine a result was measured on. */
+export interface Machine {
+  readonly cpu: string
+  readonly cores: number
+  readonly memoryGiB: number
+  readonly node: string
+  readonly platform: string
+}
+
+/** This machine. */
+export const machine = (): Machine => ({
+  cpu: cpus()[0]?.model ?? "unknown",
+  cores: cpus().length,
+  memoryGiB: Math.round(totalmem() / 2 ** 30),
+  node: process.version,
+  platform: `${process.platform}-${process.arch}`,
+})
+
+/** Summary statistics of durations in milliseconds. */
+export interface Stats {
+  readonly n: number
+  readonly p50: number
+  readonly p90: number
+  readonly p99: number
+  readonly mean: number
+  readonly min: number
+  readonly max: number
+}
+
+const round = (n: number) => Math.round(n * 1000) / 1000
+
+/** Percentiles (nearest rank) and mean of samples. */
+export const stats = (samples: ReadonlyArray<number>): Stats => {
+  const sorted = [...samples].sort((a, b) => a - b)
+  const at = (p: number) =>
+    sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? 0
+  return {
+    n: sorted.length,
+    p50: round(at(50)),
+    p90: round(at(90)),
+    p99: round(at(99)),
+    mean: round(sorted.reduce((a, b) => a + b, 0) / Math.max(1, sorted.length)),
+    min: round(sorted[0] ?? 0),
+    max: round(sorted.at(-1) ?? 0),
+  }
+}
+
+/**
+ * Times `fn` `samples` times, one after another, after `warmup` untimed calls.
+ * `fn` gets the sample index.
+ */
+export const measure = async (
+  samples: number,
+  fn: (i: number) => Promise<unknown>,
+  options: { readonly warmup?: number } = {},
+): Promise<Stats> => {
+  for (let i = 0; i < (options.warmup ?? Math.min(20, samples)); i++) await fn(i)
+  const durations: Array<number> = []
+  for (let i = 0; i < samples; i++) {
+    const start = performance.now()
+    await fn(i)
+    durations.push(performance.now() - start)
+  }
+  return stats(durations)
+}
+
+/**
+ * Runs `fn` over `items` with `concurrency` workers; returns per-call stats and
+ * the throughput in items per second.
+ */
+export const throughput = async <A>(
+  items: ReadonlyArray<A>,
+  concurrency: number,
+  fn: (item: A) => Promise<unknown>,
+): Promise<Stats & { readonly perSecond: number; readonly elapsedMs: number }> => {
+  const durations: Array<number> = []
+  let next = 0
+  const started = performance.now()
+  await Promise.all(
+    Array.from({ length: Math.max(1, concurrency) }, async () => {
+      for (;;) {
+        const i = next++
+        if (i >= items.length) return
+        const start = performance.now()
+        await fn(items[i] as A)
+        durations.push(performance.now() - start)
+      }
+    }),
+  )
+  const elapsedMs = performance.now() - started
+  return { ...stats(durations), perSecond: round((items.length / elapsedMs) * 1000), elapsedMs: round(elapsedMs) }
+}
+
+/**
+ * Alternates baseline and Docket rounds so that drift in the machine's load hits
+ * both alike; returns the samples of each.
+ */
+export const interleave = async (
+  rounds: number,
+  baseline: (round: number) => Promise<ReadonlyArray<number>>,
+  docket: (round: number) => Promise<ReadonlyArray<number>>,
+): Promise<{ readonly baseline: Stats; readonly docket: Stats }> => {
+  const a: Array<number> = []
+  const b: Array<number> = []
+  for (let r = 0; r < rounds; r++) {
+    a.push(...(await baseline(r)))
+    b.push(...(await docket(r)))
+  }
+  return { baseline: stats(a), docket: stats(b) }
+}
+
+/** Creates a uniquely named table and bucket on the stack. */
+export const isolatedOn =
+  (stack: LocalStack.Stack) =>
+  async (label: string): Promise<Isolated> => {
+    const suffix = randomUUID().slice(0, 8)
+    const safe = label
+      .toLowerCase()
+      .replace(/[^a-z0-9-]/g, "-")
+      .slice(0, 30)
+    const name = `bench-${safe}-${suffix}`.replace(/-+/g, "-")
+    await Promise.all([stack.createTable(name), stack.createBucket(name)])
+    return {
+      table: name,
+      bucket: name,
+      clientConfig: stack.clientConfig,
+      environment: stack.environment({ table: name, bucket: name }),
+    }
+  }
