@@ -182,6 +182,13 @@ export interface Service {
   ) => Effect.Effect<void, CacheError | ConditionFailedError>
   /** Every document matching a query, in time-then-id order. */
   readonly query: (query: Query) => Stream.Stream<Document.Summary, CacheError | InvalidQueryError>
+  /**
+   * Every document entry in the cache (live, expired and tombstones), in no
+   * particular order. Optional: Reconcile uses it to find orphaned and expired
+   * entries; without it Reconcile falls back to a time query over the retention
+   * window (which cannot see expired entries).
+   */
+  readonly scan?: () => Stream.Stream<Items.Entry, CacheError>
   /** One page of a query, resuming at `cursor`. */
   readonly page: (
     query: Query,
