@@ -80,6 +80,12 @@ export interface ObjectChange {
   /** The HTTP method and status of the request that caused it. */
   readonly method: string
   readonly time: Date
+  /** What S3 would name the operation in an event: `Put`, `Copy`, `CompleteMultipartUpload`, `Delete`. */
+  readonly operation?: "Put" | "Copy" | "CompleteMultipartUpload" | "Delete"
+  /** The object's ETag, when the response carried it (PUT). */
+  readonly etag?: string
+  /** The object's size in bytes, when the request said it (PUT). */
+  readonly size?: number
 }
 
 /** A running stack. */
@@ -117,6 +123,12 @@ export interface StartOptions {
   readonly dbPath?: string
   /** How long to wait for DynamoDB Local (default 60 s). */
   readonly startTimeoutMs?: number
+  /**
+   * Use this running DynamoDB endpoint (e.g. the test run's shared DynamoDB
+   * Local) instead of starting a JVM; only the S3 emulator starts in-process.
+   * Tests use it to observe the emulator's object changes in their own process.
+   */
+  readonly dynamodbEndpoint?: string
 }
 
 const require = createRequire(import.meta.url)
@@ -288,17 +300,37 @@ const startS3 = async (onChange: (change: ObjectChange) => void) => {
         const body =
           typeof request.body === "string" ? request.body : Buffer.isBuffer(request.body) ? request.body.toString() : ""
         for (const match of body.matchAll(/<Key>([\s\S]*?)<\/Key>/g)) {
-          onChange({ type: "deleted", bucket, key: unescapeXml(match[1] ?? ""), method, time: new Date() })
+          onChange({
+            type: "deleted",
+            bucket,
+            key: unescapeXml(match[1] ?? ""),
+            method,
+            time: new Date(),
+            operation: "Delete",
+          })
         }
       }
       return
     }
     if (method === "PUT" && !query.has("uploadId") && !query.has("tagging") && !query.has("acl")) {
-      onChange({ type: "created", bucket, key, method, time: new Date() })
+      const etag = reply.getHeader("etag")
+      // aws-chunked uploads (the SDK's default checksums) say the object's size in x-amz-decoded-content-length.
+      const length = Number(request.headers["x-amz-decoded-content-length"] ?? request.headers["content-length"])
+      const copy = request.headers["x-amz-copy-source"] !== undefined
+      onChange({
+        type: "created",
+        bucket,
+        key,
+        method,
+        time: new Date(),
+        operation: copy ? "Copy" : "Put",
+        ...(typeof etag === "string" ? { etag: etag.replace(/"/g, "") } : {}),
+        ...(!copy && Number.isFinite(length) ? { size: length } : {}),
+      })
     } else if (method === "POST" && query.has("uploadId")) {
-      onChange({ type: "created", bucket, key, method, time: new Date() })
+      onChange({ type: "created", bucket, key, method, time: new Date(), operation: "CompleteMultipartUpload" })
     } else if (method === "DELETE" && !query.has("uploadId") && !query.has("tagging")) {
-      onChange({ type: "deleted", bucket, key, method, time: new Date() })
+      onChange({ type: "deleted", bucket, key, method, time: new Date(), operation: "Delete" })
     }
   })
   try {
@@ -337,7 +369,8 @@ export const start = async (options: StartOptions = {}): Promise<Stack> => {
   })
   let dynamo: Awaited<ReturnType<typeof startDynamo>>
   try {
-    dynamo = await startDynamo(options)
+    const external = options.dynamodbEndpoint
+    dynamo = external !== undefined ? { endpoint: external, stop: () => Promise.resolve() } : await startDynamo(options)
   } catch (error) {
     await s3.stop()
     throw error
