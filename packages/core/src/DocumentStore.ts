@@ -3,16 +3,24 @@
  * `DocumentStore/S3.ts`; a memory layer that behaves the same (one contract
  * suite runs against both) is in this module.
  *
+ * Keys are S3 keys as stored (decoded, not URL-encoded); ETags are returned
+ * without their surrounding quotes, as S3 event notifications carry them.
+ *
  * @since 0.1.0
  */
+import { createHash } from "node:crypto"
+import * as Chunk from "effect/Chunk"
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
-import type * as Effect from "effect/Effect"
-import type * as Option from "effect/Option"
-import type * as Stream from "effect/Stream"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
 import type * as Document from "./Document.js"
-import type * as DocumentKind from "./DocumentKind.js"
+import * as DocumentKind from "./DocumentKind.js"
 import type * as Retry from "./Retry.js"
+import * as S3Key from "./S3Key.js"
 
 /** S3 could not be reached or refused a call. */
 export class StoreError extends Data.TaggedError("StoreError")<{
@@ -26,7 +34,12 @@ export class StoreError extends Data.TaggedError("StoreError")<{
     return this.reason === "Throttled" || this.reason === "Unavailable" || this.reason === "Timeout"
   }
   override get message() {
-    const cause = this.cause instanceof Error ? `: ${this.cause.name}: ${this.cause.message}` : ""
+    const cause =
+      this.cause instanceof Error
+        ? `: ${this.cause.name}: ${this.cause.message}`
+        : typeof this.cause === "string"
+          ? `: ${this.cause}`
+          : ""
     return `S3 ${this.operation} on ${JSON.stringify(this.key)} failed (${this.reason})${cause}`
   }
 }
@@ -60,6 +73,14 @@ export interface ObjectInfo {
   readonly metadata: Option.Option<ObjectMetadata>
 }
 
+/** Options of {@link Service.list}. */
+export interface ListOptions {
+  /** Appended to the document prefix, e.g. `changes/`. */
+  readonly prefix?: string
+  /** A full key: the listing starts after it (S3 `StartAfter`), to resume. */
+  readonly startAfter?: string
+}
+
 /** The DocumentStore service. */
 export interface Service {
   /** The S3 key of a document. */
@@ -82,14 +103,304 @@ export interface Service {
   /** Deletes a document's object. Idempotent. */
   readonly delete: (kind: string, id: string) => Effect.Effect<void, StoreError>
   /**
-   * Every object under the document prefix (or `prefix` under it), page by page.
+   * Every object under the document prefix (or `prefix` under it), page by page,
+   * in S3's order (UTF-8 binary order of keys).
    * Listings carry no user metadata: `metadata` is `None`; use {@link Service.head}.
    */
-  readonly list: (options?: {
-    readonly prefix?: string
-    readonly startAfter?: string
-  }) => Stream.Stream<ObjectInfo, StoreError>
+  readonly list: (options?: ListOptions) => Stream.Stream<ObjectInfo, StoreError>
 }
 
 /** The DocumentStore service tag. */
 export class DocumentStore extends Context.Tag("@docket/core/DocumentStore")<DocumentStore, Service>() {}
+
+/** The default largest object Docket reads or writes: 10 MB. */
+export const DefaultMaxObjectBytes = 10 * 1024 * 1024
+
+/** The content type of every document object. */
+export const contentType = "application/json"
+
+// ---------------------------------------------------------------------------
+// Metadata and body codecs, shared by every backend
+// ---------------------------------------------------------------------------
+
+/** The metadata of a document, derived through its kind. */
+export const metadataOf = (registry: DocumentKind.Registry, document: Document.AnyDocument): ObjectMetadata => {
+  const summary = registry.summarize(document)
+  return {
+    kind: summary.kind,
+    id: summary.id,
+    version: summary.version,
+    time: summary.time,
+    customers: summary.customers,
+    status: summary.status,
+  }
+}
+
+/**
+ * S3 user metadata (`x-amz-meta-*`) as Docket writes it. S3 only carries
+ * US-ASCII in metadata, so every value is percent-encoded (`encodeURIComponent`);
+ * customers are joined with `,` after encoding each.
+ */
+export const encodeMetadata = (metadata: ObjectMetadata): Record<string, string> => ({
+  kind: encodeURIComponent(metadata.kind),
+  id: encodeURIComponent(metadata.id),
+  version: String(metadata.version),
+  time: encodeURIComponent(metadata.time),
+  customers: metadata.customers.map(encodeURIComponent).join(","),
+  status: encodeURIComponent(metadata.status),
+})
+
+/** Reads Docket's metadata back; `None` when it is absent or not Docket's. Keys are case-insensitive. */
+export const decodeMetadata = (raw: Readonly<Record<string, string>> | undefined): Option.Option<ObjectMetadata> => {
+  if (raw === undefined) return Option.none()
+  const lower = new Map(Object.entries(raw).map(([k, v]) => [k.toLowerCase(), v]))
+  const kind = lower.get("kind")
+  const id = lower.get("id")
+  const version = Number(lower.get("version"))
+  const time = lower.get("time")
+  const customers = lower.get("customers")
+  const status = lower.get("status")
+  if (
+    kind === undefined ||
+    id === undefined ||
+    !Number.isInteger(version) ||
+    time === undefined ||
+    customers === undefined ||
+    status === undefined
+  ) {
+    return Option.none()
+  }
+  try {
+    return Option.some({
+      kind: decodeURIComponent(kind),
+      id: decodeURIComponent(id),
+      version,
+      time: decodeURIComponent(time),
+      customers: customers === "" ? [] : customers.split(",").map(decodeURIComponent),
+      status: decodeURIComponent(status),
+    })
+  } catch {
+    return Option.none()
+  }
+}
+
+/** The body Docket writes for a document: its JSON, as it came (extra fields kept). */
+export const encodeBody = (document: Document.AnyDocument): string => JSON.stringify(document)
+
+/** An S3-style ETag of a single-part body: the MD5 in hex (without quotes). */
+export const etagOf = (body: string | Uint8Array): string => createHash("md5").update(body).digest("hex")
+
+/** Strips the quotes S3 puts around ETags. */
+export const normalizeEtag = (etag: string | undefined): string => (etag ?? "").replace(/^"|"$/g, "")
+
+const utf8 = new TextDecoder("utf-8", { fatal: true })
+
+/**
+ * Decodes the bytes of the object at `key` through the registry: malformed
+ * UTF-8 or JSON and schema violations are a {@link DocumentKind.DocumentDecodeError}
+ * naming `s3://bucket/key`. When the key is a document key, the document's
+ * kind and id must match it (`KindMismatch` otherwise).
+ */
+export const decodeBody = (
+  registry: DocumentKind.Registry,
+  options: { readonly prefix: string; readonly source: string },
+  key: string,
+  bytes: Uint8Array,
+): Either.Either<Document.AnyDocument, DocumentKind.DocumentDecodeError> => {
+  let text: string
+  try {
+    text = utf8.decode(bytes)
+  } catch (cause) {
+    return Either.left(
+      new DocumentKind.DocumentDecodeError({
+        reason: "MalformedJson",
+        source: options.source,
+        detail: "the body is not valid UTF-8",
+        cause,
+      }),
+    )
+  }
+  return Either.flatMap(registry.decodeJson(text, options.source), (document) => {
+    const expected = S3Key.parse(options.prefix, key, registry)
+    if (Option.isSome(expected) && (expected.value.kind !== document.kind || expected.value.id !== document.id)) {
+      return Either.left(
+        new DocumentKind.DocumentDecodeError({
+          reason: "KindMismatch",
+          source: options.source,
+          detail: `the key names ${expected.value.kind} ${expected.value.id} but the body is ${document.kind} ${document.id}`,
+        }),
+      )
+    }
+    return Either.right(document)
+  })
+}
+
+/** Compares keys in S3's listing order: UTF-8 bytes, not UTF-16 code units. */
+export const compareKeys = (a: string, b: string): number => Buffer.compare(Buffer.from(a), Buffer.from(b))
+
+// ---------------------------------------------------------------------------
+// Memory layer
+// ---------------------------------------------------------------------------
+
+/** Options of the memory store. */
+export interface MemoryOptions {
+  /** The document prefix (default empty). */
+  readonly prefix?: string
+  /** Objects per listing page (default 1000, as S3). */
+  readonly pageSize?: number
+  /** Largest object accepted or read (default {@link DefaultMaxObjectBytes}). */
+  readonly maxObjectBytes?: number
+  /** The bucket name used in error sources (default `memory`). */
+  readonly bucket?: string
+}
+
+/** An object of the memory store. */
+export interface MemoryObject {
+  readonly body: Uint8Array
+  readonly etag: string
+  readonly lastModified: Date
+  readonly metadata: Readonly<Record<string, string>>
+  readonly contentType: string
+}
+
+/** The memory store, with test hooks beside the {@link Service}. */
+export interface MemoryStore extends Service {
+  /** Stores raw bytes at a key, as a foreign writer would (no Docket metadata unless given). */
+  readonly putRaw: (
+    key: string,
+    body: string | Uint8Array,
+    metadata?: Readonly<Record<string, string>>,
+  ) => Effect.Effect<void>
+  /** A snapshot of every object. */
+  readonly objects: Effect.Effect<ReadonlyMap<string, MemoryObject>>
+}
+
+/**
+ * Builds a memory store: keyed by exact key, MD5 ETags, `lastModified`, Docket's
+ * metadata, listings in UTF-8 order with pagination and `startAfter`, the same
+ * size limit and decode errors as the S3 backend.
+ */
+export const makeMemory = (
+  options: MemoryOptions = {},
+): Effect.Effect<MemoryStore, never, DocumentKind.DocumentKinds> =>
+  Effect.gen(function* () {
+    const registry = yield* DocumentKind.DocumentKinds
+    const prefix = options.prefix ?? ""
+    const bucket = options.bucket ?? "memory"
+    const pageSize = Math.max(1, options.pageSize ?? 1000)
+    const maxBytes = options.maxObjectBytes ?? DefaultMaxObjectBytes
+    const objects = new Map<string, MemoryObject>()
+    const encoder = new TextEncoder()
+
+    const keyOf = (kind: string, id: string): string => {
+      const k = registry.get(kind)
+      return k === undefined ? `${prefix}${kind}/${id}.json` : S3Key.forDocument(prefix, k, id)
+    }
+    const info = (key: string, object: MemoryObject, withMetadata: boolean): ObjectInfo => ({
+      key,
+      etag: object.etag,
+      size: object.body.byteLength,
+      lastModified: object.lastModified,
+      metadata: withMetadata ? decodeMetadata(object.metadata) : Option.none(),
+    })
+    const store = (key: string, body: Uint8Array, metadata: Readonly<Record<string, string>>): MemoryObject => {
+      const object: MemoryObject = {
+        body,
+        etag: etagOf(body),
+        lastModified: new Date(),
+        metadata,
+        contentType,
+      }
+      objects.set(key, object)
+      return object
+    }
+    const read = (
+      key: string,
+    ): Effect.Effect<Option.Option<StoredDocument>, StoreError | DocumentKind.DocumentDecodeError> =>
+      Effect.suspend(
+        (): Effect.Effect<Option.Option<StoredDocument>, StoreError | DocumentKind.DocumentDecodeError> => {
+          const object = objects.get(key)
+          if (object === undefined) return Effect.succeed(Option.none<StoredDocument>())
+          if (object.body.byteLength > maxBytes) {
+            return Effect.fail(
+              new StoreError({
+                reason: "TooLarge",
+                operation: "GetObject",
+                key,
+                cause: `${object.body.byteLength} bytes is over the ${maxBytes}-byte limit`,
+              }),
+            )
+          }
+          return Effect.map(
+            decodeBody(registry, { prefix, source: `s3://${bucket}/${key}` }, key, object.body),
+            (document): Option.Option<StoredDocument> =>
+              Option.some({ key, document, etag: object.etag, lastModified: object.lastModified }),
+          )
+        },
+      )
+
+    const service: MemoryStore = {
+      keyOf,
+      put: (document) =>
+        Effect.suspend((): Effect.Effect<{ readonly key: string; readonly etag: string }, StoreError> => {
+          const key = keyOf(document.kind, document.id)
+          const body = encoder.encode(encodeBody(document))
+          if (body.byteLength > maxBytes) {
+            return Effect.fail(
+              new StoreError({
+                reason: "TooLarge",
+                operation: "PutObject",
+                key,
+                cause: `${body.byteLength} bytes is over the ${maxBytes}-byte limit`,
+              }),
+            )
+          }
+          const object = store(key, body, encodeMetadata(metadataOf(registry, document)))
+          return Effect.succeed({ key, etag: object.etag })
+        }),
+      get: (kind, id) => read(keyOf(kind, id)),
+      getKey: read,
+      head: (key) =>
+        Effect.sync(() => {
+          const object = objects.get(key)
+          return object === undefined ? Option.none() : Option.some(info(key, object, true))
+        }),
+      delete: (kind, id) =>
+        Effect.sync(() => {
+          objects.delete(keyOf(kind, id))
+        }),
+      list: (listOptions = {}) => {
+        const listPrefix = prefix + (listOptions.prefix ?? "")
+        return Stream.paginateChunkEffect(listOptions.startAfter, (after) =>
+          Effect.sync(() => {
+            const keys = [...objects.keys()]
+              .filter((k) => k.startsWith(listPrefix) && (after === undefined || compareKeys(k, after) > 0))
+              .sort(compareKeys)
+            const page = keys.slice(0, pageSize)
+            const chunk = page.flatMap((k) => {
+              const object = objects.get(k)
+              return object === undefined ? [] : [info(k, object, false)]
+            })
+            const last = page.at(-1)
+            return [
+              chunkOf(chunk),
+              keys.length > pageSize && last !== undefined ? Option.some(last) : Option.none<string>(),
+            ] as const
+          }),
+        )
+      },
+      putRaw: (key, body, metadata = {}) =>
+        Effect.sync(() => {
+          store(key, typeof body === "string" ? encoder.encode(body) : body, metadata)
+        }),
+      objects: Effect.sync(() => new Map(objects)),
+    }
+    return service
+  })
+
+const chunkOf = <A>(items: ReadonlyArray<A>): Chunk.Chunk<A> => Chunk.unsafeFromArray(items)
+
+/** A memory {@link DocumentStore} (needs the document kinds). */
+export const layerMemory = (
+  options: MemoryOptions = {},
+): Layer.Layer<DocumentStore, never, DocumentKind.DocumentKinds> => Layer.effect(DocumentStore, makeMemory(options))
