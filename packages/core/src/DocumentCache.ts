@@ -9,14 +9,22 @@
  *
  * @since 0.1.0
  */
+import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
-import type * as Effect from "effect/Effect"
-import type * as Option from "effect/Option"
-import type * as Stream from "effect/Stream"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
 import type * as Document from "./Document.js"
-import type * as Items from "./Items.js"
+import { DocumentKinds } from "./DocumentKind.js"
+import * as Items from "./Items.js"
+import * as QueryPlan from "./internal/query.js"
+import * as Write from "./internal/write.js"
+import * as OperationLog from "./OperationLog.js"
 import type * as Retry from "./Retry.js"
+import { normalizeSequencer } from "./Sequencer.js"
 
 /**
  * The cache could not be reached or answered with an error: throttled,
@@ -201,3 +209,195 @@ export class DocumentCache extends Context.Tag("@docket/core/DocumentCache")<Doc
 
 const causeText = (cause: unknown): string =>
   cause instanceof Error ? `: ${cause.name}: ${cause.message}` : cause === undefined ? "" : `: ${String(cause)}`
+
+/** Options of the memory layer. */
+export interface MemoryOptions {
+  /** Retention window in days, as `DOCKET_TTL_DAYS` (default 365). */
+  readonly retentionDays?: number
+  /** Log mutations and change nothing. */
+  readonly dryRun?: boolean
+}
+
+/**
+ * A DocumentCache in memory with the same behaviour as the DynamoDB backend
+ * (the contract suite runs against both): for tests and for workflows that run
+ * without AWS. Time comes from effect's `Clock`, so `TestClock` drives expiry.
+ */
+export const makeMemory = (options: MemoryOptions = {}): Effect.Effect<Service, never, DocumentKinds> =>
+  Effect.gen(function* () {
+    const registry = yield* DocumentKinds
+    const retentionDays = options.retentionDays ?? 365
+    const dryRun = options.dryRun === true
+    const items = new Map<string, Write.Stored>()
+    const pk = (kind: string, id: string) => Items.documentPk(kind, id)
+    const stored = (kind: string, id: string) => Option.fromNullable(items.get(pk(kind, id)))
+    const storedEntry = (kind: string, id: string) => Option.map(stored(kind, id), (s) => s.entry)
+    const mutate = (f: () => void) => Effect.sync(() => (dryRun ? undefined : f()))
+    const log = <A, E>(
+      operation: string,
+      key: string,
+      self: Effect.Effect<A, E>,
+      describe?: (a: A) => OperationLog.Fields,
+    ) =>
+      OperationLog.logged<A>(
+        operation,
+        { backend: "memory", key, ...(dryRun ? { dryRun } : {}) },
+        describe === undefined ? { level: "debug" } : { level: "debug", describe },
+      )(self)
+
+    const get: Service["get"] = (kind, id, getOptions) =>
+      log(
+        "cache.get",
+        Write.keyOf(kind, id),
+        Effect.map(Clock.currentTimeMillis, (now) =>
+          Option.filter(
+            storedEntry(kind, id),
+            (entry) => getOptions?.includeExpired === true || !Items.isExpired(entry.expiresAt, now),
+          ),
+        ),
+        (entry) => ({ outcome: Option.isSome(entry) ? entry.value._tag : "Absent" }),
+      )
+
+    const put: Service["put"] = (document, putOptions) => {
+      const key = Write.keyOf(document.kind, document.id)
+      return log(
+        "cache.put",
+        key,
+        Effect.gen(function* () {
+          if (registry.get(document.kind) === undefined) {
+            return yield* new CacheError({ reason: "Invalid", operation: "put", key, cause: "unregistered kind" })
+          }
+          const hash = Write.contentHash(document)
+          const previous = stored(document.kind, document.id)
+          const decision = Write.decidePut(document, hash, putOptions, previous)
+          if (decision._tag === "Fail") return yield* decision.error
+          if (decision._tag === "Unchanged") return { _tag: "Unchanged", current: decision.current } as PutOutcome
+          const summary = registry.summarize(document)
+          const entry: Items.CachedDocument = {
+            _tag: "Cached",
+            summary,
+            document,
+            s3Key: putOptions.s3Key,
+            expiresAt: Items.expiresAt(summary.time, retentionDays),
+            ...(putOptions.etag !== undefined ? { etag: putOptions.etag } : {}),
+            ...(putOptions.sequencer !== undefined ? { sequencer: normalizeSequencer(putOptions.sequencer) } : {}),
+          }
+          yield* mutate(() => items.set(pk(document.kind, document.id), { entry, contentHash: hash }))
+          return { _tag: "Written", previous: Option.map(previous, (p) => p.entry) } as PutOutcome
+        }),
+        (outcome) => ({ outcome: outcome._tag }),
+      )
+    }
+
+    const remove = (
+      operation: string,
+      kind: string,
+      id: string,
+      condition: Condition | undefined,
+      replacement: (now: number) => Write.Stored | undefined,
+    ): Effect.Effect<DeleteOutcome, ConditionFailedError> =>
+      log(
+        `cache.${operation}`,
+        Write.keyOf(kind, id),
+        Effect.gen(function* () {
+          const previous = storedEntry(kind, id)
+          const failed = Write.checkCondition(Write.keyOf(kind, id), operation, previous, condition)
+          if (failed !== undefined) return yield* failed
+          const now = yield* Clock.currentTimeMillis
+          const next = replacement(now)
+          yield* mutate(() => (next === undefined ? items.delete(pk(kind, id)) : items.set(pk(kind, id), next)))
+          return Option.match(previous, {
+            onNone: (): DeleteOutcome => ({ _tag: "Absent" }),
+            onSome: (entry): DeleteOutcome => ({ _tag: "Deleted", previous: entry }),
+          })
+        }),
+        (outcome) => ({ outcome: outcome._tag }),
+      )
+
+    const restore: Service["restore"] = (kind, id, previous, condition) =>
+      log(
+        "cache.restore",
+        Write.keyOf(kind, id),
+        Effect.gen(function* () {
+          const failed = Write.checkCondition(Write.keyOf(kind, id), "restore", storedEntry(kind, id), condition)
+          if (failed !== undefined) return yield* failed
+          yield* mutate(() =>
+            Option.match(previous, {
+              onNone: () => items.delete(pk(kind, id)),
+              onSome: (entry) =>
+                items.set(pk(kind, id), {
+                  entry,
+                  contentHash:
+                    entry._tag === "Cached" && entry.document !== undefined
+                      ? Write.contentHash(entry.document)
+                      : undefined,
+                }),
+            }),
+          )
+        }),
+      )
+
+    const scan = (plan: QueryPlan.Plan, now: number): Stream.Stream<Document.Summary> =>
+      Stream.suspend(() =>
+        Stream.fromIterable(
+          [...items.values()]
+            .flatMap(({ entry }) =>
+              entry._tag === "Cached" &&
+              !Items.isExpired(entry.expiresAt, now) &&
+              QueryPlan.matches(plan, entry.summary)
+                ? [entry.summary]
+                : [],
+            )
+            .sort(QueryPlan.compare),
+        ),
+      )
+
+    const planOf = (query: Query) =>
+      Either.match(QueryPlan.plan(query, registry), {
+        onLeft: (error) => Effect.fail(error),
+        onRight: (plan) => Effect.succeed(plan),
+      })
+
+    return DocumentCache.of({
+      get,
+      put,
+      delete: (kind, id, deleteOptions) => remove("delete", kind, id, deleteOptions?.condition, () => undefined),
+      tombstone: (kind, id, tombstoneOptions) =>
+        remove("tombstone", kind, id, tombstoneOptions.condition, (now) => ({
+          entry: {
+            _tag: "Tombstone",
+            kind,
+            id,
+            expiresAt: Math.floor(now / 1000) + Math.max(1, Math.round(tombstoneOptions.ttlSeconds)),
+            ...(tombstoneOptions.etag !== undefined ? { etag: tombstoneOptions.etag } : {}),
+            ...(tombstoneOptions.sequencer !== undefined
+              ? { sequencer: normalizeSequencer(tombstoneOptions.sequencer) }
+              : {}),
+          },
+          contentHash: undefined,
+        })),
+      restore,
+      query: (query) =>
+        Stream.unwrap(
+          Effect.gen(function* () {
+            const plan = yield* planOf(query)
+            return scan(plan, yield* Clock.currentTimeMillis)
+          }),
+        ),
+      page: (query, pageOptions) =>
+        Effect.gen(function* () {
+          const plan = yield* planOf(query)
+          const now = yield* Clock.currentTimeMillis
+          return yield* QueryPlan.page(
+            plan,
+            pageOptions,
+            (after) => QueryPlan.strictlyAfter(after)(scan(plan, now)),
+            QueryPlan.isComplete(plan.from, retentionDays, now),
+          )
+        }),
+    })
+  })
+
+/** Provides {@link makeMemory}. Needs the registered kinds (`DocumentKind.layerDefault`). */
+export const layerMemory = (options: MemoryOptions = {}): Layer.Layer<DocumentCache, never, DocumentKinds> =>
+  Layer.effect(DocumentCache, makeMemory(options))
