@@ -218,15 +218,35 @@ export const syncRecord = (
         cause,
         ...(record.messageId !== undefined ? { messageId: record.messageId } : {}),
       })
-    const sequencer = Option.getOrUndefined(record.sequencer)
-    const condition: DocumentCache.Condition | undefined =
-      sequencer === undefined ? undefined : { _tag: "SequencerBefore", sequencer }
     const ttlSeconds = Math.max(
       1,
       Math.ceil(Duration.toSeconds(Duration.decode(options.tombstoneTtl ?? defaultTombstoneTtl))),
     )
 
+    // Which sequencer to store and under which condition to write. With the
+    // record's sequencer: "nothing newer is stored". Without one ("re-read S3"):
+    // keep the sequencer already stored, on condition that it did not move
+    // meanwhile, so a no-sequencer record never lets an older read win later.
+    const guard: Effect.Effect<
+      { readonly sequencer?: string; readonly condition?: DocumentCache.Condition },
+      EventSyncError
+    > = Option.match(record.sequencer, {
+      onSome: (sequencer) =>
+        Effect.succeed({ sequencer, condition: { _tag: "SequencerBefore", sequencer } as DocumentCache.Condition }),
+      onNone: () =>
+        cache.get(kind, id, { includeExpired: true }).pipe(
+          Effect.mapError((e) => fail("CacheFailed", e)),
+          Effect.map((entry) => {
+            const stored = Option.getOrUndefined(entry)?.sequencer
+            return stored === undefined
+              ? {}
+              : { sequencer: stored, condition: { _tag: "SequencerBefore", sequencer: successor(stored) } as const }
+          }),
+        ),
+    })
     const converge: Effect.Effect<Outcome, EventSyncError> = Effect.gen(function* () {
+      // The guard is read before S3, so that any write in between makes ours fail.
+      const { sequencer, condition } = yield* guard
       const current = yield* store
         .getKey(record.key)
         .pipe(Effect.mapError((e) => (e._tag === "StoreError" ? fail("StoreFailed", e) : fail("InvalidDocument", e))))
@@ -297,6 +317,10 @@ export const syncRecord = (
     yield* Metric.increment(outcome._tag === "Stale" ? CacheMetrics.eventsStale : CacheMetrics.eventsProcessed)
     return outcome
   })
+
+/** The next sequencer after a normalised one (same width). */
+const successor = (sequencer: string): string =>
+  (BigInt(`0x${sequencer}`) + 1n).toString(16).toUpperCase().padStart(sequencer.length, "0")
 
 const whereOf = (entry: S3Event.Entry): { location: string; messageId?: string; key?: string } => {
   switch (entry._tag) {
