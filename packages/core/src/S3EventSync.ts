@@ -421,7 +421,10 @@ export const processEvent = (
 
 /** What {@link consume} returns while it runs. */
 export interface Consumer {
-  /** Completes once every event delivered so far has been processed. */
+  /**
+   * Completes once every event delivered so far has been processed and none
+   * arrived for 50 ms (events follow their write by a moment).
+   */
   readonly idle: Effect.Effect<void>
   /** Records that failed so far (there is no dead-letter queue in-process). */
   readonly failures: Effect.Effect<ReadonlyArray<RecordResult>>
@@ -448,10 +451,12 @@ export const consume = (
   Effect.gen(function* () {
     const queue = yield* Effect.acquireRelease(Queue.unbounded<unknown>(), Queue.shutdown)
     let pending = 0
+    let lastArrival = Date.now()
     const failures: Array<RecordResult> = []
     yield* Effect.acquireRelease(
       Effect.sync(() =>
         subscribe((event) => {
+          lastArrival = Date.now()
           pending += 1
           if (!Queue.unsafeOffer(queue, event)) pending -= 1
         }),
@@ -475,8 +480,13 @@ export const consume = (
       Stream.runDrain,
       Effect.forkScoped,
     )
+    // A push source may deliver an event a moment after the write that caused it
+    // returned to its caller: idle also waits for a short quiet period.
+    const quietMillis = 50
     const idle: Effect.Effect<void> = Effect.suspend(() =>
-      pending === 0 ? Effect.void : Effect.zipRight(Effect.sleep("5 millis"), idle),
+      pending === 0 && Date.now() - lastArrival >= quietMillis
+        ? Effect.void
+        : Effect.zipRight(Effect.sleep("5 millis"), idle),
     )
     return { idle, failures: Effect.sync(() => [...failures]) }
   })
