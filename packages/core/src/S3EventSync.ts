@@ -423,7 +423,7 @@ export const processEvent = (
 export interface Consumer {
   /**
    * Completes once every event delivered so far has been processed and none
-   * arrived for 50 ms (events follow their write by a moment).
+   * arrived for 50 ms since the call (an event follows its write by a moment).
    */
   readonly idle: Effect.Effect<void>
   /** Records that failed so far (there is no dead-letter queue in-process). */
@@ -483,10 +483,14 @@ export const consume = (
     // A push source may deliver an event a moment after the write that caused it
     // returned to its caller: idle also waits for a short quiet period.
     const quietMillis = 50
-    const idle: Effect.Effect<void> = Effect.suspend(() =>
-      pending === 0 && Date.now() - lastArrival >= quietMillis
-        ? Effect.void
-        : Effect.zipRight(Effect.sleep("5 millis"), idle),
-    )
+    const idle: Effect.Effect<void> = Effect.suspend(() => {
+      const since = Date.now()
+      const wait: Effect.Effect<void> = Effect.suspend(() =>
+        pending === 0 && Date.now() - Math.max(lastArrival, since) >= quietMillis
+          ? Effect.void
+          : Effect.zipRight(Effect.sleep("5 millis"), wait),
+      )
+      return wait
+    })
     return { idle, failures: Effect.sync(() => [...failures]) }
   })
