@@ -1,0 +1,205 @@
+/**
+ * The fallback read (DESIGN section 6): the cache first; on a miss, an expired
+ * entry, a tombstone, a pointer item (body over the item limit) or any cache
+ * error, S3. After a fallback the cache is refilled in the background: the read
+ * neither waits for the refill nor fails with it (a failed refill is logged and
+ * counted as `CacheRefills{outcome=failed}`).
+ *
+ * Invariant 3: a read that falls back returns exactly S3's document, whatever
+ * the cache holds or fails with. A hit returns the cache's document.
+ *
+ * Refills run in a `FiberSet` owned by the layer: they are interrupted when the
+ * layer's scope closes; {@link Service.awaitRefills} waits for them (a CLI
+ * does, before it exits).
+ *
+ * @since 0.1.0
+ */
+import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as FiberSet from "effect/FiberSet"
+import * as Layer from "effect/Layer"
+import * as Metric from "effect/Metric"
+import * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
+import * as CacheMetrics from "./CacheMetrics.js"
+import * as DocketConfig from "./DocketConfig.js"
+import type * as Document from "./Document.js"
+import * as DocumentCache from "./DocumentCache.js"
+import * as DocumentKind from "./DocumentKind.js"
+import * as DocumentStore from "./DocumentStore.js"
+import * as Items from "./Items.js"
+import * as OperationLog from "./OperationLog.js"
+
+/** A document read, and where it came from. */
+export interface ReadResult {
+  readonly document: Document.AnyDocument
+  readonly source: "cache" | "store"
+  readonly s3Key: string
+}
+
+/** Why a read went to S3. */
+export type FallbackReason = "miss" | "expired" | "tombstone" | "pointer" | "cache-error" | "cache-off"
+
+/** The FallbackReader service. */
+export interface Service {
+  /** Reads a document: `None` when S3 has no object for it (and the cache no live entry). */
+  readonly read: (
+    kind: string,
+    id: string,
+  ) => Effect.Effect<Option.Option<ReadResult>, DocumentStore.StoreError | DocumentKind.DocumentDecodeError>
+  /** Waits until every background refill started so far has finished. */
+  readonly awaitRefills: Effect.Effect<void>
+}
+
+/** The FallbackReader service tag. */
+export class FallbackReader extends Context.Tag("@docket/core/FallbackReader")<FallbackReader, Service>() {}
+
+const countRefill = (outcome: string) => Metric.increment(Metric.tagged(CacheMetrics.refills, "outcome", outcome))
+
+/** Builds the reader; its refills live as long as the scope. */
+export const make: Effect.Effect<
+  Service,
+  never,
+  | DocumentCache.DocumentCache
+  | DocumentStore.DocumentStore
+  | DocketConfig.DocketConfig
+  | DocumentKind.DocumentKinds
+  | Scope.Scope
+> = Effect.gen(function* () {
+  const cache = yield* DocumentCache.DocumentCache
+  const store = yield* DocumentStore.DocumentStore
+  const settings = yield* DocketConfig.DocketConfig
+  const registry = yield* DocumentKind.DocumentKinds
+  const refills = yield* FiberSet.make<void, never>()
+
+  /** Puts S3's document into the cache under the version rule; never fails. */
+  const refill = (key: string, stored: DocumentStore.StoredDocument, reason: FallbackReason) =>
+    Effect.gen(function* () {
+      const summary = registry.summarize(stored.document)
+      const now = yield* Clock.currentTimeMillis
+      if (Items.isExpired(Items.expiresAt(summary.time, settings.ttlDays), now)) return "skipped-expired"
+      const outcome = yield* cache.put(stored.document, { s3Key: stored.key, etag: stored.etag })
+      return outcome._tag === "Written" ? "ok" : "unchanged"
+    }).pipe(
+      // A newer version reached the cache first: it wins, nothing to do.
+      Effect.catchTag("StaleWriteError", () => Effect.succeed("skipped-newer")),
+      Effect.tap((outcome) => countRefill(outcome === "ok" || outcome === "unchanged" ? "ok" : "skipped")),
+      Effect.tapError(() => countRefill("failed")),
+      OperationLog.logged(
+        "fallbackReader.refill",
+        { key, s3Key: stored.key, version: stored.document.version, reason },
+        {
+          describe: (outcome) => ({ outcome }),
+        },
+      ),
+      Effect.ignore,
+    )
+
+  const fromStore = (
+    kind: string,
+    id: string,
+    reason: FallbackReason,
+    refillAfter: (stored: DocumentStore.StoredDocument) => boolean,
+  ) =>
+    Effect.gen(function* () {
+      yield* Metric.increment(CacheMetrics.fallbacks)
+      if (reason !== "cache-error" && reason !== "cache-off") yield* Metric.increment(CacheMetrics.cacheMisses)
+      const stored = yield* store.get(kind, id)
+      if (Option.isSome(stored) && settings.cacheEnabled && refillAfter(stored.value)) {
+        const key = `${kind}/${id}`
+        if (settings.dryRun) {
+          yield* Effect.logInfo("fallbackReader.refill").pipe(
+            Effect.annotateLogs({
+              operation: "fallbackReader.refill",
+              key,
+              outcome: "dry-run",
+              would: `put cache ${key} version ${stored.value.document.version}`,
+              durationMs: 0,
+            }),
+          )
+        } else {
+          yield* FiberSet.run(refills, refill(key, stored.value, reason))
+        }
+      }
+      return Option.map(stored, (s): ReadResult => ({ document: s.document, source: "store", s3Key: s.key }))
+    })
+
+  const read: Service["read"] = (kind, id) => {
+    const key = `${kind}/${id}`
+    const s3Key = store.keyOf(kind, id)
+    let reason: FallbackReason | "hit" = "hit"
+    const run = Effect.gen(function* () {
+      if (!settings.cacheEnabled) {
+        reason = "cache-off"
+        return yield* fromStore(kind, id, "cache-off", () => false)
+      }
+      const cached = yield* Effect.exit(cache.get(kind, id, { includeExpired: true }))
+      if (Exit.isFailure(cached)) {
+        // Interruptions and defects are not cache errors: they propagate.
+        if (Option.isNone(failureOnly(cached.cause))) return yield* Effect.failCause(cached.cause as Cause.Cause<never>)
+        reason = "cache-error"
+        return yield* fromStore(kind, id, reason, () => true)
+      }
+      const entry = cached.value
+      if (Option.isNone(entry)) {
+        reason = "miss"
+        return yield* fromStore(kind, id, reason, () => true)
+      }
+      const value = entry.value
+      if (value._tag === "Tombstone") {
+        // A tombstone guards a recent delete: refilling from a read that raced the delete could resurrect it.
+        reason = "tombstone"
+        return yield* fromStore(kind, id, reason, () => false)
+      }
+      if (Items.isExpired(value.expiresAt, yield* Clock.currentTimeMillis)) {
+        reason = "expired"
+        return yield* fromStore(kind, id, reason, (s) => s.document.version !== value.summary.version)
+      }
+      if (value.document === undefined) {
+        reason = "pointer"
+        return yield* fromStore(kind, id, reason, (s) => s.document.version !== value.summary.version)
+      }
+      yield* Metric.increment(CacheMetrics.cacheHits)
+      return Option.some<ReadResult>({ document: value.document, source: "cache", s3Key: value.s3Key })
+    })
+    return run.pipe(
+      OperationLog.logged(
+        "fallbackReader.read",
+        { key, s3Key },
+        {
+          describe: (result) => ({
+            outcome: reason === "hit" ? "hit" : Option.isSome(result) ? "fallback" : "not-found",
+            ...(reason === "hit" ? {} : { reason }),
+            ...Option.match(result, { onNone: () => ({}), onSome: (r) => ({ version: r.document.version }) }),
+          }),
+        },
+      ),
+    )
+  }
+
+  return { read, awaitRefills: FiberSet.awaitEmpty(refills) }
+})
+
+/** The typed failure of a cause, unless it is an interruption or a defect. */
+const failureOnly = <E>(cause: Cause.Cause<E>): Option.Option<E> =>
+  Cause.isInterrupted(cause) || Cause.isDie(cause) ? Option.none() : Cause.failureOption(cause)
+
+/** Provides {@link FallbackReader} over the ports, kinds and settings in context. */
+export const layer: Layer.Layer<
+  FallbackReader,
+  never,
+  DocumentCache.DocumentCache | DocumentStore.DocumentStore | DocketConfig.DocketConfig | DocumentKind.DocumentKinds
+> = Layer.scoped(FallbackReader, make)
+
+/** Reads through the service in context. */
+export const read = (
+  kind: string,
+  id: string,
+): Effect.Effect<
+  Option.Option<ReadResult>,
+  DocumentStore.StoreError | DocumentKind.DocumentDecodeError,
+  FallbackReader
+> => Effect.flatMap(FallbackReader, (service) => service.read(kind, id))

@@ -1,0 +1,355 @@
+/**
+ * WriteThrough against the memory ports wrapped in fault injection (property
+ * tests, zero-delay retries so no clock is needed), a TestClock test of the
+ * retry delays, cache-off and dry-run.
+ *
+ * Every property draws its fault schedule with fast-check; the number of
+ * schedules tried is printed at the end of the file.
+ */
+import { afterAll, describe, expect, it } from "@effect/vitest"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as fc from "effect/FastCheck"
+import * as Fiber from "effect/Fiber"
+import * as Logger from "effect/Logger"
+import * as LogLevel from "effect/LogLevel"
+import * as Option from "effect/Option"
+import * as TestClock from "effect/TestClock"
+import * as Arbitraries from "../src/Arbitraries.js"
+import * as DocketConfig from "../src/DocketConfig.js"
+import * as Document from "../src/Document.js"
+import * as DocumentCache from "../src/DocumentCache.js"
+import * as DocumentKind from "../src/DocumentKind.js"
+import * as DocumentStore from "../src/DocumentStore.js"
+import * as FaultInjection from "../src/FaultInjection.js"
+import * as Retry from "../src/Retry.js"
+import * as WriteThrough from "../src/WriteThrough.js"
+
+const runs = Number(process.env.DOCKET_PROPERTY_RUNS ?? 500)
+const schedulesTried = { sequential: 0, concurrent: 0, superseded: 0 }
+afterAll(() => {
+  console.log(`WriteThrough fault schedules tried: ${JSON.stringify(schedulesTried)}`)
+})
+
+const quiet = Logger.minimumLogLevel(LogLevel.None)
+
+interface World {
+  readonly cache: DocumentCache.Service
+  readonly store: DocumentStore.MemoryStore
+  readonly writeThrough: WriteThrough.Service
+  readonly plan: FaultInjection.Plan
+}
+
+const world = (
+  verdicts: ReadonlyArray<FaultInjection.Verdict>,
+  options: {
+    readonly settings?: Partial<DocketConfig.Settings>
+    readonly before?: FaultInjection.Options["before"]
+    readonly retry?: Retry.Policy
+    readonly only?: (call: FaultInjection.Call) => boolean
+  } = {},
+): Effect.Effect<World> =>
+  Effect.gen(function* () {
+    const cache = yield* DocumentCache.makeMemory()
+    const store = yield* DocumentStore.makeMemory()
+    const plan = yield* FaultInjection.plan(verdicts, options.only ? { only: options.only } : {})
+    const faults: FaultInjection.Options = {
+      plan,
+      retry: options.retry ?? FaultInjection.immediateRetry(2),
+      ...(options.before ? { before: options.before } : {}),
+    }
+    const writeThrough = yield* WriteThrough.make.pipe(
+      Effect.provideService(DocumentCache.DocumentCache, FaultInjection.cache(cache, faults)),
+      Effect.provideService(DocumentStore.DocumentStore, FaultInjection.store(store, faults)),
+      Effect.provideService(DocketConfig.DocketConfig, DocketConfig.make({ bucket: "test", ...options.settings })),
+    )
+    return { cache, store, writeThrough, plan }
+  }).pipe(Effect.provide(DocumentKind.layerDefault))
+
+/** The state of one key on both sides, read without faults. */
+const stateOf = (w: World, kind: string, id: string) =>
+  Effect.gen(function* () {
+    const entry = yield* w.cache.get(kind, id, { includeExpired: true })
+    const object = yield* w.store.get(kind, id)
+    return { entry, object: Option.map(object, (o) => o.document) }
+  }).pipe(Effect.orDie)
+
+/** Invariant 1's "agree or no entry" part. */
+const agreeOrNoEntry = (state: Effect.Effect.Success<ReturnType<typeof stateOf>>): boolean =>
+  Option.match(state.entry, {
+    onNone: () => true,
+    onSome: (entry) =>
+      entry._tag === "Tombstone"
+        ? Option.isNone(state.object)
+        : Option.isSome(state.object) &&
+          state.object.value.version === entry.summary.version &&
+          (entry.document === undefined || Document.sameContent(entry.document, state.object.value)),
+  })
+
+const base = fc.sample(Arbitraries.change({ maxTextLength: 20, ids: ["CHG-wt-1"] }), { numRuns: 1, seed: 7 })[0]!
+const versionOf = (version: number, alt: boolean): Document.AnyDocument => ({
+  ...base,
+  version,
+  title: alt ? `v${version} (other content)` : `v${version}`,
+})
+const key = `change/${base.id}`
+
+type Op = { readonly _tag: "Write"; readonly version: number; readonly alt: boolean } | { readonly _tag: "Delete" }
+const op: fc.Arbitrary<Op> = fc.oneof(
+  {
+    arbitrary: fc.record({
+      _tag: fc.constant("Write" as const),
+      version: fc.integer({ min: 1, max: 5 }),
+      alt: fc.boolean().map((b) => b && Math.random() < 0.3),
+    }),
+    weight: 4,
+  },
+  { arbitrary: fc.constant<Op>({ _tag: "Delete" }), weight: 1 },
+)
+
+const runOp = (w: World, o: Op) =>
+  Effect.exit(
+    o._tag === "Write"
+      ? (w.writeThrough.write(versionOf(o.version, o.alt)) as Effect.Effect<
+          WriteThrough.WriteResult | WriteThrough.DeleteResult,
+          WriteThrough.WriteError
+        >)
+      : w.writeThrough.delete(base.kind, base.id),
+  )
+
+/** A RollbackFailedError must name the key; returns whether the exit was one. */
+const rollbackFailed = (exit: Exit.Exit<unknown, unknown>): boolean => {
+  if (Exit.isSuccess(exit)) return false
+  const error = Option.getOrUndefined(Exit.causeOption(exit).pipe(Option.flatMap((c) => failureOf(c))))
+  if ((error as { _tag?: string })?._tag !== "RollbackFailedError") return false
+  const e = error as WriteThrough.RollbackFailedError
+  expect(e.key).toBe(key)
+  expect(e.message).toContain(key)
+  return true
+}
+
+const failureOf = (cause: Cause.Cause<unknown>) => Cause.failureOption(cause)
+
+describe("WriteThrough", () => {
+  it.effect(
+    "invariant 1: after each write or delete returns, cache and S3 agree, or the cache has no entry, or the error is a rollback failure naming the key (faults on both ports; exact restore on rollback)",
+    () =>
+      Effect.promise(() =>
+        fc.assert(
+          fc.asyncProperty(
+            fc.array(op, { minLength: 1, maxLength: 8 }),
+            FaultInjection.verdicts({ maxLength: 30 }),
+            async (ops, verdicts) => {
+              schedulesTried.sequential++
+              await Effect.runPromise(
+                Effect.gen(function* () {
+                  const w = yield* world(verdicts)
+                  let tainted = false
+                  for (const o of ops) {
+                    const before = yield* stateOf(w, base.kind, base.id)
+                    const exit = yield* runOp(w, o)
+                    const after = yield* stateOf(w, base.kind, base.id)
+                    if (rollbackFailed(exit)) tainted = true
+                    const ok = agreeOrNoEntry(after)
+                    if (!ok) expect(tainted, `disagreement after ${JSON.stringify(o)}: ${String(exit)}`).toBe(true)
+                    else tainted = false
+                    if (Exit.isSuccess(exit)) {
+                      const result = exit.value
+                      switch (result._tag) {
+                        case "Written":
+                        case "Unchanged": {
+                          const written = o._tag === "Write" ? versionOf(o.version, o.alt) : undefined
+                          expect(Option.getOrUndefined(after.object)).toEqual(written)
+                          const entry = Option.getOrUndefined(after.entry)
+                          expect(entry?._tag === "Cached" ? entry.document : undefined).toEqual(written)
+                          break
+                        }
+                        case "RolledBack":
+                          // Restored: S3 did not take the write and the cache is exactly as before.
+                          // Evicted: S3's state could not be learned, and the cache has no entry.
+                          expect(result.rollback).not.toBe("Superseded")
+                          if (result.rollback === "Restored") {
+                            expect(after.object).toEqual(before.object)
+                            expect(after.entry).toEqual(before.entry)
+                          } else {
+                            expect(after.entry).toEqual(Option.none())
+                          }
+                          break
+                        case "Deleted":
+                          expect(after.entry).toEqual(Option.none())
+                          expect(after.object).toEqual(Option.none())
+                          break
+                      }
+                    } else if (!rollbackFailed(exit)) {
+                      // Any other failure changed nothing, or left the cache without the entry.
+                      expect(after.object).toEqual(before.object)
+                      if (!Option.isNone(after.entry)) expect(after.entry).toEqual(before.entry)
+                    }
+                  }
+                }).pipe(Effect.provide(quiet)),
+              )
+            },
+          ),
+          { numRuns: runs },
+        ),
+      ),
+    120_000,
+  )
+
+  it.effect(
+    "invariant 1 with concurrent writers: once every writer of a key has returned, cache and S3 agree, or the cache has no entry, or one of them reported a rollback failure naming the key",
+    () =>
+      Effect.promise(() =>
+        fc.assert(
+          fc.asyncProperty(
+            fc.array(fc.array(op, { minLength: 1, maxLength: 4 }), { minLength: 1, maxLength: 4 }),
+            FaultInjection.verdicts({ maxLength: 40 }),
+            async (groups, verdicts) => {
+              schedulesTried.concurrent++
+              await Effect.runPromise(
+                Effect.gen(function* () {
+                  const w = yield* world(verdicts)
+                  let tainted = false
+                  for (const group of groups) {
+                    const exits = yield* Effect.forEach(group, (o) => runOp(w, o), { concurrency: "unbounded" })
+                    if (exits.some(rollbackFailed)) tainted = true
+                    const after = yield* stateOf(w, base.kind, base.id)
+                    if (!agreeOrNoEntry(after))
+                      expect(tainted, `disagreement after ${JSON.stringify(group)}`).toBe(true)
+                    else tainted = false
+                  }
+                }).pipe(Effect.provide(quiet)),
+              )
+            },
+          ),
+          { numRuns: runs },
+        ),
+      ),
+    120_000,
+  )
+
+  it.effect(
+    "a rollback never overwrites a newer write: a writer that lands between our cache write and our rollback keeps its version in the cache",
+    () =>
+      Effect.promise(() =>
+        fc.assert(
+          fc.asyncProperty(
+            fc.integer({ min: 1, max: 50 }),
+            fc.constantFrom<FaultInjection.Verdict>("Throttle", "Unavailable", "Denied", "Timeout"),
+            fc.boolean(),
+            async (version, fault, newerReachesS3) => {
+              schedulesTried.superseded++
+              await Effect.runPromise(
+                Effect.gen(function* () {
+                  const ours = versionOf(version + 1, false)
+                  const newer = versionOf(version + 2, false)
+                  let cacheRef: DocumentCache.Service | undefined
+                  let storeRef: DocumentStore.MemoryStore | undefined
+                  let landed = false
+                  const w = yield* world([fault, fault, fault, fault], {
+                    only: (call) => call.port === "store" && call.operation === "PutObject",
+                    before: (call) =>
+                      call.operation === "PutObject" && !landed
+                        ? Effect.gen(function* () {
+                            landed = true
+                            // Another process writes the newer version through its own write-through.
+                            yield* cacheRef!.put(newer, { s3Key: call.key }).pipe(Effect.orDie)
+                            if (newerReachesS3) yield* storeRef!.put(newer).pipe(Effect.orDie)
+                          })
+                        : Effect.void,
+                  })
+                  cacheRef = w.cache
+                  storeRef = w.store
+                  yield* w.store.put(versionOf(version, false))
+                  yield* w.cache.put(versionOf(version, false), { s3Key: w.store.keyOf(base.kind, base.id) })
+                  const result = yield* w.writeThrough.write(ours)
+                  expect(result._tag).toBe("RolledBack")
+                  expect(result._tag === "RolledBack" && result.rollback).toBe("Superseded")
+                  const after = yield* stateOf(w, base.kind, base.id)
+                  const entry = Option.getOrThrow(after.entry)
+                  expect(entry._tag === "Cached" && entry.document).toEqual(newer)
+                  expect(Option.getOrThrow(after.object)).toEqual(newerReachesS3 ? newer : versionOf(version, false))
+                }).pipe(Effect.provide(quiet)),
+              )
+            },
+          ),
+          { numRuns: runs },
+        ),
+      ),
+    120_000,
+  )
+
+  it.effect("retries S3 with backoff on the clock: two throttles, then the put lands", () =>
+    Effect.gen(function* () {
+      const w = yield* world(["Throttle", "Throttle"], {
+        retry: Retry.defaultPolicy,
+        only: (call) => call.operation === "PutObject",
+      })
+      const fiber = yield* Effect.fork(w.writeThrough.write(versionOf(1, false)))
+      yield* TestClock.adjust("10 seconds")
+      const result = yield* Fiber.join(fiber)
+      expect(result._tag).toBe("Written")
+      const puts = (yield* w.plan.calls).filter((c) => c.operation === "PutObject").map((c) => c.verdict)
+      expect(puts).toEqual(["Throttle", "Throttle", "Ok"])
+    }).pipe(Effect.provide(quiet)),
+  )
+
+  it.effect("S3 refusing for good rolls the cache back to the previous version, exactly", () =>
+    Effect.gen(function* () {
+      const w = yield* world(["Denied"], { only: (call) => call.operation === "PutObject" && call.key.length > 0 })
+      const v1 = versionOf(1, false)
+      // First put is refused: rolled back to nothing.
+      const first = yield* w.writeThrough.write(v1)
+      expect(first).toMatchObject({ _tag: "RolledBack", rollback: "Restored", key })
+      expect(yield* stateOf(w, base.kind, base.id)).toEqual({ entry: Option.none(), object: Option.none() })
+      expect((yield* w.writeThrough.write(v1))._tag).toBe("Written")
+      expect((yield* w.writeThrough.write(v1))._tag).toBe("Unchanged")
+      const stale = yield* Effect.flip(w.writeThrough.write(versionOf(0 + 1, true)))
+      expect(stale._tag).toBe("StaleWriteError")
+    }).pipe(Effect.provide(quiet)),
+  )
+
+  it.effect("a duplicate write re-puts S3 when the cache has the version but S3 lost it", () =>
+    Effect.gen(function* () {
+      const w = yield* world([])
+      const v2 = versionOf(2, false)
+      yield* w.writeThrough.write(v2)
+      yield* w.store.delete(base.kind, base.id)
+      const again = yield* w.writeThrough.write(v2)
+      expect(again).toMatchObject({ _tag: "Written", repaired: true })
+      expect(Option.map(yield* w.store.get(base.kind, base.id), (s) => s.document)).toEqual(Option.some(v2))
+    }).pipe(Effect.provide(quiet)),
+  )
+
+  it.effect("cache off: writes and deletes go to S3 alone, the cache is never touched", () =>
+    Effect.gen(function* () {
+      const w = yield* world([], { settings: { cacheEnabled: false } })
+      const v1 = versionOf(1, false)
+      expect((yield* w.writeThrough.write(v1))._tag).toBe("Written")
+      expect(Option.isSome(yield* w.store.get(base.kind, base.id))).toBe(true)
+      expect(yield* w.cache.get(base.kind, base.id)).toEqual(Option.none())
+      expect((yield* w.writeThrough.delete(base.kind, base.id))._tag).toBe("Deleted")
+      expect(yield* w.store.get(base.kind, base.id)).toEqual(Option.none())
+      expect((yield* w.plan.calls).every((c) => c.port === "store")).toBe(true)
+    }).pipe(Effect.provide(quiet)),
+  )
+
+  it.effect("dry-run: nothing changes and the result lists what would happen; stale writes still fail", () =>
+    Effect.gen(function* () {
+      const w = yield* world([], { settings: { dryRun: true } })
+      const v2 = versionOf(2, false)
+      yield* w.store.put(v2)
+      yield* w.cache.put(v2, { s3Key: w.store.keyOf(base.kind, base.id) })
+      const before = yield* stateOf(w, base.kind, base.id)
+      const result = yield* w.writeThrough.write(versionOf(3, false))
+      expect(result._tag).toBe("DryRun")
+      expect(result._tag === "DryRun" && result.actions.join("\n")).toContain("put s3")
+      const deleted = yield* w.writeThrough.delete(base.kind, base.id)
+      expect(deleted._tag).toBe("DryRun")
+      expect((yield* Effect.flip(w.writeThrough.write(versionOf(1, false))))._tag).toBe("StaleWriteError")
+      expect(yield* stateOf(w, base.kind, base.id)).toEqual(before)
+      expect((yield* w.plan.calls).every((c) => c.operation === "get")).toBe(true)
+    }).pipe(Effect.provide(quiet)),
+  )
+})
