@@ -19,11 +19,16 @@
  */
 
 import * as DocketConfig from "@docket/core/DocketConfig"
+import * as DynamoDBCache from "@docket/core/DocumentCache/DynamoDB"
+import * as DocumentKind from "@docket/core/DocumentKind"
+import * as S3Store from "@docket/core/DocumentStore/S3"
 import * as MetricsExport from "@docket/core/MetricsExport"
 import * as OperationLog from "@docket/core/OperationLog"
+import * as RateLimit from "@docket/core/RateLimit"
 import type * as S3Event from "@docket/core/S3Event"
 import * as S3EventSync from "@docket/core/S3EventSync"
 import type { Context as LambdaContext } from "aws-lambda"
+import type * as ConfigError from "effect/ConfigError"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -110,3 +115,14 @@ export const layerLogger: Layer.Layer<never, never, DocketConfig.DocketConfig> =
     Layer.merge(OperationLog.jsonLogger, Logger.minimumLogLevel(settings.logLevel)),
   ),
 )
+
+/**
+ * Everything the handler needs, from the environment (DESIGN section 10): the
+ * DynamoDB cache and the S3 store (SDK clients created once per container),
+ * the rate limiter, the built-in document kinds, the EMF exporter and JSON logs.
+ */
+export const layerConfig: Layer.Layer<S3EventSync.Requirements | MetricsExport.MetricsExport, ConfigError.ConfigError> =
+  Layer.mergeAll(DynamoDBCache.layerConfig, S3Store.layerConfig(), MetricsExport.layerConfig, layerLogger).pipe(
+    Layer.provideMerge(Layer.merge(RateLimit.layerConfig, DocumentKind.layerDefault)),
+    Layer.provideMerge(DocketConfig.layerConfig),
+  )
