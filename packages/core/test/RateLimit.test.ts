@@ -1,0 +1,98 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as fc from "effect/FastCheck"
+import * as Fiber from "effect/Fiber"
+import * as TestClock from "effect/TestClock"
+import * as RateLimit from "../src/RateLimit.js"
+
+/** Every window [t_i, t_j] between two admitted calls holds at most rps * t + burst calls. */
+const maxExcess = (times: ReadonlyArray<number>, rps: number, burst: number): number => {
+  const sorted = [...times].sort((a, b) => a - b)
+  let worst = Number.NEGATIVE_INFINITY
+  for (let i = 0; i < sorted.length; i++) {
+    for (let j = i; j < sorted.length; j++) {
+      const calls = j - i + 1
+      const allowed = (rps * ((sorted[j] as number) - (sorted[i] as number))) / 1000 + burst
+      worst = Math.max(worst, calls - allowed)
+    }
+  }
+  return worst
+}
+
+describe("RateLimit", () => {
+  it.effect.prop(
+    "never lets more than rps * t + burst calls through in any window t (invariant 5)",
+    [
+      fc.integer({ min: 1, max: 50 }),
+      fc.integer({ min: 1, max: 10 }),
+      fc.array(fc.integer({ min: 0, max: 3000 }), { minLength: 1, maxLength: 25 }),
+    ],
+    ([rps, burst, arrivals]) =>
+      Effect.scoped(
+        Effect.gen(function* () {
+          const limiter = yield* RateLimit.make({ rps, burst })
+          const admitted: Array<number> = []
+          const fibers = yield* Effect.forEach(arrivals, (at) =>
+            Effect.fork(
+              Effect.sleep(at).pipe(
+                Effect.zipRight(
+                  limiter.limit(
+                    Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sync(() => admitted.push(now))),
+                  ),
+                ),
+              ),
+            ),
+          )
+          yield* TestClock.adjust(3000 + Math.ceil((arrivals.length * 1000) / rps) + 2000)
+          yield* Fiber.joinAll(fibers)
+          expect(admitted.length).toBe(arrivals.length)
+          expect(maxExcess(admitted, rps, burst)).toBeLessThanOrEqual(1e-9)
+        }),
+      ),
+    { fastCheck: { numRuns: 200 } },
+  )
+
+  it.effect("lets a burst through at once, then spaces calls at 1 / rps", () =>
+    Effect.scoped(
+      Effect.gen(function* () {
+        const limiter = yield* RateLimit.make({ rps: 10, burst: 3 })
+        const admitted: Array<number> = []
+        const fibers = yield* Effect.forEach(Array.from({ length: 6 }), () =>
+          Effect.fork(
+            limiter.limit(Effect.flatMap(Clock.currentTimeMillis, (t) => Effect.sync(() => admitted.push(t)))),
+          ),
+        )
+        yield* TestClock.adjust("1 second")
+        yield* Fiber.joinAll(fibers)
+        expect(admitted).toStrictEqual([0, 0, 0, 100, 200, 300])
+      }),
+    ),
+  )
+
+  it.effect("a wait for a token is interruptible and does not consume the token", () =>
+    Effect.scoped(
+      Effect.gen(function* () {
+        const limiter = yield* RateLimit.make({ rps: 1, burst: 1 })
+        yield* limiter.limit(Effect.void)
+        const waiting = yield* Effect.fork(limiter.limit(Effect.succeed("late")))
+        yield* TestClock.adjust("100 millis")
+        const exit = yield* Fiber.interrupt(waiting)
+        expect(Exit.isInterrupted(exit)).toBe(true)
+        const next = yield* Effect.fork(limiter.limit(Effect.succeed("next")))
+        yield* TestClock.adjust("1 second")
+        expect(yield* Fiber.join(next)).toBe("next")
+      }),
+    ),
+  )
+
+  it.effect("the unlimited layer never waits", () =>
+    Effect.gen(function* () {
+      const results = yield* Effect.forEach(Array.from({ length: 1000 }), (_, i) =>
+        RateLimit.limited(Effect.succeed(i)),
+      )
+      expect(results.length).toBe(1000)
+    }).pipe(Effect.provide(RateLimit.layerUnlimited)),
+  )
+})
