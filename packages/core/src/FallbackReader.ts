@@ -57,6 +57,14 @@ export interface Service {
 /** The FallbackReader service tag. */
 export class FallbackReader extends Context.Tag("@docket/core/FallbackReader")<FallbackReader, Service>() {}
 
+const absent: DocumentCache.Condition = { _tag: "Absent" }
+
+/** Refill over the version the read saw, only with a newer one from S3. */
+const newerThan =
+  (seen: number) =>
+  (stored: DocumentStore.StoredDocument): Option.Option<DocumentCache.Condition> =>
+    stored.document.version > seen ? Option.some({ _tag: "VersionIs", version: seen }) : Option.none()
+
 const countRefill = (outcome: string) => Metric.increment(Metric.tagged(CacheMetrics.refills, "outcome", outcome))
 
 /** Builds the reader; its refills live as long as the scope. */
@@ -75,17 +83,27 @@ export const make: Effect.Effect<
   const registry = yield* DocumentKind.DocumentKinds
   const refills = yield* FiberSet.make<void, never>()
 
-  /** Puts S3's document into the cache under the version rule; never fails. */
-  const refill = (key: string, stored: DocumentStore.StoredDocument, reason: FallbackReason) =>
+  /**
+   * Puts S3's document into the cache, only over what the read saw (`condition`):
+   * nothing at all, or the exact older version it found. A tombstone, or anything
+   * written since, wins. Never fails.
+   */
+  const refill = (
+    key: string,
+    stored: DocumentStore.StoredDocument,
+    reason: FallbackReason,
+    condition: DocumentCache.Condition,
+  ) =>
     Effect.gen(function* () {
       const summary = registry.summarize(stored.document)
       const now = yield* Clock.currentTimeMillis
       if (Items.isExpired(Items.expiresAt(summary.time, settings.ttlDays), now)) return "skipped-expired"
-      const outcome = yield* cache.put(stored.document, { s3Key: stored.key, etag: stored.etag })
+      const outcome = yield* cache.put(stored.document, { s3Key: stored.key, etag: stored.etag, condition })
       return outcome._tag === "Written" ? "ok" : "unchanged"
     }).pipe(
-      // A newer version reached the cache first: it wins, nothing to do.
+      // Something else reached the cache first: it wins, nothing to do.
       Effect.catchTag("StaleWriteError", () => Effect.succeed("skipped-newer")),
+      Effect.catchTag("ConditionFailedError", () => Effect.succeed("skipped-changed")),
       Effect.tap((outcome) => countRefill(outcome === "ok" || outcome === "unchanged" ? "ok" : "skipped")),
       Effect.tapError(() => countRefill("failed")),
       OperationLog.logged(
@@ -102,13 +120,15 @@ export const make: Effect.Effect<
     kind: string,
     id: string,
     reason: FallbackReason,
-    refillAfter: (stored: DocumentStore.StoredDocument) => boolean,
+    /** The condition a refill with S3's document is written under; `None`: no refill. */
+    refillAfter: (stored: DocumentStore.StoredDocument) => Option.Option<DocumentCache.Condition>,
   ) =>
     Effect.gen(function* () {
       yield* Metric.increment(CacheMetrics.fallbacks)
       if (reason !== "cache-error" && reason !== "cache-off") yield* Metric.increment(CacheMetrics.cacheMisses)
       const stored = yield* store.get(kind, id)
-      if (Option.isSome(stored) && settings.cacheEnabled && refillAfter(stored.value)) {
+      const condition = Option.flatMap(stored, refillAfter)
+      if (Option.isSome(stored) && settings.cacheEnabled && Option.isSome(condition)) {
         const key = `${kind}/${id}`
         if (settings.dryRun) {
           yield* Effect.logInfo("fallbackReader.refill").pipe(
@@ -121,7 +141,7 @@ export const make: Effect.Effect<
             }),
           )
         } else {
-          yield* FiberSet.run(refills, refill(key, stored.value, reason))
+          yield* FiberSet.run(refills, refill(key, stored.value, reason, condition.value))
         }
       }
       return Option.map(stored, (s): ReadResult => ({ document: s.document, source: "store", s3Key: s.key }))
@@ -134,33 +154,34 @@ export const make: Effect.Effect<
     const run = Effect.gen(function* () {
       if (!settings.cacheEnabled) {
         reason = "cache-off"
-        return yield* fromStore(kind, id, "cache-off", () => false)
+        return yield* fromStore(kind, id, "cache-off", () => Option.none())
       }
       const cached = yield* Effect.exit(cache.get(kind, id, { includeExpired: true }))
       if (Exit.isFailure(cached)) {
         // Interruptions and defects are not cache errors: they propagate.
         if (Option.isNone(failureOnly(cached.cause))) return yield* Effect.failCause(cached.cause as Cause.Cause<never>)
         reason = "cache-error"
-        return yield* fromStore(kind, id, reason, () => true)
+        // The cache's state is unknown: refill only where it turns out to have nothing.
+        return yield* fromStore(kind, id, reason, () => Option.some(absent))
       }
       const entry = cached.value
       if (Option.isNone(entry)) {
         reason = "miss"
-        return yield* fromStore(kind, id, reason, () => true)
+        return yield* fromStore(kind, id, reason, () => Option.some(absent))
       }
       const value = entry.value
       if (value._tag === "Tombstone") {
         // A tombstone guards a recent delete: refilling from a read that raced the delete could resurrect it.
         reason = "tombstone"
-        return yield* fromStore(kind, id, reason, () => false)
+        return yield* fromStore(kind, id, reason, () => Option.none())
       }
       if (Items.isExpired(value.expiresAt, yield* Clock.currentTimeMillis)) {
         reason = "expired"
-        return yield* fromStore(kind, id, reason, (s) => s.document.version !== value.summary.version)
+        return yield* fromStore(kind, id, reason, newerThan(value.summary.version))
       }
       if (value.document === undefined) {
         reason = "pointer"
-        return yield* fromStore(kind, id, reason, (s) => s.document.version !== value.summary.version)
+        return yield* fromStore(kind, id, reason, newerThan(value.summary.version))
       }
       yield* Metric.increment(CacheMetrics.cacheHits)
       return Option.some<ReadResult>({ document: value.document, source: "cache", s3Key: value.s3Key })
