@@ -210,6 +210,8 @@ export const run = <E, R>(
     readonly hooks?: ReturnType<typeof withReadHook>
     /** Largest batch when flushing the late events (default 4). */
     readonly batch?: number
+    /** The bucket the events name (default `docs`). */
+    readonly bucket?: string
   },
 ): Effect.Effect<void, E | DocumentStore.StoreError, R> =>
   Effect.gen(function* () {
@@ -217,7 +219,16 @@ export const run = <E, R>(
     let sequencer = scenario.firstSequencer
     const pending: Array<{ readonly spec: RecordSpec; readonly due: number; readonly order: number }> = []
     const deliver = (due: ReadonlyArray<(typeof pending)[number]>) =>
-      due.length === 0 ? Effect.void : Effect.asVoid(process(notification(due.map((p) => p.spec))))
+      due.length === 0
+        ? Effect.void
+        : Effect.asVoid(
+            process(
+              notification(
+                due.map((p) => p.spec),
+                options.bucket,
+              ),
+            ),
+          )
     for (const [t, step] of scenario.steps.entries()) {
       const doc = document(step.target, step.version, step.title)
       const key = store.keyOf(doc.kind, doc.id)
