@@ -1,0 +1,192 @@
+/**
+ * WriteThrough and FallbackReader on DynamoDB Local and the S3 emulator,
+ * composed by `Docket.layer` from the settings a deployment would use.
+ * Faults are injected around the real backends where a case needs them.
+ */
+import * as Testing from "@docket/local/Testing"
+import { describe, expect, it } from "@effect/vitest"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as fc from "effect/FastCheck"
+import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
+import * as LogLevel from "effect/LogLevel"
+import * as Option from "effect/Option"
+import * as Arbitraries from "../src/Arbitraries.js"
+import * as Docket from "../src/Docket.js"
+import * as DocketConfig from "../src/DocketConfig.js"
+import * as Document from "../src/Document.js"
+import * as DocumentCache from "../src/DocumentCache.js"
+import * as DocumentStore from "../src/DocumentStore.js"
+import * as FallbackReader from "../src/FallbackReader.js"
+import * as FaultInjection from "../src/FaultInjection.js"
+import * as WriteThrough from "../src/WriteThrough.js"
+
+const quiet = Logger.minimumLogLevel(LogLevel.None)
+
+const local = Layer.unwrapEffect(
+  Effect.promise(() => Testing.isolated("write-through")).pipe(
+    Effect.map((isolated) =>
+      Docket.layer(
+        DocketConfig.make({
+          table: isolated.table,
+          bucket: isolated.bucket,
+          prefix: "docs é+/",
+          region: isolated.clientConfig.s3.region,
+          dynamodbEndpoint: Option.some(isolated.clientConfig.dynamodb.endpoint),
+          s3Endpoint: Option.some(isolated.clientConfig.s3.endpoint),
+          maxAttempts: 2,
+        }),
+        {
+          dynamodbClient: { credentials: isolated.clientConfig.dynamodb.credentials },
+          store: { clientConfig: { credentials: isolated.clientConfig.s3.credentials } },
+        },
+      ),
+    ),
+  ),
+)
+
+const sample = (id: string, seed: number) =>
+  fc.sample(
+    Arbitraries.change({
+      maxTextLength: 30,
+      ids: [id],
+      minTime: new Date("2099-01-01T00:00:00Z"),
+      maxTime: new Date("2099-12-01T00:00:00Z"),
+    }),
+    {
+      numRuns: 1,
+      seed,
+    },
+  )[0]!
+
+/** A workflow over the real ports in context, with faults injected around them. */
+const faulty = (verdicts: ReadonlyArray<FaultInjection.Verdict>, only?: (call: FaultInjection.Call) => boolean) =>
+  Effect.gen(function* () {
+    const cache = yield* DocumentCache.DocumentCache
+    const store = yield* DocumentStore.DocumentStore
+    const plan = yield* FaultInjection.plan(verdicts, only ? { only } : {})
+    const faults = { plan, retry: FaultInjection.immediateRetry(2) }
+    return yield* WriteThrough.make.pipe(
+      Effect.provideService(DocumentCache.DocumentCache, FaultInjection.cache(cache, faults)),
+      Effect.provideService(DocumentStore.DocumentStore, FaultInjection.store(store, faults)),
+    )
+  })
+
+describe("WriteThrough and FallbackReader on DynamoDB Local and the S3 emulator", () => {
+  it.layer(local, { timeout: "120 seconds" })((it) => {
+    it.effect("write, duplicate, stale, read, pointer body, delete", () =>
+      Effect.gen(function* () {
+        const writeThrough = yield* WriteThrough.WriteThrough
+        const reader = yield* FallbackReader.FallbackReader
+        const store = yield* DocumentStore.DocumentStore
+        const v1 = sample("CHG-local-1", 1)
+        const v2 = { ...v1, version: v1.version + 1, title: "second" }
+        expect((yield* writeThrough.write(v1))._tag).toBe("Written")
+        expect((yield* writeThrough.write(v2))._tag).toBe("Written")
+        expect((yield* writeThrough.write(v2))._tag).toBe("Unchanged")
+        expect((yield* Effect.flip(writeThrough.write(v1)))._tag).toBe("StaleWriteError")
+        const read = yield* reader.read(v1.kind, v1.id)
+        expect(Option.map(read, (r) => [r.source, r.document])).toEqual(Option.some(["cache", v2]))
+        expect(Option.map(yield* store.get(v1.kind, v1.id), (s) => s.document)).toEqual(Option.some(v2))
+
+        // A body over DynamoDB's item limit is cached as a pointer: reads come from S3.
+        const big = { ...v2, id: "CHG-local-big", description: "é".repeat(250_000) }
+        expect((yield* writeThrough.write(big))._tag).toBe("Written")
+        const bigRead = yield* reader.read(big.kind, big.id)
+        expect(Option.map(bigRead, (r) => r.source)).toEqual(Option.some("store"))
+        expect(Document.sameContent(Option.getOrThrow(bigRead).document, big)).toBe(true)
+
+        const deleted = yield* writeThrough.delete(v1.kind, v1.id)
+        expect(deleted._tag).toBe("Deleted")
+        expect(yield* reader.read(v1.kind, v1.id)).toEqual(Option.none())
+      }).pipe(Effect.provide(quiet)),
+    )
+
+    it.effect("a miss is answered from S3 and refilled in the background; the next read is a hit", () =>
+      Effect.gen(function* () {
+        const reader = yield* FallbackReader.FallbackReader
+        const store = yield* DocumentStore.DocumentStore
+        const v1 = sample("CHG-local-refill", 2)
+        yield* store.put(v1)
+        const first = yield* reader.read(v1.kind, v1.id)
+        expect(Option.map(first, (r) => [r.source, r.document])).toEqual(Option.some(["store", v1]))
+        yield* reader.awaitRefills
+        const second = yield* reader.read(v1.kind, v1.id)
+        expect(Option.map(second, (r) => [r.source, r.document])).toEqual(Option.some(["cache", v1]))
+      }).pipe(Effect.provide(quiet)),
+    )
+
+    it.effect("S3 refusing the put restores DynamoDB's previous item exactly", () =>
+      Effect.gen(function* () {
+        const cache = yield* DocumentCache.DocumentCache
+        const v1 = sample("CHG-local-rollback", 3)
+        const v2 = { ...v1, version: v1.version + 1 }
+        const healthy = yield* WriteThrough.WriteThrough
+        yield* healthy.write(v1)
+        const before = yield* cache.get(v1.kind, v1.id, { includeExpired: true })
+        const writeThrough = yield* faulty(["Denied"], (call) => call.operation === "PutObject")
+        const result = yield* writeThrough.write(v2)
+        expect(result).toMatchObject({ _tag: "RolledBack", rollback: "Restored" })
+        expect(yield* cache.get(v1.kind, v1.id, { includeExpired: true })).toEqual(before)
+      }).pipe(Effect.provide(quiet)),
+    )
+
+    it.effect(
+      "invariant 1 on the real backends: after each write or delete, cache and S3 agree, or the cache has no entry, or a rollback failure names the key",
+      () =>
+        Effect.gen(function* () {
+          const cache = yield* DocumentCache.DocumentCache
+          const store = yield* DocumentStore.DocumentStore
+          const cases = fc.sample(
+            fc.tuple(
+              fc.array(fc.oneof(fc.integer({ min: 1, max: 4 }), fc.constant("delete" as const)), {
+                minLength: 2,
+                maxLength: 6,
+              }),
+              FaultInjection.verdicts({ maxLength: 20 }),
+            ),
+            { numRuns: 8 },
+          )
+          let n = 0
+          for (const [ops, verdicts] of cases) {
+            const base = sample(`CHG-local-inv-${n++}`, n)
+            const key = `${base.kind}/${base.id}`
+            const writeThrough = yield* faulty(verdicts)
+            let tainted = false
+            for (const op of ops) {
+              const exit = yield* Effect.exit(
+                op === "delete"
+                  ? (writeThrough.delete(base.kind, base.id) as Effect.Effect<unknown, WriteThrough.WriteError>)
+                  : writeThrough.write({ ...base, version: op, title: `v${op}` }),
+              )
+              if (Exit.isFailure(exit)) {
+                const error = Exit.causeOption(exit).pipe(Option.flatMap((c) => Option.fromNullable(failureOf(c))))
+                if (Option.isSome(error) && (error.value as { _tag?: string })._tag === "RollbackFailedError") {
+                  expect((error.value as WriteThrough.RollbackFailedError).key).toBe(key)
+                  tainted = true
+                }
+              }
+              const entry = yield* cache.get(base.kind, base.id, { includeExpired: true })
+              const object = Option.map(yield* store.get(base.kind, base.id), (s) => s.document)
+              const agree = Option.match(entry, {
+                onNone: () => true,
+                onSome: (e) =>
+                  e._tag === "Tombstone"
+                    ? Option.isNone(object)
+                    : Option.isSome(object) &&
+                      e.summary.version === object.value.version &&
+                      (e.document === undefined || Document.sameContent(e.document, object.value)),
+              })
+              if (!agree) expect(tainted, `disagreement after ${op} with ${verdicts.join(",")}`).toBe(true)
+              else tainted = false
+            }
+          }
+        }).pipe(Effect.provide(quiet)),
+      60_000,
+    )
+  })
+})
+
+const failureOf = (cause: Cause.Cause<unknown>): unknown => Option.getOrUndefined(Cause.failureOption(cause))
