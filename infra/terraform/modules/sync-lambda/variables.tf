@@ -1,0 +1,238 @@
+variable "function_name" {
+  description = "Name of the Lambda function (also names its role, log group and dead-letter queue)."
+  type        = string
+  default     = "docket-sync"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_-]{1,59}$", var.function_name))
+    error_message = "function_name must be 1-59 letters, digits, '-' or '_' (the role and queue add suffixes)."
+  }
+}
+
+variable "zip_path" {
+  description = "Path of the Lambda zip built by `npm run package -w @docket/lambda` (packages/lambda/build/handler.zip)."
+  type        = string
+
+  validation {
+    condition     = endswith(var.zip_path, ".zip")
+    error_message = "zip_path must point to the .zip built by `npm run package -w @docket/lambda`."
+  }
+}
+
+variable "table_name" {
+  description = "The Docket table (DOCKET_TABLE)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_.-]{3,255}$", var.table_name))
+    error_message = "table_name must be a DynamoDB table name."
+  }
+}
+
+variable "table_arn" {
+  description = "ARN of the Docket table; the role may use it and its three indexes only."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:[0-9]{12}:table/[A-Za-z0-9_.-]+$", var.table_arn))
+    error_message = "table_arn must be a DynamoDB table ARN."
+  }
+}
+
+variable "bucket_name" {
+  description = "The existing bucket holding the documents (DOCKET_BUCKET)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.bucket_name))
+    error_message = "bucket_name must be an S3 bucket name."
+  }
+}
+
+variable "document_prefix" {
+  description = "Key prefix of the documents (DOCKET_PREFIX): empty, or ending with '/'."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.document_prefix == "" || (endswith(var.document_prefix, "/") && !startswith(var.document_prefix, "/"))
+    error_message = "document_prefix must be empty or end with '/' (and not start with '/')."
+  }
+}
+
+variable "bucket_kms_key_arn" {
+  description = "KMS key of the bucket's SSE-KMS encryption, if any (grants kms:Decrypt on it)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.bucket_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.bucket_kms_key_arn))
+    error_message = "bucket_kms_key_arn must be a KMS key ARN or null."
+  }
+}
+
+variable "manage_bucket_notification" {
+  description = "Create the bucket's notification configuration (it replaces any existing one; see the deployment guide)."
+  type        = bool
+  default     = true
+}
+
+variable "memory_size" {
+  description = "Lambda memory in MB."
+  type        = number
+  default     = 512
+
+  validation {
+    condition     = var.memory_size >= 128 && var.memory_size <= 10240 && floor(var.memory_size) == var.memory_size
+    error_message = "memory_size must be a whole number of MB between 128 and 10240."
+  }
+}
+
+variable "timeout" {
+  description = "Lambda timeout in seconds."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = var.timeout >= 3 && var.timeout <= 900 && floor(var.timeout) == var.timeout
+    error_message = "timeout must be a whole number of seconds between 3 and 900."
+  }
+}
+
+variable "reserved_concurrency" {
+  description = "Reserved concurrency (-1: unreserved). Total DynamoDB rate is at most concurrency x rps."
+  type        = number
+  default     = -1
+
+  validation {
+    condition     = var.reserved_concurrency == -1 || (var.reserved_concurrency >= 0 && floor(var.reserved_concurrency) == var.reserved_concurrency)
+    error_message = "reserved_concurrency must be -1 or a whole number >= 0."
+  }
+}
+
+variable "async_retry_attempts" {
+  description = "Retries Lambda makes of a failed asynchronous invocation before the dead-letter queue."
+  type        = number
+  default     = 2
+
+  validation {
+    condition     = contains([0, 1, 2], var.async_retry_attempts)
+    error_message = "async_retry_attempts must be 0, 1 or 2."
+  }
+}
+
+variable "max_event_age_seconds" {
+  description = "Oldest event age Lambda still processes; older ones go to the dead-letter queue."
+  type        = number
+  default     = 21600
+
+  validation {
+    condition     = var.max_event_age_seconds >= 60 && var.max_event_age_seconds <= 21600
+    error_message = "max_event_age_seconds must be between 60 and 21600."
+  }
+}
+
+variable "log_retention_days" {
+  description = "Retention of the function's log group."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be a value CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, ... 3653)."
+  }
+}
+
+variable "log_kms_key_arn" {
+  description = "KMS key to encrypt the log group with; null for the default encryption."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.log_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:", var.log_kms_key_arn))
+    error_message = "log_kms_key_arn must be a KMS key ARN or null."
+  }
+}
+
+variable "rps" {
+  description = "DOCKET_RPS: DynamoDB requests per second per container."
+  type        = number
+  default     = 200
+
+  validation {
+    condition     = var.rps > 0
+    error_message = "rps must be positive."
+  }
+}
+
+variable "burst" {
+  description = "DOCKET_BURST: token bucket size; null means rps."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.burst == null || try(var.burst > 0, false)
+    error_message = "burst must be positive or null."
+  }
+}
+
+variable "ttl_days" {
+  description = "DOCKET_TTL_DAYS: cache retention window from a document's indexing time."
+  type        = number
+  default     = 365
+
+  validation {
+    condition     = var.ttl_days >= 1
+    error_message = "ttl_days must be at least 1."
+  }
+}
+
+variable "dry_run" {
+  description = "DOCKET_DRY_RUN: log what the sync would change and change nothing."
+  type        = bool
+  default     = false
+}
+
+variable "log_level" {
+  description = "DOCKET_LOG_LEVEL."
+  type        = string
+  default     = "info"
+
+  validation {
+    condition     = contains(["all", "trace", "debug", "info", "warning", "error", "fatal", "none"], var.log_level)
+    error_message = "log_level must be one of all, trace, debug, info, warning, error, fatal, none."
+  }
+}
+
+variable "max_attempts" {
+  description = "DOCKET_MAX_ATTEMPTS: attempts per AWS call for retryable failures."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.max_attempts >= 1 && floor(var.max_attempts) == var.max_attempts
+    error_message = "max_attempts must be a whole number >= 1."
+  }
+}
+
+variable "permissions_boundary_arn" {
+  description = "Permissions boundary for the function's role, if your account requires one."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.permissions_boundary_arn == null || can(regex("^arn:aws[a-z-]*:iam::", var.permissions_boundary_arn))
+    error_message = "permissions_boundary_arn must be an IAM policy ARN or null."
+  }
+}
+
+variable "tags" {
+  description = "Cost allocation tags for every resource."
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition     = alltrue([for k, v in var.tags : length(k) <= 128 && length(v) <= 256 && !startswith(k, "aws:")])
+    error_message = "Tag keys are at most 128 characters and must not start with 'aws:'; values at most 256."
+  }
+}
