@@ -1,0 +1,159 @@
+/**
+ * read-vs-raw: FallbackReader.read against the raw SDK way of reading.
+ * - hit: the document is cached; Docket's read (consistent GetItem, decode,
+ *   schema check, one log line) vs a raw consistent GetItem + JSON.parse.
+ * - miss with refill: the document is only in S3; Docket's read plus its
+ *   background refill (awaited, so the refill's cost is counted) vs a raw
+ *   GetObject + JSON.parse + PutItem of the document item.
+ */
+import { DynamoDBClient, GetItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb"
+import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3"
+import * as Docket from "@docket/core/Docket"
+import * as DocketConfig from "@docket/core/DocketConfig"
+import type * as Document from "@docket/core/Document"
+import * as DocumentKind from "@docket/core/DocumentKind"
+import * as FallbackReader from "@docket/core/FallbackReader"
+import * as Items from "@docket/core/Items"
+import * as S3Key from "@docket/core/S3Key"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
+import * as ManagedRuntime from "effect/ManagedRuntime"
+import * as Option from "effect/Option"
+import * as Corpus from "../Corpus.js"
+import * as Harness from "../Harness.js"
+
+/** JSON log lines are formatted (their cost is Docket's) but not printed. */
+const silentJson = Logger.replace(
+  Logger.defaultLogger,
+  Logger.map(Logger.jsonLogger, () => undefined),
+)
+
+const registry = DocumentKind.defaultRegistry
+
+const scenario: Harness.Scenario = {
+  name: "read-vs-raw",
+  description:
+    "FallbackReader.read on a cache hit vs raw consistent GetItem + JSON.parse (target <= 1.10), and on a miss with its background refill awaited vs raw GetObject + PutItem (target <= 1.15); p50, sequential; ratio = the worse of the two ratios relative to its target.",
+  run: async (ctx) => {
+    const perRound = ctx.quick ? 20 : 100
+    const rounds = 5
+    const { table, bucket, clientConfig } = await ctx.isolated("read-vs-raw")
+    const hits = Corpus.generate({ count: 200, customers: 50, seed: 21 }).map((d) => ({
+      ...d,
+      publishAt: "2099-06-01T00:00:00Z",
+      schedule: { start: "2099-06-01T00:00:00Z", end: "2099-06-02T00:00:00Z" },
+    })) as ReadonlyArray<Document.AnyDocument>
+    const missCount = 2 * (perRound * rounds + 20)
+    const misses = Corpus.generate({ count: missCount, customers: 50, seed: 22 })
+      .map((d, i) => ({ ...d, id: `${d.id.slice(0, 4)}miss-${i}` }))
+      .map((d) =>
+        d.kind === "change"
+          ? { ...d, schedule: { start: "2099-06-01T00:00:00Z", end: "2099-06-02T00:00:00Z" } }
+          : { ...d, publishAt: "2099-06-01T00:00:00Z" },
+      ) as ReadonlyArray<Document.AnyDocument>
+    await Corpus.loadCache(clientConfig, table, hits)
+    await Corpus.loadBucket(clientConfig, bucket, [...hits, ...misses])
+
+    const dynamodb = new DynamoDBClient({ ...clientConfig.dynamodb, maxAttempts: 1 })
+    const s3 = new S3Client({ ...clientConfig.s3, maxAttempts: 1 })
+    const rawHit = async (doc: Document.AnyDocument) => {
+      const out = await dynamodb.send(
+        new GetItemCommand({
+          TableName: table,
+          Key: { pk: { S: Items.documentPk(doc.kind, doc.id) }, sk: { S: Items.documentSk } },
+          ConsistentRead: true,
+        }),
+      )
+      return JSON.parse(out.Item?.body?.S ?? "null")
+    }
+    const rawMiss = async (doc: Document.AnyDocument) => {
+      const key = S3Key.forDocument("", registry.get(doc.kind)!, doc.id)
+      const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))
+      const parsed = JSON.parse(await out.Body!.transformToString()) as Document.AnyDocument
+      const items = Items.toItems(parsed, registry, { s3Key: key, retentionDays: 3650 })
+      await dynamodb.send(new PutItemCommand({ TableName: table, Item: items.document }))
+      return parsed
+    }
+
+    const runtime = ManagedRuntime.make(
+      Docket.layer(
+        DocketConfig.make({
+          table,
+          bucket,
+          region: clientConfig.s3.region,
+          dynamodbEndpoint: Option.some(clientConfig.dynamodb.endpoint),
+          s3Endpoint: Option.some(clientConfig.s3.endpoint),
+          ttlDays: 3650,
+          rps: 100_000,
+        }),
+        {
+          dynamodbClient: { credentials: clientConfig.dynamodb.credentials },
+          store: { clientConfig: { credentials: clientConfig.s3.credentials } },
+        },
+      ).pipe(Layer.provide(silentJson), Layer.merge(silentJson)),
+    )
+    const docket = (doc: Document.AnyDocument, expected: "cache" | "store") =>
+      runtime.runPromise(
+        Effect.gen(function* () {
+          const reader = yield* FallbackReader.FallbackReader
+          const result = yield* reader.read(doc.kind, doc.id)
+          if (Option.getOrUndefined(result)?.source !== expected) {
+            return yield* Effect.dieMessage(`${doc.id}: expected a read from ${expected}`)
+          }
+          if (expected === "store") yield* reader.awaitRefills
+        }),
+      )
+
+    let hitIndex = 0
+    let rawMissIndex = 0
+    let docketMissIndex = misses.length / 2
+    const timed = async (n: number, fn: () => Promise<unknown>) => {
+      const out: Array<number> = []
+      for (let i = 0; i < n; i++) {
+        const start = performance.now()
+        await fn()
+        out.push(performance.now() - start)
+      }
+      return out
+    }
+    const nextHit = () => hits[hitIndex++ % hits.length]!
+    try {
+      await timed(20, () => rawHit(nextHit()))
+      await timed(20, () => docket(nextHit(), "cache"))
+      const hit = await Harness.interleave(
+        rounds,
+        () => timed(perRound, () => rawHit(nextHit())),
+        () => timed(perRound, () => docket(nextHit(), "cache")),
+      )
+      const hitRatio = hit.docket.p50 / hit.baseline.p50
+      ctx.log(`hit: raw p50 ${hit.baseline.p50} ms, docket p50 ${hit.docket.p50} ms`)
+
+      await timed(10, () => rawMiss(misses[rawMissIndex++]!))
+      await timed(10, () => docket(misses[docketMissIndex++]!, "store"))
+      const miss = await Harness.interleave(
+        rounds,
+        () => timed(perRound, () => rawMiss(misses[rawMissIndex++]!)),
+        () => timed(perRound, () => docket(misses[docketMissIndex++]!, "store")),
+      )
+      const missRatio = miss.docket.p50 / miss.baseline.p50
+      ctx.log(`miss+refill: raw p50 ${miss.baseline.p50} ms, docket p50 ${miss.docket.p50} ms`)
+      const round = (n: number) => Math.round(n * 1000) / 1000
+      const worst = Math.max(hitRatio / 1.1, missRatio / 1.15)
+      return {
+        baseline: { hit: hit.baseline, missWithRefill: miss.baseline },
+        docket: { hit: hit.docket, missWithRefill: miss.docket },
+        ratio: round(Math.max(hitRatio, missRatio)),
+        target: "hit: docket/raw p50 <= 1.10; miss with refill: docket/raw p50 <= 1.15",
+        meetsTarget: worst <= 1,
+        notes: `hit ratio ${round(hitRatio)} (target 1.10), miss-with-refill ratio ${round(missRatio)} (target 1.15). Docket's miss is a consistent GetItem, then GetObject (body read interruptibly, decoded through the schema), then a refill in the background: a consistent GetItem + TransactWriteItems with an Absent condition; the baseline does no cache read, no schema check and no condition.`,
+      }
+    } finally {
+      dynamodb.destroy()
+      s3.destroy()
+      await runtime.dispose()
+    }
+  },
+}
+
+export default scenario
