@@ -49,6 +49,7 @@ import * as Clock from "effect/Clock"
 import * as Console from "effect/Console"
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
@@ -219,7 +220,8 @@ export const collect = (
     if (entry === undefined) continue
     const key = pairKey(pair)
     const tags = new Map(pair.metricKey.tags.map((t) => [t.key, t.value]))
-    const tagged = entry.dimensions.filter((d) => tags.has(d))
+    // CloudWatch rejects empty dimension values: such a tag is aggregated away.
+    const tagged = entry.dimensions.filter((d) => (tags.get(d) ?? "") !== "")
     const sets: Array<ReadonlyArray<readonly [string, string]>> = [base]
     if (tagged.length > 0) sets.push([...base, ...tagged.map((d) => [d, tags.get(d)!] as const)])
     const state = pair.metricState
@@ -453,7 +455,9 @@ export const layerCloudWatch = (config: CloudWatchClientConfig = {}): Layer.Laye
 /**
  * Publishes the metrics since the last flush with `PutMetricData` (batched,
  * retried under `policy`). Returns the number of requests sent. On failure the
- * deltas stay pending for the next flush.
+ * deltas stay pending for the next flush (when a flush needs more than one
+ * request, 1000 datums each, and a later one fails, the earlier ones are sent
+ * again next time; Docket's catalog produces a few dozen datums per flush).
  */
 export const publishCloudWatch = (
   policy: Retry.Policy = Retry.defaultPolicy,
@@ -474,3 +478,28 @@ export const publishCloudWatch = (
     )
     return putMetricDataRequests(data, 0).length
   }).pipe(OperationLog.logged("metrics.publish", { namespace }, { describe: (requests) => ({ requests }) }))
+
+/**
+ * For long-running applications: runs `flush` (e.g. {@link flushEmf}, or
+ * {@link publishCloudWatch}`()`) every `interval` while the layer is in scope,
+ * and once more when the scope closes. Failures are logged, never fatal; the
+ * exporter keeps unsent deltas for the next flush.
+ *
+ * @example
+ * ```ts
+ * const Metrics = MetricsExport.layerPeriodic(MetricsExport.flushEmf, "1 minute").pipe(
+ *   Layer.provide(MetricsExport.layerConfig),
+ * )
+ * ```
+ */
+export const layerPeriodic = <A, E, R>(
+  flush: Effect.Effect<A, E, R>,
+  interval: Duration.DurationInput = "1 minute",
+): Layer.Layer<never, never, R> =>
+  Layer.scopedDiscard(
+    Effect.gen(function* () {
+      const once = flush.pipe(Effect.ignoreLogged)
+      yield* Effect.addFinalizer(() => once)
+      yield* once.pipe(Effect.delay(interval), Effect.forever, Effect.forkScoped)
+    }),
+  )

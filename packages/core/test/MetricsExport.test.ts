@@ -6,8 +6,11 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as fc from "effect/FastCheck"
+import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
 import * as MetricKeyType from "effect/MetricKeyType"
+import * as Scope from "effect/Scope"
+import * as TestClock from "effect/TestClock"
 import * as CacheMetrics from "../src/CacheMetrics.js"
 import * as MetricsExport from "../src/MetricsExport.js"
 
@@ -231,6 +234,34 @@ describe("MetricsExport", () => {
         expect(bucket(exported)).toBe(bucket(truth))
       }),
     { fastCheck: { numRuns: 40 } },
+  )
+
+  it.effect("layerPeriodic flushes every interval and once more when its scope closes", () =>
+    Effect.gen(function* () {
+      const exporter = yield* MetricsExport.make({ table })
+      yield* exporter.flush(() => Effect.void) // drain
+      const lines: Array<string> = []
+      const original = yield* Effect.console
+      const console = {
+        ...original,
+        log: (...args: ReadonlyArray<unknown>) => Effect.sync(() => lines.push(args.join(" "))),
+      }
+      const scope = yield* Scope.make()
+      yield* Layer.buildWithScope(
+        MetricsExport.layerPeriodic(MetricsExport.flushEmf, "1 minute").pipe(
+          Layer.provide(Layer.succeed(MetricsExport.MetricsExport, exporter)),
+        ),
+        scope,
+      ).pipe(Effect.withConsole(console))
+      yield* Metric.incrementBy(CacheMetrics.eventsStale, 2)
+      yield* TestClock.adjust("59 seconds")
+      expect(emfCount(lines, "EventsStale")).toBe(0)
+      yield* TestClock.adjust("1 second")
+      expect(emfCount(lines, "EventsStale")).toBe(2)
+      yield* Metric.incrementBy(CacheMetrics.eventsStale, 5)
+      yield* Scope.close(scope, Exit.void)
+      expect(emfCount(lines, "EventsStale")).toBe(7)
+    }),
   )
 
   it("splits distributions and batches PutMetricData within the API limits", () => {
