@@ -373,14 +373,19 @@ describe("example root (existing bucket)", () => {
   })
 })
 
-const terraform = ["/usr/local/bin/terraform", "/usr/bin/terraform"].find((path) => existsSync(path))
+const terraform = (process.env.PATH ?? "")
+  .split(":")
+  .filter((dir) => dir !== "")
+  .map((dir) => join(dir, "terraform"))
+  .find((path) => existsSync(path))
 
 describe.runIf(terraform !== undefined)("variable validation, run by terraform on the variables alone", () => {
   /** Runs `terraform plan` on a copy of a module's variables.tf; returns the exit status and output. */
-  const plan = (dir: string, vars: Record<string, string>) => {
+  const plan = (dir: string, vars: Record<string, string>, tfvars?: string) => {
     const work = mkdtempSync(join(tmpdir(), "docket-tf-"))
     try {
       writeFileSync(join(work, "variables.tf"), readFileSync(join(dir, "variables.tf")))
+      if (tfvars !== undefined) writeFileSync(join(work, "terraform.tfvars"), readFileSync(join(dir, tfvars)))
       const env = { ...process.env, TF_IN_AUTOMATION: "1", TF_CLI_CONFIG_FILE: "/dev/null", CHECKPOINT_DISABLE: "1" }
       execFileSync(terraform!, ["init", "-input=false", "-no-color"], { cwd: work, env, stdio: "pipe" })
       const args = [
@@ -444,5 +449,15 @@ describe.runIf(terraform !== undefined)("variable validation, run by terraform o
       period: "90",
     })
     expect([...rejected(alarms.output)].sort()).toStrictEqual(["alarm_sns_topic_arn", "hit_rate_threshold", "period"])
+  })
+
+  it("the example's terraform.tfvars.example passes the example's validations", () => {
+    expect(plan(moduleDirs.example, {}, "terraform.tfvars.example")).toMatchObject({ ok: true })
+    const bad = plan(
+      moduleDirs.example,
+      { region: "Europe", document_prefix: "docs", function_name: "a".repeat(60) },
+      "terraform.tfvars.example",
+    )
+    expect([...rejected(bad.output)].sort()).toStrictEqual(["document_prefix", "function_name", "region"])
   })
 })
