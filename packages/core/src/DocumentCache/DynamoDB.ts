@@ -709,18 +709,24 @@ export const make = (
             skName: "timeSk",
             kindFilter: plan.kind,
           })
+          const buckets = Items.timeBuckets(lower, plan.to)
           // Buckets are disjoint months: read the first page of several in parallel, emit them in order.
-          stream = Stream.fromIterable(Items.timeBuckets(lower, plan.to)).pipe(
-            Stream.mapEffect(
-              (bucket) =>
-                Effect.map(queryPage(stats, plan, part(bucket), lower, now, limit, undefined), (first) => ({
-                  bucket,
-                  first,
-                })),
-              { concurrency: bucketConcurrency },
-            ),
-            Stream.flatMap(({ bucket, first }) => partitionStream(stats, plan, part(bucket), lower, now, limit, first)),
-          )
+          stream =
+            buckets.length === 1
+              ? partitionStream(stats, plan, part(buckets[0] as string), lower, now, limit)
+              : Stream.fromIterable(buckets).pipe(
+                  Stream.mapEffect(
+                    (bucket) =>
+                      Effect.map(queryPage(stats, plan, part(bucket), lower, now, limit, undefined), (first) => ({
+                        bucket,
+                        first,
+                      })),
+                    { concurrency: bucketConcurrency },
+                  ),
+                  Stream.flatMap(({ bucket, first }) =>
+                    partitionStream(stats, plan, part(bucket), lower, now, limit, first),
+                  ),
+                )
           break
         }
         case "Customer":
@@ -838,7 +844,12 @@ export const make = (
                 )
               }),
             )
-            return scan(stats, plan, Option.none(), start, undefined).pipe(Stream.tap(() => Effect.sync(() => count++)))
+            return scan(stats, plan, Option.none(), start, undefined).pipe(
+              Stream.mapChunks((chunk) => {
+                count += chunk.length
+                return chunk
+              }),
+            )
           }),
         ),
       page: (query, pageOptions) => {

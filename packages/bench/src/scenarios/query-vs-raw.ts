@@ -1,0 +1,174 @@
+/**
+ * query-vs-raw: the three index queries through Docket's DocumentCache against
+ * hand-written raw SDK QueryCommand calls with the same key conditions (and the
+ * same expiry filter) on the same DynamoDB Local table, on a corpus of 20,000
+ * documents over 200 customers (2,000 in quick mode).
+ */
+import { DynamoDBClient, QueryCommand, type QueryCommandInput } from "@aws-sdk/client-dynamodb"
+import * as DocumentCache from "@docket/core/DocumentCache"
+import * as DynamoDB from "@docket/core/DocumentCache/DynamoDB"
+import * as DocumentKind from "@docket/core/DocumentKind"
+import * as RateLimit from "@docket/core/RateLimit"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
+import * as ManagedRuntime from "effect/ManagedRuntime"
+import * as Stream from "effect/Stream"
+import * as Corpus from "../Corpus.js"
+import * as Harness from "../Harness.js"
+
+/** JSON log lines are formatted (their cost is Docket's) but not printed. */
+const silentJson = Logger.replace(
+  Logger.defaultLogger,
+  Logger.map(Logger.jsonLogger, () => undefined),
+)
+
+const queries: ReadonlyArray<{
+  readonly name: string
+  readonly query: DocumentCache.Query
+  readonly raw: Omit<QueryCommandInput, "TableName">
+}> = [
+  {
+    name: "time (one week)",
+    query: { target: { _tag: "Time" }, from: "2026-03-02T00:00:00.000Z", to: "2026-03-09T00:00:00.000Z" },
+    raw: {
+      IndexName: "TimeRangeIndex",
+      KeyConditionExpression: "timePk = :pk AND timeSk BETWEEN :lo AND :hi",
+      ExpressionAttributeValues: {
+        ":pk": { S: "T#2026-03" },
+        ":lo": { S: "2026-03-02T00:00:00.000Z" },
+        ":hi": { S: "2026-03-09T00:00:00.000Z" },
+      },
+    },
+  },
+  {
+    name: "customer (one quarter)",
+    query: {
+      target: { _tag: "Customer", customer: "cust-007" },
+      from: "2026-01-01T00:00:00.000Z",
+      to: "2026-04-01T00:00:00.000Z",
+    },
+    raw: {
+      IndexName: "CustomerTimeIndex",
+      KeyConditionExpression: "custPk = :pk AND custSk BETWEEN :lo AND :hi",
+      ExpressionAttributeValues: {
+        ":pk": { S: "C#cust-007" },
+        ":lo": { S: "2026-01-01T00:00:00.000Z" },
+        ":hi": { S: "2026-04-01T00:00:00.000Z" },
+      },
+    },
+  },
+  {
+    name: "status (scheduled changes, one month)",
+    query: {
+      target: { _tag: "Status", status: "scheduled" },
+      kind: "change",
+      from: "2026-05-01T00:00:00.000Z",
+      to: "2026-06-01T00:00:00.000Z",
+    },
+    raw: {
+      IndexName: "StatusTimeIndex",
+      KeyConditionExpression: "statusPk = :pk AND statusSk BETWEEN :lo AND :hi",
+      ExpressionAttributeValues: {
+        ":pk": { S: "S#change#scheduled" },
+        ":lo": { S: "2026-05-01T00:00:00.000Z" },
+        ":hi": { S: "2026-06-01T00:00:00.000Z" },
+      },
+    },
+  },
+]
+
+const scenario: Harness.Scenario = {
+  name: "query-vs-raw",
+  description:
+    "The three index queries (time, customer, status) through DocumentCache.query vs raw QueryCommand pagination with the same key conditions and expiry filter; p50 per query, ratio = worst Docket/raw p50.",
+  run: async (ctx) => {
+    const count = ctx.quick ? 2_000 : 20_000
+    const customers = ctx.quick ? 20 : 200
+    const samples = ctx.quick ? 30 : 150
+    const { table, clientConfig } = await ctx.isolated("query-vs-raw")
+    const docs = Corpus.generate({ count, customers, seed: 7 })
+    const loadStart = performance.now()
+    await Corpus.loadCache(clientConfig, table, docs)
+    ctx.log(`loaded ${count} documents in ${Math.round(performance.now() - loadStart)} ms`)
+
+    const client = new DynamoDBClient({ ...clientConfig.dynamodb, maxAttempts: 1 })
+    const runtime = ManagedRuntime.make(
+      DynamoDB.layer({ table, retentionDays: 3650, client: clientConfig.dynamodb }).pipe(
+        Layer.provide(Layer.mergeAll(DocumentKind.layerDefault, RateLimit.layer({ rps: 100_000, burst: 10_000 }))),
+        Layer.provide(silentJson),
+        Layer.merge(silentJson),
+      ),
+    )
+    const raw = async (input: Omit<QueryCommandInput, "TableName">) => {
+      const items = []
+      let start: QueryCommandInput["ExclusiveStartKey"]
+      do {
+        const out = await client.send(
+          new QueryCommand({
+            ...input,
+            TableName: table,
+            FilterExpression: "expiresAt > :now",
+            ExpressionAttributeValues: {
+              ...input.ExpressionAttributeValues,
+              ":now": { N: String(Math.floor(Date.now() / 1000)) },
+            },
+            ...(start !== undefined ? { ExclusiveStartKey: start } : {}),
+          }),
+        )
+        items.push(...(out.Items ?? []))
+        start = out.LastEvaluatedKey
+      } while (start !== undefined)
+      return items.length
+    }
+    const docket = (query: DocumentCache.Query) =>
+      runtime.runPromise(
+        Effect.flatMap(DocumentCache.DocumentCache, (cache) => Stream.runFold(cache.query(query), 0, (n) => n + 1)),
+      )
+    try {
+      const perQuery: Record<string, unknown> = {}
+      const baseline: Record<string, unknown> = {}
+      const docketStats: Record<string, unknown> = {}
+      let worst = 0
+      for (const q of queries) {
+        const [a, b] = [await raw(q.raw), await docket(q.query)]
+        if (a !== b) throw new Error(`${q.name}: raw found ${a} items, Docket ${b}`)
+        const result = await Harness.interleave(
+          5,
+          async () => sample(samples / 5, () => raw(q.raw)),
+          async () => sample(samples / 5, () => docket(q.query)),
+        )
+        const ratio = result.docket.p50 / result.baseline.p50
+        worst = Math.max(worst, ratio)
+        baseline[q.name] = result.baseline
+        docketStats[q.name] = result.docket
+        perQuery[q.name] = { items: a, ratio: Math.round(ratio * 1000) / 1000 }
+        ctx.log(`${q.name}: ${a} items, raw p50 ${result.baseline.p50} ms, docket p50 ${result.docket.p50} ms`)
+      }
+      return {
+        baseline: { corpus: { documents: count, customers }, ...baseline },
+        docket: docketStats,
+        ratio: Math.round(worst * 1000) / 1000,
+        target: "docket/raw p50 <= 1.10 (worst of the three queries)",
+        meetsTarget: worst <= 1.1,
+        notes: `per query: ${JSON.stringify(perQuery)}. Docket adds validation, client-side expiry and range checks, ordering, decoding to summaries, rate limiting and a JSON log line per query.`,
+      }
+    } finally {
+      client.destroy()
+      await runtime.dispose()
+    }
+  },
+}
+
+const sample = async (n: number, fn: () => Promise<unknown>): Promise<Array<number>> => {
+  await fn()
+  const out: Array<number> = []
+  for (let i = 0; i < n; i++) {
+    const start = performance.now()
+    await fn()
+    out.push(performance.now() - start)
+  }
+  return out
+}
+
+export default scenario
