@@ -186,9 +186,10 @@ describe("sync-lambda module", () => {
     }
     expect(bySid.get("WriteOwnLogs").actions.sort()).toStrictEqual(["logs:CreateLogStream", "logs:PutLogEvents"])
     expect(bySid.get("ReadDocuments").actions).toStrictEqual(["s3:GetObject"])
-    const list = bySid.get("ListDocumentPrefix")
-    expect(list.actions).toStrictEqual(["s3:ListBucket"])
-    expect(list.condition[0]).toMatchObject({ variable: "s3:prefix", values: ["${var.document_prefix}*"] })
+    expect(bySid.get("ListBucketForNotFound")).toMatchObject({
+      actions: ["s3:ListBucket"],
+      resources: ["${local.bucket_arn}"],
+    })
     expect(bySid.get("DeadLetterQueue")).toMatchObject({
       actions: ["sqs:SendMessage"],
       resources: ["${aws_sqs_queue.dlq.arn}"],

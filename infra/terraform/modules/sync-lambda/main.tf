@@ -80,18 +80,14 @@ data "aws_iam_policy_document" "this" {
   }
 
   # Without ListBucket, S3 answers 403 instead of 404 for a deleted object,
-  # and the sync could not tell "removed" from "denied".
+  # and the sync could not tell "removed" from "denied". Not narrowed by an
+  # s3:prefix condition: a GetObject request carries no s3:prefix, so such a
+  # grant would not turn its 403 into a 404. ListBucket reveals key names only.
   statement {
-    sid       = "ListDocumentPrefix"
+    sid       = "ListBucketForNotFound"
     effect    = "Allow"
     actions   = ["s3:ListBucket"]
     resources = [local.bucket_arn]
-
-    condition {
-      test     = "StringLike"
-      variable = "s3:prefix"
-      values   = ["${var.document_prefix}*"]
-    }
   }
 
   # TransactWriteItems is authorised per contained action (Put, Update,
