@@ -43,6 +43,9 @@ export interface ReadResult {
 /** Why a read went to S3. */
 export type FallbackReason = "miss" | "expired" | "tombstone" | "pointer" | "cache-error" | "cache-off"
 
+/** What a read can fail with: S3 could not answer, or its object is not a valid document. Cache errors never fail a read. */
+export type ReadError = DocumentStore.StoreError | DocumentKind.DocumentDecodeError
+
 /** The FallbackReader service. */
 export interface Service {
   /** Reads a document: `None` when S3 has no object for it (and the cache no live entry). */

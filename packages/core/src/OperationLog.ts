@@ -72,5 +72,8 @@ export const logged =
       return yield* exit
     })
 
-/** Replaces the default logger with JSON lines (one object per line). */
-export const jsonLogger: Layer.Layer<never> = Logger.replace(Logger.defaultLogger, Logger.jsonLogger)
+/**
+ * Replaces the default logger with JSON lines (one object per line) on stdout.
+ * (`Logger.jsonLogger` alone only formats; `Logger.json` also prints.)
+ */
+export const jsonLogger: Layer.Layer<never> = Logger.json
