@@ -22,7 +22,8 @@
  *
  * Histograms (`QueryLatency`, `EventLag`) are published as `Values`/`Counts`
  * pairs, one value per non-empty bucket, so CloudWatch can compute percentiles
- * (p99). Precision: each observation is reported as the midpoint of its bucket
+ * (p99); in EMF with the statistic set they imply (`Max`, `Min`, `Count`,
+ * `Sum`), the shape AWS's own EMF libraries write. Precision: each observation is reported as the midpoint of its bucket
  * (`(lower, upper]`, lower = 0 for the first one; the open-ended last bucket
  * reports the largest value seen). A percentile is therefore exact up to the
  * bucket it falls in; thresholds that are bucket boundaries (500 ms for
@@ -291,9 +292,32 @@ const splitValue = (value: Value, size: number): ReadonlyArray<Value> =>
       ).map((part) => ({ _tag: "Distribution", values: part.map(([v]) => v), counts: part.map(([, c]) => c) }))
 
 /**
+ * The EMF histogram member, as AWS's own EMF libraries write it: `Values` and
+ * `Counts` plus the statistic set they imply (CloudWatch drops histograms of
+ * more than 100 values).
+ */
+const emfHistogram = (value: Extract<Value, { _tag: "Distribution" }>) => {
+  let count = 0
+  let sum = 0
+  value.values.forEach((v, i) => {
+    count += value.counts[i]!
+    sum += v * value.counts[i]!
+  })
+  return {
+    Values: value.values,
+    Counts: value.counts,
+    Max: Math.max(...value.values),
+    Min: Math.min(...value.values),
+    Count: count,
+    Sum: sum,
+  }
+}
+
+/**
  * Renders data as Embedded Metric Format documents, one JSON object per line:
  * one line per dimension set (more when a line would exceed the EMF limits).
- * Counters are plain numbers, histograms `{ "Values": [...], "Counts": [...] }`.
+ * Counters are plain numbers, histograms
+ * `{ "Values": [...], "Counts": [...], "Max", "Min", "Count", "Sum" }`.
  */
 export const renderEmf = (data: ReadonlyArray<Datum>, timestamp: number): ReadonlyArray<string> => {
   const bySet = new Map<string, Array<Datum>>()
@@ -332,7 +356,7 @@ export const renderEmf = (data: ReadonlyArray<Datum>, timestamp: number): Readon
       }
       for (const [name, value] of dimensions) document[name] = value
       for (const { datum, value } of members) {
-        document[datum.name] = value._tag === "Count" ? value.count : { Values: value.values, Counts: value.counts }
+        document[datum.name] = value._tag === "Count" ? value.count : emfHistogram(value)
       }
       lines.push(JSON.stringify(document))
     }

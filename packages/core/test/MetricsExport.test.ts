@@ -60,7 +60,14 @@ const emfProblems = (line: string): Array<string> => {
       if (!units.has(metric.Unit as string)) problems.push(`bad Unit ${String(metric.Unit)}`)
       const value = doc[metric.Name as string] as unknown
       if (typeof value === "number") continue
-      const dist = value as { Values?: unknown; Counts?: unknown }
+      const dist = value as {
+        Values?: unknown
+        Counts?: unknown
+        Max?: unknown
+        Min?: unknown
+        Count?: unknown
+        Sum?: unknown
+      }
       if (
         !Array.isArray(dist?.Values) ||
         !Array.isArray(dist.Counts) ||
@@ -70,6 +77,26 @@ const emfProblems = (line: string): Array<string> => {
         ![...dist.Values, ...dist.Counts].every((n) => typeof n === "number" && Number.isFinite(n))
       ) {
         problems.push(`metric ${String(metric.Name)} has no valid value`)
+        continue
+      }
+      // The statistic set must be the one the values and counts imply.
+      const values = dist.Values as Array<number>
+      const counts = dist.Counts as Array<number>
+      const close = (a: unknown, b: number) =>
+        typeof a === "number" && Math.abs(a - b) <= 1e-6 * Math.max(1, Math.abs(b))
+      if (
+        !close(dist.Max, Math.max(...values)) ||
+        !close(dist.Min, Math.min(...values)) ||
+        !close(
+          dist.Count,
+          counts.reduce((a, b) => a + b, 0),
+        ) ||
+        !close(
+          dist.Sum,
+          values.reduce((sum, v, i) => sum + v * counts[i]!, 0),
+        )
+      ) {
+        problems.push(`metric ${String(metric.Name)} has an inconsistent statistic set`)
       }
     }
     const names = (metrics ?? []).map((m) => m.Name)
