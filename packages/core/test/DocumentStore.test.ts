@@ -1,8 +1,10 @@
+import { PassThrough } from "node:stream"
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3"
 import * as Testing from "@docket/local/Testing"
-import { describe, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as fc from "effect/FastCheck"
+import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as DocumentKind from "../src/DocumentKind.js"
 import * as S3 from "../src/DocumentStore/S3.js"
@@ -55,4 +57,42 @@ describe("DocumentStore metadata", () => {
   it("metadata round-trips through US-ASCII for any values", () => {
     fc.assert(metadataRoundTrip, { numRuns: 300 })
   })
+})
+
+describe("S3 body reads", () => {
+  it.effect("interrupting a body read destroys the stream", () =>
+    Effect.gen(function* () {
+      const body = new PassThrough()
+      body.write("{")
+      const fiber = yield* Effect.fork(S3.readBody(body, 1000, "changes/CHG-1.json"))
+      yield* Effect.yieldNow()
+      yield* Fiber.interrupt(fiber)
+      expect(body.destroyed).toBe(true)
+    }),
+  )
+
+  it.effect("a body growing past the limit fails with TooLarge while streaming and is destroyed", () =>
+    Effect.gen(function* () {
+      const body = new PassThrough()
+      const fiber = yield* Effect.fork(S3.readBody(body, 10, "changes/CHG-2.json"))
+      yield* Effect.yieldNow()
+      body.write("0123456789abc")
+      const error = yield* Effect.flip(Fiber.join(fiber))
+      expect(error).toMatchObject({ _tag: "StoreError", reason: "TooLarge", key: "changes/CHG-2.json" })
+      expect(body.destroyed).toBe(true)
+    }),
+  )
+
+  it.effect("a body cut off mid-way is a retryable failure", () =>
+    Effect.gen(function* () {
+      const body = new PassThrough()
+      const fiber = yield* Effect.fork(S3.readBody(body, 1000, "changes/CHG-3.json"))
+      yield* Effect.yieldNow()
+      body.write("{")
+      body.destroy(Object.assign(new Error("socket hang up"), { code: "ECONNRESET" }))
+      const error = yield* Effect.flip(Fiber.join(fiber))
+      expect(error).toMatchObject({ _tag: "StoreError", reason: "Unavailable" })
+      expect(error.retryable).toBe(true)
+    }),
+  )
 })

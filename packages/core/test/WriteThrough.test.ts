@@ -14,9 +14,11 @@ import * as fc from "effect/FastCheck"
 import * as Fiber from "effect/Fiber"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
+import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as TestClock from "effect/TestClock"
 import * as Arbitraries from "../src/Arbitraries.js"
+import * as CacheMetrics from "../src/CacheMetrics.js"
 import * as DocketConfig from "../src/DocketConfig.js"
 import * as Document from "../src/Document.js"
 import * as DocumentCache from "../src/DocumentCache.js"
@@ -308,6 +310,32 @@ describe("WriteThrough", () => {
       const stale = yield* Effect.flip(w.writeThrough.write(versionOf(0 + 1, true)))
       expect(stale._tag).toBe("StaleWriteError")
     }).pipe(Effect.provide(quiet)),
+  )
+
+  it.effect(
+    "S3 and the rollback both failing is a RollbackFailedError naming the key, logged and counted for reconcile",
+    () =>
+      Effect.gen(function* () {
+        const counter = (metric: Metric.Metric.Counter<number>, outcome?: string) =>
+          Effect.map(
+            Metric.value(outcome === undefined ? metric : Metric.tagged(metric, "outcome", outcome)),
+            (state) => state.count,
+          )
+        const reconcileBefore = yield* counter(CacheMetrics.reconcileNeeded)
+        const failedBefore = yield* counter(CacheMetrics.rollbacks, "failed")
+        const w = yield* world(["Denied", "Denied"], {
+          only: (call) => call.operation === "PutObject" || call.operation === "restore",
+        })
+        const v1 = versionOf(1, false)
+        yield* w.cache.put(versionOf(1, false), { s3Key: w.store.keyOf(base.kind, base.id) }).pipe(Effect.orDie)
+        yield* w.store.put(v1)
+        const error = yield* Effect.flip(w.writeThrough.write(versionOf(2, false)))
+        expect(error._tag).toBe("RollbackFailedError")
+        expect(error.message).toContain(key)
+        expect(error.message).toContain("reconcile")
+        expect(yield* counter(CacheMetrics.reconcileNeeded)).toBe(reconcileBefore + 1)
+        expect(yield* counter(CacheMetrics.rollbacks, "failed")).toBe(failedBefore + 1)
+      }).pipe(Effect.provide(quiet)),
   )
 
   it.effect("a duplicate write re-puts S3 when the cache has the version but S3 lost it", () =>

@@ -321,8 +321,9 @@ const destroy = (body: unknown) => {
 /**
  * Reads a GetObject body interruptibly: on interruption the stream is destroyed
  * (which releases the socket); over `maxBytes` it fails with `TooLarge`.
+ * Exported for tests.
  */
-const readBody = (body: unknown, maxBytes: number, key: string): Effect.Effect<Uint8Array, StoreError> => {
+export const readBody = (body: unknown, maxBytes: number, key: string): Effect.Effect<Uint8Array, StoreError> => {
   const stream = body as Readable | undefined
   if (stream === undefined || stream === null) return Effect.succeed(new Uint8Array())
   if (typeof stream.on !== "function") {
