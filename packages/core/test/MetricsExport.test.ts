@@ -291,6 +291,73 @@ describe("MetricsExport", () => {
     }),
   )
 
+  it.prop(
+    "renderEmf keeps every line within the EMF limits and loses or duplicates nothing",
+    [
+      fc.uniqueArray(
+        fc.record({
+          name: fc.integer({ min: 0, max: 239 }).map((i) => `Metric${i}`),
+          set: fc.constantFrom(0, 1, 2),
+          values: fc.option(fc.integer({ min: 1, max: 260 }), { nil: undefined }),
+          count: fc.integer({ min: 1, max: 1000 }),
+        }),
+        { selector: (d) => `${d.name}/${d.set}`, maxLength: 400 },
+      ),
+    ],
+    ([specs]) => {
+      const sets: ReadonlyArray<ReadonlyArray<readonly [string, string]>> = [
+        [
+          ["Service", "docket"],
+          ["Table", table],
+        ],
+        [
+          ["Service", "docket"],
+          ["Table", table],
+          ["outcome", "written"],
+        ],
+        [
+          ["Service", "docket"],
+          ["Table", table],
+          ["index", "TimeRangeIndex"],
+        ],
+      ]
+      const data: Array<MetricsExport.Datum> = specs.map((spec) => ({
+        name: spec.name,
+        unit: spec.values === undefined ? "Count" : "Milliseconds",
+        dimensions: sets[spec.set]!,
+        value:
+          spec.values === undefined
+            ? { _tag: "Count", count: spec.count }
+            : {
+                _tag: "Distribution",
+                values: Array.from({ length: spec.values }, (_, i) => i + 0.5),
+                counts: Array.from({ length: spec.values }, () => spec.count),
+              },
+      }))
+      const lines = MetricsExport.renderEmf(data, 1_700_000_000_000)
+      const seen = new Map<string, number>()
+      for (const line of lines) {
+        expect(emfProblems(line)).toStrictEqual([])
+        const doc = JSON.parse(line) as Record<string, any>
+        const directive = doc._aws.CloudWatchMetrics[0]
+        const key = JSON.stringify(directive.Dimensions[0].map((d: string) => [d, doc[d]]))
+        for (const { Name } of directive.Metrics) {
+          const value = doc[Name]
+          const total = typeof value === "number" ? value : value.Counts.reduce((a: number, b: number) => a + b, 0)
+          seen.set(`${Name}/${key}`, (seen.get(`${Name}/${key}`) ?? 0) + total)
+        }
+      }
+      const expected = new Map(
+        data.map((d) => [
+          `${d.name}/${JSON.stringify(d.dimensions)}`,
+          d.value._tag === "Count" ? d.value.count : d.value.counts.reduce((a, b) => a + b, 0),
+        ]),
+      )
+      expect(seen).toStrictEqual(expected)
+    },
+    { fastCheck: { numRuns: 40 } },
+  )
+
   it("splits distributions and batches PutMetricData within the API limits", () => {
     const values = Array.from({ length: 320 }, (_, i) => i + 0.5)
     const data: Array<MetricsExport.Datum> = [
