@@ -9,10 +9,7 @@ terraform {
   }
 }
 
+# The modules tag every taggable resource with var.tags themselves.
 provider "aws" {
   region = var.region
-
-  default_tags {
-    tags = var.tags
-  }
 }
