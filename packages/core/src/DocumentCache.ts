@@ -391,7 +391,7 @@ export const makeMemory = (options: MemoryOptions = {}): Effect.Effect<Service, 
           return yield* QueryPlan.page(
             plan,
             pageOptions,
-            (after) => QueryPlan.strictlyAfter(after)(scan(plan, now)),
+            QueryPlan.collectStream((after) => QueryPlan.strictlyAfter(after)(scan(plan, now))),
             QueryPlan.isComplete(plan.from, retentionDays, now),
           )
         }),

@@ -137,7 +137,7 @@ export const pageWithS3Horizon = (
     return yield* QueryPlan.page(
       plan,
       options,
-      (after) => QueryPlan.strictlyAfter(after)(combined(plan, query, options, now)),
+      QueryPlan.collectStream((after) => QueryPlan.strictlyAfter(after)(combined(plan, query, options, now))),
       true,
     )
   })

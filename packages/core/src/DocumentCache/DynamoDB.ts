@@ -687,6 +687,73 @@ export const make = (
       )
     }
 
+    const lowerBound = (plan: QueryPlan.Plan, after: Option.Option<QueryPlan.Position>): string =>
+      Option.match(after, {
+        onNone: () => plan.from,
+        onSome: (p) => (p.time.localeCompare(plan.from) > 0 ? p.time : plan.from),
+      })
+
+    /** The one partition a query reads, when it reads one (no fan-out, no merge). */
+    const singlePartition = (plan: QueryPlan.Plan, lower: string): Partition | undefined => {
+      switch (plan.target._tag) {
+        case "Time": {
+          const buckets = Items.timeBuckets(lower, plan.to)
+          return buckets.length === 1
+            ? {
+                index: "TimeRangeIndex",
+                pkName: "timePk",
+                pkValue: buckets[0] as string,
+                skName: "timeSk",
+                kindFilter: plan.kind,
+              }
+            : undefined
+        }
+        case "Customer":
+          return {
+            index: "CustomerTimeIndex",
+            pkName: "custPk",
+            pkValue: Items.customerPk(plan.target.customer),
+            skName: "custSk",
+            kindFilter: plan.kind,
+          }
+        case "Status":
+          return plan.kinds.length === 1
+            ? {
+                index: "StatusTimeIndex",
+                pkName: "statusPk",
+                pkValue: Items.statusPk(plan.kinds[0] as string, plan.target.status),
+                skName: "statusSk",
+                kindFilter: undefined,
+              }
+            : undefined
+      }
+    }
+
+    /** Up to `want` matches of one partition strictly after `after`: DynamoDB pages read until filled. */
+    const collectPartition = (
+      stats: Stats,
+      plan: QueryPlan.Plan,
+      part: Partition,
+      lower: string,
+      now: number,
+      want: number,
+      after: Option.Option<QueryPlan.Position>,
+    ): Effect.Effect<ReadonlyArray<Document.Summary>, CacheError> =>
+      Effect.gen(function* () {
+        const out: Array<Document.Summary> = []
+        let start: Items.Item | undefined
+        do {
+          const [chunk, next] = yield* queryPage(stats, plan, part, lower, now, want, start)
+          for (const summary of chunk) {
+            if (Option.isSome(after) && QueryPlan.compare(summary, after.value) <= 0) continue
+            out.push(summary)
+            if (out.length >= want) return out
+          }
+          start = Option.getOrUndefined(next)
+        } while (start !== undefined)
+        return out
+      })
+
     /** The ordered stream of matches strictly after `after`. */
     const scan = (
       stats: Stats,
@@ -865,7 +932,13 @@ export const make = (
                 return yield* QueryPlan.page(
                   plan,
                   pageOptions,
-                  (after, limit) => scan(stats, plan, after, now, limit),
+                  (after, want) => {
+                    const lower = lowerBound(plan, after)
+                    const single = singlePartition(plan, lower)
+                    return single === undefined
+                      ? QueryPlan.collectStream((a, w) => scan(stats, plan, a, now, w))(after, want)
+                      : collectPartition(stats, plan, single, lower, now, want, after)
+                  },
                   QueryPlan.isComplete(plan.from, options.retentionDays, now),
                 )
               }),

@@ -232,7 +232,7 @@ export const strictlyAfter =
 export const page = <E, R>(
   plan: Plan,
   options: { readonly limit: number; readonly cursor?: string | undefined },
-  stream: (after: Option.Option<Position>, limit: number) => Stream.Stream<Document.Summary, E, R>,
+  collect: (after: Option.Option<Position>, want: number) => Effect.Effect<ReadonlyArray<Document.Summary>, E, R>,
   complete: boolean,
 ): Effect.Effect<
   {
@@ -246,7 +246,7 @@ export const page = <E, R>(
   Effect.gen(function* () {
     yield* checkLimit(options.limit)
     const after = options.cursor === undefined ? Option.none() : Option.some(yield* decodeCursor(plan, options.cursor))
-    const items = Array.from(yield* Stream.runCollect(Stream.take(stream(after, options.limit + 1), options.limit + 1)))
+    const items = yield* collect(after, options.limit + 1)
     const more = items.length > options.limit
     const pageItems = more ? items.slice(0, options.limit) : items
     const last = pageItems[pageItems.length - 1]
@@ -256,6 +256,12 @@ export const page = <E, R>(
       complete,
     }
   })
+
+/** Adapts an ordered stream to {@link page}: takes the first `want` items. */
+export const collectStream =
+  <E, R>(stream: (after: Option.Option<Position>, want: number) => Stream.Stream<Document.Summary, E, R>) =>
+  (after: Option.Option<Position>, want: number): Effect.Effect<ReadonlyArray<Document.Summary>, E, R> =>
+    Effect.map(Stream.runCollect(Stream.take(stream(after, want), want)), (chunk) => Array.from(chunk))
 
 /** A summary without its `expiresAt`. */
 export const toSummary = (s: Document.Summary & { readonly expiresAt?: number }): Document.Summary => ({
