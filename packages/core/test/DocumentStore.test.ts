@@ -2,10 +2,12 @@ import { PassThrough } from "node:stream"
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3"
 import * as Testing from "@docket/local/Testing"
 import { describe, expect, it } from "@effect/vitest"
+import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as fc from "effect/FastCheck"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
+import * as Stream from "effect/Stream"
 import * as DocumentKind from "../src/DocumentKind.js"
 import * as S3 from "../src/DocumentStore/S3.js"
 import * as DocumentStore from "../src/DocumentStore.js"
@@ -94,5 +96,30 @@ describe("S3 body reads", () => {
       expect(error).toMatchObject({ _tag: "StoreError", reason: "Unavailable" })
       expect(error.retryable).toBe(true)
     }),
+  )
+})
+
+describe("DocumentStore memory listing", () => {
+  it.effect.prop(
+    "a paged listing equals every key under the prefix after startAfter, once each, in UTF-8 order",
+    [
+      fc.uniqueArray(fc.string({ unit: "grapheme", minLength: 1, maxLength: 6 }), { maxLength: 25 }),
+      fc.integer({ min: 1, max: 7 }),
+      fc.option(fc.string({ unit: "grapheme", maxLength: 4 }), { nil: undefined }),
+    ],
+    ([names, pageSize, after]) =>
+      Effect.gen(function* () {
+        const store = yield* DocumentStore.makeMemory({ prefix: "p +é/", pageSize })
+        for (const name of names) yield* store.putRaw(`p +é/${name}`, "{}")
+        yield* store.putRaw("elsewhere/x", "{}")
+        const startAfter = after === undefined ? undefined : `p +é/${after}`
+        const listed = yield* Stream.runCollect(store.list(startAfter === undefined ? {} : { startAfter }))
+        const expected = names
+          .map((n) => `p +é/${n}`)
+          .filter((k) => startAfter === undefined || DocumentStore.compareKeys(k, startAfter) > 0)
+          .sort(DocumentStore.compareKeys)
+        expect(Chunk.toReadonlyArray(listed).map((o) => o.key)).toEqual(expected)
+      }).pipe(Effect.provide(DocumentKind.layerDefault)),
+    { fastCheck: { numRuns: 200 } },
   )
 })
