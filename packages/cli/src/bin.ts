@@ -1,66 +1,62 @@
 /**
- * The `docket` entry point. At this stage it runs the foundation demo: start the
- * embedded stack, write a document's items and object, read them back.
+ * The `docket` entry point: provides the Node platform, runs the CLI, and maps
+ * how it ended to an exit code (0 ok, 1 failure, 2 bad usage or input, 3 drift,
+ * 130 interrupted) and a one-line error on stderr (a JSON error object on
+ * stdout with `--format json`).
+ *
+ * @since 0.1.0
  */
-import { DynamoDBClient, GetItemCommand, TransactWriteItemsCommand } from "@aws-sdk/client-dynamodb"
-import { GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3"
-import * as DocumentKind from "@docket/core/DocumentKind"
-import * as Items from "@docket/core/Items"
-import * as S3Key from "@docket/core/S3Key"
-import * as LocalStack from "@docket/local/LocalStack"
-import * as Either from "effect/Either"
+import * as NodeContext from "@effect/platform-node/NodeContext"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Cli from "./Cli.js"
+import * as CliError from "./CliError.js"
 
-const registry = DocumentKind.defaultRegistry
+const argv = process.argv
+const args = argv.slice(2)
+const jsonErrors = args.some((a, i) => a === "--format=json" || (a === "--format" && args[i + 1] === "json"))
 
-const main = async () => {
-  const t0 = performance.now()
-  const stack = await LocalStack.start()
-  try {
-    console.log(`local stack up in ${Math.round(performance.now() - t0)} ms`)
-    await stack.createTable("docket-demo")
-    await stack.createBucket("docket-demo")
-    const dynamo = new DynamoDBClient(stack.clientConfig.dynamodb)
-    const s3 = new S3Client(stack.clientConfig.s3)
-    const doc = Either.getOrThrow(
-      registry.decode(
-        {
-          kind: "change",
-          id: "CHG-2026-000123",
-          version: 1,
-          title: "Rotate TLS certificates",
-          customers: ["acme", "globex"],
-          status: "approved",
-          schedule: { start: "2026-11-30T22:00:00Z", end: "2026-12-01T02:00:00Z" },
-          createdAt: "2026-11-01T10:00:00Z",
-          updatedAt: "2026-11-01T10:00:00Z",
-        },
-        "demo",
-      ),
-    )
-    const key = S3Key.forDocument("", DocumentKind.change, doc.id)
-    const items = Items.toItems(doc, registry, { s3Key: key, retentionDays: 365 })
-    await dynamo.send(
-      new TransactWriteItemsCommand({
-        TransactItems: [items.document, ...items.customers].map((Item) => ({
-          Put: { TableName: "docket-demo", Item },
-        })),
+const report = (error: unknown) =>
+  Effect.sync(() => {
+    const e = error as { _tag?: string; details?: ReadonlyArray<string> }
+    // @effect/cli has already printed its own validation errors (with help).
+    if (e?._tag === "ValidationError" && !jsonErrors) return
+    if (jsonErrors) {
+      process.stdout.write(
+        `${JSON.stringify({ error: { tag: CliError.tagOf(error), message: CliError.messageOf(error), ...(e?.details !== undefined && e.details.length > 0 ? { details: e.details } : {}) } })}\n`,
+      )
+    } else {
+      process.stderr.write(`docket: ${CliError.messageOf(error)}\n`)
+      for (const detail of e?.details ?? []) process.stderr.write(`  ${detail}\n`)
+    }
+  })
+
+let exitCode: number = CliError.ExitCode.Ok
+
+const program = Cli.run(argv).pipe(
+  Effect.catchAll((error) =>
+    Effect.zipRight(
+      report(error),
+      Effect.sync(() => {
+        exitCode = CliError.exitCode(error)
       }),
-    )
-    await s3.send(new PutObjectCommand({ Bucket: "docket-demo", Key: key, Body: JSON.stringify(doc) }))
-    const cached = await dynamo.send(
-      new GetItemCommand({
-        TableName: "docket-demo",
-        Key: { pk: { S: Items.documentPk("change", doc.id) }, sk: { S: "DOC" } },
-      }),
-    )
-    const object = await s3.send(new GetObjectCommand({ Bucket: "docket-demo", Key: key }))
-    console.log("cache:", JSON.stringify(Either.getOrThrow(Items.fromDocumentItem(cached.Item ?? {}, registry))))
-    console.log("s3:   ", await object.Body?.transformToString())
-    dynamo.destroy()
-    s3.destroy()
-  } finally {
-    await stack.stop()
-  }
-}
+    ),
+  ),
+  Effect.provide(NodeContext.layer),
+)
 
-await main()
+NodeRuntime.runMain(program, {
+  disableErrorReporting: true,
+  teardown: (exit, onExit) => {
+    if (Exit.isFailure(exit)) {
+      if (Cause.isInterruptedOnly(exit.cause)) exitCode = CliError.ExitCode.Interrupted
+      else {
+        exitCode = CliError.ExitCode.Failure
+        process.stderr.write(`docket: unexpected error: ${Cause.pretty(exit.cause)}\n`)
+      }
+    }
+    onExit(exitCode)
+  },
+})

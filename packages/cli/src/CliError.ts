@@ -1,0 +1,63 @@
+/**
+ * The CLI's own error and the mapping from every error a command can end with
+ * to an exit code and a one-line message: 0 success, 1 failure, 2 bad usage or
+ * bad input, 3 drift found by `reconcile` (without `--fix`, or not all fixed),
+ * 130 interrupted.
+ *
+ * @since 0.1.0
+ */
+import * as Data from "effect/Data"
+
+/** A command failed: `BadInput` (exit 2), `Failure` (exit 1) or `Drift` (exit 3). */
+export class CliError extends Data.TaggedError("CliError")<{
+  readonly reason: "BadInput" | "Failure" | "Drift"
+  readonly message: string
+  /** Further lines printed after the message (e.g. one per invalid document). */
+  readonly details?: ReadonlyArray<string>
+  readonly cause?: unknown
+}> {}
+
+/** Exit codes. */
+export const ExitCode = { Ok: 0, Failure: 1, BadInput: 2, Drift: 3, Interrupted: 130 } as const
+
+const badInputTags = new Set([
+  "DocumentDecodeError",
+  "InvalidQueryError",
+  "CursorError",
+  "ValidationError",
+  "ConfigError",
+  "KeyDecodeError",
+])
+
+/** The exit code of an error. */
+export const exitCode = (error: unknown): number => {
+  const e = error as { _tag?: unknown; reason?: unknown; _op?: unknown }
+  if (e?._tag === "CliError") {
+    return e.reason === "BadInput" ? ExitCode.BadInput : e.reason === "Drift" ? ExitCode.Drift : ExitCode.Failure
+  }
+  if (e?._tag === "BackfillError") return e.reason === "ListingFailed" ? ExitCode.Failure : ExitCode.BadInput
+  if (typeof e?._tag === "string" && badInputTags.has(e._tag)) return ExitCode.BadInput
+  // @effect/cli's validation errors and effect's ConfigError carry their kind in `_tag` or `_op`.
+  if (
+    typeof e?._op === "string" &&
+    ["MissingData", "InvalidData", "SourceUnavailable", "Unsupported", "And", "Or"].includes(e._op)
+  )
+    return ExitCode.BadInput
+  return ExitCode.Failure
+}
+
+/** The tag of an error, for the JSON error object. */
+export const tagOf = (error: unknown): string => {
+  const e = error as { _tag?: unknown; _op?: unknown }
+  if (typeof e?._tag === "string") return e._tag
+  if (typeof e?._op === "string") return "ConfigError"
+  return "Error"
+}
+
+/** A one-line message for an error. */
+export const messageOf = (error: unknown): string => {
+  const e = error as { message?: unknown; _op?: unknown }
+  if (typeof e?._op === "string") return `Configuration: ${String(error)}`
+  if (typeof e?.message === "string" && e.message !== "") return e.message.split("\n")[0] ?? e.message
+  return String(error)
+}
