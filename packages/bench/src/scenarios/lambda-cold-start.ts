@@ -1,0 +1,161 @@
+/**
+ * `lambda-cold-start`: the size of Docket's Lambda bundle and the time a fresh
+ * Node process takes to import it, against a plain AWS SDK v3 handler doing the
+ * same calls (`fixtures/plain-handler.ts`), bundled the same way (esbuild, ESM,
+ * minified, SDK included). Also reported, not targeted: import plus the first
+ * invocation (one SQS record: GetObject + conditional write), which is what a
+ * cold start costs in full since both handlers build their clients on first use.
+ */
+import { execFile } from "node:child_process"
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3"
+import { bundle, packageDir } from "@docket/lambda/scripts/package.mjs"
+import * as Harness from "../Harness.js"
+
+const importer = `
+const [file, mode, eventJson] = process.argv.slice(2)
+const start = performance.now()
+const { handler } = await import(file)
+const imported = performance.now() - start
+let invoked = imported
+if (mode === "invoke") {
+  await handler(JSON.parse(eventJson), { awsRequestId: "cold-start", callbackWaitsForEmptyEventLoop: true })
+  invoked = performance.now() - start
+}
+process.stdout.write(JSON.stringify({ imported, invoked }) + "\\n")
+process.exit(0)
+`
+
+const limitBytes = 1.5 * 1024 * 1024
+
+const scenario: Harness.Scenario = {
+  name: "lambda-cold-start",
+  description:
+    "Bundle size and import time of the Docket Lambda handler in a fresh Node process, against a plain AWS SDK handler doing the same calls, bundled the same way. Target: import-time ratio (p50) <= 1.5 and bundle <= 1.5 MB.",
+  run: async (ctx) => {
+    const dir = mkdtempSync(join(tmpdir(), "docket-cold-start-"))
+    try {
+      const docketFile = join(dir, "docket.mjs")
+      const plainFile = join(dir, "plain.mjs")
+      const docket = await bundle({ entry: join(packageDir, "src", "handler.ts"), outfile: docketFile })
+      const plain = await bundle({
+        entry: fileURLToPath(new URL("../fixtures/plain-handler.ts", import.meta.url)),
+        outfile: plainFile,
+      })
+      const script = join(dir, "import.mjs")
+      writeFileSync(script, importer)
+
+      const isolated = await ctx.isolated("cold-start")
+      const key = "changes/CHG-cold-1.json"
+      const s3 = new S3Client({ ...isolated.clientConfig.s3 })
+      await s3.send(
+        new PutObjectCommand({
+          Bucket: isolated.bucket,
+          Key: key,
+          Body: JSON.stringify({
+            kind: "change",
+            id: "CHG-cold-1",
+            version: 1,
+            title: "Cold start",
+            customers: ["acme"],
+            status: "approved",
+            schedule: { start: "2026-11-30T22:00:00Z", end: "2026-12-01T02:00:00Z" },
+            createdAt: "2026-11-01T10:00:00Z",
+            updatedAt: "2026-11-01T10:00:00Z",
+          }),
+        }),
+      )
+      s3.destroy()
+      let sequencer = 0x100
+      const event = () =>
+        JSON.stringify({
+          Records: [
+            {
+              messageId: `m-${sequencer}`,
+              eventSource: "aws:sqs",
+              body: JSON.stringify({
+                Records: [
+                  {
+                    eventVersion: "2.1",
+                    eventSource: "aws:s3",
+                    awsRegion: "us-east-1",
+                    eventTime: new Date().toISOString(),
+                    eventName: "ObjectCreated:Put",
+                    s3: {
+                      s3SchemaVersion: "1.0",
+                      bucket: { name: isolated.bucket },
+                      object: { key, sequencer: (sequencer++).toString(16).toUpperCase() },
+                    },
+                  },
+                ],
+              }),
+            },
+          ],
+        })
+      const env = {
+        ...process.env,
+        ...isolated.environment,
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+        DOCKET_LOG_LEVEL: "error",
+      }
+      // Asynchronously: the S3 emulator runs in this process and must keep answering.
+      const runOnce = (file: string, mode: "import" | "invoke", table: string) =>
+        new Promise<{ imported: number; invoked: number }>((resolve, reject) => {
+          execFile(
+            process.execPath,
+            [script, file, mode, event()],
+            { env: { ...env, DOCKET_TABLE: table }, encoding: "utf8", timeout: 60_000 },
+            (error, stdout, stderr) => {
+              const line = stdout.trim().split("\n").at(-1) ?? ""
+              if (error !== null || !line.startsWith("{")) {
+                reject(new Error(`${file} ${mode} failed: ${error?.message ?? ""} ${stderr.slice(-2000)}`))
+              } else {
+                resolve(JSON.parse(line) as { imported: number; invoked: number })
+              }
+            },
+          )
+        })
+      // The plain handler writes items of its own shape: give it its own table.
+      const plainTable = (await ctx.isolated("cold-start-plain")).table
+      const samples = ctx.quick ? 7 : 21
+      const imports = await Harness.interleave(
+        samples,
+        async () => [(await runOnce(plainFile, "import", plainTable)).imported],
+        async () => [(await runOnce(docketFile, "import", isolated.table)).imported],
+      )
+      const firstInvocation = await Harness.interleave(
+        ctx.quick ? 3 : 9,
+        async () => [(await runOnce(plainFile, "invoke", plainTable)).invoked],
+        async () => [(await runOnce(docketFile, "invoke", isolated.table)).invoked],
+      )
+      const ratio = Math.round((imports.docket.p50 / imports.baseline.p50) * 1000) / 1000
+      const kb = (n: number) => Math.round((n / 1024) * 10) / 10
+      ctx.log(
+        `import p50: docket ${imports.docket.p50} ms, plain ${imports.baseline.p50} ms; bundles ${kb(docket.bytes)} KB vs ${kb(plain.bytes)} KB`,
+      )
+      return {
+        baseline: {
+          bundleKB: kb(plain.bytes),
+          importMs: imports.baseline,
+          importAndFirstInvocationMs: firstInvocation.baseline,
+        },
+        docket: {
+          bundleKB: kb(docket.bytes),
+          importMs: imports.docket,
+          importAndFirstInvocationMs: firstInvocation.docket,
+        },
+        ratio,
+        target: "import time docket/plain p50 <= 1.5 and bundle <= 1500 KB",
+        meetsTarget: ratio <= 1.5 && docket.bytes <= limitBytes,
+        notes: `First invocation (import + one SQS record, clients created on first use) p50: docket ${firstInvocation.docket.p50} ms, plain ${firstInvocation.baseline.p50} ms. Both bundles include the AWS SDK v3 clients; Docket adds effect (~290 KB minified) and its own code.`,
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  },
+}
+
+export default scenario
