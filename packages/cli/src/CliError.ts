@@ -29,6 +29,8 @@ const badInputTags = new Set([
   "KeyDecodeError",
 ])
 
+const configOps = ["MissingData", "InvalidData", "SourceUnavailable", "Unsupported", "And", "Or"]
+
 /** The exit code of an error. */
 export const exitCode = (error: unknown): number => {
   const e = error as { _tag?: unknown; reason?: unknown; _op?: unknown }
@@ -37,27 +39,28 @@ export const exitCode = (error: unknown): number => {
   }
   if (e?._tag === "BackfillError") return e.reason === "ListingFailed" ? ExitCode.Failure : ExitCode.BadInput
   if (typeof e?._tag === "string" && badInputTags.has(e._tag)) return ExitCode.BadInput
-  // @effect/cli's validation errors and effect's ConfigError carry their kind in `_tag` or `_op`.
-  if (
-    typeof e?._op === "string" &&
-    ["MissingData", "InvalidData", "SourceUnavailable", "Unsupported", "And", "Or"].includes(e._op)
-  )
-    return ExitCode.BadInput
+  // effect's ConfigError carries its kind in `_op`.
+  if (e?._tag === undefined && typeof e?._op === "string" && configOps.includes(e._op)) return ExitCode.BadInput
   return ExitCode.Failure
 }
 
 /** The tag of an error, for the JSON error object. */
 export const tagOf = (error: unknown): string => {
   const e = error as { _tag?: unknown; _op?: unknown }
+  if (typeof e?._tag === "string" && (error as { error?: unknown }).error !== undefined) return "UsageError"
   if (typeof e?._tag === "string") return e._tag
-  if (typeof e?._op === "string") return "ConfigError"
+  if (typeof e?._op === "string" && configOps.includes(e._op)) return "ConfigError"
   return "Error"
 }
 
 /** A one-line message for an error. */
 export const messageOf = (error: unknown): string => {
-  const e = error as { message?: unknown; _op?: unknown }
-  if (typeof e?._op === "string") return `Configuration: ${String(error)}`
+  const e = error as { message?: unknown; _op?: unknown; _tag?: unknown }
+  if (e?._tag === undefined && typeof e?._op === "string" && configOps.includes(e._op))
+    return `Configuration: ${String(error)}`
   if (typeof e?.message === "string" && e.message !== "") return e.message.split("\n")[0] ?? e.message
+  // @effect/cli's ValidationError carries a HelpDoc in `error`.
+  const doc = (error as { error?: unknown }).error
+  if (doc !== undefined) return JSON.stringify(doc).match(/"value":"([^"]+)"/)?.[1] ?? "bad usage (see --help)"
   return String(error)
 }

@@ -50,6 +50,11 @@ export const resolve = (globals: Globals) =>
     const env = yield* GlobalOptions.environment(globals)
     const provider = GlobalOptions.configProvider(env)
     const settings = yield* Effect.withConfigProvider(Services.settingsFrom, provider)
+    // The AWS SDK reads credentials from the process environment: pass on those of the local stack (--local).
+    for (const name of ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"]) {
+      const value = env[name]
+      if (value !== undefined) process.env[name] = value
+    }
     const logFormat = Option.getOrElse(globals.logFormat, () =>
       env.DOCKET_LOG_FORMAT === "json" || env.DOCKET_LOG_FORMAT === "pretty"
         ? env.DOCKET_LOG_FORMAT

@@ -5,15 +5,15 @@
  *
  * @since 0.1.0
  */
+import * as Docket from "@docket/core/Docket"
 import * as DocketConfig from "@docket/core/DocketConfig"
 import type * as Document from "@docket/core/Document"
-import type * as DocumentCache from "@docket/core/DocumentCache"
-import * as DocumentKind from "@docket/core/DocumentKind"
-import type * as DocumentStore from "@docket/core/DocumentStore"
+import * as FallbackReader from "@docket/core/FallbackReader"
+import * as WriteThrough from "@docket/core/WriteThrough"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import type * as Option from "effect/Option"
+import * as Option from "effect/Option"
 import { CliError } from "./CliError.js"
 
 /** What `put`, `get` and `delete` do, over the core workflows. */
@@ -35,25 +35,36 @@ export interface DocumentsService {
 export class Documents extends Context.Tag("@docket/cli/Documents")<Documents, DocumentsService>() {}
 
 /** Everything a command handler may use. */
-export type Services =
-  | DocketConfig.DocketConfig
-  | DocumentKind.DocumentKinds
-  | DocumentCache.DocumentCache
-  | DocumentStore.DocumentStore
-  | Documents
+export type Services = Docket.Services | Documents
 
-/**
- * Builds the services for `settings`. Filled in from the core composition
- * layer (`@docket/core/Docket`).
- */
-export const layer = (settings: DocketConfig.Settings): Layer.Layer<Services, CliError> =>
-  Layer.mergeAll(DocketConfig.layer(settings), DocumentKind.layerDefault).pipe(
-    Layer.provideMerge(
-      Layer.fail(
-        new CliError({ reason: "Failure", message: "The cache and store backends are not wired into the CLI yet" }),
-      ) as Layer.Layer<DocumentCache.DocumentCache | DocumentStore.DocumentStore | Documents, CliError>,
-    ),
+const outcomeWord = (tag: string): string =>
+  tag === "RolledBack" ? "rolled-back" : tag === "DryRun" ? "dry-run" : tag.toLowerCase()
+
+/** The document operations over WriteThrough and FallbackReader. */
+export const layerDocuments: Layer.Layer<Documents, never, WriteThrough.WriteThrough | FallbackReader.FallbackReader> =
+  Layer.effect(
+    Documents,
+    Effect.gen(function* () {
+      const writer = yield* WriteThrough.WriteThrough
+      const reader = yield* FallbackReader.FallbackReader
+      return {
+        write: (document) =>
+          Effect.map(writer.write(document), (r) => ({ outcome: outcomeWord(r._tag), key: r.s3Key })),
+        // Wait for the background refill so a CLI process does not exit before it lands.
+        read: (kind, id) =>
+          reader.read(kind, id).pipe(
+            Effect.tap(() => reader.awaitRefills),
+            Effect.map(Option.map((r) => r.document)),
+          ),
+        remove: (kind, id) =>
+          Effect.map(writer.delete(kind, id), (r) => ({ outcome: outcomeWord(r._tag), key: r.s3Key })),
+      }
+    }),
   )
+
+/** Builds the services for `settings`: Docket on the configured endpoints plus the CLI's document operations. */
+export const layer = (settings: DocketConfig.Settings): Layer.Layer<Services, CliError> =>
+  layerDocuments.pipe(Layer.provideMerge(Docket.layer(settings)))
 
 /** Fails with a readable message when the configuration is incomplete. */
 export const settingsFrom = Effect.mapError(

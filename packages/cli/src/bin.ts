@@ -6,6 +6,7 @@
  *
  * @since 0.1.0
  */
+import * as ValidationError from "@effect/cli/ValidationError"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as Cause from "effect/Cause"
@@ -14,7 +15,8 @@ import * as Exit from "effect/Exit"
 import * as Cli from "./Cli.js"
 import * as CliError from "./CliError.js"
 
-const argv = process.argv
+// @effect/cli stops reading options after a bare `-` (stdin): move it last so `put - --local` works.
+const argv = process.argv.includes("-") ? [...process.argv.filter((a) => a !== "-"), "-"] : process.argv
 const args = argv.slice(2)
 const jsonErrors = args.some((a, i) => a === "--format=json" || (a === "--format" && args[i + 1] === "json"))
 
@@ -22,7 +24,7 @@ const report = (error: unknown) =>
   Effect.sync(() => {
     const e = error as { _tag?: string; details?: ReadonlyArray<string> }
     // @effect/cli has already printed its own validation errors (with help).
-    if (e?._tag === "ValidationError" && !jsonErrors) return
+    if (ValidationError.isValidationError(error) && !jsonErrors) return
     if (jsonErrors) {
       process.stdout.write(
         `${JSON.stringify({ error: { tag: CliError.tagOf(error), message: CliError.messageOf(error), ...(e?.details !== undefined && e.details.length > 0 ? { details: e.details } : {}) } })}\n`,
@@ -40,7 +42,7 @@ const program = Cli.run(argv).pipe(
     Effect.zipRight(
       report(error),
       Effect.sync(() => {
-        exitCode = CliError.exitCode(error)
+        exitCode = ValidationError.isValidationError(error) ? CliError.ExitCode.BadInput : CliError.exitCode(error)
       }),
     ),
   ),

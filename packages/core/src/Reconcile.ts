@@ -265,7 +265,8 @@ export const run = (
             .query({
               target: { _tag: "Time" },
               from: new Date(now - config.ttlDays * 86_400_000).toISOString(),
-              to: "2100-01-01T00:00:00.000Z",
+              // Bounded so the fan-out over monthly buckets stays small; see docs/cli.md.
+              to: new Date(now + 5 * 366 * 86_400_000).toISOString(),
             })
             .pipe(
               Stream.map((s) => ({
