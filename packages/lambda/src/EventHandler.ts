@@ -93,17 +93,22 @@ export const handle = (
   Effect.gen(function* () {
     const options = yield* S3EventSync.config.pipe(Effect.orDie)
     const result = yield* S3EventSync.processEvent(event, options)
-    return yield* respond(result).pipe(
-      OperationLog.logged<SqsBatchResponse | undefined>(
-        "lambda.invoke",
-        { source: result.source, records: result.results.length, failed: result.failed.length },
-        {
-          describe: (response) =>
-            response === undefined ? {} : { batchItemFailures: response.batchItemFailures.length },
-        },
-      ),
-    )
+    yield* Effect.annotateCurrentSpan({ source: result.source, records: result.results.length })
+    return { result, response: yield* respond(result) }
   }).pipe(
+    OperationLog.logged(
+      "lambda.invoke",
+      {},
+      {
+        describe: ({ result, response }) => ({
+          source: result.source,
+          records: result.results.length,
+          failed: result.failed.length,
+          ...(response === undefined ? {} : { batchItemFailures: response.batchItemFailures.length }),
+        }),
+      },
+    ),
+    Effect.map(({ response }) => response),
     Effect.ensuring(MetricsExport.flushEmf),
     Effect.annotateLogs({ requestId: context.awsRequestId }),
     Effect.withSpan("docket.lambda.invoke"),
