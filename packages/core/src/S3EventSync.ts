@@ -104,7 +104,7 @@ export type Outcome =
   /** Nothing to do for this record. */
   | {
       readonly _tag: "Skipped"
-      readonly reason: "NotADocument" | "OtherBucket" | "NoContentChange" | "TestEvent"
+      readonly reason: "NotADocument" | "OtherBucket" | "NoContentChange" | "TestEvent" | "CacheDisabled"
     }
   /** Dry run: what would have been written. */
   | { readonly _tag: "DryRun"; readonly kind: string; readonly id: string; readonly action: "put" | "tombstone" }
@@ -206,6 +206,8 @@ export const syncRecord = (
     const parsed = S3Key.parse(settings.prefix, record.key, kinds)
     if (Option.isNone(parsed)) return yield* skipped(record, "NotADocument")
     if (record.eventType === "other") return yield* skipped(record, "NoContentChange")
+    // DOCKET_CACHE=off: everything is answered from S3, there is no cache to keep true.
+    if (!settings.cacheEnabled) return yield* skipped(record, "CacheDisabled")
     const { kind, id } = parsed.value
 
     const cache = yield* DocumentCache.DocumentCache

@@ -180,6 +180,21 @@ describe("S3EventSync", () => {
     }),
   )
 
+  it.effect("with the cache disabled, records are skipped and nothing is written", () =>
+    Effect.gen(function* () {
+      const { cache, store, context } = yield* memory({ cacheEnabled: false })
+      const doc = SyncModel.document(0, 1, "off")
+      yield* store.put(doc)
+      const result = yield* S3EventSync.processEvent(
+        SyncModel.notification([{ key: store.keyOf(doc.kind, doc.id), sequencer: "01" }]),
+      ).pipe(Effect.provide(context))
+      expect(result.results.map((r) => r.result)).toStrictEqual([
+        Either.right({ _tag: "Skipped", reason: "CacheDisabled" }),
+      ])
+      expect(yield* cache.get(doc.kind, doc.id)).toStrictEqual(Option.none())
+    }),
+  )
+
   it.effect("dry run changes nothing and says what it would do", () =>
     Effect.gen(function* () {
       const { cache, store, context } = yield* memory({ dryRun: true })
