@@ -40,11 +40,13 @@ import {
   type TransactWriteItem,
   TransactWriteItemsCommand,
 } from "@aws-sdk/client-dynamodb"
+import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
@@ -186,6 +188,7 @@ export const make = (
       fields: Record<string, unknown> & { stats: Stats },
       self: Effect.Effect<A, E, R>,
       describe?: (a: A) => OperationLog.Fields,
+      level: "info" | "debug" = "info",
     ): Effect.Effect<A, E, R> => {
       const line = new Proxy(fields, {
         ownKeys: (target) => [...Reflect.ownKeys(target).filter((k) => k !== "stats"), ...Object.keys(target.stats)],
@@ -198,7 +201,7 @@ export const make = (
         get: (target, key) =>
           typeof key === "string" && key in target.stats ? target.stats[key as keyof Stats] : Reflect.get(target, key),
       })
-      return OperationLog.logged<A>(operation, line, describe === undefined ? {} : { describe })(self)
+      return OperationLog.logged<A>(operation, line, describe === undefined ? { level } : { describe, level })(self)
     }
 
     const docKey = (kind: string, id: string) => ({ pk: S(Items.documentPk(kind, id)), sk: S(Items.documentSk) })
@@ -592,6 +595,8 @@ export const make = (
           )
         }),
         (entry) => ({ outcome: Option.isSome(entry) ? entry.value._tag : "Absent" }),
+        // Reads are the hot path: their success lines are debug (DOCKET_LOG_LEVEL=debug); failures always warn.
+        "debug",
       )
     }
 
@@ -893,14 +898,26 @@ export const make = (
             const start = yield* Clock.currentTimeMillis
             let count = 0
             const index = indexOf(plan)
-            yield* Effect.addFinalizer(() =>
+            yield* Effect.addFinalizer((exit) =>
               Effect.gen(function* () {
                 const durationMs = (yield* Clock.currentTimeMillis) - start
                 yield* Metric.update(Metric.tagged(CacheMetrics.queryLatency, "index", index), durationMs)
-                yield* Effect.logInfo("cache.query").pipe(
+                const failure = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none()
+                const outcome = Exit.isSuccess(exit)
+                  ? "ok"
+                  : Option.isSome(failure)
+                    ? OperationLog.errorOutcome(failure.value)
+                    : Cause.isInterruptedOnly(exit.cause)
+                      ? "interrupted"
+                      : "defect"
+                yield* (
+                  outcome === "ok" || outcome === "interrupted"
+                    ? Effect.logDebug("cache.query")
+                    : Effect.logWarning("cache.query")
+                ).pipe(
                   Effect.annotateLogs({
                     operation: "cache.query",
-                    outcome: "ok",
+                    outcome,
                     table,
                     index,
                     range: plan.description,
@@ -944,6 +961,7 @@ export const make = (
               }),
             ),
             (page) => ({ items: page.items.length, complete: page.complete, more: Option.isSome(page.cursor) }),
+            "debug",
           ),
         )
       },
