@@ -173,7 +173,7 @@ export const demo = Command.make(
   "demo",
   {
     ...g,
-    documents: Options.integer("documents").pipe(Options.withDefault(2400), Options.withDescription("Corpus size")),
+    documents: Options.integer("documents").pipe(Options.withDefault(2000), Options.withDescription("Corpus size")),
     customers: Options.integer("customers").pipe(Options.withDefault(50)),
   },
   Handlers.demo,
