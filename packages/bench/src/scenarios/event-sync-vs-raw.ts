@@ -142,7 +142,7 @@ const scenario: Harness.Scenario = {
         target: "docket/raw records per second >= 0.9",
         meetsTarget: ratio >= 0.9,
         notes:
-          "Per record, raw = GetObject + one conditional PutItem; Docket = GetObject + schema decode + one TransactWriteItems (document item + 2 customer items, conditional on the sequencer). Rates are means over rounds; each round re-syncs every object with newer sequencers.",
+          "Per record, raw = GetObject + one conditional PutItem; Docket = GetObject + schema decode + GetItem + one TransactWriteItems (document item + 2 customer items, conditional on the sequencer). Rates are means over rounds; each round re-syncs every object with newer sequencers.",
       }
     } finally {
       console.log = log
