@@ -27,7 +27,7 @@ describe("RateLimit", () => {
     [
       fc.integer({ min: 1, max: 50 }),
       fc.integer({ min: 1, max: 10 }),
-      fc.array(fc.integer({ min: 0, max: 3000 }), { minLength: 1, maxLength: 25 }),
+      fc.array(fc.integer({ min: 0, max: 2000 }), { minLength: 1, maxLength: 16 }),
     ],
     ([rps, burst, arrivals]) =>
       Effect.scoped(
