@@ -25,7 +25,8 @@ const report = (error: unknown) =>
     const e = error as { _tag?: string; details?: ReadonlyArray<string> }
     // @effect/cli has already printed its own validation errors (with help).
     if (ValidationError.isValidationError(error) && !jsonErrors) return
-    if (jsonErrors) {
+    // A drift report has been printed already: stdout keeps one JSON document; the note goes to stderr.
+    if (jsonErrors && !(e?._tag === "CliError" && (error as { reason?: string }).reason === "Drift")) {
       process.stdout.write(
         `${JSON.stringify({ error: { tag: CliError.tagOf(error), message: CliError.messageOf(error), ...(e?.details !== undefined && e.details.length > 0 ? { details: e.details } : {}) } })}\n`,
       )

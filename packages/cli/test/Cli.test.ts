@@ -1,0 +1,324 @@
+/**
+ * Runs the real `docket` binary (the esbuild bundle, built once) against the
+ * shared local stack: every command, help, completions, each kind of bad input,
+ * dry-run, backfill interrupted with SIGINT then resumed, reconcile finding and
+ * fixing injected drift, `local start` and `--local`, and the demo.
+ */
+import { type ChildProcess, execFileSync, spawn } from "node:child_process"
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { DeleteItemCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb"
+import { DeleteObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3"
+import * as Testing from "@docket/local/Testing"
+import { beforeAll, describe, expect, it } from "vitest"
+
+const root = join(import.meta.dirname, "..")
+const bundle = join(root, "dist", "docket.mjs")
+const work = mkdtempSync(join(tmpdir(), "docket-cli-test-"))
+
+interface Result {
+  readonly code: number | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+const start = (args: ReadonlyArray<string>, env: Record<string, string>, input?: string) => {
+  const child = spawn(process.execPath, [bundle, ...args], {
+    cwd: work,
+    env: { PATH: process.env.PATH ?? "", HOME: work, DOCKET_LOCAL_STATE: join(work, "none.json"), ...env },
+    stdio: ["pipe", "pipe", "pipe"],
+  })
+  let stdout = ""
+  let stderr = ""
+  child.stdout.on("data", (d: Buffer) => {
+    stdout += d.toString()
+  })
+  child.stderr.on("data", (d: Buffer) => {
+    stderr += d.toString()
+  })
+  if (input !== undefined) child.stdin.end(input)
+  else child.stdin.end()
+  const done = new Promise<Result>((resolve) => child.on("close", (code) => resolve({ code, stdout, stderr })))
+  return { child, done, output: () => ({ stdout, stderr }) }
+}
+
+const docket = (args: ReadonlyArray<string>, env: Record<string, string> = {}, input?: string) =>
+  start(args, env, input).done
+
+const change = (n: number, overrides: Record<string, unknown> = {}) => ({
+  kind: "change",
+  id: `CHG-T-${String(n).padStart(5, "0")}`,
+  version: 1,
+  title: `Change ${n}`,
+  customers: [n % 2 === 0 ? "acme" : "globex"],
+  status: n % 3 === 0 ? "approved" : "scheduled",
+  schedule: {
+    start: new Date(Date.UTC(2026, 10, 1) + n * 3_600_000).toISOString(),
+    end: new Date(Date.UTC(2026, 10, 1) + n * 3_600_000 + 3_600_000).toISOString(),
+  },
+  createdAt: "2026-10-01T00:00:00Z",
+  updatedAt: "2026-10-01T00:00:00Z",
+  ...overrides,
+})
+
+const range = ["--from", "2026-10-01", "--to", "2027-01-01"]
+
+const queryCount = async (env: Record<string, string>) => {
+  const r = await docket(["query", "time", ...range, "--limit", "1000", "--format", "json"], env)
+  expect(r.code).toBe(0)
+  return (JSON.parse(r.stdout) as { items: Array<unknown> }).items.length
+}
+
+beforeAll(() => {
+  execFileSync(process.execPath, [join(root, "scripts", "bundle.mjs")], { stdio: "ignore" })
+}, 120_000)
+
+describe("docket binary", () => {
+  it("explains every command in --help and prints completions", async () => {
+    const [help, queryHelp, bash] = await Promise.all([
+      docket(["--help"]),
+      docket(["query", "customer", "--help"]),
+      docket(["--completions", "bash"]),
+    ])
+    expect(help.code).toBe(0)
+    for (const command of [
+      "put",
+      "get",
+      "delete",
+      "query time",
+      "backfill",
+      "reconcile",
+      "table create",
+      "local start",
+      "demo",
+    ]) {
+      expect(help.stdout).toContain(command)
+    }
+    expect(queryHelp.code).toBe(0)
+    expect(queryHelp.stdout).toContain("--cursor")
+    expect(bash.code).toBe(0)
+    expect(bash.stdout).toContain("docket")
+  }, 60_000)
+
+  it("creates and describes a table", async () => {
+    const iso = await Testing.isolated("cli-table")
+    const name = `${iso.table}-new`
+    const created = await docket(["table", "create", "--table", name, "--format", "json"], iso.environment)
+    expect(created.code).toBe(0)
+    expect(JSON.parse(created.stdout)).toMatchObject({ table: name, created: true })
+    const described = await docket(["table", "describe", "--table", name, "--format", "json"], iso.environment)
+    expect(described.code).toBe(0)
+    expect(JSON.parse(described.stdout)).toMatchObject({ matchesDefinition: true, ttl: { attribute: "expiresAt" } })
+  }, 60_000)
+
+  it("puts, gets, queries, pages and deletes documents; rejects bad input with exit 2 and writes nothing", async () => {
+    const { environment: env } = await Testing.isolated("cli-docs")
+    const file = join(work, "docs.ndjson")
+    writeFileSync(file, [1, 2, 3].map((n) => JSON.stringify(change(n))).join("\n"))
+    const bad = join(work, "bad.ndjson")
+    writeFileSync(bad, `${JSON.stringify(change(10))}\n{"kind": "change", oops\n`)
+    const schema = join(work, "schema.json")
+    writeFileSync(schema, JSON.stringify(change(11, { customers: ["ACME"] })))
+
+    const [dry, missing, badJson, badSchema] = await Promise.all([
+      docket(["put", file, "--dry-run"], env),
+      docket(["put", join(work, "nope.json")], env),
+      docket(["put", bad], env),
+      docket(["put", "-", "--format", "json"], env, readFileSync(schema, "utf8")),
+    ])
+    expect(dry.code).toBe(0)
+    expect(missing.code).toBe(2)
+    expect(missing.stderr).toContain("no such file")
+    expect(badJson.code).toBe(2)
+    expect(badJson.stderr).toMatch(/bad\.ndjson:2: malformed JSON/)
+    expect(badSchema.code).toBe(2)
+    expect(JSON.parse(badSchema.stdout).error.message).toContain('"customers".0')
+    expect(await queryCount(env)).toBe(0) // dry run and bad input wrote nothing
+
+    const put = await docket(["put", file, "--format", "json"], env)
+    expect(put.code).toBe(0)
+    expect(JSON.parse(put.stdout).results.map((r: { outcome: string }) => r.outcome)).toEqual([
+      "written",
+      "written",
+      "written",
+    ])
+    const again = await docket(["put", file, "--format", "ndjson"], env)
+    expect(
+      again.stdout
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l).outcome),
+    ).toEqual(["unchanged", "unchanged", "unchanged"])
+
+    const [got, page1, customer, status, ndjson, badKind, badStatus, badDate, backwards, badCursor] = await Promise.all(
+      [
+        docket(["get", "change", "CHG-T-00002"], env),
+        docket(["query", "time", ...range, "--limit", "2", "--format", "json"], env),
+        docket(["query", "customer", "acme", ...range, "--format", "json"], env),
+        docket(["query", "status", "approved", "--kind", "change", ...range], env),
+        docket(["query", "time", ...range, "--format", "ndjson"], env),
+        docket(["get", "memo", "X-1"], env),
+        docket(["query", "status", "shipped", ...range], env),
+        docket(["query", "time", "--from", "2026-02-30", "--to", "2027-01-01"], env),
+        docket(["query", "time", "--from", "2027-01-01", "--to", "2026-01-01", "--format", "json"], env),
+        docket(["query", "time", ...range, "--cursor", "not-a-cursor"], env),
+      ],
+    )
+    expect(got.code).toBe(0)
+    expect(JSON.parse(got.stdout)).toEqual(change(2))
+    const first = JSON.parse(page1.stdout)
+    expect(Object.keys(first).sort()).toEqual(["complete", "cursor", "items"])
+    expect(first.items.map((i: { id: string }) => i.id)).toEqual(["CHG-T-00001", "CHG-T-00002"])
+    expect(Object.keys(first.items[0]).sort()).toEqual(
+      ["customers", "id", "kind", "status", "time", "title", "version"].sort(),
+    )
+    expect(typeof first.cursor).toBe("string")
+    const page2 = await docket(
+      ["query", "time", ...range, "--limit", "2", "--cursor", first.cursor, "--format", "json"],
+      env,
+    )
+    expect(JSON.parse(page2.stdout)).toMatchObject({ items: [{ id: "CHG-T-00003" }], cursor: null, complete: true })
+    expect(JSON.parse(customer.stdout).items.map((i: { id: string }) => i.id)).toEqual(["CHG-T-00002"])
+    expect(status.code).toBe(0)
+    expect(status.stdout).toContain("CHG-T-00003")
+    expect(ndjson.stdout.trim().split("\n")).toHaveLength(3)
+    for (const r of [badKind, badStatus, badDate, backwards, badCursor]) expect(r.code).toBe(2)
+    expect(badKind.stderr).toContain("Unknown kind")
+    expect(badStatus.stderr).toContain("Unknown status")
+    expect(badDate.stderr).toContain("2026-02-30")
+    expect(JSON.parse(backwards.stdout).error.message).toContain("must be before")
+
+    const deleted = await docket(["delete", "change", "CHG-T-00001"], env)
+    expect(deleted.code).toBe(0)
+    const gone = await docket(["get", "change", "CHG-T-00001"], env)
+    expect(gone.code).toBe(1)
+    expect(gone.stderr).toContain("not found")
+  }, 180_000)
+
+  it("backfill interrupted with SIGINT resumes from its checkpoint: nothing lost, nothing written twice", async () => {
+    const iso = await Testing.isolated("cli-backfill")
+    const env = iso.environment
+    const s3 = new S3Client({ ...iso.clientConfig.s3 })
+    const total = 120
+    await Promise.all(
+      Array.from({ length: total }, (_, i) =>
+        s3.send(
+          new PutObjectCommand({
+            Bucket: iso.bucket,
+            Key: `changes/${change(i).id}.json`,
+            Body: JSON.stringify(change(i)),
+          }),
+        ),
+      ),
+    )
+    s3.destroy()
+    const dry = await docket(["backfill", "--dry-run", "--format", "json"], env)
+    expect(dry.code).toBe(0)
+    expect(JSON.parse(dry.stdout)).toMatchObject({ listed: total, matched: total, written: total, failed: 0 })
+    expect(await queryCount(env)).toBe(0)
+
+    const filtered = await docket(["backfill", "--dry-run", "--customer", "acme", "--format", "json"], env)
+    expect(JSON.parse(filtered.stdout)).toMatchObject({ matched: total / 2 })
+
+    // A low rate makes the run long enough to interrupt it part-way.
+    const run = start(["backfill", "--rps", "20", "--concurrency", "4", "--format", "json"], env)
+    const deadline = Date.now() + 60_000
+    while (!/"checkpoint":"changes\//.test(run.output().stderr) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    run.child.kill("SIGINT")
+    const first = await run.done
+    expect(first.code).toBe(130)
+    expect(first.stderr).toContain("--resume")
+    const checkpoint = JSON.parse(
+      readFileSync(join(work, ".docket", `backfill-${iso.table}-${iso.bucket}.json`), "utf8"),
+    )
+    expect(checkpoint.startAfter).toMatch(/^changes\//)
+    const writtenBefore = await queryCount(env)
+    expect(writtenBefore).toBeGreaterThan(0)
+    expect(writtenBefore).toBeLessThan(total)
+
+    const resumed = await docket(["backfill", "--resume", "--concurrency", "4", "--format", "json"], env)
+    expect(resumed.code).toBe(0)
+    const summary = JSON.parse(resumed.stdout)
+    expect(summary.failed).toBe(0)
+    // Everything after the checkpoint is seen again; what was already written comes back unchanged.
+    expect(writtenBefore + summary.written).toBe(total)
+    expect(await queryCount(env)).toBe(total)
+  }, 180_000)
+
+  it("reconcile finds missing, stale and orphaned entries (exit 3) and --fix repairs them (exit 0)", async () => {
+    const iso = await Testing.isolated("cli-reconcile")
+    const env = iso.environment
+    const file = join(work, "reconcile.ndjson")
+    writeFileSync(file, [1, 2, 3, 4].map((n) => JSON.stringify(change(n))).join("\n"))
+    expect((await docket(["put", file], env)).code).toBe(0)
+    const dynamo = new DynamoDBClient({ ...iso.clientConfig.dynamodb })
+    const s3 = new S3Client({ ...iso.clientConfig.s3 })
+    // missing: the cache loses a document item; stale: S3 moves on alone; orphaned: S3 loses an object.
+    await dynamo.send(
+      new DeleteItemCommand({ TableName: iso.table, Key: { pk: { S: "DOC#change#CHG-T-00001" }, sk: { S: "DOC" } } }),
+    )
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: iso.bucket,
+        Key: "changes/CHG-T-00002.json",
+        Body: JSON.stringify(change(2, { version: 2, title: "Changed in S3" })),
+      }),
+    )
+    await s3.send(new DeleteObjectCommand({ Bucket: iso.bucket, Key: "changes/CHG-T-00003.json" }))
+    dynamo.destroy()
+    s3.destroy()
+
+    const found = await docket(["reconcile", "--format", "json"], env)
+    expect(found.code).toBe(3)
+    expect(JSON.parse(found.stdout).counts).toMatchObject({ missing: 1, stale: 1, orphaned: 1 })
+    const dry = await docket(["reconcile", "--fix", "--dry-run"], env)
+    expect(dry.code).toBe(3)
+    const fixed = await docket(["reconcile", "--fix", "--format", "json"], env)
+    expect(fixed.code).toBe(0)
+    expect(JSON.parse(fixed.stdout).fixed).toBe(3)
+    const clean = await docket(["reconcile"], env)
+    expect(clean.code).toBe(0)
+    const got = await docket(["get", "change", "CHG-T-00002", "--format", "json"], env)
+    expect(JSON.parse(got.stdout).title).toBe("Changed in S3")
+  }, 180_000)
+
+  it("local start records its stack for --local and stops cleanly on SIGTERM; --local without it exits 1", async () => {
+    const none = await docket(["query", "time", "--local"])
+    expect(none.code).toBe(1)
+    expect(none.stderr).toContain("docket local start")
+
+    const state = join(work, "state", "local.json")
+    const local = start(["local", "start", "--bucket", "cli-local"], { DOCKET_LOCAL_STATE: state })
+    const deadline = Date.now() + 90_000
+    while (!existsSync(state) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200))
+    expect(existsSync(state)).toBe(true)
+    let child: ChildProcess | undefined = local.child
+    try {
+      expect(local.output().stdout).toContain("export DOCKET_DYNAMODB_ENDPOINT=")
+      const file = join(work, "local.json")
+      writeFileSync(file, JSON.stringify(change(7)))
+      const env = { DOCKET_LOCAL_STATE: state }
+      expect((await docket(["put", file, "--local"], env)).code).toBe(0)
+      const got = await docket(["get", "change", "CHG-T-00007", "--local", "--format", "json"], env)
+      expect(JSON.parse(got.stdout).id).toBe("CHG-T-00007")
+      local.child.kill("SIGTERM")
+      const ended = await local.done
+      child = undefined
+      expect(ended.code).toBe(130)
+      expect(existsSync(state)).toBe(false)
+    } finally {
+      child?.kill("SIGKILL")
+    }
+  }, 180_000)
+
+  it("runs the demo end to end on its own stack", async () => {
+    const demo = await docket(["demo", "--documents", "60", "--customers", "5"])
+    expect(demo.code).toBe(0)
+    expect(demo.stdout).toContain("hit rate")
+    expect(demo.stdout).toMatch(/event sync +v2/)
+    expect(demo.stdout).toMatch(/reconcile +2 drift found, 2 fixed, 0 left/)
+  }, 180_000)
+})
