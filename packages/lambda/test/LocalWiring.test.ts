@@ -36,7 +36,7 @@ const document = (version: number, title: string) => ({
 })
 
 describe("local event wiring", () => {
-  it.live("any S3 client's writes reach the cache through real-format events, without blocking the writer", () =>
+  it.live("any S3 client's writes reach the cache through real-format local events and the sync workflow", () =>
     Effect.gen(function* () {
       const bucket = "local-wiring"
       yield* Effect.promise(() => stack.createBucket(bucket))
