@@ -91,7 +91,10 @@ export const config: Config.Config<Settings> = Config.all({
   ),
 }).pipe(Config.map(({ burst, ...rest }) => ({ ...rest, burst: Option.getOrElse(burst, () => rest.rps) })))
 
-/** The environment variable names Docket reads (the Terraform sets the same). */
+/**
+ * The environment variable names Docket reads (the Terraform sets the same).
+ * The last two are read by `S3EventSync.optionsConfig`.
+ */
 export const environmentVariables = [
   "DOCKET_TABLE",
   "DOCKET_BUCKET",
@@ -106,6 +109,8 @@ export const environmentVariables = [
   "DOCKET_DRY_RUN",
   "DOCKET_LOG_LEVEL",
   "DOCKET_MAX_ATTEMPTS",
+  "DOCKET_TOMBSTONE_TTL_SECONDS",
+  "DOCKET_EVENT_CONCURRENCY",
 ] as const
 
 /** Docket's settings as a service. */

@@ -16,16 +16,18 @@ locals {
   # DocketConfig.environmentVariables, minus AWS_REGION (reserved: Lambda sets
   # it) and the two endpoint overrides (local stack only).
   environment = {
-    DOCKET_TABLE        = var.table_name
-    DOCKET_BUCKET       = var.bucket_name
-    DOCKET_PREFIX       = var.document_prefix
-    DOCKET_RPS          = tostring(var.rps)
-    DOCKET_BURST        = tostring(coalesce(var.burst, var.rps))
-    DOCKET_TTL_DAYS     = tostring(var.ttl_days)
-    DOCKET_CACHE        = "on"
-    DOCKET_DRY_RUN      = tostring(var.dry_run)
-    DOCKET_LOG_LEVEL    = var.log_level
-    DOCKET_MAX_ATTEMPTS = tostring(var.max_attempts)
+    DOCKET_TABLE                 = var.table_name
+    DOCKET_BUCKET                = var.bucket_name
+    DOCKET_PREFIX                = var.document_prefix
+    DOCKET_RPS                   = tostring(var.rps)
+    DOCKET_BURST                 = tostring(coalesce(var.burst, var.rps))
+    DOCKET_TTL_DAYS              = tostring(var.ttl_days)
+    DOCKET_CACHE                 = "on"
+    DOCKET_DRY_RUN               = tostring(var.dry_run)
+    DOCKET_LOG_LEVEL             = var.log_level
+    DOCKET_MAX_ATTEMPTS          = tostring(var.max_attempts)
+    DOCKET_TOMBSTONE_TTL_SECONDS = tostring(var.tombstone_ttl_seconds)
+    DOCKET_EVENT_CONCURRENCY     = tostring(var.event_concurrency)
   }
 }
 

@@ -236,3 +236,25 @@ variable "tags" {
     error_message = "Tag keys are at most 128 characters and must not start with 'aws:'; values at most 256."
   }
 }
+
+variable "tombstone_ttl_seconds" {
+  description = "DOCKET_TOMBSTONE_TTL_SECONDS: how long a tombstone after an S3 delete blocks late creates for the key."
+  type        = number
+  default     = 3600
+
+  validation {
+    condition     = var.tombstone_ttl_seconds >= 60 && floor(var.tombstone_ttl_seconds) == var.tombstone_ttl_seconds
+    error_message = "tombstone_ttl_seconds must be a whole number of seconds >= 60."
+  }
+}
+
+variable "event_concurrency" {
+  description = "DOCKET_EVENT_CONCURRENCY: records of one invocation processed in parallel."
+  type        = number
+  default     = 16
+
+  validation {
+    condition     = var.event_concurrency >= 1 && var.event_concurrency <= 256 && floor(var.event_concurrency) == var.event_concurrency
+    error_message = "event_concurrency must be a whole number from 1 to 256."
+  }
+}
