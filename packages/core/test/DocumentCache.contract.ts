@@ -83,6 +83,9 @@ export const contract = (name: string, fresh: Fresh) =>
         Effect.zipRight(self),
         Effect.provide(fresh({ retentionDays: 30, dryRun: false, ...options })),
       )
+    // With the real clock: retries of transaction conflicts sleep, and TestClock would never wake them.
+    const runLive = <A, E>(self: Effect.Effect<A, E, DocumentCache>) =>
+      Effect.provide(self, fresh({ retentionDays: 36500, dryRun: false }))
 
     it.effect("put applies the version rule: newer wins, same content is a no-op, older is stale", () =>
       run(
@@ -395,6 +398,38 @@ export const contract = (name: string, fresh: Fresh) =>
             expect(streamed).toMatchObject({ _tag: "InvalidQueryError", reason: "BadRange" })
           }),
         ),
+    )
+
+    it.live("concurrent writers of one document: the newest version wins and the customer index matches it", () =>
+      runLive(
+        Effect.gen(function* () {
+          const cache = yield* DocumentCache
+          const codes = ["acme", "globex", "initech", "umbrella", "hooli", "vandelay"]
+          const versions = Array.from({ length: 8 }, (_, i) =>
+            change(
+              "race",
+              i + 1,
+              [codes[i % codes.length] as string, codes[(i + 3) % codes.length] as string],
+              "2026-06-20T10:00:00Z",
+            ),
+          )
+          const outcomes = yield* Effect.forEach(versions, (doc) => Effect.either(put(doc)), {
+            concurrency: "unbounded",
+          })
+          for (const outcome of outcomes) {
+            if (outcome._tag === "Left") expect(outcome.left._tag).toBe("StaleWriteError")
+          }
+          const stored = yield* cache.get("change", "CHG-race")
+          expect(Option.map(stored, (e) => (e._tag === "Cached" ? e.summary.version : 0))).toStrictEqual(Option.some(8))
+          const range = { from: "2026-06-01T00:00:00Z", to: "2026-07-01T00:00:00Z" }
+          const last = versions[7] as Document.AnyDocument
+          for (const code of codes) {
+            const found = yield* all({ target: { _tag: "Customer", customer: code }, ...range })
+            const expected = (last.customers as ReadonlyArray<string>).includes(code) ? [8] : []
+            expect(found.map((s) => s.version)).toStrictEqual(expected)
+          }
+        }),
+      ),
     )
 
     it.effect("dry-run mutations report what they would do and change nothing", () =>
