@@ -29,6 +29,7 @@ await build({
       "#!/usr/bin/env node",
       'import { createRequire as __docketCreateRequire } from "node:module";',
       "const require = __docketCreateRequire(import.meta.url);",
+      'process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";',
     ].join("\n"),
   },
   logLevel: "warning",
