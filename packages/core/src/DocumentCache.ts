@@ -358,7 +358,7 @@ export const makeMemory = (options: MemoryOptions = {}): Effect.Effect<Service, 
         onRight: (plan) => Effect.succeed(plan),
       })
 
-    return DocumentCache.of({
+    return Write.validated({
       get,
       put,
       delete: (kind, id, deleteOptions) => remove("delete", kind, id, deleteOptions?.condition, () => undefined),

@@ -239,6 +239,15 @@ export const contract = (name: string, fresh: Fresh) =>
           expect(yield* Effect.flip(cache.delete("change", "CHG-k", { condition: { _tag: "Absent" } }))).toMatchObject({
             _tag: "ConditionFailedError",
           })
+          const bad = yield* Effect.flip(put(v2, { sequencer: "not-hex" }))
+          expect(bad).toMatchObject({ _tag: "CacheError", reason: "Invalid", key: "change/CHG-k" })
+          const badCondition = yield* Effect.flip(
+            cache.tombstone("change", "CHG-k", {
+              ttlSeconds: 60,
+              condition: { _tag: "SequencerBefore", sequencer: "" },
+            }),
+          )
+          expect(badCondition).toMatchObject({ _tag: "CacheError", reason: "Invalid" })
         }),
       ),
     )

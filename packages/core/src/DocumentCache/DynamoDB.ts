@@ -861,7 +861,7 @@ export const make = (
         return result
       })
 
-    return DocumentCache.of({
+    return Write.validated({
       get,
       put,
       delete: (kind, id, deleteOptions) =>

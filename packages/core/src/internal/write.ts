@@ -4,12 +4,13 @@
  * rewrite is recognised even when the item holds a pointer instead of a body).
  */
 import { createHash } from "node:crypto"
+import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Document from "../Document.js"
-import type { Condition, PutOptions } from "../DocumentCache.js"
-import { ConditionFailedError, StaleWriteError } from "../DocumentCache.js"
+import type { Condition, PutOptions, Service } from "../DocumentCache.js"
+import { CacheError, ConditionFailedError, StaleWriteError } from "../DocumentCache.js"
 import type * as Items from "../Items.js"
-import { normalizeSequencer } from "../Sequencer.js"
+import { isValid, normalizeSequencer } from "../Sequencer.js"
 
 /** A document item as stored: its entry and, when known, the hash of its content. */
 export interface Stored {
@@ -123,3 +124,42 @@ export const decidePut = (
   const failed = checkCondition(key, "put", entry, options.condition)
   return failed === undefined ? { _tag: "Write" } : { _tag: "Fail", error: failed }
 }
+
+const badSequencer = (
+  operation: string,
+  key: string,
+  sequencer: string | undefined,
+  condition: Condition | undefined,
+): CacheError | undefined => {
+  const values = [sequencer, condition?._tag === "SequencerBefore" ? condition.sequencer : undefined]
+  const bad = values.find((s) => s !== undefined && !isValid(s))
+  return bad === undefined
+    ? undefined
+    : new CacheError({
+        reason: "Invalid",
+        operation,
+        key,
+        cause: `not an S3 sequencer (hex, at most 32 digits): ${JSON.stringify(bad)}`,
+      })
+}
+
+/** Rejects malformed sequencers with a typed {@link CacheError} (reason `Invalid`) before a backend sees them. */
+export const validated = (service: Service): Service => ({
+  ...service,
+  put: (document, options) => {
+    const error = badSequencer("put", keyOf(document.kind, document.id), options.sequencer, options.condition)
+    return error === undefined ? service.put(document, options) : Effect.fail(error)
+  },
+  delete: (kind, id, options) => {
+    const error = badSequencer("delete", keyOf(kind, id), undefined, options?.condition)
+    return error === undefined ? service.delete(kind, id, options) : Effect.fail(error)
+  },
+  tombstone: (kind, id, options) => {
+    const error = badSequencer("tombstone", keyOf(kind, id), options.sequencer, options.condition)
+    return error === undefined ? service.tombstone(kind, id, options) : Effect.fail(error)
+  },
+  restore: (kind, id, previous, condition) => {
+    const error = badSequencer("restore", keyOf(kind, id), undefined, condition)
+    return error === undefined ? service.restore(kind, id, previous, condition) : Effect.fail(error)
+  },
+})
