@@ -18,6 +18,7 @@ import * as Backfill from "@docket/core/Backfill"
 import * as DocketConfig from "@docket/core/DocketConfig"
 import * as DocumentCache from "@docket/core/DocumentCache"
 import * as DocumentKind from "@docket/core/DocumentKind"
+import * as MetricsExport from "@docket/core/MetricsExport"
 import * as Reconcile from "@docket/core/Reconcile"
 import * as Table from "@docket/core/Table"
 import * as Effect from "effect/Effect"
@@ -65,11 +66,41 @@ export const resolve = (globals: Globals) =>
     return { env, provider, settings, logFormat }
   })
 
+/** `--metrics emf|cloudwatch`: exports the metrics the command recorded, at its end. */
+const exportMetrics = (globals: Globals, settings: DocketConfig.Settings) =>
+  Option.match(globals.metrics, {
+    onNone: () => Effect.void,
+    onSome: (target): Effect.Effect<void> =>
+      (target === "emf"
+        ? // EMF lines go to stderr: stdout carries the command's results.
+          Effect.flatMap(MetricsExport.MetricsExport, (exporter) =>
+            exporter.flush((data, timestamp) =>
+              Effect.sync(() => {
+                for (const line of MetricsExport.renderEmf(data, timestamp)) process.stderr.write(`${line}\n`)
+              }),
+            ),
+          ).pipe(Effect.asVoid)
+        : MetricsExport.publishCloudWatch().pipe(
+            Effect.asVoid,
+            Effect.provide(
+              MetricsExport.layerCloudWatch({
+                region: settings.region,
+              }),
+            ),
+          )
+      ).pipe(
+        Effect.provide(MetricsExport.layer({ table: settings.table })),
+        Effect.catchAll((error) => Output.note(`metrics export failed: ${error.message}`)),
+        Effect.asVoid,
+      ),
+  })
+
 /** Runs `body` with the services built from `globals`. */
 export const withServices = <A, E>(globals: Globals, body: Effect.Effect<A, E, Services.Services>) =>
   Effect.gen(function* () {
     const { provider, settings, logFormat } = yield* resolve(globals)
     return yield* body.pipe(
+      Effect.ensuring(exportMetrics(globals, settings)),
       Effect.provide(Services.layer(settings)),
       Effect.provide(loggerLayer(settings.logLevel, logFormat)),
       Effect.withConfigProvider(provider),

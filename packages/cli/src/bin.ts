@@ -52,6 +52,7 @@ const program = Cli.run(argv).pipe(
 
 NodeRuntime.runMain(program, {
   disableErrorReporting: true,
+  disablePrettyLogger: true,
   teardown: (exit, onExit) => {
     if (Exit.isFailure(exit)) {
       if (Cause.isInterruptedOnly(exit.cause)) exitCode = CliError.ExitCode.Interrupted
