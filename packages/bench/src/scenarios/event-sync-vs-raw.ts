@@ -32,13 +32,19 @@ const scenario: Harness.Scenario = {
     try {
       const docketFile = join(dir, "docket.mjs")
       const plainFile = join(dir, "plain.mjs")
+      const carefulFile = join(dir, "careful.mjs")
       await bundle({ entry: join(packageDir, "src", "handler.ts"), outfile: docketFile })
       await bundle({
         entry: fileURLToPath(new URL("../fixtures/plain-handler.ts", import.meta.url)),
         outfile: plainFile,
       })
+      await bundle({
+        entry: fileURLToPath(new URL("../fixtures/careful-handler.ts", import.meta.url)),
+        outfile: carefulFile,
+      })
       const docketEnv = await ctx.isolated("event-sync")
       const plainTable = (await ctx.isolated("event-sync-raw")).table
+      const carefulTable = (await ctx.isolated("event-sync-careful")).table
       const records = ctx.quick ? 300 : 1500
       const rounds = ctx.quick ? 2 : 4
       const s3 = new S3Client({ ...docketEnv.clientConfig.s3 })
@@ -79,6 +85,7 @@ const scenario: Harness.Scenario = {
       })
       const docket = ((await import(pathToFileURL(docketFile).href)) as { handler: Handler }).handler
       const plain = ((await import(pathToFileURL(plainFile).href)) as { handler: Handler }).handler
+      const careful = ((await import(pathToFileURL(carefulFile).href)) as { handler: Handler }).handler
 
       let sequencer = 0x1000
       const batches = () => {
@@ -125,24 +132,40 @@ const scenario: Harness.Scenario = {
       console.log = () => {}
       await pass(docket, docketEnv.table)
       await pass(plain, plainTable)
-      const rates = await Harness.interleave(
-        rounds,
-        async () => [await pass(plain, plainTable)],
-        async () => [await pass(docket, docketEnv.table)],
-      )
+      await pass(careful, carefulTable)
+      // Rounds alternate raw, careful raw and Docket so that drift in the machine's load hits all alike.
+      const samples = { raw: [] as Array<number>, careful: [] as Array<number>, docket: [] as Array<number> }
+      for (let r = 0; r < rounds; r++) {
+        samples.raw.push(await pass(plain, plainTable))
+        samples.careful.push(await pass(careful, carefulTable))
+        samples.docket.push(await pass(docket, docketEnv.table))
+      }
+      const rates = {
+        baseline: Harness.stats(samples.raw),
+        careful: Harness.stats(samples.careful),
+        docket: Harness.stats(samples.docket),
+      }
       console.log = log
-      const ratio = Math.round((rates.docket.mean / rates.baseline.mean) * 1000) / 1000
+      const ratioOf = (a: Harness.Stats, b: Harness.Stats) => Math.round((a.mean / b.mean) * 1000) / 1000
+      const ratio = ratioOf(rates.docket, rates.baseline)
+      const carefulRatio = ratioOf(rates.docket, rates.careful)
       ctx.log(
-        `records/s: docket ${rates.docket.mean.toFixed(0)}, raw ${rates.baseline.mean.toFixed(0)} (${records} records x ${rounds} rounds)`,
+        `records/s: docket ${rates.docket.mean.toFixed(0)}, raw ${rates.baseline.mean.toFixed(0)} (ratio ${ratio}), careful raw ${rates.careful.mean.toFixed(0)} (ratio ${carefulRatio}) (${records} records x ${rounds} rounds)`,
       )
       return {
-        baseline: { recordsPerSecond: rates.baseline, records, rounds, concurrency, batchSize },
+        baseline: {
+          recordsPerSecond: rates.baseline,
+          records,
+          rounds,
+          concurrency,
+          batchSize,
+          careful: { recordsPerSecond: rates.careful, docketRatio: carefulRatio },
+        },
         docket: { recordsPerSecond: rates.docket, records, rounds, concurrency, batchSize },
         ratio,
         target: "docket/raw records per second >= 0.9",
         meetsTarget: ratio >= 0.9,
-        notes:
-          "Per record, raw = GetObject + one conditional PutItem; Docket = GetObject + schema decode + GetItem + one TransactWriteItems (document item + 2 customer items, conditional on the sequencer). Rates are means over rounds; each round re-syncs every object with newer sequencers.",
+        notes: `Primary ratio: docket/raw, raw = GetObject + one conditional PutItem per record (no prior read, one item, stale customer items never removed). Second baseline, careful raw (fixtures/careful-handler.ts): the hand-written floor of a convergent sync with Docket's guarantees = GetObject and a consistent GetItem in parallel, then one rev- and sequencer-guarded TransactWriteItems (document item + one item per customer + deletes of customers that left); docket/careful = ${carefulRatio}. Docket = the careful round trips + schema decode, retries, logs, metrics. Rates are means over rounds; each round re-syncs every object with newer sequencers.`,
       }
     } finally {
       console.log = log
