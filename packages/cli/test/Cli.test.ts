@@ -153,7 +153,7 @@ describe("docket binary", () => {
 
     const [got, page1, customer, status, ndjson, badKind, badStatus, badDate, backwards, badCursor] = await Promise.all(
       [
-        docket(["get", "change", "CHG-T-00002"], env),
+        docket(["get", "change", "CHG-T-00002", "--metrics", "emf"], env),
         docket(["query", "time", ...range, "--limit", "2", "--format", "json"], env),
         docket(["query", "customer", "acme", ...range, "--format", "json"], env),
         docket(["query", "status", "approved", "--kind", "change", ...range], env),
@@ -162,11 +162,12 @@ describe("docket binary", () => {
         docket(["query", "status", "shipped", ...range], env),
         docket(["query", "time", "--from", "2026-02-30", "--to", "2027-01-01"], env),
         docket(["query", "time", "--from", "2027-01-01", "--to", "2026-01-01", "--format", "json"], env),
-        docket(["query", "time", ...range, "--cursor", "not-a-cursor"], env),
+        docket(["query", "time", ...range, "--cursor", "not-a-cursor", "--format", "json"], env),
       ],
     )
     expect(got.code).toBe(0)
     expect(JSON.parse(got.stdout)).toEqual(change(2))
+    expect(got.stderr).toContain('"CloudWatchMetrics"') // EMF goes to stderr, the document alone to stdout
     const first = JSON.parse(page1.stdout)
     expect(Object.keys(first).sort()).toEqual(["complete", "cursor", "items"])
     expect(first.items.map((i: { id: string }) => i.id)).toEqual(["CHG-T-00001", "CHG-T-00002"])
@@ -188,6 +189,8 @@ describe("docket binary", () => {
     expect(badStatus.stderr).toContain("Unknown status")
     expect(badDate.stderr).toContain("2026-02-30")
     expect(JSON.parse(backwards.stdout).error.message).toContain("must be before")
+    // stdout holds exactly one JSON document even when the failing operation logged a warning.
+    expect(JSON.parse(badCursor.stdout).error.tag).toBe("CursorError")
 
     const deleted = await docket(["delete", "change", "CHG-T-00001"], env)
     expect(deleted.code).toBe(0)
