@@ -223,14 +223,20 @@ export const run = (o: GlobalOptions.Globals & { readonly documents: number; rea
         yield* say(`\n6. reconcile: drop ${victim.kind}/${victim.id} from the cache and add an orphan ${orphan.id}`)
         yield* cache.delete(victim.kind, victim.id)
         yield* cache.put(orphan, { s3Key: `changes/${orphan.id}.json` })
-        const report = yield* Reconcile.run({ fix: false, concurrency: 16 })
+        const report = yield* Reconcile.run({ fix: true, concurrency: 32 })
+        const fixed = report
         yield* say(
-          `   found: ${Reconcile.driftTypes.map((t) => `${t} ${report.counts[t]}`).join(", ")} over ${report.documents} documents in ${Output.ms(report.durationMs)}`,
+          `   reconcile --fix over ${report.documents} documents in ${Output.ms(report.durationMs)}: ${Reconcile.driftTypes.map((t) => `${t} ${report.counts[t]}`).join(", ")}`,
         )
-        const fixed = yield* Reconcile.run({ fix: true, concurrency: 16 })
-        const again = yield* Reconcile.run({ fix: false, concurrency: 16 })
+        for (const d of report.drift) {
+          yield* say(`     ${d.type} ${d.kind}/${d.id}: ${d.detail} -> ${d.repair?.outcome ?? "not repaired"}`)
+        }
+        // Check the two keys directly rather than with a second full pass.
+        const victimBack = Option.isSome(yield* cache.get(victim.kind, victim.id))
+        const orphanGone = Option.isNone(yield* cache.get(orphan.kind, orphan.id, { includeExpired: true }))
+        const again = { drift: [victimBack, orphanGone].filter((ok) => !ok) }
         yield* say(
-          `   --fix repaired ${fixed.fixed} of ${fixed.drift.length}; a second pass finds ${again.drift.length} drift`,
+          `   afterwards: ${victim.id} ${victimBack ? "is back in the cache" : "is STILL MISSING"}, the orphan ${orphanGone ? "is gone" : "is STILL THERE"}`,
         )
 
         const total = performance.now() - t0
