@@ -1,10 +1,16 @@
 import * as Testing from "@docket/local/Testing"
+import { describe, expect, it } from "@effect/vitest"
+import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
+import type * as Document from "../src/Document.js"
 import * as DynamoDB from "../src/DocumentCache/DynamoDB.js"
+import { DocumentCache, type PutOptions } from "../src/DocumentCache.js"
 import * as DocumentKind from "../src/DocumentKind.js"
 import * as RateLimit from "../src/RateLimit.js"
-import { contract } from "./DocumentCache.contract.js"
+import { change, contract } from "./DocumentCache.contract.js"
 
 contract("DynamoDB Local", (options) =>
   Layer.unwrapEffect(
@@ -17,3 +23,51 @@ contract("DynamoDB Local", (options) =>
     ),
   ),
 )
+
+describe("DynamoDB cache creates (first attempt without a read)", () => {
+  const fresh = Layer.unwrapEffect(
+    Effect.promise(() => Testing.isolated("cache-create")).pipe(
+      Effect.map(({ table, clientConfig }) =>
+        DynamoDB.layer({ table, retentionDays: 36500, client: clientConfig.dynamodb }).pipe(
+          Layer.provide(Layer.merge(DocumentKind.layerDefault, RateLimit.layerUnlimited)),
+        ),
+      ),
+    ),
+  )
+  const put = (doc: Document.AnyDocument, options: Partial<PutOptions> = {}) =>
+    Effect.flatMap(DocumentCache, (cache) => cache.put(doc, { s3Key: `changes/${doc.id}.json`, ...options }))
+
+  it.live("a version-1 put or an Absent refill that finds an item is decided on that item, never written over it", () =>
+    Effect.gen(function* () {
+      const cache = yield* DocumentCache
+      const v1 = change("create", 1, ["acme", "globex"], "2026-06-20T10:00:00Z")
+      yield* cache.tombstone("change", v1.id, { ttlSeconds: 600, sequencer: "0A" })
+      const written = yield* put(v1)
+      expect(written._tag).toBe("Written")
+      expect(written._tag === "Written" && Option.map(written.previous, (e) => e._tag)).toStrictEqual(
+        Option.some("Tombstone"),
+      )
+      expect((yield* put(v1))._tag).toBe("Unchanged")
+      expect(yield* Effect.flip(put({ ...v1, title: "Other" }))).toMatchObject({
+        _tag: "StaleWriteError",
+        reason: "SameVersionDifferentContent",
+      })
+      const v2 = { ...v1, version: 2, customers: ["acme"] }
+      expect((yield* put(v2))._tag).toBe("Written")
+      expect(yield* Effect.flip(put(v1))).toMatchObject({ _tag: "StaleWriteError", reason: "OlderVersion" })
+      expect(yield* Effect.flip(put({ ...v2, version: 3 }, { condition: { _tag: "Absent" } }))).toMatchObject({
+        _tag: "ConditionFailedError",
+      })
+      const got = yield* cache.get("change", v1.id)
+      expect(Option.isSome(got) && got.value._tag === "Cached" && got.value.document).toStrictEqual(v2)
+      const globex = yield* Stream.runCollect(
+        cache.query({
+          target: { _tag: "Customer", customer: "globex" },
+          from: "2026-06-01T00:00:00Z",
+          to: "2026-07-01T00:00:00Z",
+        }),
+      )
+      expect(Chunk.size(globex)).toBe(0)
+    }).pipe(Effect.provide(fresh)),
+  )
+})

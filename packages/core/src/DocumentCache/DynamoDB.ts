@@ -389,12 +389,18 @@ export const make = (
       )
     }
 
-    /** Re-decides a write on conflict, a bounded number of times. */
+    /**
+     * Re-decides a write on conflict, a bounded number of times. `initial`: the
+     * state the first attempt assumes without reading (a guess its guard checks);
+     * after a conflict the item DynamoDB returned is trusted once, then re-read.
+     */
     const optimistic = <A, E>(
       operation: string,
       key: string,
       attempt: (seen: Option.Option<Option.Option<Items.Item>>) => Effect.Effect<A, E | Conflict>,
+      initial: Option.Option<Option.Option<Items.Item>> = Option.none(),
     ): Effect.Effect<A, E | CacheError> => {
+      const trustedRounds = Option.isSome(initial) ? 1 : 0
       const loop = (seen: Option.Option<Option.Option<Items.Item>>, round: number): Effect.Effect<A, E | CacheError> =>
         Effect.catchIf(
           attempt(seen),
@@ -409,9 +415,9 @@ export const make = (
                     cause: "the document kept changing (10 rounds)",
                   }),
                 )
-              : loop(round === 0 ? Option.some(conflict.item) : Option.none(), round + 1),
+              : loop(round <= trustedRounds ? Option.some(conflict.item) : Option.none(), round + 1),
         ) as Effect.Effect<A, E | CacheError>
-      return loop(Option.none(), 0)
+      return loop(initial, 0)
     }
 
     const documentItems = (
@@ -511,21 +517,36 @@ export const make = (
             ...(sequencer !== undefined ? { sequencer } : {}),
           })
           const hash = Write.contentHash(document)
-          return yield* optimistic("put", key, (seen) =>
-            Effect.gen(function* () {
-              const item = Option.isSome(seen) ? seen.value : yield* getItem(stats, "put", document.kind, document.id)
-              const stored = yield* decodeOption("put", key, item)
-              const decision = Write.decidePut(document, hash, putOptions, stored)
-              if (decision._tag === "Fail") return yield* decision.error
-              if (decision._tag === "Unchanged") return { _tag: "Unchanged", current: decision.current } as PutOutcome
-              const written: PutOutcome = { _tag: "Written", previous: Option.map(stored, (s) => s.entry) }
-              if (dryRun) return written
-              const customerSks = yield* customerSksOf(stats, "put", document.kind, document.id, item)
-              yield* replace(stats, document.kind, document.id, { document: item, customerSks }, next).pipe(
-                Effect.mapError((e) => (e instanceof Conflict ? e : cacheError("put", key)(e))),
-              )
-              return written
-            }),
+          // A create (version 1, or an `Absent` condition such as a refill) skips the read: the first
+          // attempt assumes no item, which its `attribute_not_exists` guard checks atomically. When an
+          // item exists the transaction is cancelled (nothing written) and DynamoDB returns the item
+          // (ALL_OLD), so the write is decided on it exactly as after a read: same round trips as before
+          // for that case, one fewer for a real create. Updates keep the read (a cancelled transaction
+          // costs more than a GetItem).
+          const create =
+            !dryRun &&
+            (putOptions.condition?._tag === "Absent" ||
+              (putOptions.condition === undefined && document.version === 1)) &&
+            Write.decidePut(document, hash, putOptions, Option.none())._tag === "Write"
+          return yield* optimistic(
+            "put",
+            key,
+            (seen) =>
+              Effect.gen(function* () {
+                const item = Option.isSome(seen) ? seen.value : yield* getItem(stats, "put", document.kind, document.id)
+                const stored = yield* decodeOption("put", key, item)
+                const decision = Write.decidePut(document, hash, putOptions, stored)
+                if (decision._tag === "Fail") return yield* decision.error
+                if (decision._tag === "Unchanged") return { _tag: "Unchanged", current: decision.current } as PutOutcome
+                const written: PutOutcome = { _tag: "Written", previous: Option.map(stored, (s) => s.entry) }
+                if (dryRun) return written
+                const customerSks = yield* customerSksOf(stats, "put", document.kind, document.id, item)
+                yield* replace(stats, document.kind, document.id, { document: item, customerSks }, next).pipe(
+                  Effect.mapError((e) => (e instanceof Conflict ? e : cacheError("put", key)(e))),
+                )
+                return written
+              }),
+            create ? Option.some(Option.none()) : Option.none(),
           )
         }),
         (outcome) => ({ outcome: outcome._tag }),
