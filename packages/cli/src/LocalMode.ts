@@ -56,6 +56,9 @@ export const start = (o: GlobalOptions.Globals) =>
           new CliError({ reason: "Failure", message: `Creating the table or bucket failed: ${String(cause)}`, cause }),
       })
       const environment = stack.environment({ table, bucket })
+      // The in-process event sync's SDK clients read credentials from the process environment.
+      process.env.AWS_ACCESS_KEY_ID = LocalStack.credentials.accessKeyId
+      process.env.AWS_SECRET_ACCESS_KEY = LocalStack.credentials.secretAccessKey
       const file = LocalState.path()
       yield* Effect.acquireRelease(
         Effect.sync(() =>

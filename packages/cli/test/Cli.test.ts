@@ -307,6 +307,21 @@ describe("docket binary", () => {
       expect((await docket(["put", file, "--local"], env)).code).toBe(0)
       const got = await docket(["get", "change", "CHG-T-00007", "--local", "--format", "json"], env)
       expect(JSON.parse(got.stdout).id).toBe("CHG-T-00007")
+      // An object written behind Docket's back reaches the cache through the stack's in-process event sync.
+      const recorded = JSON.parse(readFileSync(state, "utf8")).environment as Record<string, string>
+      const s3 = new S3Client({
+        endpoint: recorded.DOCKET_S3_ENDPOINT ?? "",
+        region: "us-east-1",
+        forcePathStyle: true,
+        credentials: { accessKeyId: "docketlocal", secretAccessKey: "docketlocal" },
+      })
+      await s3.send(
+        new PutObjectCommand({ Bucket: "cli-local", Key: "changes/CHG-T-00008.json", Body: JSON.stringify(change(8)) }),
+      )
+      s3.destroy()
+      await new Promise((r) => setTimeout(r, 1000))
+      const synced = await docket(["query", "time", ...range, "--local", "--format", "json"], env)
+      expect(JSON.parse(synced.stdout).items.map((i: { id: string }) => i.id)).toEqual(["CHG-T-00007", "CHG-T-00008"])
       local.child.kill("SIGTERM")
       const ended = await local.done
       child = undefined
