@@ -7,6 +7,7 @@
  * @since 0.1.0
  */
 export * as Arbitraries from "./Arbitraries.js"
+export * as Backfill from "./Backfill.js"
 export * as CacheMetrics from "./CacheMetrics.js"
 export * as Docket from "./Docket.js"
 export * as DocketConfig from "./DocketConfig.js"
@@ -21,6 +22,7 @@ export * as MetricsExport from "./MetricsExport.js"
 export * as OperationLog from "./OperationLog.js"
 export * as Query from "./Query.js"
 export * as RateLimit from "./RateLimit.js"
+export * as Reconcile from "./Reconcile.js"
 export * as Retry from "./Retry.js"
 export * as S3Event from "./S3Event.js"
 export * as S3EventSync from "./S3EventSync.js"
