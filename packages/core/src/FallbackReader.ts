@@ -199,6 +199,9 @@ export const make: Effect.Effect<
             ...(reason === "hit" ? {} : { reason }),
             ...Option.match(result, { onNone: () => ({}), onSome: (r) => ({ version: r.document.version }) }),
           }),
+          // A hit is the hot path: its line is debug (DOCKET_LOG_LEVEL=debug), counted in CacheHits either way.
+          // Fallbacks stay info; failures warn.
+          level: () => (reason === "hit" ? "debug" : "info"),
         },
       ),
     )

@@ -11,8 +11,10 @@ import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as FiberRef from "effect/FiberRef"
 import type * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
+import * as LogLevel from "effect/LogLevel"
 
 /** Fields of an operation's log line. Never put secrets here. */
 export type Fields = Readonly<Record<string, unknown>>
@@ -24,16 +26,23 @@ export const errorOutcome = (error: unknown): string => {
   return typeof e?.reason === "string" ? `${tag}:${e.reason}` : tag
 }
 
+const minimumLevel = FiberRef.get(FiberRef.currentMinimumLogLevel)
+
 /**
  * Runs `self` and logs one line for it: `info` on success (or `debug` when
  * `level` says so), `warning` on a typed failure, `error` on a defect.
- * `describe` adds fields from the success value (e.g. its outcome).
+ * `describe` adds fields from the success value (e.g. its outcome); it is not
+ * called for a debug line below the minimum log level.
  */
 export const logged =
   <A>(
     operation: string,
     fields: Fields = {},
-    options: { readonly describe?: (a: A) => Fields; readonly level?: "info" | "debug" } = {},
+    options: {
+      readonly describe?: (a: A) => Fields
+      /** The level of the success line; a function decides from the result (e.g. debug for a cache hit). */
+      readonly level?: "info" | "debug" | ((a: A) => "info" | "debug")
+    } = {},
   ) =>
   <E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
     Effect.gen(function* () {
@@ -41,9 +50,15 @@ export const logged =
       const exit = yield* Effect.exit(self)
       const durationMs = (yield* Clock.currentTimeMillis) - start
       if (Exit.isSuccess(exit)) {
+        // Hot paths log success at debug: when that level is off, build no line at all (annotating
+        // a line costs more than the line is worth when nobody sees it).
+        const level = typeof options.level === "function" ? options.level(exit.value) : options.level
+        if (level === "debug" && !LogLevel.greaterThanEqual(LogLevel.Debug, yield* minimumLevel)) {
+          return yield* exit
+        }
         const extra = options.describe?.(exit.value) ?? {}
         const line = { operation, outcome: "ok", ...fields, ...extra, durationMs }
-        yield* (options.level === "debug" ? Effect.logDebug(operation) : Effect.logInfo(operation)).pipe(
+        yield* (level === "debug" ? Effect.logDebug(operation) : Effect.logInfo(operation)).pipe(
           Effect.annotateLogs(line),
         )
       } else if (Cause.isInterruptedOnly(exit.cause)) {
