@@ -41,10 +41,12 @@ export interface Retryable {
 }
 
 /** Retries `self` under `policy` while its error says it is retryable. */
-export const retrying =
-  (policy: Policy) =>
-  <A, E extends Retryable, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-    Effect.retry(self, { schedule: schedule(policy), while: (error) => error.retryable })
+export const retrying = (policy: Policy) => {
+  // Built once per policy, not per call: a schedule is an immutable description.
+  const options = { schedule: schedule(policy), while: (error: Retryable) => error.retryable }
+  return <A, E extends Retryable, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+    Effect.retry(self, options)
+}
 
 /** Why an AWS call failed, as far as retrying and reporting care. */
 export type FailureReason =

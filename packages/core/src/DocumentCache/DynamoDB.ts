@@ -148,7 +148,7 @@ export const make = (
     const registry = yield* DocumentKinds
     const rateLimit = yield* RateLimit
     const table = options.table
-    const policy = options.retry ?? Retry.defaultPolicy
+    const retrying = Retry.retrying(options.retry ?? Retry.defaultPolicy)
     const dryRun = options.dryRun === true
     const bucketConcurrency = Math.max(1, options.bucketConcurrency ?? 4)
 
@@ -168,7 +168,7 @@ export const make = (
           Effect.tapError((failure) =>
             failure.reason === "Throttled" ? Metric.increment(CacheMetrics.throttles) : Effect.void,
           ),
-          Retry.retrying(policy),
+          retrying,
           Effect.tap((out) =>
             Effect.sync(() => {
               stats.requests++

@@ -120,6 +120,7 @@ export const make = (options: Options): Effect.Effect<Service, never, Scope.Scop
     )
     const s3 = yield* makeS3Service.pipe(Effect.provideService(S3ClientInstance, client))
     const encoder = new TextEncoder()
+    const retrying = Retry.retrying(policy)
 
     /** One call: per-attempt timeout and debug log, retried under the policy, one log line for the whole. */
     const call = <A, R>(
@@ -136,7 +137,7 @@ export const make = (options: Options): Effect.Effect<Service, never, Scope.Scop
         }),
         countThrottle,
         OperationLog.logged(`s3.${operation}.attempt`, { key }, { level: "debug" }),
-        Retry.retrying(policy),
+        retrying,
         OperationLog.logged(
           `s3.${operation}`,
           { bucket, key },
