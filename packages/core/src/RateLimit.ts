@@ -2,10 +2,17 @@
  * The `RateLimit` service: one token bucket per process, shared by every fiber,
  * that every DynamoDB call passes through (DESIGN section 5, invariant 5).
  *
- * Built on effect's `RateLimiter` (token-bucket algorithm): the bucket holds
- * `burst` tokens and refills one token every `ceil(1000 / rps)` ms, so in any
- * window of `t` seconds at most `rps * t + burst` calls start. Waiting for a
- * token is interruptible.
+ * A token bucket holding `burst` tokens that refills continuously at `rps`
+ * tokens per second, computed from the `Clock` at each acquisition: in any window
+ * of `t` seconds at most `rps * t + burst` calls start. Waiting for a token is
+ * interruptible, and waiters are served in order (one semaphore permit).
+ *
+ * Why not effect's `RateLimiter`: its token bucket refills one token per
+ * `ceil(1000 / rps)` ms through a loop of sequential sleeps, so every timer's
+ * lateness is lost for good. Measured here under load it ran 4-6% below the
+ * configured rate at 50 rps (47.9/s with no AWS calls at all), outside the 3%
+ * the rate-limit-precision benchmark asks for, and `ceil` alone costs 0.5% at
+ * rps 300 and up. Refilling from elapsed time does not drift.
  *
  * @example
  * ```ts
@@ -16,10 +23,11 @@
  *
  * @since 0.1.0
  */
+import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as RateLimiter from "effect/RateLimiter"
 import type * as Scope from "effect/Scope"
 import { DocketConfig } from "./DocketConfig.js"
 
@@ -46,11 +54,30 @@ export class RateLimit extends Context.Tag("@docket/core/RateLimit")<RateLimit, 
 export const make = (options: Options): Effect.Effect<Service, never, Scope.Scope> => {
   if (!(options.rps > 0) || !Number.isFinite(options.rps)) return Effect.dieMessage(`RateLimit rps must be > 0`)
   const burst = Math.max(1, Math.floor(options.burst ?? options.rps))
-  return Effect.map(
-    // `limit` tokens over `interval` refill one token every interval / limit = 1 / rps seconds.
-    RateLimiter.make({ algorithm: "token-bucket", limit: burst, interval: `${(burst * 1000) / options.rps} millis` }),
-    (limiter): Service => ({ limit: limiter, rps: options.rps, burst }),
-  )
+  const perMilli = options.rps / 1000
+  return Effect.gen(function* () {
+    const turn = yield* Effect.makeSemaphore(1)
+    let tokens = burst
+    let last = yield* Clock.currentTimeMillis
+    const refill = Effect.map(Clock.currentTimeMillis, (now) => {
+      tokens = Math.min(burst, tokens + Math.max(0, now - last) * perMilli)
+      last = now
+    })
+    // One waiter at a time takes the next token, so tokens go out in arrival order.
+    const acquire = turn.withPermits(1)(
+      Effect.gen(function* () {
+        yield* refill
+        // Sleep until a whole token has accrued; rounding the wait up to the microsecond
+        // (and looping on float noise) never hands a token out early.
+        while (tokens < 1) {
+          yield* Effect.sleep(Duration.micros(BigInt(Math.max(1, Math.ceil(((1 - tokens) / perMilli) * 1000)))))
+          yield* refill
+        }
+        tokens = Math.max(0, tokens - 1)
+      }),
+    )
+    return { limit: (effect) => Effect.zipRight(acquire, effect), rps: options.rps, burst } satisfies Service
+  })
 }
 
 /** Provides a token bucket of `rps` and `burst`. */
