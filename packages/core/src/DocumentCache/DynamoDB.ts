@@ -11,7 +11,10 @@
  * decided again on that state. So the version rule and the conditions
  * (`VersionIs`, `Absent`, `SequencerBefore`) hold exactly as if checked in the
  * `ConditionExpression`, and the `previous` a put returns is exactly what it
- * replaced (what a rollback must restore).
+ * replaced (what a rollback must restore). A create (a version-1 put, or one
+ * under the `Absent` condition, such as a refill) skips the read: it assumes no
+ * item, which its `attribute_not_exists` guard checks, and is decided on the
+ * returned item when one exists (one round trip instead of two).
  *
  * Past one transaction (100 actions: the document item plus 99 customer puts or
  * deletes) a write is a chain of transactions. The first puts the document item
