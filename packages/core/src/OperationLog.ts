@@ -32,12 +32,14 @@ const minimumLevel = FiberRef.get(FiberRef.currentMinimumLogLevel)
  * Runs `self` and logs one line for it: `info` on success (or `debug` when
  * `level` says so), `warning` on a typed failure, `error` on a defect.
  * `describe` adds fields from the success value (e.g. its outcome); it is not
- * called for a debug line below the minimum log level.
+ * called for a debug line below the minimum log level. `fields` may be a
+ * function, read when the line is written: for counts that grow while the
+ * operation runs (attempts, consumed capacity).
  */
 export const logged =
   <A>(
     operation: string,
-    fields: Fields = {},
+    fieldsOrRead: Fields | (() => Fields) = {},
     options: {
       readonly describe?: (a: A) => Fields
       /** The level of the success line; a function decides from the result (e.g. debug for a cache hit). */
@@ -49,6 +51,7 @@ export const logged =
       const start = yield* Clock.currentTimeMillis
       const exit = yield* Effect.exit(self)
       const durationMs = (yield* Clock.currentTimeMillis) - start
+      const fields = (): Fields => (typeof fieldsOrRead === "function" ? fieldsOrRead() : fieldsOrRead)
       if (Exit.isSuccess(exit)) {
         // Hot paths log success at debug: when that level is off, build no line at all (annotating
         // a line costs more than the line is worth when nobody sees it).
@@ -57,13 +60,13 @@ export const logged =
           return yield* exit
         }
         const extra = options.describe?.(exit.value) ?? {}
-        const line = { operation, outcome: "ok", ...fields, ...extra, durationMs }
+        const line = { operation, outcome: "ok", ...fields(), ...extra, durationMs }
         yield* (level === "debug" ? Effect.logDebug(operation) : Effect.logInfo(operation)).pipe(
           Effect.annotateLogs(line),
         )
       } else if (Cause.isInterruptedOnly(exit.cause)) {
         yield* Effect.logInfo(operation).pipe(
-          Effect.annotateLogs({ operation, outcome: "interrupted", ...fields, durationMs }),
+          Effect.annotateLogs({ operation, outcome: "interrupted", ...fields(), durationMs }),
         )
       } else {
         const failure = Cause.failureOption(exit.cause)
@@ -73,14 +76,14 @@ export const logged =
             Effect.annotateLogs({
               operation,
               outcome: errorOutcome(failure.value),
-              ...fields,
+              ...fields(),
               error: typeof error?.message === "string" ? error.message : String(failure.value),
               durationMs,
             }),
           )
         } else {
           yield* Effect.logError(operation, exit.cause).pipe(
-            Effect.annotateLogs({ operation, outcome: "defect", ...fields, durationMs }),
+            Effect.annotateLogs({ operation, outcome: "defect", ...fields(), durationMs }),
           )
         }
       }

@@ -4,7 +4,9 @@ import * as Testing from "@docket/local/Testing"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import * as HashMap from "effect/HashMap"
 import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
 import * as Metric from "effect/Metric"
 import * as TestClock from "effect/TestClock"
 import * as CacheMetrics from "../src/CacheMetrics.js"
@@ -84,6 +86,14 @@ describe("Retry", () => {
         DocumentCache,
         DynamoDB.make(faulty, { table, retentionDays: 365, retry: policy }),
       ).pipe(Layer.provide(Layer.merge(DocumentKind.layerDefault, RateLimit.layerUnlimited)))
+      // The operation's one log line carries the attempts it took, read after the retries.
+      const lines: Array<Record<string, unknown>> = []
+      const capture = Logger.replace(
+        Logger.defaultLogger,
+        Logger.make(({ annotations }) => {
+          lines.push(Object.fromEntries(HashMap.toEntries(annotations)))
+        }),
+      )
       yield* Effect.gen(function* () {
         const cache = yield* DocumentCache
         const doc = change("retry", 2, ["acme"], "2026-06-20T10:00:00Z")
@@ -95,6 +105,11 @@ describe("Retry", () => {
         // GetItem throttled twice then answered, then one TransactWriteItems.
         expect(sends).toBe(4)
         expect((yield* Metric.value(CacheMetrics.throttles)).count - throttlesBefore).toBe(2)
+        expect(lines.find((line) => line.operation === "cache.put")).toMatchObject({
+          outcome: "Written",
+          attempts: 4,
+          requests: 2,
+        })
         sends = 0
         const stale = yield* Effect.flip(cache.put({ ...doc, version: 1 }, { s3Key: "changes/CHG-retry.json" }))
         expect(stale).toMatchObject({ _tag: "StaleWriteError", reason: "OlderVersion" })
@@ -106,7 +121,7 @@ describe("Retry", () => {
         expect(yield* Fiber.join(exhausted)).toMatchObject({ _tag: "CacheError", reason: "Throttled", retryable: true })
         expect(sends).toBe(4)
         throttleNext = 0
-      }).pipe(Effect.provide(layer), Effect.ensuring(Effect.sync(() => real.destroy())))
+      }).pipe(Effect.provide(Layer.merge(layer, capture)), Effect.ensuring(Effect.sync(() => real.destroy())))
     }),
   )
 })

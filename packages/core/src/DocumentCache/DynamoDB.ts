@@ -193,17 +193,8 @@ export const make = (
       describe?: (a: A) => OperationLog.Fields,
       level: "info" | "debug" = "info",
     ): Effect.Effect<A, E, R> => {
-      const line = new Proxy(fields, {
-        ownKeys: (target) => [...Reflect.ownKeys(target).filter((k) => k !== "stats"), ...Object.keys(target.stats)],
-        getOwnPropertyDescriptor: (target, key) =>
-          key === "stats"
-            ? undefined
-            : typeof key === "string" && key in target.stats
-              ? { enumerable: true, configurable: true, value: target.stats[key as keyof Stats] }
-              : Reflect.getOwnPropertyDescriptor(target, key),
-        get: (target, key) =>
-          typeof key === "string" && key in target.stats ? target.stats[key as keyof Stats] : Reflect.get(target, key),
-      })
+      const { stats, ...rest } = fields
+      const line = () => ({ ...rest, ...stats })
       return OperationLog.logged<A>(operation, line, describe === undefined ? { level } : { describe, level })(self)
     }
 
