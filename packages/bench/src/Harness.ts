@@ -8,6 +8,7 @@
 import { randomUUID } from "node:crypto"
 import { cpus, totalmem } from "node:os"
 import type * as LocalStack from "@docket/local/LocalStack"
+import * as Logger from "effect/Logger"
 
 /** What a scenario gets to run with. */
 export interface Context {
@@ -188,3 +189,12 @@ export const isolatedOn =
       environment: stack.environment({ table: name, bucket: name }),
     }
   }
+
+/**
+ * Docket's JSON log lines formatted as in production (their cost is Docket's)
+ * but not printed, so benchmark output stays readable.
+ */
+export const silentJsonLogger = Logger.replace(
+  Logger.defaultLogger,
+  Logger.map(Logger.jsonLogger, () => undefined),
+)

@@ -11,17 +11,10 @@ import * as DocumentKind from "@docket/core/DocumentKind"
 import * as RateLimit from "@docket/core/RateLimit"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Logger from "effect/Logger"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Stream from "effect/Stream"
 import * as Corpus from "../Corpus.js"
 import * as Harness from "../Harness.js"
-
-/** JSON log lines are formatted (their cost is Docket's) but not printed. */
-const silentJson = Logger.replace(
-  Logger.defaultLogger,
-  Logger.map(Logger.jsonLogger, () => undefined),
-)
 
 const queries: ReadonlyArray<{
   readonly name: string
@@ -96,8 +89,8 @@ const scenario: Harness.Scenario = {
     const runtime = ManagedRuntime.make(
       DynamoDB.layer({ table, retentionDays: 3650, client: clientConfig.dynamodb }).pipe(
         Layer.provide(Layer.mergeAll(DocumentKind.layerDefault, RateLimit.layer({ rps: 100_000, burst: 10_000 }))),
-        Layer.provide(silentJson),
-        Layer.merge(silentJson),
+        Layer.provide(Harness.silentJsonLogger),
+        Layer.merge(Harness.silentJsonLogger),
       ),
     )
     const raw = async (input: Omit<QueryCommandInput, "TableName">) => {

@@ -32,17 +32,10 @@ import * as S3Key from "@docket/core/S3Key"
 import * as WriteThrough from "@docket/core/WriteThrough"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Logger from "effect/Logger"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Option from "effect/Option"
 import * as Corpus from "../Corpus.js"
 import * as Harness from "../Harness.js"
-
-/** JSON log lines are formatted (their cost is Docket's) but not printed. */
-const silentJson = Logger.replace(
-  Logger.defaultLogger,
-  Logger.map(Logger.jsonLogger, () => undefined),
-)
 
 const registry = DocumentKind.defaultRegistry
 
@@ -135,7 +128,7 @@ const scenario: Harness.Scenario = {
       Docket.layer(settings, {
         dynamodbClient: { credentials: clientConfig.dynamodb.credentials },
         store: { clientConfig: { credentials: clientConfig.s3.credentials } },
-      }).pipe(Layer.provide(silentJson), Layer.merge(silentJson)),
+      }).pipe(Layer.provide(Harness.silentJsonLogger), Layer.merge(Harness.silentJsonLogger)),
     )
     const docket = (doc: Document.AnyDocument) =>
       runtime.runPromise(
