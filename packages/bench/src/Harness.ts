@@ -5,9 +5,8 @@
  *
  * @since 0.1.0
  */
-import { randomUUID } from "node:crypto"
 import { cpus, totalmem } from "node:os"
-import type * as LocalStack from "@docket/local/LocalStack"
+import * as LocalStack from "@docket/local/LocalStack"
 import * as Logger from "effect/Logger"
 
 /** What a scenario gets to run with. */
@@ -23,13 +22,7 @@ export interface Context {
 }
 
 /** A fresh table and bucket. */
-export interface Isolated {
-  readonly table: string
-  readonly bucket: string
-  readonly clientConfig: LocalStack.ClientConfig
-  /** DOCKET_* / AWS_* variables pointing at this table and bucket. */
-  readonly environment: Record<string, string>
-}
+export type Isolated = LocalStack.Isolated
 
 /** What a scenario measured. */
 export interface Result {
@@ -174,21 +167,8 @@ export const interleave = async (
 /** Creates a uniquely named table and bucket on the stack. */
 export const isolatedOn =
   (stack: LocalStack.Stack) =>
-  async (label: string): Promise<Isolated> => {
-    const suffix = randomUUID().slice(0, 8)
-    const safe = label
-      .toLowerCase()
-      .replace(/[^a-z0-9-]/g, "-")
-      .slice(0, 30)
-    const name = `bench-${safe}-${suffix}`.replace(/-+/g, "-")
-    await Promise.all([stack.createTable(name), stack.createBucket(name)])
-    return {
-      table: name,
-      bucket: name,
-      clientConfig: stack.clientConfig,
-      environment: stack.environment({ table: name, bucket: name }),
-    }
-  }
+  (label: string): Promise<Isolated> =>
+    LocalStack.isolate(stack, label, "bench")
 
 /**
  * Docket's JSON log lines formatted as in production (their cost is Docket's)

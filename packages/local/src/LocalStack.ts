@@ -20,6 +20,7 @@
  * @since 0.1.0
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process"
+import { randomUUID } from "node:crypto"
 import { mkdtempSync, rmSync } from "node:fs"
 import { createRequire } from "node:module"
 import { createServer } from "node:net"
@@ -375,10 +376,8 @@ export const start = async (options: StartOptions = {}): Promise<Stack> => {
     await s3.stop()
     throw error
   }
-  const clientConfig: ClientConfig = {
-    dynamodb: { endpoint: dynamo.endpoint, region, credentials },
-    s3: { endpoint: s3.endpoint, region, credentials, forcePathStyle: true },
-  }
+  const endpoints: Endpoints = { region, credentials, dynamodbEndpoint: dynamo.endpoint, s3Endpoint: s3.endpoint }
+  const clientConfig = clientConfigOf(endpoints)
   let stopped: Promise<void> | undefined
   return {
     region,
@@ -386,15 +385,7 @@ export const start = async (options: StartOptions = {}): Promise<Stack> => {
     dynamodbEndpoint: dynamo.endpoint,
     s3Endpoint: s3.endpoint,
     clientConfig,
-    environment: ({ table, bucket }) => ({
-      DOCKET_TABLE: table,
-      DOCKET_BUCKET: bucket,
-      AWS_REGION: region,
-      DOCKET_DYNAMODB_ENDPOINT: dynamo.endpoint,
-      DOCKET_S3_ENDPOINT: s3.endpoint,
-      AWS_ACCESS_KEY_ID: credentials.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
-    }),
+    environment: (names) => environmentOf(endpoints, names),
     createTable: (name) => createTable(clientConfig, name),
     createBucket: (name) => createBucket(clientConfig, name),
     onObjectChange: (listener) => {
@@ -405,6 +396,56 @@ export const start = async (options: StartOptions = {}): Promise<Stack> => {
       stopped ??= Promise.all([dynamo.stop(), s3.stop()]).then(() => undefined)
       return stopped
     },
+  }
+}
+
+/** SDK client configuration for endpoints. */
+export const clientConfigOf = (e: Endpoints): ClientConfig => ({
+  dynamodb: { endpoint: e.dynamodbEndpoint, region: e.region, credentials: e.credentials },
+  s3: { endpoint: e.s3Endpoint, region: e.region, credentials: e.credentials, forcePathStyle: true },
+})
+
+/** The `DOCKET_*`/`AWS_*` variables that point a Docket process at a table and bucket behind `e`. */
+export const environmentOf = (
+  e: Endpoints,
+  names: { readonly table: string; readonly bucket: string },
+): Record<string, string> => ({
+  DOCKET_TABLE: names.table,
+  DOCKET_BUCKET: names.bucket,
+  AWS_REGION: e.region,
+  DOCKET_DYNAMODB_ENDPOINT: e.dynamodbEndpoint,
+  DOCKET_S3_ENDPOINT: e.s3Endpoint,
+  AWS_ACCESS_KEY_ID: e.credentials.accessKeyId,
+  AWS_SECRET_ACCESS_KEY: e.credentials.secretAccessKey,
+})
+
+/** A fresh, uniquely named table and bucket on a running stack. */
+export interface Isolated {
+  readonly table: string
+  readonly bucket: string
+  readonly clientConfig: ClientConfig
+  /** The DOCKET_* / AWS_* variables that point a process at this table and bucket. */
+  readonly environment: Record<string, string>
+}
+
+/**
+ * Creates a table (from core's definition) and a bucket, both named
+ * `{prefix}-{label}-{random}`, so tests and benchmarks sharing one stack never
+ * see each other's data.
+ */
+export const isolate = async (e: Endpoints, label: string, prefix = "docket"): Promise<Isolated> => {
+  const safe = label
+    .toLowerCase()
+    .replace(/[^a-z0-9-]/g, "-")
+    .slice(0, 30)
+  const name = `${prefix}-${safe}-${randomUUID().slice(0, 8)}`.replace(/-+/g, "-")
+  const config = clientConfigOf(e)
+  await Promise.all([createTable(config, name), createBucket(config, name)])
+  return {
+    table: name,
+    bucket: name,
+    clientConfig: config,
+    environment: environmentOf(e, { table: name, bucket: name }),
   }
 }
 
