@@ -206,7 +206,13 @@ describe("sync-lambda module", () => {
   it("allows the DynamoDB actions the cache backend uses on the sync path, and no other", () => {
     const policy = resource(configs.sync, "aws_iam_policy_document", "this", "data")
     const cache = policy.statement.find((s: Json) => s.sid === "CacheTable")
-    const backend = readFileSync(join(repo, "packages/core/src/DocumentCache/DynamoDB.ts"), "utf8")
+    const folder = join(repo, "packages/core/src/DocumentCache/DynamoDB")
+    const backend = [
+      join(repo, "packages/core/src/DocumentCache/DynamoDB.ts"),
+      ...readdirSync(folder).map((file) => join(folder, file)),
+    ]
+      .map((file) => readFileSync(file, "utf8"))
+      .join("\n")
     const commands = new Set([...backend.matchAll(/\b([A-Z][A-Za-z]+)Command\b/g)].map((m) => m[1]!))
     // IAM authorises TransactWriteItems per contained operation.
     const asIam = (command: string): Array<string> =>

@@ -6,6 +6,7 @@ import * as Option from "effect/Option"
 import * as DocumentCache from "../src/DocumentCache.js"
 import * as DocumentKind from "../src/DocumentKind.js"
 import { change, contract } from "./DocumentCache.contract.js"
+import { protocolContract } from "./DocumentCache.protocol.js"
 
 contract("memory", (options) => DocumentCache.layerMemory(options).pipe(Layer.provide(DocumentKind.layerDefault)))
 
@@ -44,4 +45,8 @@ it.effect.prop(
       }
     }),
   { fastCheck: { numRuns: 200 } },
+)
+
+protocolContract("memory", (options) =>
+  DocumentCache.layerMemory(options).pipe(Layer.provide(DocumentKind.layerDefault)),
 )

@@ -20,9 +20,9 @@ import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as Document from "../Document.js"
 import type { Query, QueryTarget } from "../DocumentCache.js"
-import { CursorError, InvalidQueryError } from "../DocumentCache.js"
 import type * as DocumentKind from "../DocumentKind.js"
 import * as Items from "../Items.js"
+import { CursorError, InvalidQueryError } from "./cacheErrors.js"
 
 /** Where a query resumes: strictly after this item. */
 export interface Position {
