@@ -9,6 +9,9 @@
  *   Lambda retries it (asynchronous invocation: twice) and then sends it to the
  *   on-failure destination. Re-running the records that succeeded is harmless:
  *   sync is idempotent.
+ * - A scheduled invocation (an EventBridge "Scheduled Event", or `{"docket":"heal"}`)
+ *   runs `Heal.sweep`: abandoned write intents resolved from the sparse intents
+ *   index; it fails when any resolution failed, so the alarm on errors sees it.
  * - An event of no known shape fails the invocation.
  *
  * Every invocation logs one JSON line (`lambda.invoke`) and each record its own,
@@ -22,6 +25,7 @@ import * as DocketConfig from "@docket/core/DocketConfig"
 import * as DynamoDBCache from "@docket/core/DocumentCache/DynamoDB"
 import * as DocumentKind from "@docket/core/DocumentKind"
 import * as S3Store from "@docket/core/DocumentStore/S3"
+import * as Heal from "@docket/core/Heal"
 import * as MetricsExport from "@docket/core/MetricsExport"
 import * as OperationLog from "@docket/core/OperationLog"
 import * as RateLimit from "@docket/core/RateLimit"
@@ -42,7 +46,7 @@ export interface SqsBatchResponse {
 
 /** Fails a direct S3 or EventBridge invocation when records failed, so Lambda retries it. */
 export class InvocationError extends Data.TaggedError("InvocationError")<{
-  readonly source: S3Event.Source | "unknown"
+  readonly source: S3Event.Source | "unknown" | "schedule"
   readonly failed: number
   readonly total: number
   /** The first few failures, `location: message`. */
@@ -78,11 +82,51 @@ export const respond = (
   )
 }
 
+/** Whether an invocation asks for the intents sweep rather than event sync. */
+export const isHealRequest = (event: unknown): boolean => {
+  const e = event as { readonly "detail-type"?: unknown; readonly docket?: unknown } | null
+  return e?.["detail-type"] === "Scheduled Event" || e?.docket === "heal"
+}
+
+/** The scheduled sweep: resolves every expired write intent; fails when a resolution failed. */
+export const heal = (
+  context: Pick<LambdaContext, "awsRequestId">,
+): Effect.Effect<undefined, InvocationError, S3EventSync.Requirements | MetricsExport.MetricsExport> =>
+  Heal.sweep().pipe(
+    Effect.catchAll((error) =>
+      Effect.fail(new InvocationError({ source: "schedule", failed: 1, total: 1, details: [error.message] })),
+    ),
+    Effect.flatMap((report) =>
+      report.failed === 0
+        ? Effect.succeed(undefined)
+        : Effect.fail(
+            new InvocationError({
+              source: "schedule",
+              failed: report.failed,
+              total: report.found,
+              details: [`${report.failed} of ${report.found} expired intents could not be resolved`],
+            }),
+          ),
+    ),
+    Effect.ensuring(MetricsExport.flushEmf),
+    Effect.annotateLogs({ requestId: context.awsRequestId }),
+    Effect.withSpan("docket.lambda.heal"),
+  )
+
 /**
  * Handles one invocation. Fails with {@link InvocationError} (or the event's
  * {@link S3Event.MalformedEventError}) when Lambda should retry it.
  */
 export const handle = (
+  event: unknown,
+  context: Pick<LambdaContext, "awsRequestId">,
+): Effect.Effect<
+  SqsBatchResponse | undefined,
+  InvocationError | S3Event.MalformedEventError,
+  S3EventSync.Requirements | MetricsExport.MetricsExport
+> => (isHealRequest(event) ? heal(context) : handleEvent(event, context))
+
+const handleEvent = (
   event: unknown,
   context: Pick<LambdaContext, "awsRequestId">,
 ): Effect.Effect<

@@ -11,7 +11,7 @@ locals {
   log_group_name = "/aws/lambda/${var.function_name}"
   log_group_arn  = "arn:${data.aws_partition.current.partition}:logs:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:log-group:${local.log_group_name}"
   bucket_arn     = "arn:${data.aws_partition.current.partition}:s3:::${var.bucket_name}"
-  index_arns     = [for name in ["TimeRangeIndex", "CustomerTimeIndex", "StatusTimeIndex"] : "${var.table_arn}/index/${name}"]
+  index_arns     = [for name in ["TimeRangeIndex", "CustomerTimeIndex", "StatusTimeIndex", "IntentIndex"] : "${var.table_arn}/index/${name}"]
 
   # DocketConfig.environmentVariables, minus AWS_REGION (reserved: Lambda sets
   # it) and the two endpoint overrides (local stack only).
@@ -26,6 +26,8 @@ locals {
     DOCKET_DRY_RUN               = tostring(var.dry_run)
     DOCKET_LOG_LEVEL             = var.log_level
     DOCKET_MAX_ATTEMPTS          = tostring(var.max_attempts)
+    DOCKET_WRITE_WAIT            = "20000"
+    DOCKET_S3_CONDITIONAL_WRITES = "on"
     DOCKET_TOMBSTONE_TTL_SECONDS = tostring(var.tombstone_ttl_seconds)
     DOCKET_EVENT_CONCURRENCY     = tostring(var.event_concurrency)
   }
