@@ -41,5 +41,5 @@ export const handler = async (
 ): Promise<EventHandler.SqsBatchResponse | undefined> => {
   // Do not wait for the runtime's background fibers (the rate limiter's refill) to end.
   context.callbackWaitsForEmptyEventLoop = false
-  return runtime.runPromise(EventHandler.handle(event, context))
+  return runtime.runPromise(EventHandler.handle(event, context).pipe(Effect.provide(EventHandler.layerTracing)))
 }
