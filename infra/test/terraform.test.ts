@@ -109,9 +109,9 @@ describe("table module", () => {
 })
 
 describe("sync-lambda module", () => {
-  it("runs the packaged handler on nodejs22.x, arm64, with timeout and memory from variables", () => {
+  it("runs the packaged handler on nodejs24.x, arm64, with timeout and memory from variables", () => {
     const fn = resource(configs.sync, "aws_lambda_function", "this")
-    expect(fn.runtime).toBe("nodejs22.x")
+    expect(fn.runtime).toBe("nodejs24.x")
     expect(fn.architectures).toStrictEqual(["arm64"])
     expect(fn.timeout).toBe("${var.timeout}")
     expect(fn.memory_size).toBe("${var.memory_size}")

@@ -1,5 +1,5 @@
 /**
- * The Lambda entry point (`handler.handler`, runtime `nodejs22.x`): S3 events
+ * The Lambda entry point (`handler.handler`, runtime `nodejs24.x`): S3 events
  * (direct, through SQS, or from EventBridge) in, cache converged to S3 out.
  * One Effect runtime per container, built from the environment on the first
  * invocation (a `ManagedRuntime` builds its layer lazily) and disposed on

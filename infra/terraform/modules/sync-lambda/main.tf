@@ -139,7 +139,7 @@ resource "aws_lambda_function" "this" {
   filename                       = var.zip_path
   source_code_hash               = filebase64sha256(var.zip_path)
   handler                        = "handler.handler"
-  runtime                        = "nodejs22.x"
+  runtime                        = "nodejs24.x"
   architectures                  = ["arm64"]
   memory_size                    = var.memory_size
   timeout                        = var.timeout
