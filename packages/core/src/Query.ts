@@ -26,6 +26,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
+import * as CacheEntry from "./CacheEntry.js"
 import type * as Document from "./Document.js"
 import {
   type CacheError,
@@ -37,7 +38,6 @@ import {
 } from "./DocumentCache.js"
 import { type DocumentDecodeError, DocumentKinds } from "./DocumentKind.js"
 import { DocumentStore, type StoreError } from "./DocumentStore.js"
-import * as Items from "./Items.js"
 import * as QueryPlan from "./internal/query.js"
 
 /** Options of the horizon-aware queries. */
@@ -60,7 +60,7 @@ const beforeHorizon = (plan: QueryPlan.Plan, options: HorizonOptions, now: numbe
   Effect.gen(function* () {
     const store = yield* DocumentStore
     const registry = yield* DocumentKinds
-    const expired = (time: string) => Items.isExpired(Items.expiresAt(time, options.retentionDays), now)
+    const expired = (time: string) => CacheEntry.isExpired(CacheEntry.expiresAt(time, options.retentionDays), now)
     const concurrency = options.concurrency ?? 16
     const found = yield* store.list().pipe(
       Stream.mapEffect(
