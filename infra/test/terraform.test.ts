@@ -12,7 +12,6 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from "node:os"
 import { dirname, join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
-import { parse } from "@cdktf/hcl2json"
 import * as CacheMetrics from "@docket/core/CacheMetrics"
 import * as DocketConfig from "@docket/core/DocketConfig"
 import * as MetricsExport from "@docket/core/MetricsExport"
@@ -20,6 +19,7 @@ import * as S3Event from "@docket/core/S3Event"
 import * as Table from "@docket/core/Table"
 import type * as MetricKeyType from "effect/MetricKeyType"
 import { beforeAll, describe, expect, it } from "vitest"
+import { type Config, type Json, load } from "./Hcl.js"
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), "../..")
 const terraformDir = join(repo, "infra/terraform")
@@ -32,29 +32,6 @@ const moduleDirs = {
   eventbridge: join(terraformDir, "examples/eventbridge"),
   s3: join(terraformDir, "examples/s3"),
 } as const
-
-type Json = any
-type Config = Record<string, Json>
-
-/** All .tf files of a directory, parsed and merged (hcl2json's JSON shape). */
-const load = async (dir: string): Promise<Config> => {
-  const merged: Config = {}
-  for (const file of readdirSync(dir).filter((f) => f.endsWith(".tf"))) {
-    const parsed: Config = await parse(file, readFileSync(join(dir, file), "utf8"))
-    for (const [block, body] of Object.entries(parsed)) {
-      if (Array.isArray(body)) merged[block] = [...(merged[block] ?? []), ...body]
-      else if (typeof body === "object" && body !== null) {
-        merged[block] ??= {}
-        const target = merged[block]
-        for (const [type, entries] of Object.entries(body)) {
-          target[type] =
-            typeof entries === "object" && !Array.isArray(entries) ? { ...target[type], ...entries } : entries
-        }
-      } else merged[block] = body
-    }
-  }
-  return merged
-}
 
 const configs: Record<keyof typeof moduleDirs, Config> = {} as never
 beforeAll(async () => {
