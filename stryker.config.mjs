@@ -14,6 +14,7 @@ export default {
   // timeout (counted as detected); give honest tests room on two busy cores.
   timeoutMS: 60_000,
   timeoutFactor: 3,
+  dryRunTimeoutMinutes: 30,
   reporters: ["json", "html", "clear-text", "progress"],
   jsonReporter: { fileName: `${reportDir}/mutation.json` },
   htmlReporter: { fileName: `${reportDir}/html/index.html` },

@@ -12,17 +12,29 @@ import { fileURLToPath } from "node:url"
 const root = join(dirname(fileURLToPath(import.meta.url)), "..")
 const src = "packages/core/src"
 
-/** The invariant modules (issue #11): name -> source files mutated together. */
+const test = "packages/core/test"
+
+/**
+ * The invariant modules (issue #11): name -> the source files mutated together and
+ * the memory-only test files that exist to catch their bugs (each mutant runs only
+ * the tests among these that cover it).
+ */
 export const modules = {
-  "write-path": [`${src}/WriteThrough.ts`, `${src}/internal/write.ts`],
-  "fallback-reader": [`${src}/FallbackReader.ts`],
-  "event-sync": [`${src}/S3EventSync.ts`],
-  sequencer: [`${src}/Sequencer.ts`],
-  "query-planning": [`${src}/internal/query.ts`, `${src}/internal/merge.ts`, `${src}/Query.ts`],
-  "rate-limit": [`${src}/RateLimit.ts`],
-  backfill: [`${src}/Backfill.ts`],
-  reconcile: [`${src}/Reconcile.ts`],
-  "key-decoding": [`${src}/S3Key.ts`],
+  "write-path": {
+    mutate: [`${src}/WriteThrough.ts`, `${src}/internal/write.ts`],
+    tests: [`${test}/WriteThrough.test.ts`],
+  },
+  "fallback-reader": { mutate: [`${src}/FallbackReader.ts`], tests: [`${test}/FallbackReader.test.ts`] },
+  "event-sync": { mutate: [`${src}/S3EventSync.ts`], tests: [`${test}/S3EventSync.test.ts`] },
+  sequencer: { mutate: [`${src}/Sequencer.ts`], tests: [`${test}/S3Event.test.ts`, `${test}/S3EventSync.test.ts`] },
+  "query-planning": {
+    mutate: [`${src}/internal/query.ts`, `${src}/internal/merge.ts`, `${src}/Query.ts`],
+    tests: [`${test}/DocumentCache.test.ts`, `${test}/DocumentCache.properties.test.ts`, `${test}/Query.test.ts`],
+  },
+  "rate-limit": { mutate: [`${src}/RateLimit.ts`], tests: [`${test}/RateLimit.test.ts`] },
+  backfill: { mutate: [`${src}/Backfill.ts`], tests: [`${test}/Backfill.test.ts`] },
+  reconcile: { mutate: [`${src}/Reconcile.ts`], tests: [`${test}/Reconcile.test.ts`] },
+  "key-decoding": { mutate: [`${src}/S3Key.ts`], tests: [`${test}/S3Key.test.ts`, `${test}/S3Event.test.ts`] },
 }
 
 const args = process.argv.slice(2)
@@ -72,7 +84,8 @@ for (const name of selected) {
   const dir = join(root, "reports/mutation", name)
   mkdirSync(dir, { recursive: true })
   const started = Date.now()
-  console.log(`\n==> mutating ${name}: ${modules[name].join(", ")}`)
+  const { mutate, tests } = modules[name]
+  console.log(`\n==> mutating ${name}: ${mutate.join(", ")} (tests: ${tests.join(", ")})`)
   const run = spawnSync(
     "npx",
     [
@@ -80,7 +93,9 @@ for (const name of selected) {
       "run",
       "stryker.config.mjs",
       "--mutate",
-      modules[name].join(","),
+      mutate.join(","),
+      "--testFiles",
+      tests.join(","),
       ...(incremental ? ["--incremental"] : []),
     ],
     { cwd: root, stdio: "inherit", env: { ...process.env, DOCKET_MUTATE_REPORT_DIR: dir } },
@@ -93,7 +108,8 @@ for (const name of selected) {
   const report = JSON.parse(readFileSync(join(dir, "mutation.json"), "utf8"))
   const { survivors, ...counts } = count(report)
   summary[name] = {
-    files: modules[name],
+    files: mutate,
+    tests,
     ...counts,
     minutes: (Date.now() - started) / 60_000,
     at: new Date().toISOString(),
