@@ -11,7 +11,9 @@ import { fileURLToPath } from "node:url"
 import { build } from "esbuild"
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..")
-const outfile = join(root, "dist", "docket.mjs")
+// `--outfile PATH` (tests that run in parallel with others bundle to their own file).
+const at = process.argv.indexOf("--outfile")
+const outfile = at >= 0 && process.argv[at + 1] ? process.argv[at + 1] : join(root, "dist", "docket.mjs")
 const started = Date.now()
 await build({
   entryPoints: [join(root, "src", "bin.ts")],
@@ -35,7 +37,7 @@ await build({
   logLevel: "warning",
 })
 const localInternal = join(root, "..", "local", "src", "internal", "watchdog.sh")
-mkdirSync(join(root, "dist", "internal"), { recursive: true })
-copyFileSync(localInternal, join(root, "dist", "internal", "watchdog.sh"))
+mkdirSync(join(dirname(outfile), "internal"), { recursive: true })
+copyFileSync(localInternal, join(dirname(outfile), "internal", "watchdog.sh"))
 const kb = Math.round(statSync(outfile).size / 1024)
 console.log(`built ${outfile} (${kb} KB) in ${Date.now() - started} ms`)
