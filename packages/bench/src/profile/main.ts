@@ -4,7 +4,7 @@
  *   npm run profile -- write|query|import [--out DIR]
  *
  * - `write`: WriteThrough.write of fresh documents, one after another.
- * - `query`: the customer query (55 items on the full corpus) through the page API.
+ * - `query`: a customer quarter (about 50 items) through the page API and the Stream API.
  * - `import`: the bundled Lambda handler imported in a fresh `node --cpu-prof` process.
  *
  * `write` and `query` start the embedded stack, warm the path up, then record
@@ -30,6 +30,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
 import * as Corpus from "../Corpus.js"
 import * as Harness from "../Harness.js"
 import * as Summarize from "./summarize.js"
@@ -42,8 +43,8 @@ const outIndex = args.indexOf("--out")
 const out = resolve(outIndex >= 0 ? (args[outIndex + 1] ?? ".") : join(tmpdir(), "docket-profiles"))
 const log = (message: string) => process.stderr.write(`[profile] ${message}\n`)
 
-const report = (name: string, file: string) => {
-  const { totalMs, modules, functions } = Summarize.summarize(JSON.parse(readFileSync(file, "utf8")))
+const report = (name: string, file: string, locate?: (url: string, line: number) => string | undefined) => {
+  const { totalMs, modules, functions } = Summarize.summarize(JSON.parse(readFileSync(file, "utf8")), locate)
   const rows = (entries: ReadonlyArray<Summarize.Entry>) =>
     entries
       .slice(0, 8)
@@ -120,27 +121,82 @@ const write = () =>
 const query = () =>
   withDocket(async (runtime, stack) => {
     const { table, clientConfig } = stack as unknown as { table: string; clientConfig: LocalStack.ClientConfig }
-    const docs = Corpus.generate({ count: 20_000, customers: 200, seed: 7 })
-    log("loading 20,000 documents")
+    const docs = Corpus.generate({ count: 2_000, customers: 20, seed: 7 })
+    log("loading 2,000 documents (20 customers: about 50 items per customer quarter, as the full corpus)")
     await Corpus.loadCache(clientConfig, table, docs)
     const q: DocumentCache.Query = {
       target: { _tag: "Customer", customer: "cust-007" },
       from: "2026-01-01T00:00:00.000Z",
       to: "2026-04-01T00:00:00.000Z",
     }
-    const one = () =>
+    const page = () =>
       runtime.runPromise(Effect.flatMap(DocumentCache.DocumentCache, (cache) => cache.page(q, { limit: 1000 })))
-    for (let i = 0; i < 50; i++) await one()
-    await profiled("query", async () => {
-      for (let i = 0; i < 400; i++) await one()
+    const stream = () =>
+      runtime.runPromise(
+        Effect.flatMap(DocumentCache.DocumentCache, (cache) => Stream.runFold(cache.query(q), 0, (n) => n + 1)),
+      )
+    for (let i = 0; i < 50; i++) await page()
+    for (let i = 0; i < 50; i++) await stream()
+    await profiled("query-page", async () => {
+      for (let i = 0; i < 400; i++) await page()
+    })
+    await profiled("query-stream", async () => {
+      for (let i = 0; i < 400; i++) await stream()
     })
   })
 
 const lambdaImport = async () => {
   const dir = mkdtempSync(join(tmpdir(), "docket-profile-import-"))
   try {
+    // What the shipped (minified) bundle is made of: bytes by package.
+    const shipped = await bundle({ entry: join(packageDir, "src", "handler.ts"), outfile: join(dir, "min.mjs") })
+    const bytes = new Map<string, number>()
+    const metafile = shipped.metafile as {
+      outputs: Record<string, { inputs: Record<string, { bytesInOutput: number }> }>
+    }
+    for (const output of Object.values(metafile.outputs)) {
+      for (const [path, { bytesInOutput }] of Object.entries(output.inputs)) {
+        const where = Summarize.moduleOf({ functionName: "", url: `/${path}`, lineNumber: 0 })
+        const group = where.startsWith("effect/") ? "effect" : where
+        bytes.set(group, (bytes.get(group) ?? 0) + bytesInOutput)
+      }
+    }
+    const total = [...bytes.values()].reduce((a, b) => a + b, 0)
+    process.stdout.write(
+      `bundle ${(shipped.bytes / 1024).toFixed(1)} KB minified, by package:\n${[...bytes.entries()]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 10)
+        .map(
+          ([p, n]) => `  ${((n / total) * 100).toFixed(1).padStart(5)}%  ${(n / 1024).toFixed(1).padStart(7)} KB  ${p}`,
+        )
+        .join("\n")}\n`,
+    )
+    // Profiled: the same bundle unminified, so that esbuild's "// path" markers tell each line's source.
     const file = join(dir, "handler.mjs")
     await bundle({ entry: join(packageDir, "src", "handler.ts"), outfile: file, minify: false })
+    const markers: Array<{ line: number; source: string }> = []
+    readFileSync(file, "utf8")
+      .split("\n")
+      .forEach((text, line) => {
+        const m = /^\/\/ (\S+\.(?:js|ts|mjs|cjs))$/.exec(text)
+        if (m !== null) markers.push({ line, source: m[1]! })
+      })
+    const locate = (url: string, line: number) => {
+      if (!url.endsWith("handler.mjs")) return undefined
+      let lo = 0
+      let hi = markers.length - 1
+      let found: string | undefined
+      while (lo <= hi) {
+        const mid = (lo + hi) >> 1
+        if (markers[mid]!.line <= line) {
+          found = markers[mid]!.source
+          lo = mid + 1
+        } else hi = mid - 1
+      }
+      return found === undefined
+        ? "(bundle prelude)"
+        : Summarize.moduleOf({ functionName: "", url: `/${found}`, lineNumber: 0 })
+    }
     const profiles = join(dir, "profiles")
     // Five imports in fresh processes; the middle one (by file order) is kept.
     for (let i = 0; i < 5; i++) {
@@ -152,7 +208,7 @@ const lambdaImport = async () => {
     const files = readdirSync(profiles).map((f) => join(profiles, f))
     const target = join(out, "import.cpuprofile")
     renameSync(files[Math.floor(files.length / 2)]!, target)
-    report("import", target)
+    report("import", target, locate)
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }

@@ -17,6 +17,8 @@ interface ProfileNode {
   readonly callFrame: CallFrame
   readonly hitCount?: number
   readonly children?: ReadonlyArray<number>
+  /** Samples by source line (1-based) within the function. */
+  readonly positionTicks?: ReadonlyArray<{ readonly line: number; readonly ticks: number }>
 }
 interface Profile {
   readonly nodes: ReadonlyArray<ProfileNode>
@@ -36,13 +38,16 @@ export const moduleOf = (frame: CallFrame): string => {
     const parts = url.slice(nm + "node_modules/".length).split("/")
     const pkg = parts[0]?.startsWith("@") ? `${parts[0]}/${parts[1]}` : (parts[0] ?? "?")
     if (pkg === "effect") {
-      const file = parts.at(-1)?.replace(/\.js$/, "") ?? ""
-      return `effect/${file.startsWith("internal") ? file : file}`
+      const esm = parts.indexOf("esm")
+      return `effect/${parts
+        .slice(esm >= 0 ? esm + 1 : -1)
+        .join("/")
+        .replace(/\.js$/, "")}`
     }
     return pkg
   }
-  const pk = url.indexOf("/packages/")
-  if (pk >= 0) return url.slice(pk + "/packages/".length).replace("/src/", "/")
+  const own = /(?:^|\/)(core|lambda|local|cli|bench)\/src\/(.+)$/.exec(url)
+  if (own !== null) return `${own[1]}/${own[2]}`
   return url.split("/").slice(-2).join("/")
 }
 
@@ -53,7 +58,11 @@ export interface Entry {
 }
 
 /** Self time per module and per function, largest first. */
-export const summarize = (profile: Profile): { totalMs: number; modules: Array<Entry>; functions: Array<Entry> } => {
+export const summarize = (
+  profile: Profile,
+  /** Where a line of a bundle came from (esbuild's source markers), when the profile is of a bundle. */
+  locate?: (url: string, line: number) => string | undefined,
+): { totalMs: number; modules: Array<Entry>; functions: Array<Entry> } => {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]))
   const self = new Map<number, number>()
   profile.samples.forEach((id, i) => {
@@ -67,8 +76,19 @@ export const summarize = (profile: Profile): { totalMs: number; modules: Array<E
     if (node === undefined) continue
     total += ms
     if (node.callFrame.functionName === "(idle)" || node.callFrame.functionName === "(program)") continue
-    const mod = moduleOf(node.callFrame)
-    modules.set(mod, (modules.get(mod) ?? 0) + ms)
+    const located = locate?.(node.callFrame.url, node.callFrame.lineNumber)
+    const mod = located ?? moduleOf(node.callFrame)
+    // In a bundle, one function (a module's top level) spans many sources: split its time by line.
+    const ticks = node.positionTicks ?? []
+    const allTicks = ticks.reduce((a, t) => a + t.ticks, 0)
+    if (located !== undefined && allTicks > 0) {
+      for (const t of ticks) {
+        const where = locate?.(node.callFrame.url, t.line - 1) ?? mod
+        modules.set(where, (modules.get(where) ?? 0) + (ms * t.ticks) / allTicks)
+      }
+    } else {
+      modules.set(mod, (modules.get(mod) ?? 0) + ms)
+    }
     const fn = `${node.callFrame.functionName || "(anonymous)"} (${mod}:${node.callFrame.lineNumber + 1})`
     functions.set(fn, (functions.get(fn) ?? 0) + ms)
   }
