@@ -35,8 +35,6 @@ import * as Corpus from "../Corpus.js"
 import * as Harness from "../Harness.js"
 import * as Summarize from "./summarize.js"
 
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true"
-
 const args = process.argv.slice(2)
 const what = args.find((a) => !a.startsWith("--")) ?? ""
 const outIndex = args.indexOf("--out")

@@ -97,7 +97,6 @@ const scenario: Harness.Scenario = {
         POWERTOOLS_LOG_LEVEL: "ERROR",
         POWERTOOLS_SERVICE_NAME: "docket-sync",
         DOCKET_EVENT_CONCURRENCY: String(concurrency),
-        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
       })
       const docket = ((await import(pathToFileURL(docketFile).href)) as { handler: Handler }).handler
       const plain = ((await import(pathToFileURL(plainFile).href)) as { handler: Handler }).handler
