@@ -7,9 +7,12 @@ import { partition } from "./vitest.files.js"
 // that Stryker's sandbox copy (not the workspace symlink's target) is what runs.
 const root = import.meta.dirname
 const core = join(root, "packages/core/src")
+const conditions = ["@docket/source", "node", "development|production"]
 
 export default defineConfig({
+  ssr: { resolve: { conditions } },
   resolve: {
+    conditions,
     alias: [
       { find: /^@docket\/core$/, replacement: join(core, "index.ts") },
       { find: /^@docket\/core\/(.*)$/, replacement: join(core, "$1.ts") },
@@ -21,6 +24,5 @@ export default defineConfig({
     // Generous: mutants run under instrumentation on a shared, loaded machine; a mutant that
     // hangs is caught by Stryker's own timeout, not this one.
     testTimeout: 600_000,
-    env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
   },
 })

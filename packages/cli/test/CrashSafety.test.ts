@@ -12,7 +12,8 @@
  * The time from the kill until the key reads at S3's version is printed (the
  * "what a crashed writer costs" figure of docs/testing.md).
  */
-import { writeFileSync } from "node:fs"
+import { mkdtempSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3"
 import * as Testing from "@docket/local/Testing"
@@ -27,8 +28,8 @@ let s3: S3Client
 let scratch: string
 
 beforeAll(async () => {
-  binary = Processes.bundle("crash-safety")
-  scratch = join(binary, "..")
+  binary = await Processes.bundle()
+  scratch = mkdtempSync(join(tmpdir(), "docket-crash-safety-"))
   iso = await Testing.isolated("crash-safety")
   proxy = await S3Proxy.start(iso.environment.DOCKET_S3_ENDPOINT ?? "")
   s3 = new S3Client(iso.clientConfig.s3)

@@ -1,20 +1,24 @@
 /**
- * Real `docket` processes for end-to-end tests: the CLI bundled once per test
- * file to its own file (tests running in parallel never rewrite each other's
- * binary), spawned with an environment, killable with SIGKILL.
+ * Real `docket` processes for end-to-end tests: the CLI bundle, spawned with an
+ * environment, killable with SIGKILL.
  */
-import { type ChildProcess, execFileSync, spawn } from "node:child_process"
+import { type ChildProcess, spawn } from "node:child_process"
 import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 
 const cli = join(import.meta.dirname, "..", "..")
 
-/** Bundles the CLI into a fresh directory under `packages/cli/dist` and returns the binary's path. */
-export const bundle = (label: string): string => {
-  const outfile = join(cli, "dist", `test-${label}-${process.pid}`, "docket.mjs")
-  execFileSync(process.execPath, [join(cli, "scripts", "bundle.mjs"), "--outfile", outfile], { stdio: "ignore" })
-  return outfile
+/**
+ * Builds the CLI bundle (packages/cli/scripts/bundle.mjs: staged, then moved into
+ * dist/ atomically, so a `docket` another test file runs meanwhile is never torn)
+ * and returns the binary's path.
+ */
+export const bundle = async (): Promise<string> => {
+  const script: string = join(cli, "scripts", "bundle.mjs")
+  const { bundle: build } = (await import(script)) as { bundle: () => Promise<unknown> }
+  await build()
+  return join(cli, "dist", "docket.mjs")
 }
 
 /** How a process ended. */
