@@ -11,10 +11,10 @@ import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import * as Arbitraries from "../src/Arbitraries.js"
+import * as CacheEntry from "../src/CacheEntry.js"
 import type * as Document from "../src/Document.js"
 import { DocumentCache, type Query } from "../src/DocumentCache.js"
 import * as DocumentKind from "../src/DocumentKind.js"
-import * as Items from "../src/Items.js"
 
 const registry = DocumentKind.defaultRegistry
 export const retentionDays = 30
@@ -85,7 +85,7 @@ export const resolveNow = (docs: ReadonlyArray<Document.AnyDocument>, choice: No
   if (choice._tag === "At" || docs.length === 0)
     return choice._tag === "At" ? choice.at : Date.parse("2026-06-01T00:00:00Z")
   const doc = docs[choice.index % docs.length] as Document.AnyDocument
-  return Items.expiresAt(registry.summarize(doc).time, retentionDays) * 1000 + choice.delta
+  return CacheEntry.expiresAt(registry.summarize(doc).time, retentionDays) * 1000 + choice.delta
 }
 
 /** The brute force: filter and sort every summary, independently of the cache. */
