@@ -23,16 +23,10 @@ import type * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Option from "effect/Option"
 import type * as Stream from "effect/Stream"
+import type * as CacheEntry from "./CacheEntry.js"
+import type { CacheError, ConditionFailedError, CursorError, InvalidQueryError, StaleWriteError } from "./CacheError.js"
 import type * as Document from "./Document.js"
 import type { DocumentKinds } from "./DocumentKind.js"
-import type * as Items from "./Items.js"
-import type {
-  CacheError,
-  ConditionFailedError,
-  CursorError,
-  InvalidQueryError,
-  StaleWriteError,
-} from "./internal/cacheErrors.js"
 import * as Memory from "./internal/memoryCache.js"
 
 export {
@@ -42,7 +36,7 @@ export {
   InvalidQueryError,
   noIntentCondition,
   StaleWriteError,
-} from "./internal/cacheErrors.js"
+} from "./CacheError.js"
 
 /**
  * What a conditional write requires of the document item currently stored.
@@ -57,7 +51,7 @@ export type Condition =
   | { readonly _tag: "SequencerBefore"; readonly sequencer: string }
 
 /** Options of {@link Service.put}. */
-export interface PutOptions extends Items.Provenance {
+export interface PutOptions extends CacheEntry.Provenance {
   /** The S3 key of the document's object. */
   readonly s3Key: string
   /**
@@ -69,11 +63,13 @@ export interface PutOptions extends Items.Provenance {
 
 /** What a put did. */
 export type PutOutcome =
-  | { readonly _tag: "Written"; readonly previous: Option.Option<Items.Entry> }
-  | { readonly _tag: "Unchanged"; readonly current: Items.Entry }
+  | { readonly _tag: "Written"; readonly previous: Option.Option<CacheEntry.Entry> }
+  | { readonly _tag: "Unchanged"; readonly current: CacheEntry.Entry }
 
 /** What a delete did. */
-export type DeleteOutcome = { readonly _tag: "Deleted"; readonly previous: Items.Entry } | { readonly _tag: "Absent" }
+export type DeleteOutcome =
+  | { readonly _tag: "Deleted"; readonly previous: CacheEntry.Entry }
+  | { readonly _tag: "Absent" }
 
 /**
  * A writer's recorded intent on a document: what it is about to write to S3,
@@ -117,9 +113,9 @@ export interface IntentRequest {
  * - `Blocked`: another writer's intent is there (live or expired); nothing recorded.
  */
 export type IntentOutcome =
-  | { readonly _tag: "Recorded"; readonly previous: Option.Option<Items.Entry> }
-  | { readonly _tag: "Unchanged"; readonly current: Items.Entry }
-  | { readonly _tag: "Blocked"; readonly intent: Intent; readonly previous: Option.Option<Items.Entry> }
+  | { readonly _tag: "Recorded"; readonly previous: Option.Option<CacheEntry.Entry> }
+  | { readonly _tag: "Unchanged"; readonly current: CacheEntry.Entry }
+  | { readonly _tag: "Blocked"; readonly intent: Intent; readonly previous: Option.Option<CacheEntry.Entry> }
 
 /** The committed state a commit writes: the document S3 now holds, or a tombstone. */
 export type CommitChange =
@@ -138,7 +134,7 @@ export interface CommitRequest {
   /** The intent's writer: the commit happens only while its intent is there. */
   readonly writer: string
   /** The committed entry the intent sat next to (its customer items are replaced). */
-  readonly previous: Option.Option<Items.Entry>
+  readonly previous: Option.Option<CacheEntry.Entry>
   readonly change: CommitChange
 }
 
@@ -150,7 +146,7 @@ export type CommitOutcome = { readonly _tag: "Committed" } | { readonly _tag: "A
 
 /** A document item as it is: the committed entry (expired ones included) and any intent. */
 export interface Inspection {
-  readonly entry: Option.Option<Items.Entry>
+  readonly entry: Option.Option<CacheEntry.Entry>
   readonly intent: Option.Option<Intent>
 }
 
@@ -196,7 +192,7 @@ export interface Service {
     kind: string,
     id: string,
     options?: { readonly includeExpired?: boolean },
-  ) => Effect.Effect<Option.Option<Items.Entry>, CacheError>
+  ) => Effect.Effect<Option.Option<CacheEntry.Entry>, CacheError>
   /** Writes all items of a document in one transaction (or several, in order, past the transaction limit). */
   readonly put: (
     document: Document.AnyDocument,
@@ -212,7 +208,7 @@ export interface Service {
   readonly tombstone: (
     kind: string,
     id: string,
-    options: Items.Provenance & { readonly ttlSeconds: number; readonly condition?: Condition },
+    options: CacheEntry.Provenance & { readonly ttlSeconds: number; readonly condition?: Condition },
   ) => Effect.Effect<DeleteOutcome, CacheError | ConditionFailedError>
   /**
    * Puts back exactly `previous` (or nothing) if `condition` holds: the rollback
@@ -222,7 +218,7 @@ export interface Service {
   readonly restore: (
     kind: string,
     id: string,
-    previous: Option.Option<Items.Entry>,
+    previous: Option.Option<CacheEntry.Entry>,
     condition: Condition,
   ) => Effect.Effect<void, CacheError | ConditionFailedError>
   /** The committed entry (expired included) and the intent of a document, in one consistent read. */
@@ -257,7 +253,7 @@ export interface Service {
    * entries; without it Reconcile falls back to a time query over the retention
    * window (which cannot see expired entries).
    */
-  readonly scan?: () => Stream.Stream<Items.Entry, CacheError>
+  readonly scan?: () => Stream.Stream<CacheEntry.Entry, CacheError>
   /** One page of a query, resuming at `cursor`. */
   readonly page: (
     query: Query,

@@ -241,8 +241,11 @@ export const syncRecord = (
           Effect.mapError((e) => fail("CacheFailed", e)),
           Effect.map((entry) => {
             const stored = Option.getOrUndefined(entry)?.sequencer
+            // Nothing sequenced stored yet: still only if no sequenced record lands meanwhile
+            // (every normalised sequencer is at or after "0"), or a record in flight while a
+            // newer event completes would overwrite that event's state with what it read.
             return stored === undefined
-              ? {}
+              ? { condition: { _tag: "SequencerBefore", sequencer: "0" } as const }
               : { sequencer: stored, condition: { _tag: "SequencerBefore", sequencer: successor(stored) } as const }
           }),
         ),
@@ -264,7 +267,7 @@ export const syncRecord = (
                   fail(
                     "CacheFailed",
                     new DocumentCache.CacheError({
-                      reason: "Throttled",
+                      reason: "Contention",
                       operation: "event-sync",
                       key: `${kind}/${id}`,
                       cause: "a write intent was resolved; converging again",
@@ -436,6 +439,16 @@ export const processDecoded = (
         failedMessageIds: decoded.messageIds.filter((id) => failedIds.has(id)),
       }
     }),
+    // One span per batch, each record's `event-sync` span under it.
+    Effect.tap((result) =>
+      OperationLog.annotateSpan({
+        source: result.source,
+        records: result.results.length,
+        failed: result.failed.length,
+        outcome: result.failed.length === 0 ? "ok" : "partial",
+      }),
+    ),
+    Effect.withSpan("S3EventSync.batch", { captureStackTrace: false }),
   )
 
 /**

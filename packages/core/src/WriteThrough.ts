@@ -42,13 +42,13 @@ import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
+import type * as CacheEntry from "./CacheEntry.js"
 import * as CacheMetrics from "./CacheMetrics.js"
 import * as DocketConfig from "./DocketConfig.js"
 import type * as Document from "./Document.js"
 import * as DocumentCache from "./DocumentCache.js"
 import * as DocumentStore from "./DocumentStore.js"
 import * as Heal from "./Heal.js"
-import type * as Items from "./Items.js"
 import { type Rollback, type RollbackFailedError, WriteConflictError } from "./internal/writeErrors.js"
 import * as Steps from "./internal/writeSteps.js"
 import * as OperationLog from "./OperationLog.js"
@@ -65,7 +65,7 @@ export type WriteResult =
       readonly version: number
       readonly etag: string
       /** The cache entry our write replaced (None with the cache off). */
-      readonly previous: Option.Option<Items.Entry>
+      readonly previous: Option.Option<CacheEntry.Entry>
       /** True when the cache already had this version but S3 did not: S3 was written again. */
       readonly repaired: boolean
     }
@@ -94,7 +94,7 @@ export type DeleteResult =
       readonly _tag: "Deleted"
       readonly key: string
       readonly s3Key: string
-      readonly previous: Option.Option<Items.Entry>
+      readonly previous: Option.Option<CacheEntry.Entry>
     }
   | {
       readonly _tag: "RolledBack"

@@ -9,14 +9,18 @@
  *   Lambda retries it (asynchronous invocation: twice) and then sends it to the
  *   on-failure destination. Re-running the records that succeeded is harmless:
  *   sync is idempotent.
- * - A scheduled invocation (an EventBridge "Scheduled Event", or `{"docket":"heal"}`)
- *   runs `Heal.sweep`: abandoned write intents resolved from the sparse intents
- *   index; it fails when any resolution failed, so the alarm on errors sees it.
  * - An event of no known shape fails the invocation.
  *
  * Every invocation logs one JSON line (`lambda.invoke`) and each record its own,
  * all annotated with the request id, and ends by flushing the metrics as
  * CloudWatch Embedded Metric Format lines on stdout (no API call on the hot path).
+ *
+ * Every invocation is also a span (`lambda.invoke`, over `S3EventSync.batch` and a
+ * span per record) that continues the trace it was invoked in: a W3C
+ * `traceparent` (on the event, or as an SQS message attribute), else Lambda's
+ * own `_X_AMZN_TRACE_ID`, else the first SQS message's `AWSTraceHeader`
+ * (see {@link invocationParent}). Spans are exported only when
+ * `OTEL_EXPORTER_OTLP_ENDPOINT` is set (see `@docket/core/Tracing`).
  *
  * @since 0.1.0
  */
@@ -25,12 +29,12 @@ import * as DocketConfig from "@docket/core/DocketConfig"
 import * as DynamoDBCache from "@docket/core/DocumentCache/DynamoDB"
 import * as DocumentKind from "@docket/core/DocumentKind"
 import * as S3Store from "@docket/core/DocumentStore/S3"
-import * as Heal from "@docket/core/Heal"
 import * as MetricsExport from "@docket/core/MetricsExport"
 import * as OperationLog from "@docket/core/OperationLog"
 import * as RateLimit from "@docket/core/RateLimit"
 import type * as S3Event from "@docket/core/S3Event"
 import * as S3EventSync from "@docket/core/S3EventSync"
+import * as TraceContext from "@docket/core/TraceContext"
 import type { Context as LambdaContext } from "aws-lambda"
 import type * as ConfigError from "effect/ConfigError"
 import * as Data from "effect/Data"
@@ -38,6 +42,8 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
+import * as Option from "effect/Option"
+import type * as Tracer from "effect/Tracer"
 
 /** What an SQS-triggered invocation returns. */
 export interface SqsBatchResponse {
@@ -46,7 +52,7 @@ export interface SqsBatchResponse {
 
 /** Fails a direct S3 or EventBridge invocation when records failed, so Lambda retries it. */
 export class InvocationError extends Data.TaggedError("InvocationError")<{
-  readonly source: S3Event.Source | "unknown" | "schedule"
+  readonly source: S3Event.Source | "unknown"
   readonly failed: number
   readonly total: number
   /** The first few failures, `location: message`. */
@@ -82,51 +88,41 @@ export const respond = (
   )
 }
 
-/** Whether an invocation asks for the intents sweep rather than event sync. */
-export const isHealRequest = (event: unknown): boolean => {
-  const e = event as { readonly "detail-type"?: unknown; readonly docket?: unknown } | null
-  return e?.["detail-type"] === "Scheduled Event" || e?.docket === "heal"
+const record = (value: unknown): Record<string, unknown> | undefined =>
+  typeof value === "object" && value !== null ? (value as Record<string, unknown>) : undefined
+
+const firstSqsRecord = (event: unknown) => {
+  const records = record(event)?.Records
+  return Array.isArray(records) ? record(records[0]) : undefined
 }
 
-/** The scheduled sweep: resolves every expired write intent; fails when a resolution failed. */
-export const heal = (
-  context: Pick<LambdaContext, "awsRequestId">,
-): Effect.Effect<undefined, InvocationError, S3EventSync.Requirements | MetricsExport.MetricsExport> =>
-  Heal.sweep().pipe(
-    Effect.catchAll((error) =>
-      Effect.fail(new InvocationError({ source: "schedule", failed: 1, total: 1, details: [error.message] })),
+/**
+ * The span an invocation continues: a W3C `traceparent` on the event (or in
+ * the first SQS message's attributes), else Lambda's `_X_AMZN_TRACE_ID` (its
+ * X-Ray trace header), else the first SQS message's `AWSTraceHeader`.
+ */
+export const invocationParent = (
+  event: unknown,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): Option.Option<Tracer.ExternalSpan> => {
+  const top = record(event)
+  const sqs = firstSqsRecord(event)
+  const messageAttribute = record(record(sqs?.messageAttributes)?.traceparent)?.stringValue
+  const header = record(sqs?.attributes)?.AWSTraceHeader
+  return TraceContext.fromTraceparent(typeof top?.traceparent === "string" ? top.traceparent : undefined).pipe(
+    Option.orElse(() =>
+      TraceContext.fromTraceparent(typeof messageAttribute === "string" ? messageAttribute : undefined),
     ),
-    Effect.flatMap((report) =>
-      report.failed === 0
-        ? Effect.succeed(undefined)
-        : Effect.fail(
-            new InvocationError({
-              source: "schedule",
-              failed: report.failed,
-              total: report.found,
-              details: [`${report.failed} of ${report.found} expired intents could not be resolved`],
-            }),
-          ),
-    ),
-    Effect.ensuring(MetricsExport.flushEmf),
-    Effect.annotateLogs({ requestId: context.awsRequestId }),
-    Effect.withSpan("docket.lambda.heal"),
+    Option.orElse(() => TraceContext.fromXRay(env._X_AMZN_TRACE_ID)),
+    Option.orElse(() => TraceContext.fromXRay(typeof header === "string" ? header : undefined)),
   )
+}
 
 /**
  * Handles one invocation. Fails with {@link InvocationError} (or the event's
  * {@link S3Event.MalformedEventError}) when Lambda should retry it.
  */
 export const handle = (
-  event: unknown,
-  context: Pick<LambdaContext, "awsRequestId">,
-): Effect.Effect<
-  SqsBatchResponse | undefined,
-  InvocationError | S3Event.MalformedEventError,
-  S3EventSync.Requirements | MetricsExport.MetricsExport
-> => (isHealRequest(event) ? heal(context) : handleEvent(event, context))
-
-const handleEvent = (
   event: unknown,
   context: Pick<LambdaContext, "awsRequestId">,
 ): Effect.Effect<
@@ -155,8 +151,27 @@ const handleEvent = (
     Effect.map(({ response }) => response),
     Effect.ensuring(MetricsExport.flushEmf),
     Effect.annotateLogs({ requestId: context.awsRequestId }),
-    Effect.withSpan("docket.lambda.invoke"),
+    Effect.annotateSpans({ "faas.invocation_id": context.awsRequestId }),
+    TraceContext.withParent(invocationParent(event)),
   )
+
+/**
+ * Exports the invocation's spans when `OTEL_EXPORTER_OTLP_ENDPOINT` is set;
+ * provided per invocation, so the last batch is sent before Lambda freezes the
+ * container. Nothing (and no HTTP client) when tracing is off.
+ */
+export const layerTracing: Layer.Layer<never> = Layer.unwrapEffect(
+  Effect.suspend(() =>
+    process.env.OTEL_EXPORTER_OTLP_ENDPOINT === undefined &&
+    process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT === undefined
+      ? Effect.succeed(Layer.empty)
+      : // Loaded only when tracing is on: the exporter is not on the cold-start path otherwise.
+        Effect.map(
+          Effect.promise(() => import("@docket/core/Tracing")),
+          (Tracing) => Tracing.layerConfig("docket-lambda"),
+        ),
+  ),
+).pipe(Layer.orDie)
 
 /** JSON log lines at `DOCKET_LOG_LEVEL`. */
 export const layerLogger: Layer.Layer<never, never, DocketConfig.DocketConfig> = Layer.unwrapEffect(

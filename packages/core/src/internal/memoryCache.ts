@@ -8,6 +8,8 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
+import * as CacheEntry from "../CacheEntry.js"
+import { CacheError, type ConditionFailedError } from "../CacheError.js"
 import type * as Document from "../Document.js"
 import type {
   CommitOutcome,
@@ -24,7 +26,6 @@ import { DocumentKinds } from "../DocumentKind.js"
 import * as Items from "../Items.js"
 import * as OperationLog from "../OperationLog.js"
 import { normalizeSequencer } from "../Sequencer.js"
-import { CacheError, type ConditionFailedError } from "./cacheErrors.js"
 import * as QueryPlan from "./query.js"
 import * as Write from "./write.js"
 
@@ -81,20 +82,20 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Docum
         Effect.map(Clock.currentTimeMillis, (now) =>
           Option.filter(
             storedEntry(kind, id),
-            (entry) => getOptions?.includeExpired === true || !Items.isExpired(entry.expiresAt, now),
+            (entry) => getOptions?.includeExpired === true || !CacheEntry.isExpired(entry.expiresAt, now),
           ),
         ),
         (entry) => ({ outcome: Option.isSome(entry) ? entry.value._tag : "Absent" }),
       )
 
-    const cachedEntry = (document: Document.AnyDocument, provenance: Items.Provenance & { s3Key: string }) => {
+    const cachedEntry = (document: Document.AnyDocument, provenance: CacheEntry.Provenance & { s3Key: string }) => {
       const summary = registry.summarize(document)
-      const entry: Items.CachedDocument = {
+      const entry: CacheEntry.CachedDocument = {
         _tag: "Cached",
         summary,
         document,
         s3Key: provenance.s3Key,
-        expiresAt: Items.expiresAt(summary.time, retentionDays),
+        expiresAt: CacheEntry.expiresAt(summary.time, retentionDays),
         ...(provenance.etag !== undefined ? { etag: provenance.etag } : {}),
         ...(provenance.sequencer !== undefined ? { sequencer: normalizeSequencer(provenance.sequencer) } : {}),
       }
@@ -186,7 +187,12 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Docum
         }),
       )
 
-    const tombstoneOf = (kind: string, id: string, expiresAt: number, provenance: Items.Provenance): Write.Stored => ({
+    const tombstoneOf = (
+      kind: string,
+      id: string,
+      expiresAt: number,
+      provenance: CacheEntry.Provenance,
+    ): Write.Stored => ({
       entry: {
         _tag: "Tombstone",
         kind,
@@ -295,7 +301,7 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Docum
             .flatMap(({ committed }) =>
               committed !== undefined &&
               committed.entry._tag === "Cached" &&
-              !Items.isExpired(committed.entry.expiresAt, now) &&
+              !CacheEntry.isExpired(committed.entry.expiresAt, now) &&
               QueryPlan.matches(plan, committed.entry.summary)
                 ? [committed.entry.summary]
                 : [],

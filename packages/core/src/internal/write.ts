@@ -6,15 +6,15 @@
 import { createHash } from "node:crypto"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import type * as CacheEntry from "../CacheEntry.js"
+import { CacheError, ConditionFailedError, noIntentCondition, StaleWriteError } from "../CacheError.js"
 import * as Document from "../Document.js"
 import type { CommitRequest, Condition, Intent, IntentRequest, PutOptions, Service } from "../DocumentCache.js"
-import type * as Items from "../Items.js"
 import { isValid, normalizeSequencer } from "../Sequencer.js"
-import { CacheError, ConditionFailedError, noIntentCondition, StaleWriteError } from "./cacheErrors.js"
 
 /** A document item as stored: its entry and, when known, the hash of its content. */
 export interface Stored {
-  readonly entry: Items.Entry
+  readonly entry: CacheEntry.Entry
   readonly contentHash: string | undefined
 }
 
@@ -38,7 +38,7 @@ export const checkNoIntent = (
 /** What recording an intent must do. */
 export type IntentDecision =
   | { readonly _tag: "Record" }
-  | { readonly _tag: "Unchanged"; readonly current: Items.Entry }
+  | { readonly _tag: "Unchanged"; readonly current: CacheEntry.Entry }
   | { readonly _tag: "Blocked"; readonly intent: Intent }
   | { readonly _tag: "Fail"; readonly error: StaleWriteError }
 
@@ -96,7 +96,7 @@ export const intentOf = (request: IntentRequest): Intent => ({
 })
 
 /** Whether the committed entry is exactly what `request` commits. */
-export const isCommitted = (request: CommitRequest, committed: Option.Option<Items.Entry>): boolean => {
+export const isCommitted = (request: CommitRequest, committed: Option.Option<CacheEntry.Entry>): boolean => {
   if (Option.isNone(committed)) return false
   const entry = committed.value
   const change = request.change
@@ -137,7 +137,7 @@ export const isExpiredIntent = (intent: Intent, nowMillis: number): boolean => i
 /** What a put must do. */
 export type Decision =
   | { readonly _tag: "Write" }
-  | { readonly _tag: "Unchanged"; readonly current: Items.Entry }
+  | { readonly _tag: "Unchanged"; readonly current: CacheEntry.Entry }
   | { readonly _tag: "Fail"; readonly error: StaleWriteError | ConditionFailedError }
 
 /** `kind/id`, the key errors and logs name. */
@@ -160,7 +160,7 @@ export const describe = (condition: Condition): string => {
 }
 
 /** Whether `condition` holds for what is stored (tombstones and expired entries count as stored). */
-export const holds = (stored: Option.Option<Items.Entry>, condition: Condition): boolean => {
+export const holds = (stored: Option.Option<CacheEntry.Entry>, condition: Condition): boolean => {
   switch (condition._tag) {
     case "VersionIs":
       return (
@@ -181,7 +181,7 @@ export const holds = (stored: Option.Option<Items.Entry>, condition: Condition):
 export const checkCondition = (
   key: string,
   operation: string,
-  stored: Option.Option<Items.Entry>,
+  stored: Option.Option<CacheEntry.Entry>,
   condition: Condition | undefined,
 ): ConditionFailedError | undefined =>
   condition === undefined || holds(stored, condition)

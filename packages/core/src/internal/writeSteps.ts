@@ -11,13 +11,13 @@ import * as Effect from "effect/Effect"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as Random from "effect/Random"
+import type * as CacheEntry from "../CacheEntry.js"
 import * as CacheMetrics from "../CacheMetrics.js"
 import type * as DocketConfig from "../DocketConfig.js"
 import * as Document from "../Document.js"
 import * as DocumentCache from "../DocumentCache.js"
 import * as DocumentStore from "../DocumentStore.js"
 import * as Heal from "../Heal.js"
-import type * as Items from "../Items.js"
 import * as OperationLog from "../OperationLog.js"
 import type { DeleteResult, WriteResult } from "../WriteThrough.js"
 import { type Rollback, RollbackFailedError, WriteConflictError } from "./writeErrors.js"
@@ -168,7 +168,7 @@ export const make = ({ cache, store, settings, budget }: Deps) => {
       Effect.fail(new RollbackFailedError({ operation, key, s3Key, cause, rollbackCause: headCause })),
     )
 
-  const conditionsOf = (previous: Option.Option<Items.Entry>): DocumentStore.PutConditions =>
+  const conditionsOf = (previous: Option.Option<CacheEntry.Entry>): DocumentStore.PutConditions =>
     Option.match(previous, {
       onNone: () => ({ ifNoneMatch: "*" as const }),
       onSome: (entry) =>
@@ -205,7 +205,7 @@ export const make = ({ cache, store, settings, budget }: Deps) => {
       if (settings.cacheEnabled) {
         const current = yield* cache.get(document.kind, document.id, { includeExpired: true })
         const cached = Option.flatMap(current, (e) =>
-          e._tag === "Cached" ? Option.some(e) : Option.none<Items.CachedDocument>(),
+          e._tag === "Cached" ? Option.some(e) : Option.none<CacheEntry.CachedDocument>(),
         )
         if (Option.isSome(cached)) {
           const stored = cached.value.summary.version

@@ -10,6 +10,7 @@ import type { AttributeValue, ConsumedCapacity, DynamoDBClient } from "@aws-sdk/
 import * as Effect from "effect/Effect"
 import * as Metric from "effect/Metric"
 import * as CacheMetrics from "../../CacheMetrics.js"
+import type * as DocketError from "../../DocketError.js"
 import { CacheError } from "../../DocumentCache.js"
 import type * as DocumentKind from "../../DocumentKind.js"
 import type * as Items from "../../Items.js"
@@ -48,17 +49,12 @@ export class AwsFailure {
   readonly _tag = "AwsFailure"
   constructor(
     readonly error: unknown,
-    readonly reason: Retry.FailureReason,
+    readonly reason: DocketError.Reason,
     readonly retryable: boolean,
   ) {}
 }
 
-const retryableCancellations = new Set([
-  "TransactionConflict",
-  "ThrottlingError",
-  "ProvisionedThroughputExceeded",
-  "RequestLimitExceeded",
-])
+const throttledCancellations = new Set(["ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded"])
 
 /** Classifies an SDK error: condition failures are never retried, transaction conflicts always. */
 export const classifyFailure = (error: unknown): AwsFailure => {
@@ -66,10 +62,11 @@ export const classifyFailure = (error: unknown): AwsFailure => {
   if (e?.name === "TransactionCanceledException") {
     const codes = (e.CancellationReasons ?? []).map((r) => r.Code ?? "None")
     if (codes.includes("ConditionalCheckFailed")) return new AwsFailure(error, "Invalid", false)
-    if (codes.some((c) => retryableCancellations.has(c))) return new AwsFailure(error, "Throttled", true)
+    if (codes.includes("TransactionConflict")) return new AwsFailure(error, "Contention", true)
+    if (codes.some((c) => throttledCancellations.has(c))) return new AwsFailure(error, "Throttled", true)
   }
   if (e?.name === "ConditionalCheckFailedException") return new AwsFailure(error, "Invalid", false)
-  if (e?.name === "TransactionConflictException") return new AwsFailure(error, "Throttled", true)
+  if (e?.name === "TransactionConflictException") return new AwsFailure(error, "Contention", true)
   const { reason, retryable } = Retry.classify(error)
   return new AwsFailure(error, reason, retryable)
 }

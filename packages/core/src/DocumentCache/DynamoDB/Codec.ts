@@ -8,6 +8,7 @@
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
+import type * as CacheEntry from "../../CacheEntry.js"
 import type * as Document from "../../Document.js"
 import type { Intent } from "../../DocumentCache.js"
 import { CacheError } from "../../DocumentCache.js"
@@ -30,7 +31,7 @@ export const documentItems = (
   registry: DocumentKind.Registry,
   retentionDays: number,
   document: Document.AnyDocument,
-  provenance: Items.Provenance & { s3Key: string },
+  provenance: CacheEntry.Provenance & { s3Key: string },
   expires?: number,
 ): { readonly document: Items.Item; readonly customers: ReadonlyArray<Items.Item> } => {
   const items = Items.toItems(document, registry, { ...provenance, retentionDays })
@@ -46,7 +47,7 @@ export const documentItems = (
 export const entryItems = (
   registry: DocumentKind.Registry,
   retentionDays: number,
-  entry: Items.Entry,
+  entry: CacheEntry.Entry,
 ): { readonly document: Items.Item; readonly customers: ReadonlyArray<Items.Item> } => {
   const provenance = {
     ...(entry.etag !== undefined ? { etag: entry.etag } : {}),
@@ -102,7 +103,7 @@ export const entryItems = (
 }
 
 /** The customer sort keys the committed entry's items have. */
-export const customerSksOfEntry = (entry: Option.Option<Items.Entry>): ReadonlyArray<string> =>
+export const customerSksOfEntry = (entry: Option.Option<CacheEntry.Entry>): ReadonlyArray<string> =>
   Option.match(entry, {
     onNone: () => [],
     onSome: (e) => (e._tag === "Cached" ? e.summary.customers.map(Items.customerSk) : []),

@@ -159,7 +159,7 @@ export const make = (
           // Refused, yet the state returned allows it: it changed in between. Decide again.
           if (round >= 5) {
             return yield* new CacheError({
-              reason: "Throttled",
+              reason: "Contention",
               operation: "intend",
               key,
               cause: "the document kept changing",
@@ -232,7 +232,7 @@ export const make = (
         if (decision._tag === "Fail") return yield* decision.error
         if (round >= 3)
           return yield* new CacheError({
-            reason: "Throttled",
+            reason: "Contention",
             operation: "commit",
             key,
             cause: "the document kept changing",

@@ -16,6 +16,7 @@ import * as Exit from "effect/Exit"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
+import * as CacheEntry from "../../CacheEntry.js"
 import * as CacheMetrics from "../../CacheMetrics.js"
 import type * as Document from "../../Document.js"
 import { CacheError, type Query, type Service } from "../../DocumentCache.js"
@@ -98,7 +99,8 @@ export const make = (backend: Backend, bucketConcurrency: number): Pick<Service,
             )
           }
           const s = decoded.right
-          if (!Items.isExpired(s.expiresAt, now) && QueryPlan.matches(plan, s)) summaries.push(QueryPlan.toSummary(s))
+          if (!CacheEntry.isExpired(s.expiresAt, now) && QueryPlan.matches(plan, s))
+            summaries.push(QueryPlan.toSummary(s))
         }
         return Effect.succeed([Chunk.unsafeFromArray(summaries), Option.fromNullable(out.LastEvaluatedKey)] as const)
       }),

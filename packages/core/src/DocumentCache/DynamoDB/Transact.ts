@@ -212,7 +212,7 @@ export const optimistic = <A, E>(
         round >= 10
           ? Effect.fail(
               new CacheError({
-                reason: "Throttled",
+                reason: "Contention",
                 operation,
                 key,
                 cause: "the document kept changing (10 rounds)",

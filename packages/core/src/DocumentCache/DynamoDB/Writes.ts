@@ -4,6 +4,7 @@ import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
+import * as CacheEntry from "../../CacheEntry.js"
 import {
   CacheError,
   type Condition,
@@ -211,7 +212,7 @@ export const make = (backend: Backend) => {
         const now = yield* Clock.currentTimeMillis
         return Option.filter(
           Option.map(slot.committed, (s) => s.entry),
-          (entry) => getOptions?.includeExpired === true || !Items.isExpired(entry.expiresAt, now),
+          (entry) => getOptions?.includeExpired === true || !CacheEntry.isExpired(entry.expiresAt, now),
         )
       }),
       (entry) => ({ outcome: Option.isSome(entry) ? entry.value._tag : "Absent" }),

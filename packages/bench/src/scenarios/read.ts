@@ -1,0 +1,218 @@
+/**
+ * read (read-hit-vs-raw, read-miss-vs-floor): FallbackReader.read against the raw SDK way of reading.
+ * - hit: the document is cached; Docket's read (consistent GetItem, decode,
+ *   schema check, one log line) vs a raw consistent GetItem + JSON.parse.
+ * - miss with refill: the document is only in S3; Docket's read plus its
+ *   background refill (awaited, so the refill's cost is counted) vs a raw
+ *   GetObject + JSON.parse + PutItem of the document item.
+ *   A second, clearly labelled baseline ("floor") is the least a raw fallback
+ *   read with the same guarantees needs: the cache lookup that found nothing (a
+ *   consistent GetItem), GetObject + JSON.parse, and the refill as one
+ *   TransactWriteItems of the document and customer items guarded by
+ *   `attribute_not_exists` (never over a concurrent write). The primary ratio
+ *   stays Docket vs GetObject + PutItem.
+ */
+import {
+  DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  type TransactWriteItem,
+  TransactWriteItemsCommand,
+} from "@aws-sdk/client-dynamodb"
+import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3"
+import * as Docket from "@docket/core/Docket"
+import * as DocketConfig from "@docket/core/DocketConfig"
+import type * as Document from "@docket/core/Document"
+import * as DocumentKind from "@docket/core/DocumentKind"
+import * as FallbackReader from "@docket/core/FallbackReader"
+import * as Items from "@docket/core/Items"
+import * as S3Key from "@docket/core/S3Key"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as ManagedRuntime from "effect/ManagedRuntime"
+import * as Option from "effect/Option"
+import * as Corpus from "../Corpus.js"
+import * as Harness from "../Harness.js"
+
+const registry = DocumentKind.defaultRegistry
+
+const hitDescription =
+  "FallbackReader.read on a cache hit vs a raw consistent GetItem + JSON.parse; p50, sequential, interleaved rounds."
+const missDescription =
+  "FallbackReader.read on a miss, its background refill awaited, vs the careful raw floor (a consistent GetItem that misses, GetObject + JSON.parse, one TransactWriteItems of the document and customer items guarded by attribute_not_exists); the naive GetObject + PutItem is a context row; p50, sequential, rounds alternate raw, floor and Docket."
+
+const scenario: Harness.Scenario = {
+  name: "read",
+  description: "FallbackReader.read: a cache hit vs raw GetItem, a miss with refill vs the careful raw floor.",
+  produces: ["read-hit-vs-raw", "read-miss-vs-floor"],
+  run: async (ctx) => {
+    const perRound = ctx.quick ? 20 : 100
+    const rounds = 5
+    const { table, bucket, clientConfig } = await ctx.isolated("read-vs-raw")
+    const hits = Corpus.generate({ count: 200, customers: 50, seed: 21 }).map((d) => ({
+      ...d,
+      publishAt: "2099-06-01T00:00:00Z",
+      schedule: { start: "2099-06-01T00:00:00Z", end: "2099-06-02T00:00:00Z" },
+    })) as ReadonlyArray<Document.AnyDocument>
+    const missCount = 3 * (perRound * rounds + 20)
+    const misses = Corpus.generate({ count: missCount, customers: 50, seed: 22 })
+      .map((d, i) => ({ ...d, id: `${d.id.slice(0, 4)}miss-${i}` }))
+      .map((d) =>
+        d.kind === "change"
+          ? { ...d, schedule: { start: "2099-06-01T00:00:00Z", end: "2099-06-02T00:00:00Z" } }
+          : { ...d, publishAt: "2099-06-01T00:00:00Z" },
+      ) as ReadonlyArray<Document.AnyDocument>
+    await Corpus.loadCache(clientConfig, table, hits)
+    await Corpus.loadBucket(clientConfig, bucket, [...hits, ...misses])
+
+    const dynamodb = new DynamoDBClient({ ...clientConfig.dynamodb, maxAttempts: 1 })
+    const s3 = new S3Client({ ...clientConfig.s3, maxAttempts: 1 })
+    const rawHit = async (doc: Document.AnyDocument) => {
+      const out = await dynamodb.send(
+        new GetItemCommand({
+          TableName: table,
+          Key: { pk: { S: Items.documentPk(doc.kind, doc.id) }, sk: { S: Items.documentSk } },
+          ConsistentRead: true,
+        }),
+      )
+      return JSON.parse(out.Item?.body?.S ?? "null")
+    }
+    const rawMiss = async (doc: Document.AnyDocument) => {
+      const key = S3Key.forDocument("", registry.get(doc.kind)!, doc.id)
+      const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))
+      const parsed = JSON.parse(await out.Body!.transformToString()) as Document.AnyDocument
+      const items = Items.toItems(parsed, registry, { s3Key: key, retentionDays: 3650 })
+      await dynamodb.send(new PutItemCommand({ TableName: table, Item: items.document }))
+      return parsed
+    }
+
+    const floorMiss = async (doc: Document.AnyDocument) => {
+      const key = S3Key.forDocument("", registry.get(doc.kind)!, doc.id)
+      const pk = { S: Items.documentPk(doc.kind, doc.id) }
+      const cached = await dynamodb.send(
+        new GetItemCommand({ TableName: table, Key: { pk, sk: { S: Items.documentSk } }, ConsistentRead: true }),
+      )
+      if (cached.Item !== undefined) throw new Error(`${doc.id}: expected a miss`)
+      const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))
+      const parsed = JSON.parse(await out.Body!.transformToString()) as Document.AnyDocument
+      const items = Items.toItems(parsed, registry, { s3Key: key, retentionDays: 3650 })
+      await dynamodb.send(
+        new TransactWriteItemsCommand({
+          TransactItems: [
+            { Put: { TableName: table, Item: items.document, ConditionExpression: "attribute_not_exists(pk)" } },
+            ...items.customers.map((Item): TransactWriteItem => ({ Put: { TableName: table, Item } })),
+          ],
+        }),
+      )
+      return parsed
+    }
+
+    const runtime = ManagedRuntime.make(
+      Docket.layer(
+        DocketConfig.make({
+          table,
+          bucket,
+          region: clientConfig.s3.region,
+          dynamodbEndpoint: Option.some(clientConfig.dynamodb.endpoint),
+          s3Endpoint: Option.some(clientConfig.s3.endpoint),
+          ttlDays: 3650,
+          rps: 100_000,
+        }),
+        {
+          dynamodbClient: { credentials: clientConfig.dynamodb.credentials },
+          store: { clientConfig: { credentials: clientConfig.s3.credentials } },
+        },
+      ).pipe(Layer.provide(Harness.silentJsonLogger), Layer.merge(Harness.silentJsonLogger)),
+    )
+    const docket = (doc: Document.AnyDocument, expected: "cache" | "store") =>
+      runtime.runPromise(
+        Effect.gen(function* () {
+          const reader = yield* FallbackReader.FallbackReader
+          const result = yield* reader.read(doc.kind, doc.id)
+          if (Option.getOrUndefined(result)?.source !== expected) {
+            return yield* Effect.dieMessage(`${doc.id}: expected a read from ${expected}`)
+          }
+          if (expected === "store") yield* reader.awaitRefills
+        }),
+      )
+
+    let hitIndex = 0
+    let rawMissIndex = 0
+    let floorMissIndex = misses.length / 3
+    let docketMissIndex = (2 * misses.length) / 3
+    const timed = async (n: number, fn: () => Promise<unknown>) => {
+      const out: Array<number> = []
+      for (let i = 0; i < n; i++) {
+        const start = performance.now()
+        await fn()
+        out.push(performance.now() - start)
+      }
+      return out
+    }
+    const nextHit = () => hits[hitIndex++ % hits.length]!
+    try {
+      await timed(20, () => rawHit(nextHit()))
+      await timed(20, () => docket(nextHit(), "cache"))
+      const hit = await Harness.interleave(
+        rounds,
+        () => timed(perRound, () => rawHit(nextHit())),
+        () => timed(perRound, () => docket(nextHit(), "cache")),
+      )
+      const hitRatio = hit.docket.p50 / hit.baseline.p50
+      ctx.log(`hit: raw p50 ${hit.baseline.p50} ms, docket p50 ${hit.docket.p50} ms`)
+
+      await timed(10, () => rawMiss(misses[rawMissIndex++]!))
+      await timed(10, () => floorMiss(misses[floorMissIndex++]!))
+      await timed(10, () => docket(misses[docketMissIndex++]!, "store"))
+      // Rounds alternate raw, floor and Docket so that drift in the machine's load hits all alike.
+      const missSamples = { raw: [] as Array<number>, floor: [] as Array<number>, docket: [] as Array<number> }
+      for (let r = 0; r < rounds; r++) {
+        missSamples.raw.push(...(await timed(perRound, () => rawMiss(misses[rawMissIndex++]!))))
+        missSamples.floor.push(...(await timed(perRound, () => floorMiss(misses[floorMissIndex++]!))))
+        missSamples.docket.push(...(await timed(perRound, () => docket(misses[docketMissIndex++]!, "store"))))
+      }
+      const miss = {
+        baseline: Harness.stats(missSamples.raw),
+        floor: Harness.stats(missSamples.floor),
+        docket: Harness.stats(missSamples.docket),
+      }
+      const missRatio = miss.docket.p50 / miss.baseline.p50
+      const missFloorRatio = miss.docket.p50 / miss.floor.p50
+      ctx.log(
+        `miss+refill: raw p50 ${miss.baseline.p50} ms, floor p50 ${miss.floor.p50} ms, docket p50 ${miss.docket.p50} ms`,
+      )
+      const round = (n: number) => Math.round(n * 1000) / 1000
+      const hitResult: Harness.NamedResult = {
+        name: "read-hit-vs-raw",
+        description: hitDescription,
+        baseline: { hit: hit.baseline },
+        docket: { hit: hit.docket },
+        ratio: round(hitRatio),
+        target: 1.1,
+        direction: "<=",
+        criterion: "FallbackReader hit / raw consistent GetItem + parse, p50",
+        notes:
+          "Docket's hit: one consistent GetItem, the summary attributes and body decoded through the kind's schema, one debug log line (not built below the minimum level), a span.",
+      }
+      const missResult: Harness.NamedResult = {
+        name: "read-miss-vs-floor",
+        description: missDescription,
+        baseline: { missWithRefill: miss.floor },
+        docket: { missWithRefill: miss.docket },
+        context: { naive: { missWithRefill: miss.baseline, docketRatio: round(missRatio) } },
+        ratio: round(missFloorRatio),
+        target: 1.1,
+        direction: "<=",
+        criterion: "miss with refill / careful raw floor, p50",
+        notes: `Context row, naive (GetObject + PutItem, no cache read, no guard): docket/naive ${round(missRatio)}; the floor itself is ${round(miss.floor.p50 / miss.baseline.p50)}x the naive baseline. Docket's miss is a consistent GetItem, then GetObject (body read interruptibly, decoded through the schema), then a refill in the background: one TransactWriteItems guarded by attribute_not_exists (the Absent condition; no read first); the naive baseline does no cache read, no schema check, no condition and writes only the document item.`,
+      }
+      return [hitResult, missResult]
+    } finally {
+      dynamodb.destroy()
+      s3.destroy()
+      await runtime.dispose()
+    }
+  },
+}
+
+export default scenario
