@@ -292,6 +292,8 @@ describe("docket binary", () => {
     const none = await docket(["query", "time", "--local"])
     expect(none.code).toBe(1)
     expect(none.stderr).toContain("docket local start")
+    const badDelivery = await docket(["local", "start", "--delivery", "kinesis"])
+    expect(badDelivery.code).toBe(2)
 
     const state = join(work, "state", "local.json")
     const local = start(["local", "start", "--bucket", "cli-local"], { DOCKET_LOCAL_STATE: state })
@@ -301,13 +303,15 @@ describe("docket binary", () => {
     let child: ChildProcess | undefined = local.child
     try {
       expect(local.output().stdout).toContain("export DOCKET_DYNAMODB_ENDPOINT=")
+      // The default delivery is the recommended deployment's: an SQS queue with a dead-letter queue.
+      expect(local.output().stderr).toContain("SQS queue cli-local-events")
       const file = join(work, "local.json")
       writeFileSync(file, JSON.stringify(change(7)))
       const env = { DOCKET_LOCAL_STATE: state }
       expect((await docket(["put", file, "--local"], env)).code).toBe(0)
       const got = await docket(["get", "change", "CHG-T-00007", "--local", "--format", "json"], env)
       expect(JSON.parse(got.stdout).id).toBe("CHG-T-00007")
-      // An object written behind Docket's back reaches the cache through the stack's in-process event sync.
+      // An object written behind Docket's back reaches the cache through the queue and the in-process event sync.
       const recorded = JSON.parse(readFileSync(state, "utf8")).environment as Record<string, string>
       const s3 = new S3Client({
         endpoint: recorded.DOCKET_S3_ENDPOINT ?? "",

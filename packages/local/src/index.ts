@@ -4,3 +4,4 @@
  * @since 0.1.0
  */
 export * as LocalStack from "./LocalStack.js"
+export * as SqsDelivery from "./SqsDelivery.js"
