@@ -24,6 +24,7 @@ import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Stream from "effect/Stream"
+import * as CacheEntry from "./CacheEntry.js"
 import type * as Document from "./Document.js"
 import {
   type CacheError,
@@ -35,7 +36,6 @@ import {
 } from "./DocumentCache.js"
 import { type DocumentDecodeError, DocumentKinds } from "./DocumentKind.js"
 import type { DocumentStore, StoreError } from "./DocumentStore.js"
-import * as Items from "./Items.js"
 import * as QueryPlan from "./internal/query.js"
 import * as Scan from "./internal/scan.js"
 
@@ -59,7 +59,7 @@ const beforeHorizon = (plan: QueryPlan.Plan, options: HorizonOptions, now: numbe
   Effect.map(
     Scan.scan(
       plan,
-      (summary) => Items.isExpired(Items.expiresAt(summary.time, options.retentionDays), now),
+      (summary) => CacheEntry.isExpired(CacheEntry.expiresAt(summary.time, options.retentionDays), now),
       options.concurrency ?? 16,
     ),
     (result) => result.items,

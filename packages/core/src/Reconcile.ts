@@ -19,12 +19,12 @@ import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
+import * as CacheEntry from "./CacheEntry.js"
 import * as DocketConfig from "./DocketConfig.js"
 import * as Document from "./Document.js"
 import * as DocumentCache from "./DocumentCache.js"
 import * as DocumentKind from "./DocumentKind.js"
 import * as DocumentStore from "./DocumentStore.js"
-import * as Items from "./Items.js"
 import * as S3Key from "./S3Key.js"
 
 /** The kinds of drift. */
@@ -157,7 +157,7 @@ export const run = (
           )
         }
         const cached = entry.value
-        if (Items.isExpired(cached.expiresAt, now)) {
+        if (CacheEntry.isExpired(cached.expiresAt, now)) {
           return Option.some(
             yield* repair(
               {
@@ -256,7 +256,7 @@ export const run = (
                     id: entry.summary.id,
                     version: entry.summary.version,
                     s3Key: entry.s3Key,
-                    expired: Items.isExpired(entry.expiresAt, now),
+                    expired: CacheEntry.isExpired(entry.expiresAt, now),
                   })
                 : Option.none(),
             ),

@@ -8,9 +8,12 @@
  */
 export * as Arbitraries from "./Arbitraries.js"
 export * as Backfill from "./Backfill.js"
+export * as CacheEntry from "./CacheEntry.js"
+export * as CacheError from "./CacheError.js"
 export * as CacheMetrics from "./CacheMetrics.js"
 export * as Docket from "./Docket.js"
 export * as DocketConfig from "./DocketConfig.js"
+export * as DocketError from "./DocketError.js"
 export * as Document from "./Document.js"
 export * as DocumentCache from "./DocumentCache.js"
 export * as DocumentKind from "./DocumentKind.js"
