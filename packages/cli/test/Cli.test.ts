@@ -298,7 +298,9 @@ describe("docket binary", () => {
     const state = join(work, "state", "local.json")
     const local = start(["local", "start", "--bucket", "cli-local"], { DOCKET_LOCAL_STATE: state })
     const deadline = Date.now() + 90_000
-    while (!existsSync(state) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200))
+    // The state file is written first, then the export lines and the notes.
+    const ready = () => existsSync(state) && local.output().stderr.includes("Ctrl-C stops the stack")
+    while (!ready() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200))
     expect(existsSync(state)).toBe(true)
     let child: ChildProcess | undefined = local.child
     try {
