@@ -110,7 +110,13 @@ export const backfill = Command.make(
     ),
     checkpoint: Options.text("checkpoint").pipe(
       Options.optional,
-      Options.withDescription("Checkpoint file; default .docket/backfill-TABLE-BUCKET.json"),
+      Options.withDescription("Checkpoint file; default .docket/backfill-TABLE-BUCKET[-shard-I-of-N].json"),
+    ),
+    shard: Options.text("shard").pipe(
+      Options.optional,
+      Options.withDescription(
+        "I/N: process only shard I of N (0-based) of the listing, split by a stable hash of the key",
+      ),
     ),
   },
   Handlers.backfill,
@@ -127,6 +133,10 @@ export const reconcile = Command.make(
     ...g,
     fix: Options.boolean("fix").pipe(Options.withDescription("Repair the cache from S3")),
     concurrency: Options.integer("concurrency").pipe(Options.withDefault(8)),
+    segments: Options.integer("segments").pipe(
+      Options.withDefault(4),
+      Options.withDescription("Parallel Scan segments of the table (1-1000)"),
+    ),
   },
   Handlers.reconcile,
 ).pipe(
