@@ -12,45 +12,26 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from "node:os"
 import { dirname, join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
-import { parse } from "@cdktf/hcl2json"
 import * as CacheMetrics from "@docket/core/CacheMetrics"
 import * as DocketConfig from "@docket/core/DocketConfig"
 import * as MetricsExport from "@docket/core/MetricsExport"
+import * as S3Event from "@docket/core/S3Event"
 import * as Table from "@docket/core/Table"
 import type * as MetricKeyType from "effect/MetricKeyType"
 import { beforeAll, describe, expect, it } from "vitest"
+import { type Config, type Json, load } from "./Hcl.js"
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), "../..")
 const terraformDir = join(repo, "infra/terraform")
+const deliveryModes = ["sqs", "eventbridge", "s3"] as const
 const moduleDirs = {
   table: join(terraformDir, "modules/table"),
   sync: join(terraformDir, "modules/sync-lambda"),
   alarms: join(terraformDir, "modules/alarms"),
-  example: join(terraformDir, "examples/existing-bucket"),
+  sqs: join(terraformDir, "examples/sqs"),
+  eventbridge: join(terraformDir, "examples/eventbridge"),
+  s3: join(terraformDir, "examples/s3"),
 } as const
-
-type Json = any
-type Config = Record<string, Json>
-
-/** All .tf files of a directory, parsed and merged (hcl2json's JSON shape). */
-const load = async (dir: string): Promise<Config> => {
-  const merged: Config = {}
-  for (const file of readdirSync(dir).filter((f) => f.endsWith(".tf"))) {
-    const parsed: Config = await parse(file, readFileSync(join(dir, file), "utf8"))
-    for (const [block, body] of Object.entries(parsed)) {
-      if (Array.isArray(body)) merged[block] = [...(merged[block] ?? []), ...body]
-      else if (typeof body === "object" && body !== null) {
-        merged[block] ??= {}
-        const target = merged[block]
-        for (const [type, entries] of Object.entries(body)) {
-          target[type] =
-            typeof entries === "object" && !Array.isArray(entries) ? { ...target[type], ...entries } : entries
-        }
-      } else merged[block] = body
-    }
-  }
-  return merged
-}
 
 const configs: Record<keyof typeof moduleDirs, Config> = {} as never
 beforeAll(async () => {
@@ -109,9 +90,9 @@ describe("table module", () => {
 })
 
 describe("sync-lambda module", () => {
-  it("runs the packaged handler on nodejs22.x, arm64, with timeout and memory from variables", () => {
+  it("runs the packaged handler on nodejs24.x, arm64, with timeout and memory from variables", () => {
     const fn = resource(configs.sync, "aws_lambda_function", "this")
-    expect(fn.runtime).toBe("nodejs22.x")
+    expect(fn.runtime).toBe("nodejs24.x")
     expect(fn.architectures).toStrictEqual(["arm64"])
     expect(fn.timeout).toBe("${var.timeout}")
     expect(fn.memory_size).toBe("${var.memory_size}")
@@ -123,9 +104,11 @@ describe("sync-lambda module", () => {
     expect(packageScript).toContain('join(buildDir, "handler.zip")')
     expect(fn.handler).toBe("handler.handler")
     expect(readFileSync(join(repo, "packages/lambda/src/handler.ts"), "utf8")).toMatch(/export const handler\b/)
-    // The example's default zip path is that file.
-    const zipDefault = configs.example.variable.lambda_zip_path[0].default
-    expect(resolve(moduleDirs.example, zipDefault)).toBe(join(repo, "packages/lambda/build/handler.zip"))
+    // Each example's default zip path is that file.
+    for (const mode of deliveryModes) {
+      const zipDefault = configs[mode].variable.lambda_zip_path[0].default
+      expect(resolve(moduleDirs[mode], zipDefault)).toBe(join(repo, "packages/lambda/build/handler.zip"))
+    }
   })
 
   it("sets exactly DocketConfig's environment variables, minus AWS_REGION (Lambda's) and the local endpoints", () => {
@@ -151,17 +134,137 @@ describe("sync-lambda module", () => {
     expect(dlq.sqs_managed_sse_enabled).toBe(true)
   })
 
-  it("triggers on objects created and removed under the document prefix, with the Lambda permission", () => {
-    const notification = resource(configs.sync, "aws_s3_bucket_notification", "this")
+  const countedBy = (body: Json, condition: string) => expect(body.count ?? body.for_each).toContain(condition)
+
+  it("s3 mode: the bucket notification invokes the function for created, removed and lifecycle-expired documents", () => {
+    const notification = resource(configs.sync, "aws_s3_bucket_notification", "lambda")
+    countedBy(notification, "local.delivery_s3 && var.manage_bucket_notification")
     const target = notification.lambda_function[0]
-    expect(target.events.sort()).toStrictEqual(["s3:ObjectCreated:*", "s3:ObjectRemoved:*"])
+    expect(target.events).toBe("${local.s3_events}")
+    expect([...locals(configs.sync).s3_events].sort()).toStrictEqual([
+      "s3:LifecycleExpiration:*",
+      "s3:ObjectCreated:*",
+      "s3:ObjectRemoved:*",
+    ])
     expect(target.filter_prefix).toBe("${var.document_prefix}")
     expect(target.lambda_function_arn).toBe("${aws_lambda_function.this.arn}")
     const permission = resource(configs.sync, "aws_lambda_permission", "s3")
+    countedBy(permission, "local.delivery_s3")
     expect(permission.principal).toBe("s3.amazonaws.com")
     expect(permission.action).toBe("lambda:InvokeFunction")
     expect(permission.source_arn).toBe("${local.bucket_arn}")
     expect(permission.source_account).toBeDefined()
+    // The handler treats every one of these event names as a change it syncs.
+    for (const name of ["ObjectCreated:Put", "ObjectRemoved:Delete", "LifecycleExpiration:Delete"]) {
+      expect(S3Event.eventTypeOf(name), name).not.toBe("other")
+    }
+  })
+
+  it("sqs mode: a queue with a redrive policy, its policy for the bucket, the notification and a mapping that reports batch item failures", () => {
+    const queue = resource(configs.sync, "aws_sqs_queue", "events")
+    countedBy(queue, "local.delivery_sqs")
+    // At least 64 KB messages, visibility >= 6x the function timeout (+ the batching window).
+    expect(queue.max_message_size).toBeGreaterThanOrEqual(65536)
+    expect(queue.visibility_timeout_seconds).toBe("${local.events_visibility_timeout}")
+    expect(locals(configs.sync).events_visibility_timeout).toBe("${6 * var.timeout + var.sqs_batching_window_seconds}")
+    expect(queue.redrive_policy).toContain("deadLetterTargetArn = aws_sqs_queue.events_dlq[0].arn")
+    expect(queue.redrive_policy).toContain("maxReceiveCount     = var.sqs_max_receive_count")
+    expect(queue.sqs_managed_sse_enabled).toBe(true)
+    countedBy(resource(configs.sync, "aws_sqs_queue", "events_dlq"), "local.delivery_sqs")
+
+    const queuePolicy = resource(configs.sync, "aws_iam_policy_document", "events_queue", "data").statement[0]
+    expect(queuePolicy.actions).toStrictEqual(["sqs:SendMessage"])
+    expect(queuePolicy.principals[0].identifiers).toStrictEqual(["s3.amazonaws.com"])
+    expect(queuePolicy.condition.map((c: Json) => [c.variable, c.values[0]])).toStrictEqual([
+      ["aws:SourceArn", "${local.bucket_arn}"],
+      ["aws:SourceAccount", "${local.account_id}"],
+    ])
+
+    const notification = resource(configs.sync, "aws_s3_bucket_notification", "queue")
+    countedBy(notification, "local.delivery_sqs && var.manage_bucket_notification")
+    expect(notification.queue[0]).toMatchObject({
+      queue_arn: "${aws_sqs_queue.events[0].arn}",
+      events: "${local.s3_events}",
+      filter_prefix: "${var.document_prefix}",
+    })
+    expect(notification.depends_on).toStrictEqual(["${aws_sqs_queue_policy.events}"])
+
+    const mapping = resource(configs.sync, "aws_lambda_event_source_mapping", "sqs")
+    countedBy(mapping, "local.delivery_sqs")
+    expect(mapping).toMatchObject({
+      event_source_arn: "${aws_sqs_queue.events[0].arn}",
+      function_response_types: ["ReportBatchItemFailures"],
+      batch_size: "${var.sqs_batch_size}",
+      maximum_batching_window_in_seconds: "${var.sqs_batching_window_seconds}",
+    })
+    expect(mapping.dynamic.scaling_config[0].content[0].maximum_concurrency).toBe("${scaling_config.value}")
+    expect(mapping.metrics_config).toStrictEqual([{ metrics: ["EventCount"] }])
+    // The handler's SQS answer is exactly what ReportBatchItemFailures reads.
+    const handler = readFileSync(join(repo, "packages/lambda/src/EventHandler.ts"), "utf8")
+    expect(handler).toContain(
+      "batchItemFailures: result.failedMessageIds.map((itemIdentifier) => ({ itemIdentifier }))",
+    )
+  })
+
+  it("eventbridge mode: EventBridge on the bucket, a rule for Object Created/Deleted under the prefix, its target and the invoke permission", () => {
+    const notification = resource(configs.sync, "aws_s3_bucket_notification", "eventbridge")
+    countedBy(notification, "local.delivery_eventbridge && var.manage_bucket_notification")
+    expect(notification.eventbridge).toBe(true)
+    const rule = resource(configs.sync, "aws_cloudwatch_event_rule", "s3")
+    countedBy(rule, "local.delivery_eventbridge")
+    const pattern = rule.event_pattern as string
+    expect(pattern).toContain('source        = ["aws.s3"]')
+    expect(pattern).toContain('"detail-type" = ["Object Created", "Object Deleted"]')
+    expect(pattern).toContain("bucket = { name = [var.bucket_name] }")
+    expect(pattern).toContain('object = { key = [{ wildcard = "${var.document_prefix}*.json" }] }')
+    // Lifecycle expirations arrive as "Object Deleted" (reason "Lifecycle Expiration").
+    expect(S3Event.eventBridgeTypeOf("Object Deleted")).toBe("deleted")
+    expect(S3Event.eventBridgeTypeOf("Object Created")).toBe("created")
+    const target = resource(configs.sync, "aws_cloudwatch_event_target", "s3")
+    expect(target.arn).toBe("${aws_lambda_function.this.arn}")
+    expect(target.dead_letter_config[0].arn).toBe("${aws_sqs_queue.dlq.arn}")
+    const permission = resource(configs.sync, "aws_lambda_permission", "eventbridge")
+    expect(permission.principal).toBe("events.amazonaws.com")
+    expect(permission.source_arn).toBe("${aws_cloudwatch_event_rule.s3[0].arn}")
+    const dlqPolicy = resource(configs.sync, "aws_iam_policy_document", "dlq", "data").statement[0]
+    expect(dlqPolicy.principals[0].identifiers).toStrictEqual(["events.amazonaws.com"])
+    expect(dlqPolicy.condition[0].values).toStrictEqual(["${aws_cloudwatch_event_rule.s3[0].arn}"])
+  })
+
+  it("every notification resource belongs to exactly one mode, so a bucket gets one configuration", () => {
+    const notifications = configs.sync.resource.aws_s3_bucket_notification
+    const modes = Object.values(notifications).map((n: Json) => /local\.delivery_(\w+)/.exec(n[0].count)?.[1])
+    expect(modes.sort()).toStrictEqual(["eventbridge", "s3", "sqs"])
+  })
+
+  it("precondition: the bucket is in the deployment's region", () => {
+    const fn = resource(configs.sync, "aws_lambda_function", "this")
+    const [precondition] = fn.lifecycle[0].precondition
+    expect(precondition.condition).toBe("${data.aws_s3_bucket.documents.bucket_region == local.region}")
+    expect(locals(configs.sync).region).toBe("${data.aws_region.current.region}")
+    expect(resource(configs.sync, "aws_s3_bucket", "documents", "data").bucket).toBe("${var.bucket_name}")
+  })
+
+  it("schedules the reconcile (one run per slice) with EventBridge Scheduler, invoking the scheduled entry", () => {
+    const reconcile = resource(configs.sync, "aws_scheduler_schedule", "reconcile")
+    expect(reconcile.for_each).toBe("${local.reconcile_slices}")
+    expect(reconcile.schedule_expression).toBe("${var.reconcile_schedule}")
+    const target = reconcile.target[0]
+    expect(target.arn).toBe("${aws_lambda_function.this.arn}")
+    expect(target.role_arn).toBe("${aws_iam_role.scheduler[0].arn}")
+    expect(target.input).toBe('${jsonencode({ docket = "reconcile", slice = each.value, fix = var.reconcile_fix })}')
+    expect(target.dead_letter_config[0].arn).toBe("${aws_sqs_queue.dlq.arn}")
+    // The payloads are the ones the Lambda's scheduled entry accepts.
+    const entry = readFileSync(join(repo, "packages/lambda/src/ScheduledTask.ts"), "utf8")
+    expect(entry).toContain('Schema.Literal("reconcile")')
+    // The scheduler's role may invoke this function and dead-letter, nothing else.
+    const policy = resource(configs.sync, "aws_iam_policy_document", "scheduler", "data")
+    expect(policy.statement.map((s: Json) => [s.actions, s.resources])).toStrictEqual([
+      [["lambda:InvokeFunction"], ["${aws_lambda_function.this.arn}"]],
+      [["sqs:SendMessage"], ["${aws_sqs_queue.dlq.arn}"]],
+    ])
+    const assume = resource(configs.sync, "aws_iam_policy_document", "scheduler_assume", "data").statement[0]
+    expect(assume.principals[0].identifiers).toStrictEqual(["scheduler.amazonaws.com"])
   })
 
   it("grants least privilege: no '*' actions, no wildcard resources beyond its log group and the document prefix", () => {
@@ -170,7 +273,7 @@ describe("sync-lambda module", () => {
       ...(policy.statement ?? []),
       ...(policy.dynamic?.statement ?? []).flatMap((d: Json) => d.content),
     ]
-    expect(statements.length).toBeGreaterThanOrEqual(5)
+    expect(statements.length).toBeGreaterThanOrEqual(8)
     const bySid = new Map(statements.map((s) => [s.sid, s]))
     for (const statement of statements) {
       expect(statement.effect).toBe("Allow")
@@ -184,6 +287,24 @@ describe("sync-lambda module", () => {
       }
       expect(statement.not_actions ?? statement.not_resources, statement.sid).toBeUndefined()
     }
+    // SQS mode's polling, only on the events queue (present only when it exists).
+    expect(bySid.get("ReceiveEvents")).toMatchObject({
+      actions: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
+      resources: ["${statement.value}"],
+    })
+    expect(policy.dynamic.statement.find((d: Json) => d.content[0].sid === "ReceiveEvents").for_each).toBe(
+      "${aws_sqs_queue.events[*].arn}",
+    )
+    // A customer managed table key: usable through DynamoDB of this region only.
+    const tableKey = bySid.get("UseTableKey")
+    expect(tableKey.actions).toContain("kms:Decrypt")
+    expect(tableKey.condition[0]).toMatchObject({
+      variable: "kms:ViaService",
+      values: ["dynamodb.${local.region}.amazonaws.com"],
+    })
+    expect(policy.dynamic.statement.find((d: Json) => d.content[0].sid === "UseTableKey").for_each).toContain(
+      "var.table_kms_key_arn",
+    )
     expect(bySid.get("WriteOwnLogs").actions.sort()).toStrictEqual(["logs:CreateLogStream", "logs:PutLogEvents"])
     expect(bySid.get("ReadDocuments").actions).toStrictEqual(["s3:GetObject"])
     expect(bySid.get("ListBucketForNotFound")).toMatchObject({
@@ -198,31 +319,58 @@ describe("sync-lambda module", () => {
     const cache = bySid.get("CacheTable")
     expect(cache.resources).toBe("${concat([var.table_arn], local.index_arns)}")
     const indexArns: string = locals(configs.sync).index_arns
-    for (const index of Table.definition.indexes) expect(indexArns).toContain(`"${index.name}"`)
-    expect(indexArns).not.toContain("*")
-    expect(indexArns).toContain("${var.table_arn}/index/${name}")
+    expect(indexArns).toBe('${[for name in var.table_index_names : "${var.table_arn}/index/${name}"]}')
+    // The default index names are core's.
+    expect(configs.sync.variable.table_index_names[0].default).toStrictEqual(
+      Table.definition.indexes.map((index) => index.name),
+    )
   })
 
-  it("allows the DynamoDB actions the cache backend uses on the sync path, and no other", () => {
+  it("allows exactly the DynamoDB actions the cache backend sends, TransactWriteItems as the item kinds it contains", () => {
     const policy = resource(configs.sync, "aws_iam_policy_document", "this", "data")
     const cache = policy.statement.find((s: Json) => s.sid === "CacheTable")
-    const backend = readFileSync(join(repo, "packages/core/src/DocumentCache/DynamoDB.ts"), "utf8")
-    const commands = new Set([...backend.matchAll(/\b([A-Z][A-Za-z]+)Command\b/g)].map((m) => m[1]!))
-    // IAM authorises TransactWriteItems per contained operation.
+    const sources = backendSources()
+    const commands = new Set([...sources.matchAll(/\bnew ([A-Z][A-Za-z]+)Command\(/g)].map((m) => m[1]!))
+    // IAM authorises TransactWriteItems per contained operation: the ones the code builds.
+    const transactKinds = [
+      ...new Set([...sources.matchAll(/\b(Put|Update|Delete|ConditionCheck): \{/g)].map((m) => m[1]!)),
+    ]
     const asIam = (command: string): Array<string> =>
-      command === "TransactWriteItems" ? ["PutItem", "UpdateItem", "DeleteItem", "ConditionCheckItem"] : [command]
-    const cliOnly = new Set(["Scan", "BatchWriteItem", "DescribeTable", "CreateTable"])
+      command === "TransactWriteItems"
+        ? transactKinds.map((k) => (k === "ConditionCheck" ? "ConditionCheckItem" : `${k}Item`))
+        : [command]
+    const tableAdmin = new Set([
+      "DescribeTable",
+      "CreateTable",
+      "UpdateTimeToLive",
+      "DescribeTimeToLive",
+      "BatchWriteItem",
+    ])
     const needed = new Set(
       [...commands]
-        .filter((c) => !cliOnly.has(c))
+        .filter((c) => !tableAdmin.has(c))
         .flatMap(asIam)
         .map((a) => `dynamodb:${a}`),
     )
     expect(needed.size).toBeGreaterThan(0)
-    for (const action of needed) expect(cache.actions, action).toContain(action)
-    for (const action of cache.actions) expect([...needed], action).toContain(action)
+    expect([...cache.actions].sort()).toStrictEqual([...needed].sort())
   })
 })
+
+/** The DynamoDB cache backend's source: its module and the folder beside it, if any. */
+const backendSources = (): string => {
+  const dir = join(repo, "packages/core/src/DocumentCache")
+  const files = [join(dir, "DynamoDB.ts")]
+  const walk = (d: string) => {
+    if (!existsSync(d)) return
+    for (const entry of readdirSync(d, { withFileTypes: true })) {
+      if (entry.isDirectory()) walk(join(d, entry.name))
+      else if (entry.name.endsWith(".ts")) files.push(join(d, entry.name))
+    }
+  }
+  walk(join(dir, "DynamoDB"))
+  return files.map((f) => readFileSync(f, "utf8")).join("\n")
+}
 
 /** Every metric an alarm reads: top-level or inside metric queries. */
 const alarmMetrics = (alarm: Json): Array<{ namespace: string; name: string; dimensions: Json; stat: string }> => [
@@ -236,7 +384,7 @@ const alarmMetrics = (alarm: Json): Array<{ namespace: string; name: string; dim
         },
       ]
     : []),
-  ...(alarm.metric_query ?? [])
+  ...[...(alarm.metric_query ?? []), ...(alarm.dynamic?.metric_query ?? []).flatMap((d: Json) => d.content)]
     .filter((q: Json) => q.metric)
     .map((q: Json) => ({
       namespace: q.metric[0].namespace,
@@ -248,9 +396,17 @@ const alarmMetrics = (alarm: Json): Array<{ namespace: string; name: string; dim
 
 describe("alarms module", () => {
   const awsMetrics: Record<string, ReadonlyArray<string>> = {
-    "AWS/Lambda": ["Errors", "Invocations", "Throttles", "Duration"],
+    "AWS/Lambda": [
+      "Errors",
+      "Invocations",
+      "DestinationDeliveryFailures",
+      "FailedInvokeEventCount",
+      "DroppedEventCount",
+    ],
     "AWS/SQS": ["ApproximateNumberOfMessagesVisible", "ApproximateAgeOfOldestMessage"],
-    "AWS/DynamoDB": ["ReadThrottleEvents", "WriteThrottleEvents", "ThrottledRequests"],
+    "AWS/DynamoDB": ["ReadThrottleEvents", "WriteThrottleEvents"],
+    "AWS/Events": ["FailedInvocations", "InvocationsFailedToBeSentToDlq"],
+    "AWS/Scheduler": ["TargetErrorCount", "InvocationDroppedCount", "InvocationsFailedToBeSentToDeadLetterCount"],
   }
 
   it("every alarm reads a metric Docket emits (namespace, name, dimensions) or an AWS service metric", () => {
@@ -273,7 +429,13 @@ describe("alarms module", () => {
           if (/^p\d/.test(metric.stat)) expect(entry?.type).toBe("histogram")
         } else {
           expect(awsMetrics[metric.namespace], metric.namespace).toBeDefined()
-          expect(awsMetrics[metric.namespace]).toContain(metric.name)
+          // A dynamic block's metric names come from the locals it iterates.
+          const names =
+            metric.name === "${metric_query.value.metric}"
+              ? [...JSON.stringify(locals(configs.alarms)).matchAll(/metric = \\"(\w+)\\"/g)].map((m) => m[1]!)
+              : [metric.name]
+          expect(names.length, alarm.alarm_name).toBeGreaterThan(0)
+          for (const name of names) expect(awsMetrics[metric.namespace]).toContain(name)
         }
       }
       // Expressions only use the queries defined beside them.
@@ -303,7 +465,12 @@ describe("alarms module", () => {
     ).toStrictEqual(["CacheHits", "CacheMisses"])
 
     const p99 = alarms.query_latency_p99[0]
-    expect(p99).toMatchObject({ metric_name: "QueryLatency", extended_statistic: "p99" })
+    expect(alarmMetrics(p99).map((m) => `${m.name}:${m.stat}`)).toStrictEqual([
+      "QueryLatency:p99",
+      "QueryLatency:SampleCount",
+    ])
+    // Low-sample periods count as healthy.
+    expect(p99.metric_query[0].expression).toBe("IF(FILL(samples, 0) >= ${var.query_p99_min_samples}, FILL(p99, 0), 0)")
     expect(p99.comparison_operator).toBe("GreaterThanThreshold")
     expect(variables.query_p99_threshold_ms[0].default).toBe(500)
     // The default threshold is a histogram boundary, so the exported p99 is on the right side of it.
@@ -316,6 +483,7 @@ describe("alarms module", () => {
         .map((m) => `${m.namespace}/${m.name}`)
         .sort(),
     ).toStrictEqual(["AWS/Lambda/Errors", "AWS/Lambda/Invocations"])
+    expect(errors.metric_query[0].expression).toContain(">= ${var.lambda_error_rate_min_invocations}")
     expect(variables.lambda_error_rate_threshold[0].default).toBe(1)
 
     expect(alarms.dlq_depth[0]).toMatchObject({
@@ -324,45 +492,116 @@ describe("alarms module", () => {
       threshold: 0,
       comparison_operator: "GreaterThanThreshold",
     })
-    const throttles = alarmMetrics(alarms.dynamodb_throttles[0]).map((m) => `${m.namespace}/${m.name}`)
-    expect(throttles).toContain("AWS/DynamoDB/ReadThrottleEvents")
-    expect(throttles).toContain("Docket/Throttles")
+
+    // Throttles: the table's and each index's own events (GlobalSecondaryIndexName), not Docket's Throttles.
+    const throttles = alarms.dynamodb_throttles[0]
+    const queries = throttles.dynamic.metric_query[0]
+    expect(queries.for_each).toBe("${local.throttle_queries}")
+    expect(queries.content[0].metric[0].namespace).toBe("AWS/DynamoDB")
+    const throttleLocals = JSON.stringify(locals(configs.alarms).throttle_targets)
+    expect(throttleLocals).toContain("GlobalSecondaryIndexName = name")
+    expect(throttleLocals).toContain("var.index_names")
+    expect(JSON.stringify(throttles)).not.toContain("Docket")
+    expect(configs.alarms.variable.index_names[0].default).toStrictEqual(
+      Table.definition.indexes.map((index) => index.name),
+    )
+  })
+
+  it("has an alarm per delivery mode on what loses events, created only in that mode", () => {
+    const alarms = configs.alarms.resource.aws_cloudwatch_metric_alarm
+    const names = (alarm: Json) => alarmMetrics(alarm).map((m) => `${m.namespace}/${m.name}`)
+    // Every mode: the function's dead-letter queue (depth, age) and DestinationDeliveryFailures.
+    for (const name of ["dlq_depth", "dlq_age", "destination_delivery_failures"])
+      expect(alarms[name][0].count).toBeUndefined()
+    expect(names(alarms.dlq_age[0])).toStrictEqual(["AWS/SQS/ApproximateAgeOfOldestMessage"])
+    expect(names(alarms.destination_delivery_failures[0])).toStrictEqual(["AWS/Lambda/DestinationDeliveryFailures"])
+    expect(alarms.destination_delivery_failures[0].threshold).toBe(0)
+    const sqs = { events_dlq_depth: "", events_dlq_age: "", events_queue_age: "", event_source_mapping_errors: "" }
+    for (const name of Object.keys(sqs)) expect(alarms[name][0].count, name).toBe("${local.delivery_sqs ? 1 : 0}")
+    expect(names(alarms.event_source_mapping_errors[0]).sort()).toStrictEqual([
+      "AWS/Lambda/DroppedEventCount",
+      "AWS/Lambda/FailedInvokeEventCount",
+    ])
+    expect(alarmMetrics(alarms.event_source_mapping_errors[0])[0]!.dimensions).toStrictEqual({
+      EventSourceMappingUUID: "${var.event_source_mapping_uuid}",
+    })
+    expect(alarms.eventbridge_failures[0].count).toBe("${local.delivery_eventbridge ? 1 : 0}")
+    expect(names(alarms.eventbridge_failures[0]).sort()).toStrictEqual([
+      "AWS/Events/FailedInvocations",
+      "AWS/Events/InvocationsFailedToBeSentToDlq",
+    ])
+    expect(alarms.schedule_failures[0].count).toBe("${local.schedules ? 1 : 0}")
+    // The sync module publishes the mapping metrics the alarm reads.
+    expect(resource(configs.sync, "aws_lambda_event_source_mapping", "sqs").metrics_config[0].metrics).toContain(
+      "EventCount",
+    )
+    // Every alarm has a runbook section.
+    const runbook = readFileSync(join(repo, "docs/runbook.md"), "utf8")
+    const anchors = new Set(
+      [...runbook.matchAll(/^#{2,4} (.+)$/gm)].map((m) =>
+        m[1]!
+          .toLowerCase()
+          .replace(/[^a-z0-9 -]/g, "")
+          .replace(/ /g, "-"),
+      ),
+    )
+    for (const [name, [alarm]] of Object.entries(alarms as Record<string, Array<Json>>)) {
+      const anchor = /docs\/runbook\.md#([a-z0-9-]+)/.exec(alarm.alarm_description)?.[1]
+      expect(anchor, name).toBeDefined()
+      expect(anchors, `${name}: runbook section #${anchor}`).toContain(anchor)
+    }
   })
 })
 
-describe("example root (existing bucket)", () => {
-  it("wires the three modules and outputs the table, Lambda and dead-letter queue", () => {
-    const modules = configs.example.module
+describe.each(deliveryModes)("example root (%s delivery)", (mode) => {
+  it("wires the three modules in its delivery mode and outputs the table, Lambda and dead-letter queues", () => {
+    const example = configs[mode]
+    const modules = example.module
     for (const [name, dir] of [
       ["table", "table"],
       ["sync", "sync-lambda"],
       ["alarms", "alarms"],
     ] as const) {
       expect(modules[name][0].source).toBe(`../../modules/${dir}`)
-      expect(existsSync(join(moduleDirs.example, modules[name][0].source, "main.tf"))).toBe(true)
+      expect(existsSync(join(moduleDirs[mode], modules[name][0].source, "main.tf"))).toBe(true)
     }
+    expect(modules.sync[0].delivery).toBe(mode)
+    expect(modules.alarms[0].delivery).toBe("${module.sync.delivery}")
     expect(modules.sync[0].table_arn).toBe("${module.table.arn}")
     expect(modules.alarms[0].dlq_name).toBe("${module.sync.dlq_name}")
-    const outputs = Object.keys(configs.example.output)
+    expect(modules.alarms[0].schedule_group_name).toBe("${module.sync.schedule_group_name}")
+    // The alarms of its mode get what they need.
+    if (mode === "sqs") {
+      for (const name of ["events_queue_name", "events_dlq_name", "event_source_mapping_uuid"]) {
+        expect(modules.alarms[0][name]).toBe(`\${module.sync.${name}}`)
+      }
+    }
+    if (mode === "eventbridge") expect(modules.alarms[0].event_rule_name).toBe("${module.sync.event_rule_name}")
+    const outputs = Object.keys(example.output)
     for (const name of ["table_name", "table_arn", "lambda_arn", "dlq_url", "dlq_arn"]) expect(outputs).toContain(name)
+    if (mode === "sqs") expect(outputs).toContain("events_dlq_url")
     // Each module's outputs referenced by the example exist.
-    const referenced = JSON.stringify(configs.example).matchAll(/module\.(table|sync)\.([a-z_]+)/g)
+    const referenced = JSON.stringify(example).matchAll(/module\.(table|sync)\.([a-z_]+)/g)
     const moduleOf = { table: configs.table, sync: configs.sync } as const
     for (const [, mod, output] of referenced) {
       expect(Object.keys(moduleOf[mod as "table" | "sync"].output), `${mod}.${output}`).toContain(output)
     }
-    // Module arguments are variables the module declares.
+    // Module arguments are variables the module declares, and the required ones are all given.
     for (const [name, config] of [
       ["table", configs.table],
       ["sync", configs.sync],
       ["alarms", configs.alarms],
     ] as const) {
-      for (const arg of Object.keys(modules[name][0]).filter((k) => k !== "source")) {
-        expect(Object.keys(config.variable), `${name}.${arg}`).toContain(arg)
+      const args = Object.keys(modules[name][0]).filter((k) => k !== "source")
+      for (const arg of args) expect(Object.keys(config.variable), `${name}.${arg}`).toContain(arg)
+      for (const [variable, [body]] of Object.entries(config.variable as Record<string, Array<Json>>)) {
+        if (!("default" in body)) expect(args, `${mode}: module ${name} needs ${variable}`).toContain(variable)
       }
     }
   })
+})
 
+describe("variables", () => {
   it("every input variable that is not a plain boolean is validated", () => {
     for (const [name, config] of Object.entries(configs)) {
       for (const [variable, [body]] of Object.entries(config.variable as Record<string, Array<Json>>)) {
@@ -417,6 +656,16 @@ describe.runIf(terraform !== undefined)("variable validation, run by terraform o
       burst: "50",
     }
     expect(plan(moduleDirs.sync, good)).toMatchObject({ ok: true })
+    const modes = {
+      ...good,
+      delivery: "eventbridge",
+      sqs_maximum_concurrency: "50",
+      reconcile_schedule: "cron(0 3 * * ? *)",
+      table_kms_key_arn: "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+    }
+    expect(plan(moduleDirs.sync, modes)).toMatchObject({ ok: true })
+    const slices = plan(moduleDirs.sync, { ...good, reconcile_slices: '["changes/", "changes/"]' })
+    expect([...rejected(slices.output)]).toStrictEqual(["reconcile_slices"])
     const bad = {
       zip_path: "handler.tar",
       table_name: "x",
@@ -431,6 +680,13 @@ describe.runIf(terraform !== undefined)("variable validation, run by terraform o
       max_attempts: "0",
       async_retry_attempts: "3",
       rps: "0",
+      delivery: "kinesis",
+      sqs_batch_size: "10001",
+      sqs_batching_window_seconds: "301",
+      sqs_maximum_concurrency: "1",
+      sqs_max_receive_count: "0",
+      reconcile_schedule: "every hour",
+      table_kms_key_arn: "alias/docket",
     }
     const result = plan(moduleDirs.sync, bad)
     expect(result.ok).toBe(false)
@@ -448,14 +704,24 @@ describe.runIf(terraform !== undefined)("variable validation, run by terraform o
       alarm_sns_topic_arn: "arn:aws:sqs:eu-west-1:123456789012:q",
       hit_rate_threshold: "120",
       period: "90",
+      delivery: "direct",
+      event_source_mapping_uuid: "not-a-uuid",
+      dlq_age_threshold_seconds: "1209600",
     })
-    expect([...rejected(alarms.output)].sort()).toStrictEqual(["alarm_sns_topic_arn", "hit_rate_threshold", "period"])
+    expect([...rejected(alarms.output)].sort()).toStrictEqual([
+      "alarm_sns_topic_arn",
+      "delivery",
+      "dlq_age_threshold_seconds",
+      "event_source_mapping_uuid",
+      "hit_rate_threshold",
+      "period",
+    ])
   })
 
-  it("the example's terraform.tfvars.example passes the example's validations", () => {
-    expect(plan(moduleDirs.example, {}, "terraform.tfvars.example")).toMatchObject({ ok: true })
+  it.each(deliveryModes)("the %s example's terraform.tfvars.example passes the example's validations", (mode) => {
+    expect(plan(moduleDirs[mode], {}, "terraform.tfvars.example")).toMatchObject({ ok: true })
     const bad = plan(
-      moduleDirs.example,
+      moduleDirs[mode],
       { region: "Europe", document_prefix: "docs", function_name: "a".repeat(60) },
       "terraform.tfvars.example",
     )

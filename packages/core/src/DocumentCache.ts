@@ -11,88 +11,34 @@
  */
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
-import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
+import * as CacheEntry from "./CacheEntry.js"
+import {
+  CacheError,
+  type ConditionFailedError,
+  type CursorError,
+  type InvalidQueryError,
+  type StaleWriteError,
+} from "./CacheError.js"
 import type * as Document from "./Document.js"
 import { DocumentKinds } from "./DocumentKind.js"
-import * as Items from "./Items.js"
 import * as Bulk from "./internal/bulk.js"
 import * as QueryPlan from "./internal/query.js"
 import * as Write from "./internal/write.js"
 import * as OperationLog from "./OperationLog.js"
-import type * as Retry from "./Retry.js"
 import { normalizeSequencer } from "./Sequencer.js"
 
-/**
- * The cache could not be reached or answered with an error: throttled,
- * unavailable, timed out, denied, or returned an item Docket cannot read.
- */
-export class CacheError extends Data.TaggedError("CacheError")<{
-  readonly reason: Retry.FailureReason | "Corrupt"
-  readonly operation: string
-  /** The document key (`kind/id`) or the query range concerned. */
-  readonly key: string
-  readonly cause?: unknown
-}> {
-  get retryable(): boolean {
-    return this.reason === "Throttled" || this.reason === "Unavailable" || this.reason === "Timeout"
-  }
-  override get message() {
-    return `DynamoDB ${this.operation} on ${this.key} failed (${this.reason})${causeText(this.cause)}`
-  }
-}
-
-/** A write lost to a newer (or different) version already in the cache. */
-export class StaleWriteError extends Data.TaggedError("StaleWriteError")<{
-  /** `kind/id`. */
-  readonly key: string
-  readonly attemptedVersion: number
-  readonly storedVersion: number
-  readonly reason: "OlderVersion" | "SameVersionDifferentContent"
-}> {
-  readonly retryable = false
-  override get message() {
-    return this.reason === "OlderVersion"
-      ? `${this.key}: version ${this.attemptedVersion} is older than the cached version ${this.storedVersion}`
-      : `${this.key}: version ${this.attemptedVersion} is already cached with different content; bump the version`
-  }
-}
-
-/** A conditional write's condition did not hold: somebody else changed the key first. */
-export class ConditionFailedError extends Data.TaggedError("ConditionFailedError")<{
-  readonly key: string
-  readonly operation: string
-  readonly condition: string
-}> {
-  readonly retryable = false
-  override get message() {
-    return `${this.operation} on ${this.key} skipped: the cache no longer matches (${this.condition})`
-  }
-}
-
-/** A query that cannot be run: bad range, unknown kind or status. */
-export class InvalidQueryError extends Data.TaggedError("InvalidQueryError")<{
-  readonly reason: "BadRange" | "UnknownKind" | "UnknownStatus" | "BadLimit" | "BadCustomer"
-  readonly detail: string
-}> {
-  override get message() {
-    return this.detail
-  }
-}
-
-/** A page cursor that is malformed, tampered with, or from another query. */
-export class CursorError extends Data.TaggedError("CursorError")<{
-  readonly cursor: string
-  readonly detail: string
-}> {
-  override get message() {
-    return `Invalid cursor: ${this.detail}`
-  }
-}
+export {
+  CacheError,
+  ConditionFailedError,
+  CursorError,
+  InvalidQueryError,
+  StaleWriteError,
+} from "./CacheError.js"
 
 /**
  * What a conditional write requires of the document item currently stored.
@@ -107,7 +53,7 @@ export type Condition =
   | { readonly _tag: "SequencerBefore"; readonly sequencer: string }
 
 /** Options of {@link Service.put}. */
-export interface PutOptions extends Items.Provenance {
+export interface PutOptions extends CacheEntry.Provenance {
   /** The S3 key of the document's object. */
   readonly s3Key: string
   /**
@@ -119,11 +65,13 @@ export interface PutOptions extends Items.Provenance {
 
 /** What a put did. */
 export type PutOutcome =
-  | { readonly _tag: "Written"; readonly previous: Option.Option<Items.Entry> }
-  | { readonly _tag: "Unchanged"; readonly current: Items.Entry }
+  | { readonly _tag: "Written"; readonly previous: Option.Option<CacheEntry.Entry> }
+  | { readonly _tag: "Unchanged"; readonly current: CacheEntry.Entry }
 
 /** What a delete did. */
-export type DeleteOutcome = { readonly _tag: "Deleted"; readonly previous: Items.Entry } | { readonly _tag: "Absent" }
+export type DeleteOutcome =
+  | { readonly _tag: "Deleted"; readonly previous: CacheEntry.Entry }
+  | { readonly _tag: "Absent" }
 
 /** Which index a query uses. */
 export type QueryTarget =
@@ -191,7 +139,7 @@ export interface Service {
     kind: string,
     id: string,
     options?: { readonly includeExpired?: boolean },
-  ) => Effect.Effect<Option.Option<Items.Entry>, CacheError>
+  ) => Effect.Effect<Option.Option<CacheEntry.Entry>, CacheError>
   /** Writes all items of a document in one transaction (or several, in order, past the transaction limit). */
   readonly put: (
     document: Document.AnyDocument,
@@ -207,7 +155,7 @@ export interface Service {
   readonly tombstone: (
     kind: string,
     id: string,
-    options: Items.Provenance & { readonly ttlSeconds: number; readonly condition?: Condition },
+    options: CacheEntry.Provenance & { readonly ttlSeconds: number; readonly condition?: Condition },
   ) => Effect.Effect<DeleteOutcome, CacheError | ConditionFailedError>
   /**
    * Puts back exactly `previous` (or nothing) if `condition` holds: the rollback
@@ -217,7 +165,7 @@ export interface Service {
   readonly restore: (
     kind: string,
     id: string,
-    previous: Option.Option<Items.Entry>,
+    previous: Option.Option<CacheEntry.Entry>,
     condition: Condition,
   ) => Effect.Effect<void, CacheError | ConditionFailedError>
   /** Every document matching a query, in time-then-id order. */
@@ -246,9 +194,6 @@ export interface Service {
 /** The DocumentCache service tag. */
 export class DocumentCache extends Context.Tag("@docket/core/DocumentCache")<DocumentCache, Service>() {}
 
-const causeText = (cause: unknown): string =>
-  cause instanceof Error ? `: ${cause.name}: ${cause.message}` : cause === undefined ? "" : `: ${String(cause)}`
-
 /** Options of the memory layer. */
 export interface MemoryOptions {
   /** Retention window in days, as `DOCKET_TTL_DAYS` (default 365). */
@@ -268,7 +213,7 @@ export const makeMemory = (options: MemoryOptions = {}): Effect.Effect<Service, 
     const retentionDays = options.retentionDays ?? 365
     const dryRun = options.dryRun === true
     const items = new Map<string, Write.Stored>()
-    const pk = (kind: string, id: string) => Items.documentPk(kind, id)
+    const pk = (kind: string, id: string) => Write.keyOf(kind, id)
     const stored = (kind: string, id: string) => Option.fromNullable(items.get(pk(kind, id)))
     const storedEntry = (kind: string, id: string) => Option.map(stored(kind, id), (s) => s.entry)
     const mutate = (f: () => void) => Effect.sync(() => (dryRun ? undefined : f()))
@@ -291,7 +236,7 @@ export const makeMemory = (options: MemoryOptions = {}): Effect.Effect<Service, 
         Effect.map(Clock.currentTimeMillis, (now) =>
           Option.filter(
             storedEntry(kind, id),
-            (entry) => getOptions?.includeExpired === true || !Items.isExpired(entry.expiresAt, now),
+            (entry) => getOptions?.includeExpired === true || !CacheEntry.isExpired(entry.expiresAt, now),
           ),
         ),
         (entry) => ({ outcome: Option.isSome(entry) ? entry.value._tag : "Absent" }),
@@ -312,12 +257,12 @@ export const makeMemory = (options: MemoryOptions = {}): Effect.Effect<Service, 
           if (decision._tag === "Fail") return yield* decision.error
           if (decision._tag === "Unchanged") return { _tag: "Unchanged", current: decision.current } as PutOutcome
           const summary = registry.summarize(document)
-          const entry: Items.CachedDocument = {
+          const entry: CacheEntry.CachedDocument = {
             _tag: "Cached",
             summary,
             document,
             s3Key: putOptions.s3Key,
-            expiresAt: Items.expiresAt(summary.time, retentionDays),
+            expiresAt: CacheEntry.expiresAt(summary.time, retentionDays),
             ...(putOptions.etag !== undefined ? { etag: putOptions.etag } : {}),
             ...(putOptions.sequencer !== undefined ? { sequencer: normalizeSequencer(putOptions.sequencer) } : {}),
           }
@@ -382,7 +327,7 @@ export const makeMemory = (options: MemoryOptions = {}): Effect.Effect<Service, 
           [...items.values()]
             .flatMap(({ entry }) =>
               entry._tag === "Cached" &&
-              !Items.isExpired(entry.expiresAt, now) &&
+              !CacheEntry.isExpired(entry.expiresAt, now) &&
               QueryPlan.matches(plan, entry.summary)
                 ? [entry.summary]
                 : [],

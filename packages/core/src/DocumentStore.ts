@@ -11,36 +11,26 @@
 import { createHash } from "node:crypto"
 import * as Chunk from "effect/Chunk"
 import * as Context from "effect/Context"
-import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
+import * as DocketError from "./DocketError.js"
 import type * as Document from "./Document.js"
 import * as DocumentKind from "./DocumentKind.js"
-import type * as Retry from "./Retry.js"
 import * as S3Key from "./S3Key.js"
 
 /** S3 could not be reached or refused a call. */
-export class StoreError extends Data.TaggedError("StoreError")<{
-  readonly reason: Retry.FailureReason | "TooLarge"
+export class StoreError extends DocketError.Remote("StoreError")<{
+  readonly reason: DocketError.Reason | "TooLarge"
   readonly operation: string
   /** The S3 key (or prefix) concerned. */
   readonly key: string
   readonly cause?: unknown
 }> {
-  get retryable(): boolean {
-    return this.reason === "Throttled" || this.reason === "Unavailable" || this.reason === "Timeout"
-  }
   override get message() {
-    const cause =
-      this.cause instanceof Error
-        ? `: ${this.cause.name}: ${this.cause.message}`
-        : typeof this.cause === "string"
-          ? `: ${this.cause}`
-          : ""
-    return `S3 ${this.operation} on ${JSON.stringify(this.key)} failed (${this.reason})${cause}`
+    return `S3 ${this.operation} on ${JSON.stringify(this.key)} failed (${this.reason})${DocketError.causeText(this.cause)}`
   }
 }
 

@@ -24,13 +24,13 @@ import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
+import * as CacheEntry from "./CacheEntry.js"
 import * as CacheMetrics from "./CacheMetrics.js"
 import * as DocketConfig from "./DocketConfig.js"
 import type * as Document from "./Document.js"
 import * as DocumentCache from "./DocumentCache.js"
 import * as DocumentKind from "./DocumentKind.js"
 import * as DocumentStore from "./DocumentStore.js"
-import * as Items from "./Items.js"
 import * as OperationLog from "./OperationLog.js"
 
 /** A document read, and where it came from. */
@@ -100,7 +100,7 @@ export const make: Effect.Effect<
     Effect.gen(function* () {
       const summary = registry.summarize(stored.document)
       const now = yield* Clock.currentTimeMillis
-      if (Items.isExpired(Items.expiresAt(summary.time, settings.ttlDays), now)) return "skipped-expired"
+      if (CacheEntry.isExpired(CacheEntry.expiresAt(summary.time, settings.ttlDays), now)) return "skipped-expired"
       const outcome = yield* cache.put(stored.document, { s3Key: stored.key, etag: stored.etag, condition })
       return outcome._tag === "Written" ? "ok" : "unchanged"
     }).pipe(
@@ -178,7 +178,7 @@ export const make: Effect.Effect<
         reason = "tombstone"
         return yield* fromStore(kind, id, reason, () => Option.none())
       }
-      if (Items.isExpired(value.expiresAt, yield* Clock.currentTimeMillis)) {
+      if (CacheEntry.isExpired(value.expiresAt, yield* Clock.currentTimeMillis)) {
         reason = "expired"
         return yield* fromStore(kind, id, reason, newerThan(value.summary.version))
       }

@@ -23,6 +23,7 @@ import * as Layer from "effect/Layer"
 import * as Ref from "effect/Ref"
 import type * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
+import type * as DocketError from "./DocketError.js"
 import * as DocumentCache from "./DocumentCache.js"
 import * as DocumentStore from "./DocumentStore.js"
 import * as Retry from "./Retry.js"
@@ -124,7 +125,7 @@ export interface Options {
   readonly retry?: Retry.Policy
 }
 
-type Reason = "Throttled" | "Unavailable" | "AccessDenied" | "Timeout"
+type Reason = Extract<DocketError.Reason, "Throttled" | "Unavailable" | "AccessDenied" | "Timeout">
 
 const reasonOf = (verdict: Exclude<Verdict, "Ok" | "Lost">): Reason =>
   verdict === "Throttle"

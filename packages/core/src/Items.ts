@@ -4,15 +4,16 @@
  * status index keys, and one customer item (`CUST#{code}`) per customer carrying
  * the customer index keys and the summary projection.
  *
- * Also the retention rule (`expiresAt`) and the item-size rule: a document item
- * over DynamoDB's 400 KB limit keeps its summary and a pointer to S3, never a
- * truncated body.
+ * Also the item-size rule: a document item over DynamoDB's 400 KB limit keeps
+ * its summary and a pointer to S3, never a truncated body. The entries it
+ * decodes to, and the retention rule, are backend-neutral: `CacheEntry`.
  *
  * @since 0.1.0
  */
 import type { AttributeValue } from "@aws-sdk/client-dynamodb"
 import * as Data from "effect/Data"
 import * as Either from "effect/Either"
+import * as CacheEntry from "./CacheEntry.js"
 import type * as Document from "./Document.js"
 import type * as DocumentKind from "./DocumentKind.js"
 
@@ -68,48 +69,8 @@ export const timeBuckets = (from: string, to: string): ReadonlyArray<string> => 
   return out
 }
 
-/**
- * The retention rule: `expiresAt` (epoch seconds) is the indexing time plus
- * `retentionDays`. The document stays in S3; the cache only stops answering for it.
- */
-export const expiresAt = (time: string, retentionDays: number): number =>
-  Math.floor(Date.parse(time) / 1000) + Math.round(retentionDays * 86_400)
-
-/** Whether an item with `expiresAt` is expired at `nowMillis` (DynamoDB deletes late; we filter). */
-export const isExpired = (expiresAtSeconds: number | undefined, nowMillis: number): boolean =>
-  expiresAtSeconds !== undefined && expiresAtSeconds * 1000 <= nowMillis
-
-/** Where a cached document came from, for conditional writes and event sync. */
-export interface Provenance {
-  /** The S3 ETag of the object this entry was read from or written to. */
-  readonly etag?: string
-  /** The normalised S3 event sequencer last applied (see S3EventSync). */
-  readonly sequencer?: string
-}
-
-/** A cached document, with its body or a pointer to it. */
-export interface CachedDocument extends Provenance {
-  readonly _tag: "Cached"
-  readonly summary: Document.Summary
-  /** The document; absent when the item holds a pointer (body over the item limit). */
-  readonly document: Document.AnyDocument | undefined
-  readonly s3Key: string
-  readonly expiresAt: number
-}
-
-/** What is left after a delete: keeps a late event from resurrecting the document. */
-export interface Tombstone extends Provenance {
-  readonly _tag: "Tombstone"
-  readonly kind: string
-  readonly id: string
-  readonly expiresAt: number
-}
-
-/** What the document item of a key holds. */
-export type Entry = CachedDocument | Tombstone
-
 /** Options of {@link toItems}. */
-export interface ToItemsOptions extends Provenance {
+export interface ToItemsOptions extends CacheEntry.Provenance {
   readonly s3Key: string
   readonly retentionDays: number
   /** Defaults to {@link MaxItemBytes}; tests lower it. */
@@ -145,7 +106,7 @@ export const toItems = (
   options: ToItemsOptions,
 ): DocumentItems => {
   const summary = registry.summarize(document)
-  const expires = expiresAt(summary.time, options.retentionDays)
+  const expires = CacheEntry.expiresAt(summary.time, options.retentionDays)
   const pk = documentPk(summary.kind, summary.id)
   const base: Item = {
     pk: S(pk),
@@ -175,7 +136,12 @@ export const toItems = (
 }
 
 /** The document item of a tombstone. */
-export const tombstoneItem = (kind: string, id: string, expires: number, provenance: Provenance = {}): Item => ({
+export const tombstoneItem = (
+  kind: string,
+  id: string,
+  expires: number,
+  provenance: CacheEntry.Provenance = {},
+): Item => ({
   pk: S(documentPk(kind, id)),
   sk: S(documentSk),
   kind: S(kind),
@@ -241,11 +207,11 @@ export const summaryFromItem = (
   })
 }
 
-/** Decodes a document item (as GetItem returns it) into an {@link Entry}. */
+/** Decodes a document item (as GetItem returns it) into an entry (`CacheEntry.Entry`). */
 export const fromDocumentItem = (
   item: Item,
   registry: DocumentKind.Registry,
-): Either.Either<Entry, ItemDecodeError> => {
+): Either.Either<CacheEntry.Entry, ItemDecodeError> => {
   const key = str(item, "pk") ?? "(no pk)"
   const provenance: { etag?: string; sequencer?: string } = {}
   const etag = str(item, "etag")
@@ -275,7 +241,7 @@ export const fromDocumentItem = (
         registry.decodeJson(body, `cache ${key}`),
         (cause) => new ItemDecodeError({ key, detail: cause.message, cause }),
       ),
-      (document): Entry => ({ _tag: "Cached", summary, document, s3Key, expiresAt: expires, ...provenance }),
+      (document): CacheEntry.Entry => ({ _tag: "Cached", summary, document, s3Key, expiresAt: expires, ...provenance }),
     )
   })
 }

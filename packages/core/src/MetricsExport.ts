@@ -49,7 +49,6 @@ import {
 import * as Clock from "effect/Clock"
 import * as Console from "effect/Console"
 import * as Context from "effect/Context"
-import * as Data from "effect/Data"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -59,6 +58,7 @@ import * as MetricState from "effect/MetricState"
 import * as Ref from "effect/Ref"
 import * as CacheMetrics from "./CacheMetrics.js"
 import { DocketConfig } from "./DocketConfig.js"
+import * as DocketError from "./DocketError.js"
 import * as OperationLog from "./OperationLog.js"
 import * as Retry from "./Retry.js"
 
@@ -387,13 +387,10 @@ export const putMetricDataRequests = (
 }
 
 /** Publishing to CloudWatch failed (after retries). */
-export class PublishError extends Data.TaggedError("MetricsPublishError")<{
-  readonly reason: Retry.FailureReason
+export class PublishError extends DocketError.Remote("PublishError")<{
+  readonly reason: DocketError.Reason
   readonly cause?: unknown
 }> {
-  get retryable(): boolean {
-    return this.reason === "Throttled" || this.reason === "Unavailable" || this.reason === "Timeout"
-  }
   override get message() {
     const detail = (this.cause as { message?: unknown } | undefined)?.message
     return `CloudWatch PutMetricData to namespace ${namespace} failed (${this.reason})${typeof detail === "string" ? `: ${detail}` : ""}`

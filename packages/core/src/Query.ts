@@ -20,12 +20,11 @@
  *
  * @since 0.1.0
  */
-import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
+import * as CacheEntry from "./CacheEntry.js"
 import type * as Document from "./Document.js"
 import {
   type CacheError,
@@ -36,9 +35,9 @@ import {
   type Query,
 } from "./DocumentCache.js"
 import { type DocumentDecodeError, DocumentKinds } from "./DocumentKind.js"
-import { DocumentStore, type StoreError } from "./DocumentStore.js"
-import * as Items from "./Items.js"
+import type { DocumentStore, StoreError } from "./DocumentStore.js"
 import * as QueryPlan from "./internal/query.js"
+import * as Scan from "./internal/scan.js"
 
 /** Options of the horizon-aware queries. */
 export interface HorizonOptions {
@@ -57,41 +56,14 @@ export const isComplete = (query: Query, retentionDays: number, nowMillis: numbe
 
 /** The matches the cache can no longer answer (expired by time), read from S3, in order. */
 const beforeHorizon = (plan: QueryPlan.Plan, options: HorizonOptions, now: number) =>
-  Effect.gen(function* () {
-    const store = yield* DocumentStore
-    const registry = yield* DocumentKinds
-    const expired = (time: string) => Items.isExpired(Items.expiresAt(time, options.retentionDays), now)
-    const concurrency = options.concurrency ?? 16
-    const found = yield* store.list().pipe(
-      Stream.mapEffect(
-        (object) =>
-          Effect.gen(function* () {
-            const info = yield* store.head(object.key)
-            // Objects with Docket's metadata are filtered without reading them.
-            if (Option.isSome(info) && Option.isSome(info.value.metadata)) {
-              const m = info.value.metadata.value
-              const candidate = { ...m, title: "" }
-              if (!QueryPlan.matches(plan, candidate) || !expired(m.time)) return Option.none<Document.Summary>()
-            }
-            const stored = yield* store.getKey(object.key)
-            if (Option.isNone(stored)) return Option.none<Document.Summary>()
-            const summary = registry.summarize(stored.value.document)
-            return QueryPlan.matches(plan, summary) && expired(summary.time) ? Option.some(summary) : Option.none()
-          }),
-        { concurrency, unordered: true },
-      ),
-      Stream.filterMap((x) => x),
-      Stream.runCollect,
-    )
-    // One document could sit at two keys (under customers/{code}/ too): keep the newest version.
-    const byKey = new Map<string, Document.Summary>()
-    for (const summary of Chunk.toArray(found)) {
-      const key = `${summary.kind}/${summary.id}`
-      const seen = byKey.get(key)
-      if (seen === undefined || seen.version < summary.version) byKey.set(key, summary)
-    }
-    return [...byKey.values()].sort(QueryPlan.compare)
-  })
+  Effect.map(
+    Scan.scan(
+      plan,
+      (summary) => CacheEntry.isExpired(CacheEntry.expiresAt(summary.time, options.retentionDays), now),
+      options.concurrency ?? 16,
+    ),
+    (result) => result.items,
+  )
 
 const planOf = (query: Query) =>
   Effect.flatMap(DocumentKinds, (registry) =>

@@ -25,12 +25,12 @@ import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
+import * as CacheEntry from "./CacheEntry.js"
 import * as DocketConfig from "./DocketConfig.js"
 import * as Document from "./Document.js"
 import * as DocumentCache from "./DocumentCache.js"
 import * as DocumentKind from "./DocumentKind.js"
 import * as DocumentStore from "./DocumentStore.js"
-import * as Items from "./Items.js"
 import * as Sort from "./internal/sort.js"
 import * as S3Key from "./S3Key.js"
 
@@ -306,7 +306,7 @@ export const run = <E = never>(
         Effect.gen(function* () {
           const head = yield* store.head(f.s3Key).pipe(Effect.orElseSucceed(() => Option.none()))
           if (Option.isSome(head)) return Option.none<Drift>()
-          const expired = Items.isExpired(f.expiresAt, now)
+          const expired = CacheEntry.isExpired(f.expiresAt, now)
           return Option.some(
             yield* repair(
               {
@@ -338,7 +338,7 @@ export const run = <E = never>(
         const base = { kind: kind as string, id, key: object.key }
         return Effect.gen(function* () {
           if (f === undefined || f._tag === "Tombstone") return yield* missing(object, base.kind, id, f !== undefined)
-          if (Items.isExpired(f.expiresAt, now)) {
+          if (CacheEntry.isExpired(f.expiresAt, now)) {
             return Option.some(
               yield* repair(
                 {

@@ -11,6 +11,7 @@
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"
+import type * as DocketError from "./DocketError.js"
 
 /** How to retry. */
 export interface Policy {
@@ -48,16 +49,6 @@ export const retrying = (policy: Policy) => {
     Effect.retry(self, options)
 }
 
-/** Why an AWS call failed, as far as retrying and reporting care. */
-export type FailureReason =
-  | "Throttled"
-  | "Unavailable"
-  | "Timeout"
-  | "AccessDenied"
-  | "NotFound"
-  | "Invalid"
-  | "Unknown"
-
 const throttlingNames = new Set([
   "ThrottlingException",
   "Throttling",
@@ -82,10 +73,11 @@ const networkCodes = new Set([
 ])
 
 /**
- * Classifies an AWS SDK (or network) error. `retryable` is true for throttling,
- * 5xx, timeouts and network errors.
+ * Classifies an AWS SDK (or network) error into a {@link DocketError.Reason}.
+ * `retryable` is true for throttling, 5xx, timeouts and network errors
+ * (`DocketError.isRetryable` of the reason).
  */
-export const classify = (error: unknown): { readonly reason: FailureReason; readonly retryable: boolean } => {
+export const classify = (error: unknown): { readonly reason: DocketError.Reason; readonly retryable: boolean } => {
   const e = error as {
     name?: string
     code?: string

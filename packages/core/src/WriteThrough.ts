@@ -31,12 +31,12 @@ import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
+import type * as CacheEntry from "./CacheEntry.js"
 import * as CacheMetrics from "./CacheMetrics.js"
 import * as DocketConfig from "./DocketConfig.js"
 import * as Document from "./Document.js"
 import * as DocumentCache from "./DocumentCache.js"
 import * as DocumentStore from "./DocumentStore.js"
-import type * as Items from "./Items.js"
 import * as OperationLog from "./OperationLog.js"
 
 /** How a rollback ended. */
@@ -58,7 +58,7 @@ export type WriteResult =
       readonly version: number
       readonly etag: string
       /** The cache entry our write replaced (None with the cache off). */
-      readonly previous: Option.Option<Items.Entry>
+      readonly previous: Option.Option<CacheEntry.Entry>
       /** True when the cache already had this version but S3 did not: S3 was written again. */
       readonly repaired: boolean
     }
@@ -87,7 +87,7 @@ export type DeleteResult =
       readonly _tag: "Deleted"
       readonly key: string
       readonly s3Key: string
-      readonly previous: Option.Option<Items.Entry>
+      readonly previous: Option.Option<CacheEntry.Entry>
     }
   | {
       readonly _tag: "RolledBack"
@@ -174,7 +174,7 @@ const keyedLock = () => {
 const staleCause = (s3Key: string, stale: DocumentCache.StaleWriteError) =>
   new DocumentStore.StoreError({ reason: "Invalid", operation: "HeadObject", key: s3Key, cause: stale.message })
 
-const sameEntry = (a: Option.Option<Items.Entry>, b: Option.Option<Items.Entry>): boolean =>
+const sameEntry = (a: Option.Option<CacheEntry.Entry>, b: Option.Option<CacheEntry.Entry>): boolean =>
   Document.canonicalJson(Option.getOrNull(a)) === Document.canonicalJson(Option.getOrNull(b))
 
 /** Builds the service over the ports in context. */
@@ -208,7 +208,7 @@ export const make: Effect.Effect<
   const restoreTo = (
     kind: string,
     id: string,
-    previous: Option.Option<Items.Entry>,
+    previous: Option.Option<CacheEntry.Entry>,
     condition: DocumentCache.Condition,
   ): Effect.Effect<Rollback, DocumentCache.CacheError> =>
     cache.restore(kind, id, previous, condition).pipe(
@@ -232,7 +232,7 @@ export const make: Effect.Effect<
   const current = (kind: string, id: string) =>
     cache
       .get(kind, id, { includeExpired: true })
-      .pipe(Effect.orElseSucceed(() => Option.some<Items.Entry>({ _tag: "Tombstone", kind, id, expiresAt: 0 })))
+      .pipe(Effect.orElseSucceed(() => Option.some<CacheEntry.Entry>({ _tag: "Tombstone", kind, id, expiresAt: 0 })))
 
   /** Whether S3 holds exactly `document`'s body (its ETag is the MD5 of the body Docket writes). */
   const holds = (info: DocumentStore.ObjectInfo, document: Document.AnyDocument): boolean =>
@@ -291,7 +291,7 @@ export const make: Effect.Effect<
       if (settings.cacheEnabled) {
         const current = yield* cache.get(document.kind, document.id, { includeExpired: true })
         const cached = Option.flatMap(current, (e) =>
-          e._tag === "Cached" ? Option.some(e) : Option.none<Items.CachedDocument>(),
+          e._tag === "Cached" ? Option.some(e) : Option.none<CacheEntry.CachedDocument>(),
         )
         if (Option.isSome(cached)) {
           const stored = cached.value.summary.version
@@ -360,7 +360,7 @@ export const make: Effect.Effect<
           return yield* Effect.failCause(failure)
         }
         const outcome = put.value
-        const previous = outcome._tag === "Written" ? outcome.previous : Option.some<Items.Entry>(outcome.current)
+        const previous = outcome._tag === "Written" ? outcome.previous : Option.some<CacheEntry.Entry>(outcome.current)
         const seen = Exit.isSuccess(head) ? yield* compare(head.value, document) : ({ _tag: "Unknown" } as const)
         if (seen._tag === "Newer" || seen._tag === "Conflict") {
           // S3 has a newer version (or this version with other content) that the cache did not know of.

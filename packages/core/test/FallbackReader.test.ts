@@ -9,6 +9,7 @@ import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
 import * as Arbitraries from "../src/Arbitraries.js"
+import type * as CacheEntry from "../src/CacheEntry.js"
 import * as DocketConfig from "../src/DocketConfig.js"
 import type * as Document from "../src/Document.js"
 import * as DocumentCache from "../src/DocumentCache.js"
@@ -16,7 +17,6 @@ import * as DocumentKind from "../src/DocumentKind.js"
 import * as DocumentStore from "../src/DocumentStore.js"
 import * as FallbackReader from "../src/FallbackReader.js"
 import * as FaultInjection from "../src/FaultInjection.js"
-import type * as Items from "../src/Items.js"
 
 const runs = Number(process.env.DOCKET_PROPERTY_RUNS ?? 500)
 let schedulesTried = 0
@@ -61,7 +61,7 @@ const cacheState: fc.Arbitrary<CacheState> = fc.oneof(
 
 const s3State = fc.option(fc.record({ version: fc.integer({ min: 1, max: 4 }), alt: fc.boolean() }), { nil: undefined })
 
-const entryOf = (state: CacheState, s3Key: string): Option.Option<Items.Entry> => {
+const entryOf = (state: CacheState, s3Key: string): Option.Option<CacheEntry.Entry> => {
   switch (state._tag) {
     case "None":
       return Option.none()

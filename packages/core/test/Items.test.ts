@@ -2,6 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Either from "effect/Either"
 import * as fc from "effect/FastCheck"
 import * as Arbitraries from "../src/Arbitraries.js"
+import * as CacheEntry from "../src/CacheEntry.js"
 import * as Document from "../src/Document.js"
 import * as DocumentKind from "../src/DocumentKind.js"
 import * as Items from "../src/Items.js"
@@ -24,7 +25,7 @@ describe("Items", () => {
         summary,
         document: undefined,
         s3Key: `k/${doc.id}.json`,
-        expiresAt: Items.expiresAt(summary.time, days),
+        expiresAt: CacheEntry.expiresAt(summary.time, days),
         etag: '"e1"',
       })
       expect(items.document.pk?.S).toBe(`DOC#${doc.kind}#${doc.id}`)
@@ -39,7 +40,7 @@ describe("Items", () => {
         expect(item.custSk?.S).toBe(items.document.timeSk?.S)
         expect(Either.getOrThrow(Items.summaryFromItem(item))).toStrictEqual({
           ...summary,
-          expiresAt: Items.expiresAt(summary.time, days),
+          expiresAt: CacheEntry.expiresAt(summary.time, days),
         })
       }
     },
@@ -94,10 +95,10 @@ describe("Items", () => {
   })
 
   it("computes expiresAt from the indexing time plus the retention", () => {
-    expect(Items.expiresAt("2026-01-01T00:00:00.000Z", 30)).toBe(Date.UTC(2026, 0, 31) / 1000)
-    expect(Items.isExpired(100, 100_000)).toBe(true)
-    expect(Items.isExpired(100, 99_999)).toBe(false)
-    expect(Items.isExpired(undefined, Number.MAX_SAFE_INTEGER)).toBe(false)
+    expect(CacheEntry.expiresAt("2026-01-01T00:00:00.000Z", 30)).toBe(Date.UTC(2026, 0, 31) / 1000)
+    expect(CacheEntry.isExpired(100, 100_000)).toBe(true)
+    expect(CacheEntry.isExpired(100, 99_999)).toBe(false)
+    expect(CacheEntry.isExpired(undefined, Number.MAX_SAFE_INTEGER)).toBe(false)
   })
 
   it.prop(

@@ -494,7 +494,7 @@ describe("MetricsExport", () => {
         expect(Exit.isFailure(exit)).toBe(true)
         if (Exit.isFailure(exit)) {
           const error = exit.cause._tag === "Fail" ? exit.cause.error : undefined
-          expect(error?._tag).toBe("MetricsPublishError")
+          expect(error?._tag).toBe("PublishError")
           expect(error?.reason).toBe("Invalid")
           expect(error?.message).toContain("PutMetricData")
         }

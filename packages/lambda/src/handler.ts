@@ -1,6 +1,8 @@
 /**
- * The Lambda entry point (`handler.handler`, runtime `nodejs22.x`): S3 events
- * (direct, through SQS, or from EventBridge) in, cache converged to S3 out.
+ * The Lambda entry point (`handler.handler`, runtime `nodejs24.x`): S3 events
+ * (direct, through SQS, or from EventBridge) in, cache converged to S3 out;
+ * and the scheduled tasks of EventBridge Scheduler (`{ "docket": "reconcile", ... }`,
+ * see `ScheduledTask`).
  * One Effect runtime per container, built from the environment on the first
  * invocation (a `ManagedRuntime` builds its layer lazily) and disposed on
  * SIGTERM, exactly what effect-aws's `LambdaHandler.make` does.
@@ -17,6 +19,7 @@ import type { Context as LambdaContext } from "aws-lambda"
 import * as Effect from "effect/Effect"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as EventHandler from "./EventHandler.js"
+import * as ScheduledTask from "./ScheduledTask.js"
 
 /** The container's runtime: its layer is built on the first invocation, then shared. */
 const runtime = ManagedRuntime.make(EventHandler.layerConfig)
@@ -38,8 +41,9 @@ process.on("SIGINT", onSignal)
 export const handler = async (
   event: unknown,
   context: LambdaContext,
-): Promise<EventHandler.SqsBatchResponse | undefined> => {
+): Promise<EventHandler.SqsBatchResponse | ScheduledTask.Report | undefined> => {
   // Do not wait for the runtime's background fibers (the rate limiter's refill) to end.
   context.callbackWaitsForEmptyEventLoop = false
+  if (ScheduledTask.isScheduledTask(event)) return runtime.runPromise(ScheduledTask.handle(event, context))
   return runtime.runPromise(EventHandler.handle(event, context))
 }

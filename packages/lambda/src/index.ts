@@ -6,3 +6,4 @@
  * @since 0.1.0
  */
 export * as EventHandler from "./EventHandler.js"
+export * as ScheduledTask from "./ScheduledTask.js"

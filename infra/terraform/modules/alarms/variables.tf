@@ -39,6 +39,105 @@ variable "dlq_name" {
   }
 }
 
+variable "index_names" {
+  description = "The table's global secondary indexes (their throttles are reported under GlobalSecondaryIndexName)."
+  type        = list(string)
+  default     = ["TimeRangeIndex", "CustomerTimeIndex", "StatusTimeIndex"]
+
+  validation {
+    condition     = alltrue([for name in var.index_names : can(regex("^[A-Za-z0-9_.-]{3,255}$", name))])
+    error_message = "index_names must be DynamoDB index names."
+  }
+}
+
+variable "delivery" {
+  description = "The sync-lambda module's delivery mode (its output `delivery`): s3, sqs or eventbridge."
+  type        = string
+  default     = "sqs"
+
+  validation {
+    condition     = contains(["s3", "sqs", "eventbridge"], var.delivery)
+    error_message = "delivery must be \"s3\", \"sqs\" or \"eventbridge\"."
+  }
+}
+
+variable "events_queue_name" {
+  description = "SQS delivery: the events queue's name (sync-lambda output events_queue_name)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.events_queue_name == null || can(regex("^[A-Za-z0-9_-]{1,80}$", var.events_queue_name))
+    error_message = "events_queue_name must be an SQS queue name or null."
+  }
+}
+
+variable "events_dlq_name" {
+  description = "SQS delivery: the events dead-letter queue's name (sync-lambda output events_dlq_name)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.events_dlq_name == null || can(regex("^[A-Za-z0-9_-]{1,80}$", var.events_dlq_name))
+    error_message = "events_dlq_name must be an SQS queue name or null."
+  }
+}
+
+variable "event_source_mapping_uuid" {
+  description = "SQS delivery: the event source mapping's UUID (sync-lambda output event_source_mapping_uuid)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.event_source_mapping_uuid == null || can(regex("^[0-9a-f-]{36}$", var.event_source_mapping_uuid))
+    error_message = "event_source_mapping_uuid must be a UUID or null."
+  }
+}
+
+variable "event_rule_name" {
+  description = "EventBridge delivery: the rule's name (sync-lambda output event_rule_name)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.event_rule_name == null || can(regex("^[A-Za-z0-9._-]{1,64}$", var.event_rule_name))
+    error_message = "event_rule_name must be an EventBridge rule name or null."
+  }
+}
+
+variable "schedule_group_name" {
+  description = "The schedule group of the reconcile and heal schedules (sync-lambda output schedule_group_name); null without schedules."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.schedule_group_name == null || can(regex("^[A-Za-z0-9._-]{1,64}$", var.schedule_group_name))
+    error_message = "schedule_group_name must be a schedule group name or null."
+  }
+}
+
+variable "dlq_age_threshold_seconds" {
+  description = "Alarm when a dead-letter queue's oldest message is older than this (messages expire after 14 days)."
+  type        = number
+  default     = 259200
+
+  validation {
+    condition     = var.dlq_age_threshold_seconds >= 300 && var.dlq_age_threshold_seconds < 1209600
+    error_message = "dlq_age_threshold_seconds must be at least 300 and under 14 days (1209600)."
+  }
+}
+
+variable "events_queue_age_threshold_seconds" {
+  description = "SQS delivery: alarm when the events queue's oldest message waits longer than this."
+  type        = number
+  default     = 900
+
+  validation {
+    condition     = var.events_queue_age_threshold_seconds >= 60
+    error_message = "events_queue_age_threshold_seconds must be at least 60."
+  }
+}
+
 variable "alarm_sns_topic_arn" {
   description = "SNS topic notified when an alarm fires or recovers; null for no notifications."
   type        = string
@@ -62,7 +161,7 @@ variable "period" {
 }
 
 variable "evaluation_periods" {
-  description = "Consecutive breaching periods before an alarm fires (except the DLQ and reconcile alarms, which fire at once)."
+  description = "Consecutive breaching periods before an alarm fires (the alarms on lost events fire at once)."
   type        = number
   default     = 3
 
@@ -102,6 +201,28 @@ variable "query_p99_threshold_ms" {
   validation {
     condition     = var.query_p99_threshold_ms > 0
     error_message = "query_p99_threshold_ms must be positive."
+  }
+}
+
+variable "query_p99_min_samples" {
+  description = "Periods with fewer queries than this do not count against the p99 (a p99 of a few samples is one slow query)."
+  type        = number
+  default     = 100
+
+  validation {
+    condition     = var.query_p99_min_samples >= 1
+    error_message = "query_p99_min_samples must be at least 1."
+  }
+}
+
+variable "lambda_error_rate_min_invocations" {
+  description = "Periods with fewer sync Lambda invocations than this do not count against the error rate."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.lambda_error_rate_min_invocations >= 1
+    error_message = "lambda_error_rate_min_invocations must be at least 1."
   }
 }
 

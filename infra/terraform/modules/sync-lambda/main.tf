@@ -1,17 +1,28 @@
 # The S3 event sync Lambda (packages/lambda): the zip from
 # `npm run package -w @docket/lambda`, its log group, its role (least
-# privilege), the dead-letter queue for failed asynchronous invocations, and
-# the S3 trigger for documents under the prefix.
+# privilege for the delivery mode), and the dead-letter queue for failed
+# asynchronous invocations. How events reach it is in delivery.tf, the
+# scheduled reconcile-and-heal runs in schedule.tf.
 
 data "aws_partition" "current" {}
 data "aws_region" "current" {}
 data "aws_caller_identity" "current" {}
 
+# The bucket must be in the deployment's region: S3 delivers notifications to
+# queues and functions of its own region only, and EventBridge sees a bucket's
+# events in the bucket's region only.
+data "aws_s3_bucket" "documents" {
+  bucket = var.bucket_name
+}
+
 locals {
+  partition      = data.aws_partition.current.partition
+  region         = data.aws_region.current.region
+  account_id     = data.aws_caller_identity.current.account_id
   log_group_name = "/aws/lambda/${var.function_name}"
-  log_group_arn  = "arn:${data.aws_partition.current.partition}:logs:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:log-group:${local.log_group_name}"
-  bucket_arn     = "arn:${data.aws_partition.current.partition}:s3:::${var.bucket_name}"
-  index_arns     = [for name in ["TimeRangeIndex", "CustomerTimeIndex", "StatusTimeIndex"] : "${var.table_arn}/index/${name}"]
+  log_group_arn  = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${local.log_group_name}"
+  bucket_arn     = "arn:${local.partition}:s3:::${var.bucket_name}"
+  index_arns     = [for name in var.table_index_names : "${var.table_arn}/index/${name}"]
 
   # DocketConfig.environmentVariables, minus AWS_REGION (reserved: Lambda sets
   # it) and the two endpoint overrides (local stack only).
@@ -38,98 +49,13 @@ resource "aws_cloudwatch_log_group" "this" {
   tags              = var.tags
 }
 
+# Failed asynchronous invocations land here after Lambda's retries: S3 and
+# EventBridge deliveries, and the scheduled reconcile-and-heal runs.
 resource "aws_sqs_queue" "dlq" {
   name                      = "${var.function_name}-dlq"
   message_retention_seconds = 1209600 # 14 days, the maximum: time to investigate and redrive
   sqs_managed_sse_enabled   = true
   tags                      = var.tags
-}
-
-data "aws_iam_policy_document" "assume" {
-  statement {
-    sid     = "LambdaAssumeRole"
-    effect  = "Allow"
-    actions = ["sts:AssumeRole"]
-
-    principals {
-      type        = "Service"
-      identifiers = ["lambda.amazonaws.com"]
-    }
-  }
-}
-
-resource "aws_iam_role" "this" {
-  name                 = "${var.function_name}-role"
-  assume_role_policy   = data.aws_iam_policy_document.assume.json
-  permissions_boundary = var.permissions_boundary_arn
-  tags                 = var.tags
-}
-
-data "aws_iam_policy_document" "this" {
-  statement {
-    sid     = "WriteOwnLogs"
-    effect  = "Allow"
-    actions = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    # Log streams of this function's log group only.
-    resources = ["${local.log_group_arn}:*"]
-  }
-
-  statement {
-    sid       = "ReadDocuments"
-    effect    = "Allow"
-    actions   = ["s3:GetObject"]
-    resources = ["${local.bucket_arn}/${var.document_prefix}*"]
-  }
-
-  # Without ListBucket, S3 answers 403 instead of 404 for a deleted object,
-  # and the sync could not tell "removed" from "denied". Not narrowed by an
-  # s3:prefix condition: a GetObject request carries no s3:prefix, so such a
-  # grant would not turn its 403 into a 404. ListBucket reveals key names only.
-  statement {
-    sid       = "ListBucketForNotFound"
-    effect    = "Allow"
-    actions   = ["s3:ListBucket"]
-    resources = [local.bucket_arn]
-  }
-
-  # TransactWriteItems is authorised per contained action (Put, Update,
-  # Delete, ConditionCheck); there is no separate IAM action for it.
-  statement {
-    sid    = "CacheTable"
-    effect = "Allow"
-    actions = [
-      "dynamodb:GetItem",
-      "dynamodb:Query",
-      "dynamodb:PutItem",
-      "dynamodb:UpdateItem",
-      "dynamodb:DeleteItem",
-      "dynamodb:ConditionCheckItem",
-    ]
-    resources = concat([var.table_arn], local.index_arns)
-  }
-
-  statement {
-    sid       = "DeadLetterQueue"
-    effect    = "Allow"
-    actions   = ["sqs:SendMessage"]
-    resources = [aws_sqs_queue.dlq.arn]
-  }
-
-  dynamic "statement" {
-    for_each = var.bucket_kms_key_arn == null ? [] : [var.bucket_kms_key_arn]
-    content {
-      sid       = "DecryptDocuments"
-      effect    = "Allow"
-      actions   = ["kms:Decrypt"]
-      resources = [statement.value]
-    }
-  }
-}
-
-resource "aws_iam_role_policy" "this" {
-  name   = "docket-sync"
-  role   = aws_iam_role.this.id
-  policy = data.aws_iam_policy_document.this.json
 }
 
 resource "aws_lambda_function" "this" {
@@ -139,7 +65,7 @@ resource "aws_lambda_function" "this" {
   filename                       = var.zip_path
   source_code_hash               = filebase64sha256(var.zip_path)
   handler                        = "handler.handler"
-  runtime                        = "nodejs22.x"
+  runtime                        = "nodejs24.x"
   architectures                  = ["arm64"]
   memory_size                    = var.memory_size
   timeout                        = var.timeout
@@ -151,11 +77,18 @@ resource "aws_lambda_function" "this" {
 
   tags = var.tags
 
+  lifecycle {
+    precondition {
+      condition     = data.aws_s3_bucket.documents.bucket_region == local.region
+      error_message = "The bucket ${var.bucket_name} is in ${data.aws_s3_bucket.documents.bucket_region}, the deployment in ${local.region}: S3 notifications and EventBridge only reach functions and queues of the bucket's region. Deploy Docket in the bucket's region."
+    }
+  }
+
   depends_on = [aws_cloudwatch_log_group.this, aws_iam_role_policy.this]
 }
 
-# S3 invokes the function asynchronously: after the retries, a failed event
-# goes to the dead-letter queue (see docs/runbook.md for the redrive).
+# Asynchronous invocations (S3 direct, EventBridge, the schedule): after the
+# retries, a failed event goes to the dead-letter queue (docs/runbook.md).
 resource "aws_lambda_function_event_invoke_config" "this" {
   function_name                = aws_lambda_function.this.function_name
   maximum_retry_attempts       = var.async_retry_attempts
@@ -166,32 +99,4 @@ resource "aws_lambda_function_event_invoke_config" "this" {
       destination = aws_sqs_queue.dlq.arn
     }
   }
-}
-
-resource "aws_lambda_permission" "s3" {
-  statement_id   = "AllowS3Invoke"
-  action         = "lambda:InvokeFunction"
-  function_name  = aws_lambda_function.this.function_name
-  principal      = "s3.amazonaws.com"
-  source_arn     = local.bucket_arn
-  source_account = data.aws_caller_identity.current.account_id
-}
-
-# Note: a bucket has one notification configuration and this resource owns
-# all of it. If the bucket already has notifications, set
-# manage_bucket_notification = false and add the lambda_function block below
-# to the configuration that owns them.
-resource "aws_s3_bucket_notification" "this" {
-  count  = var.manage_bucket_notification ? 1 : 0
-  bucket = var.bucket_name
-
-  lambda_function {
-    id                  = "docket-sync"
-    lambda_function_arn = aws_lambda_function.this.arn
-    events              = ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"]
-    filter_prefix       = var.document_prefix
-    filter_suffix       = ".json"
-  }
-
-  depends_on = [aws_lambda_permission.s3]
 }

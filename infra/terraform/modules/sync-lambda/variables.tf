@@ -60,6 +60,28 @@ variable "document_prefix" {
   }
 }
 
+variable "table_index_names" {
+  description = "The table's global secondary indexes the role may query (core's Table.definition; the table module's index names)."
+  type        = list(string)
+  default     = ["TimeRangeIndex", "CustomerTimeIndex", "StatusTimeIndex"]
+
+  validation {
+    condition     = length(var.table_index_names) > 0 && alltrue([for name in var.table_index_names : can(regex("^[A-Za-z0-9_.-]{3,255}$", name))])
+    error_message = "table_index_names must be one or more DynamoDB index names."
+  }
+}
+
+variable "table_kms_key_arn" {
+  description = "Customer managed KMS key the table is encrypted with, if any (the table module's kms_key_arn); grants the role its use through DynamoDB."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.table_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.table_kms_key_arn))
+    error_message = "table_kms_key_arn must be a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID) or null."
+  }
+}
+
 variable "bucket_kms_key_arn" {
   description = "KMS key of the bucket's SSE-KMS encryption, if any (grants kms:Decrypt on it)."
   type        = string
@@ -69,6 +91,100 @@ variable "bucket_kms_key_arn" {
     condition     = var.bucket_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.bucket_kms_key_arn))
     error_message = "bucket_kms_key_arn must be a KMS key ARN or null."
   }
+}
+
+variable "delivery" {
+  description = "How S3 changes reach the function: \"sqs\" (recommended: a queue with batches, partial retries and a dead-letter queue), \"eventbridge\" (the bucket's EventBridge events, a rule and a target) or \"s3\" (direct notification, asynchronous invocation)."
+  type        = string
+  default     = "sqs"
+
+  validation {
+    condition     = contains(["s3", "sqs", "eventbridge"], var.delivery)
+    error_message = "delivery must be \"s3\", \"sqs\" or \"eventbridge\"."
+  }
+}
+
+variable "sqs_batch_size" {
+  description = "SQS delivery: messages per invocation (1-10000; above 10 needs sqs_batching_window_seconds >= 1)."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.sqs_batch_size >= 1 && var.sqs_batch_size <= 10000 && floor(var.sqs_batch_size) == var.sqs_batch_size
+    error_message = "sqs_batch_size must be a whole number from 1 to 10000."
+  }
+}
+
+variable "sqs_batching_window_seconds" {
+  description = "SQS delivery: how long the event source mapping gathers a batch (0-300 seconds)."
+  type        = number
+  default     = 0
+
+  validation {
+    condition     = var.sqs_batching_window_seconds >= 0 && var.sqs_batching_window_seconds <= 300 && floor(var.sqs_batching_window_seconds) == var.sqs_batching_window_seconds
+    error_message = "sqs_batching_window_seconds must be a whole number from 0 to 300."
+  }
+}
+
+variable "sqs_maximum_concurrency" {
+  description = "SQS delivery: most concurrent invocations the event source mapping makes (2-1000); null for no limit but the function's."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.sqs_maximum_concurrency == null || try(var.sqs_maximum_concurrency >= 2 && var.sqs_maximum_concurrency <= 1000 && floor(var.sqs_maximum_concurrency) == var.sqs_maximum_concurrency, false)
+    error_message = "sqs_maximum_concurrency must be a whole number from 2 to 1000, or null."
+  }
+}
+
+variable "sqs_max_receive_count" {
+  description = "SQS delivery: receives of a message before it moves to the events dead-letter queue."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.sqs_max_receive_count >= 1 && var.sqs_max_receive_count <= 1000 && floor(var.sqs_max_receive_count) == var.sqs_max_receive_count
+    error_message = "sqs_max_receive_count must be a whole number from 1 to 1000."
+  }
+}
+
+variable "sqs_message_retention_seconds" {
+  description = "SQS delivery: how long an unprocessed event stays in the queue (60 s to 14 days)."
+  type        = number
+  default     = 1209600
+
+  validation {
+    condition     = var.sqs_message_retention_seconds >= 60 && var.sqs_message_retention_seconds <= 1209600 && floor(var.sqs_message_retention_seconds) == var.sqs_message_retention_seconds
+    error_message = "sqs_message_retention_seconds must be a whole number from 60 to 1209600."
+  }
+}
+
+variable "reconcile_schedule" {
+  description = "EventBridge Scheduler expression of the scheduled reconcile, one run per slice (e.g. \"rate(6 hours)\", \"cron(0 3 * * ? *)\"); null for none."
+  type        = string
+  default     = "rate(6 hours)"
+
+  validation {
+    condition     = var.reconcile_schedule == null || can(regex("^(rate\\([1-9][0-9]* (minute|minutes|hour|hours|day|days)\\)|cron\\(.+\\))$", var.reconcile_schedule))
+    error_message = "reconcile_schedule must be rate(N unit), cron(...) or null."
+  }
+}
+
+variable "reconcile_slices" {
+  description = "Sub-prefixes under document_prefix, each reconciled by its own scheduled run (\"\" is the whole prefix), e.g. [\"changes/\", \"announcements/\"]. Size them so one run finishes within the timeout."
+  type        = list(string)
+  default     = [""]
+
+  validation {
+    condition     = length(var.reconcile_slices) >= 1 && length(var.reconcile_slices) <= 100 && length(distinct(var.reconcile_slices)) == length(var.reconcile_slices) && alltrue([for s in var.reconcile_slices : !startswith(s, "/")])
+    error_message = "reconcile_slices must be 1-100 distinct sub-prefixes, none starting with '/'."
+  }
+}
+
+variable "reconcile_fix" {
+  description = "Whether the scheduled reconcile repairs the drift it finds (false: it only reports)."
+  type        = bool
+  default     = true
 }
 
 variable "manage_bucket_notification" {

@@ -54,8 +54,10 @@ import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
+import * as CacheEntry from "../CacheEntry.js"
 import * as CacheMetrics from "../CacheMetrics.js"
 import { DocketConfig } from "../DocketConfig.js"
+import type * as DocketError from "../DocketError.js"
 import type * as Document from "../Document.js"
 import {
   CacheError,
@@ -110,26 +112,22 @@ class AwsFailure {
   readonly _tag = "AwsFailure"
   constructor(
     readonly error: unknown,
-    readonly reason: Retry.FailureReason,
+    readonly reason: DocketError.Reason,
     readonly retryable: boolean,
   ) {}
 }
 
-const retryableCancellations = new Set([
-  "TransactionConflict",
-  "ThrottlingError",
-  "ProvisionedThroughputExceeded",
-  "RequestLimitExceeded",
-])
+const throttledCancellations = new Set(["ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded"])
 
 const classifyFailure = (error: unknown): AwsFailure => {
   const e = error as { name?: string; CancellationReasons?: ReadonlyArray<{ Code?: string }> }
   if (e?.name === "TransactionCanceledException") {
     const codes = (e.CancellationReasons ?? []).map((r) => r.Code ?? "None")
     if (codes.includes("ConditionalCheckFailed")) return new AwsFailure(error, "Invalid", false)
-    if (codes.some((c) => retryableCancellations.has(c))) return new AwsFailure(error, "Throttled", true)
+    if (codes.includes("TransactionConflict")) return new AwsFailure(error, "Contention", true)
+    if (codes.some((c) => throttledCancellations.has(c))) return new AwsFailure(error, "Throttled", true)
   }
-  if (e?.name === "TransactionConflictException") return new AwsFailure(error, "Throttled", true)
+  if (e?.name === "TransactionConflictException") return new AwsFailure(error, "Contention", true)
   const { reason, retryable } = Retry.classify(error)
   return new AwsFailure(error, reason, retryable)
 }
@@ -404,7 +402,7 @@ export const make = (
             round >= 10
               ? Effect.fail(
                   new CacheError({
-                    reason: "Throttled",
+                    reason: "Contention",
                     operation,
                     key,
                     cause: "the document kept changing (10 rounds)",
@@ -417,7 +415,7 @@ export const make = (
 
     const documentItems = (
       document: Document.AnyDocument,
-      provenance: Items.Provenance & { s3Key: string },
+      provenance: CacheEntry.Provenance & { s3Key: string },
       expires?: number,
     ) => {
       const items = Items.toItems(document, registry, { ...provenance, retentionDays: options.retentionDays })
@@ -431,7 +429,7 @@ export const make = (
     }
 
     /** The items of an entry (to restore it): from its body, or from its summary when it holds a pointer. */
-    const entryItems = (entry: Items.Entry): { document: Items.Item; customers: ReadonlyArray<Items.Item> } => {
+    const entryItems = (entry: CacheEntry.Entry): { document: Items.Item; customers: ReadonlyArray<Items.Item> } => {
       const provenance = {
         ...(entry.etag !== undefined ? { etag: entry.etag } : {}),
         ...(entry.sequencer !== undefined ? { sequencer: entry.sequencer } : {}),
@@ -607,7 +605,7 @@ export const make = (
           const now = yield* Clock.currentTimeMillis
           return Option.filter(
             Option.map(stored, (s) => s.entry),
-            (entry) => getOptions?.includeExpired === true || !Items.isExpired(entry.expiresAt, now),
+            (entry) => getOptions?.includeExpired === true || !CacheEntry.isExpired(entry.expiresAt, now),
           )
         }),
         (entry) => ({ outcome: Option.isSome(entry) ? entry.value._tag : "Absent" }),
@@ -679,7 +677,8 @@ export const make = (
               )
             }
             const s = decoded.right
-            if (!Items.isExpired(s.expiresAt, now) && QueryPlan.matches(plan, s)) summaries.push(QueryPlan.toSummary(s))
+            if (!CacheEntry.isExpired(s.expiresAt, now) && QueryPlan.matches(plan, s))
+              summaries.push(QueryPlan.toSummary(s))
           }
           return Effect.succeed([Chunk.unsafeFromArray(summaries), Option.fromNullable(out.LastEvaluatedKey)] as const)
         }),

@@ -2,14 +2,15 @@
  * Shared pieces of the bulk operations of the DocumentCache port (`fingerprints`
  * and `scan`), used by the memory layer and the DynamoDB backend alike.
  */
+
+import type * as CacheEntry from "../CacheEntry.js"
 import type { Fingerprint, ScanOptions } from "../DocumentCache.js"
-import type * as Items from "../Items.js"
 
 /** DynamoDB's BatchGetItem limit: 100 keys a request. */
 export const BatchGetLimit = 100
 
 /** The body-less view of an entry. */
-export const fingerprintOf = (entry: Items.Entry): Fingerprint =>
+export const fingerprintOf = (entry: CacheEntry.Entry): Fingerprint =>
   entry._tag === "Cached"
     ? {
         _tag: "Cached",

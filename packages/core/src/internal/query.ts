@@ -18,11 +18,11 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
+import * as CacheEntry from "../CacheEntry.js"
+import { CursorError, InvalidQueryError } from "../CacheError.js"
 import * as Document from "../Document.js"
 import type { Query, QueryTarget } from "../DocumentCache.js"
-import { CursorError, InvalidQueryError } from "../DocumentCache.js"
 import type * as DocumentKind from "../DocumentKind.js"
-import * as Items from "../Items.js"
 
 /** Where a query resumes: strictly after this item. */
 export interface Position {
@@ -167,7 +167,7 @@ export const matches = (plan: Plan, summary: Document.Summary): boolean => {
  * document indexed at `from` would already be expired (before the horizon).
  */
 export const isComplete = (from: string, retentionDays: number, nowMillis: number): boolean =>
-  !Items.isExpired(Items.expiresAt(from, retentionDays), nowMillis)
+  !CacheEntry.isExpired(CacheEntry.expiresAt(from, retentionDays), nowMillis)
 
 // The MAC detects tampering and corruption (a cursor is a position, not a
 // credential: whoever holds one could run the query anyway).

@@ -6,22 +6,22 @@
 import { createHash } from "node:crypto"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import type * as CacheEntry from "../CacheEntry.js"
+import { CacheError, ConditionFailedError, StaleWriteError } from "../CacheError.js"
 import * as Document from "../Document.js"
 import type { Condition, PutOptions, Service } from "../DocumentCache.js"
-import { CacheError, ConditionFailedError, StaleWriteError } from "../DocumentCache.js"
-import type * as Items from "../Items.js"
 import { isValid, normalizeSequencer } from "../Sequencer.js"
 
 /** A document item as stored: its entry and, when known, the hash of its content. */
 export interface Stored {
-  readonly entry: Items.Entry
+  readonly entry: CacheEntry.Entry
   readonly contentHash: string | undefined
 }
 
 /** What a put must do. */
 export type Decision =
   | { readonly _tag: "Write" }
-  | { readonly _tag: "Unchanged"; readonly current: Items.Entry }
+  | { readonly _tag: "Unchanged"; readonly current: CacheEntry.Entry }
   | { readonly _tag: "Fail"; readonly error: StaleWriteError | ConditionFailedError }
 
 /** `kind/id`, the key errors and logs name. */
@@ -44,7 +44,7 @@ export const describe = (condition: Condition): string => {
 }
 
 /** Whether `condition` holds for what is stored (tombstones and expired entries count as stored). */
-export const holds = (stored: Option.Option<Items.Entry>, condition: Condition): boolean => {
+export const holds = (stored: Option.Option<CacheEntry.Entry>, condition: Condition): boolean => {
   switch (condition._tag) {
     case "VersionIs":
       return (
@@ -65,7 +65,7 @@ export const holds = (stored: Option.Option<Items.Entry>, condition: Condition):
 export const checkCondition = (
   key: string,
   operation: string,
-  stored: Option.Option<Items.Entry>,
+  stored: Option.Option<CacheEntry.Entry>,
   condition: Condition | undefined,
 ): ConditionFailedError | undefined =>
   condition === undefined || holds(stored, condition)

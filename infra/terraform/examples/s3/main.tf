@@ -1,6 +1,7 @@
-# Docket in front of an S3 bucket that already exists: the table, the sync
-# Lambda triggered by the bucket's notifications, and the alarms.
-# Walkthrough: docs/deployment.md.
+# Docket in front of an S3 bucket that already exists, with direct S3
+# delivery: the bucket notification invokes the sync Lambda asynchronously
+# (retries, then the dead-letter queue). Plus the table, the scheduled
+# reconcile and the alarms. Walkthrough: docs/deployment.md.
 
 data "aws_s3_bucket" "documents" {
   bucket = var.bucket_name
@@ -11,19 +12,24 @@ module "table" {
 
   name                = var.table_name
   deletion_protection = var.deletion_protection
+  kms_key_arn         = var.table_kms_key_arn
   tags                = var.tags
 }
 
 module "sync" {
   source = "../../modules/sync-lambda"
 
+  delivery                   = "s3"
   function_name              = var.function_name
   zip_path                   = var.lambda_zip_path
   table_name                 = module.table.name
   table_arn                  = module.table.arn
+  table_kms_key_arn          = var.table_kms_key_arn
   bucket_name                = data.aws_s3_bucket.documents.id
   document_prefix            = var.document_prefix
   manage_bucket_notification = var.manage_bucket_notification
+  reconcile_schedule         = var.reconcile_schedule
+  reconcile_slices           = var.reconcile_slices
   memory_size                = var.lambda_memory_size
   timeout                    = var.lambda_timeout
   log_retention_days         = var.log_retention_days
@@ -40,6 +46,8 @@ module "alarms" {
   table_name          = module.table.name
   function_name       = module.sync.function_name
   dlq_name            = module.sync.dlq_name
+  delivery            = module.sync.delivery
+  schedule_group_name = module.sync.schedule_group_name
   alarm_sns_topic_arn = var.alarm_sns_topic_arn
   tags                = var.tags
 }

@@ -13,8 +13,18 @@ output "lambda_arn" {
   value       = module.sync.function_arn
 }
 
+output "events_queue_url" {
+  description = "The queue the bucket notifies (its depth and age show the sync's backlog)."
+  value       = module.sync.events_queue_url
+}
+
+output "events_dlq_url" {
+  description = "The events dead-letter queue: S3 events that failed sqs_max_receive_count times (docs/runbook.md)."
+  value       = module.sync.events_dlq_url
+}
+
 output "dlq_url" {
-  description = "The dead-letter queue URL (inspect and redrive failed events; docs/runbook.md)."
+  description = "The dead-letter queue of failed asynchronous invocations (the scheduled runs; docs/runbook.md)."
   value       = module.sync.dlq_url
 }
 

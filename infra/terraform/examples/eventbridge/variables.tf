@@ -40,6 +40,17 @@ variable "table_name" {
   }
 }
 
+variable "table_kms_key_arn" {
+  description = "Customer managed KMS key for the table; null for the AWS managed key."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.table_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.table_kms_key_arn))
+    error_message = "table_kms_key_arn must be a KMS key ARN or null."
+  }
+}
+
 variable "deletion_protection" {
   description = "Protect the table from deletion."
   type        = bool
@@ -72,6 +83,28 @@ variable "manage_bucket_notification" {
   description = "Let Terraform own the bucket's notification configuration (false if the bucket already has notifications)."
   type        = bool
   default     = true
+}
+
+variable "reconcile_schedule" {
+  description = "When the scheduled reconcile runs (EventBridge Scheduler expression); null for never."
+  type        = string
+  default     = "rate(6 hours)"
+
+  validation {
+    condition     = var.reconcile_schedule == null || can(regex("^(rate|cron)\\(.+\\)$", var.reconcile_schedule))
+    error_message = "reconcile_schedule must be rate(...), cron(...) or null."
+  }
+}
+
+variable "reconcile_slices" {
+  description = "Sub-prefixes reconciled by one scheduled run each (\"\" is the whole prefix)."
+  type        = list(string)
+  default     = [""]
+
+  validation {
+    condition     = length(var.reconcile_slices) >= 1
+    error_message = "reconcile_slices must name at least one slice."
+  }
 }
 
 variable "lambda_memory_size" {

@@ -1,0 +1,15 @@
+terraform {
+  required_version = ">= 1.5.0"
+
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = ">= 6.20.0, < 7.0.0"
+    }
+  }
+}
+
+# The modules tag every taggable resource with var.tags themselves.
+provider "aws" {
+  region = var.region
+}
