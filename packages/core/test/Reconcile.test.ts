@@ -82,7 +82,7 @@ describe("Reconcile", () => {
         }
         expect(Reconcile.hasDrift(yield* Reconcile.run())).toBe(false)
       }).pipe(Effect.provide(Docket.layerMemory())),
-    { fastCheck: { numRuns: 60 } },
+    { fastCheck: { numRuns: 60 }, timeout: 240_000 },
   )
 
   it.effect("a dry run reports drift and repairs nothing", () =>
