@@ -112,6 +112,10 @@ export const backfill = Command.make(
       Options.optional,
       Options.withDescription("Checkpoint file; default .docket/backfill-TABLE-BUCKET[-shard-I-of-N].json"),
     ),
+    manifest: Options.text("manifest").pipe(
+      Options.optional,
+      Options.withDescription("Read the S3 side from an S3 Inventory: s3://BUCKET/.../manifest.json (CSV or Parquet)"),
+    ),
     shard: Options.text("shard").pipe(
       Options.optional,
       Options.withDescription(
@@ -133,6 +137,10 @@ export const reconcile = Command.make(
     ...g,
     fix: Options.boolean("fix").pipe(Options.withDescription("Repair the cache from S3")),
     concurrency: Options.integer("concurrency").pipe(Options.withDefault(8)),
+    manifest: Options.text("manifest").pipe(
+      Options.optional,
+      Options.withDescription("Read the S3 side from an S3 Inventory: s3://BUCKET/.../manifest.json (CSV or Parquet)"),
+    ),
     segments: Options.integer("segments").pipe(
       Options.withDefault(4),
       Options.withDescription("Parallel Scan segments of the table (1-1000)"),

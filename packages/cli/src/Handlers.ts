@@ -33,6 +33,7 @@ import * as GlobalOptions from "./GlobalOptions.js"
 import * as Input from "./Input.js"
 import * as Output from "./Output.js"
 import * as Services from "./Services.js"
+import * as Sources from "./Sources.js"
 
 type Globals = GlobalOptions.Globals
 
@@ -270,6 +271,7 @@ export interface BackfillOptions extends Globals {
   readonly resume: boolean
   readonly checkpoint: Option.Option<string>
   readonly shard: Option.Option<string>
+  readonly manifest: Option.Option<string>
 }
 
 interface CheckpointFile {
@@ -309,6 +311,14 @@ export const backfill = (o: BackfillOptions) =>
         yield* Input.checkRange(from, to, { from: Option.getOrThrow(o.from), to: Option.getOrThrow(o.to) })
       }
       const shard = Option.isSome(o.shard) ? yield* Backfill.parseShard(o.shard.value) : undefined
+      if (Option.isSome(o.manifest) && o.resume) {
+        return yield* new CliError({
+          reason: "BadInput",
+          message:
+            "--resume follows the listing's order, which an inventory does not have: run the manifest again (unchanged documents cost one BatchGetItem per 100)",
+        })
+      }
+      const source = yield* Sources.fromManifest(o.manifest)
       const options: Backfill.Options = {
         ...(shard !== undefined ? { shard } : {}),
         ...(from !== undefined ? { from } : {}),
@@ -375,6 +385,7 @@ export const backfill = (o: BackfillOptions) =>
       )
       const summary = yield* Backfill.run({
         ...options,
+        ...(source !== undefined ? { source } : {}),
         ...(startAfter !== undefined ? { startAfter } : {}),
         onCheckpoint: writeCheckpoint,
         onProgress,
@@ -424,7 +435,12 @@ export const backfill = (o: BackfillOptions) =>
 
 /** `docket reconcile [--fix]` */
 export const reconcile = (
-  o: Globals & { readonly fix: boolean; readonly concurrency: number; readonly segments: number },
+  o: Globals & {
+    readonly fix: boolean
+    readonly concurrency: number
+    readonly segments: number
+    readonly manifest: Option.Option<string>
+  },
 ) =>
   withServices(
     o,
@@ -433,7 +449,13 @@ export const reconcile = (
       if (o.segments < 1 || o.segments > 1000) {
         return yield* new CliError({ reason: "BadInput", message: `--segments ${o.segments} must be 1-1000` })
       }
-      const report = yield* Reconcile.run({ fix: o.fix, concurrency: o.concurrency, segments: o.segments })
+      const source = yield* Sources.fromManifest(o.manifest)
+      const report = yield* Reconcile.run({
+        fix: o.fix,
+        concurrency: o.concurrency,
+        segments: o.segments,
+        ...(source !== undefined ? { source } : {}),
+      })
       if (o.format === "json") {
         yield* Output.line(JSON.stringify(report))
       } else if (o.format === "ndjson") {
