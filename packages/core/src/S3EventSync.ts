@@ -240,8 +240,11 @@ export const syncRecord = (
           Effect.mapError((e) => fail("CacheFailed", e)),
           Effect.map((entry) => {
             const stored = Option.getOrUndefined(entry)?.sequencer
+            // Nothing sequenced stored yet: still only if no sequenced record lands meanwhile
+            // (every normalised sequencer is at or after "0"), or a record in flight while a
+            // newer event completes would overwrite that event's state with what it read.
             return stored === undefined
-              ? {}
+              ? { condition: { _tag: "SequencerBefore", sequencer: "0" } as const }
               : { sequencer: stored, condition: { _tag: "SequencerBefore", sequencer: successor(stored) } as const }
           }),
         ),
