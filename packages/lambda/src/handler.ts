@@ -52,9 +52,11 @@ export const handler = async (
 > => {
   // Do not wait for the runtime's background fibers (the rate limiter's refill) to end.
   context.callbackWaitsForEmptyEventLoop = false
-  if (ScheduledTask.isScheduledTask(event)) return runtime.runPromise(ScheduledTask.handle(event, context))
-  if (BatchBackfill.isBatchOperations(event) || BatchBackfill.isItemBatch(event)) {
-    return runtime.runPromise(BatchBackfill.handle(event, context))
+  if (ScheduledTask.isScheduledTask(event)) {
+    return runtime.runPromise(ScheduledTask.handle(event, context).pipe(Effect.provide(EventHandler.layerTracing)))
   }
-  return runtime.runPromise(EventHandler.handle(event, context))
+  if (BatchBackfill.isBatchOperations(event) || BatchBackfill.isItemBatch(event)) {
+    return runtime.runPromise(BatchBackfill.handle(event, context).pipe(Effect.provide(EventHandler.layerTracing)))
+  }
+  return runtime.runPromise(EventHandler.handle(event, context).pipe(Effect.provide(EventHandler.layerTracing)))
 }
