@@ -26,7 +26,8 @@ import { DocumentKinds } from "../DocumentKind.js"
 import * as Write from "../internal/write.js"
 import { RateLimit } from "../RateLimit.js"
 import * as Retry from "../Retry.js"
-import { makeBackend } from "./DynamoDB/Call.js"
+import * as Bulk from "./DynamoDB/Bulk.js"
+import { cacheError, log, makeBackend, newStats } from "./DynamoDB/Call.js"
 import * as Protocol from "./DynamoDB/Protocol.js"
 import * as Queries from "./DynamoDB/Queries.js"
 import * as Writes from "./DynamoDB/Writes.js"
@@ -63,7 +64,22 @@ export const make = (
       retry: options.retry ?? Retry.defaultPolicy,
     })
     const writes = Writes.make(backend)
+    const bulk = Bulk.make({
+      client,
+      table: options.table,
+      send: (operation, key, send) => {
+        const stats = newStats()
+        return log(
+          `cache.${operation}`,
+          { table: options.table, key, stats },
+          backend.call(stats, send).pipe(Effect.mapError(cacheError(operation, key))),
+          undefined,
+          "debug",
+        )
+      },
+    })
     return Write.validated({
+      ...bulk,
       ...writes.service,
       ...Protocol.make(backend, writes),
       ...Queries.make(backend, Math.max(1, options.bucketConcurrency ?? 4)),

@@ -26,6 +26,7 @@ import { DocumentKinds } from "../DocumentKind.js"
 import * as Items from "../Items.js"
 import * as OperationLog from "../OperationLog.js"
 import { normalizeSequencer } from "../Sequencer.js"
+import * as Bulk from "./bulk.js"
 import * as QueryPlan from "./query.js"
 import * as Write from "./write.js"
 
@@ -318,6 +319,28 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Docum
 
     return Write.validated({
       get,
+      fingerprints: (refs) =>
+        Effect.sync(() =>
+          [...new Map(refs.map((ref) => [pk(ref.kind, ref.id), ref])).values()].flatMap((ref) =>
+            Option.toArray(Option.map(storedEntry(ref.kind, ref.id), Bulk.fingerprintOf)),
+          ),
+        ),
+      scan: (scanOptions) =>
+        Stream.suspend(() => {
+          const segments = Bulk.segmentCount(scanOptions)
+          const entries = [...items.entries()].flatMap(([key, item]) =>
+            item.committed === undefined ? [] : [[key, item.committed] as const],
+          )
+          return Stream.mergeAll(
+            Array.from({ length: segments }, (_, segment) =>
+              Stream.fromIterable(entries).pipe(
+                Stream.filter(([key]) => Bulk.segmentOf(key, segments) === segment),
+                Stream.map(([, s]) => Bulk.fingerprintOf(s.entry)),
+              ),
+            ),
+            { concurrency: "unbounded" },
+          )
+        }),
       put,
       delete: (kind, id, deleteOptions) => remove("delete", kind, id, deleteOptions?.condition, () => undefined),
       tombstone: (kind, id, tombstoneOptions) =>
