@@ -406,6 +406,16 @@ export const processDecoded = (
         failedMessageIds: decoded.messageIds.filter((id) => failedIds.has(id)),
       }
     }),
+    // One span per batch, each record's `event-sync` span under it.
+    Effect.tap((result) =>
+      OperationLog.annotateSpan({
+        source: result.source,
+        records: result.results.length,
+        failed: result.failed.length,
+        outcome: result.failed.length === 0 ? "ok" : "partial",
+      }),
+    ),
+    Effect.withSpan("S3EventSync.batch", { captureStackTrace: false }),
   )
 
 /**
