@@ -154,13 +154,20 @@ const scenario: Harness.Scenario = {
         return out
       }
       const context = { awsRequestId: "bench", callbackWaitsForEmptyEventLoop: true }
+      const names = new Map<Handler, string>([
+        [docket, "docket"],
+        [plain, "naive raw"],
+        [careful, "careful raw"],
+        [powertools, "powertools"],
+      ])
       const pass = async (handler: Handler, table: string) => {
         process.env.DOCKET_TABLE = table
         const events = batches()
         const start = performance.now()
         for (const event of events) {
           const response = (await handler(event, context)) as { batchItemFailures?: ReadonlyArray<unknown> }
-          if ((response?.batchItemFailures?.length ?? 0) > 0) throw new Error("records failed in the benchmark")
+          const failed = response?.batchItemFailures?.length ?? 0
+          if (failed > 0) throw new Error(`${failed} record(s) of a batch failed in the ${names.get(handler)} handler`)
         }
         return (records / (performance.now() - start)) * 1000
       }
