@@ -8,6 +8,7 @@
 import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
+import * as DoctorCommand from "./DoctorCommand.js"
 import * as GlobalOptions from "./GlobalOptions.js"
 import * as Handlers from "./Handlers.js"
 
@@ -110,7 +111,17 @@ export const backfill = Command.make(
     ),
     checkpoint: Options.text("checkpoint").pipe(
       Options.optional,
-      Options.withDescription("Checkpoint file; default .docket/backfill-TABLE-BUCKET.json"),
+      Options.withDescription("Checkpoint file; default .docket/backfill-TABLE-BUCKET[-shard-I-of-N].json"),
+    ),
+    manifest: Options.text("manifest").pipe(
+      Options.optional,
+      Options.withDescription("Read the S3 side from an S3 Inventory: s3://BUCKET/.../manifest.json (CSV or Parquet)"),
+    ),
+    shard: Options.text("shard").pipe(
+      Options.optional,
+      Options.withDescription(
+        "I/N: process only shard I of N (0-based) of the listing, split by a stable hash of the key",
+      ),
     ),
   },
   Handlers.backfill,
@@ -127,6 +138,14 @@ export const reconcile = Command.make(
     ...g,
     fix: Options.boolean("fix").pipe(Options.withDescription("Repair the cache from S3")),
     concurrency: Options.integer("concurrency").pipe(Options.withDefault(8)),
+    manifest: Options.text("manifest").pipe(
+      Options.optional,
+      Options.withDescription("Read the S3 side from an S3 Inventory: s3://BUCKET/.../manifest.json (CSV or Parquet)"),
+    ),
+    segments: Options.integer("segments").pipe(
+      Options.withDefault(4),
+      Options.withDescription("Parallel Scan segments of the table (1-1000)"),
+    ),
   },
   Handlers.reconcile,
 ).pipe(
@@ -183,12 +202,37 @@ export const demo = Command.make(
   ),
 )
 
+/** `docket doctor` */
+export const doctor = Command.make(
+  "doctor",
+  {
+    ...g,
+    function: Options.text("function").pipe(
+      Options.optional,
+      Options.withDescription("The sync Lambda (name or ARN): compare its environment; the bucket must notify it"),
+    ),
+    queue: Options.text("queue").pipe(
+      Options.optional,
+      Options.withDescription("The SQS queue ARN the bucket notifies (delivery = sqs)"),
+    ),
+    namespace: Options.text("namespace").pipe(
+      Options.withDefault("Docket"),
+      Options.withDescription("CloudWatch namespace of Docket's metrics"),
+    ),
+  },
+  DoctorCommand.run,
+).pipe(
+  Command.withDescription(
+    "Check a deployment: configuration, credentials, reachability, the table against Docket's definition, the bucket's event delivery, the function's environment, recent metrics. Exit 0 only when no check failed.",
+  ),
+)
+
 /** The `docket` command. */
 export const docket = Command.make("docket").pipe(
   Command.withDescription(
     "A DynamoDB cache and index in front of the S3 bucket of change and announcement documents. Exit codes: 0 ok, 1 failure, 2 bad usage or input, 3 drift (reconcile).",
   ),
-  Command.withSubcommands([put, get, del, query, backfill, reconcile, table, local, demo]),
+  Command.withSubcommands([put, get, del, query, backfill, reconcile, table, doctor, local, demo]),
 )
 
 /** The runnable CLI: `(argv) => Effect`. */

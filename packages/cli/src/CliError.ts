@@ -14,6 +14,8 @@ export class CliError extends Data.TaggedError("CliError")<{
   readonly message: string
   /** Further lines printed after the message (e.g. one per invalid document). */
   readonly details?: ReadonlyArray<string>
+  /** The command already printed its result (a report): with `--format json` the message goes to stderr. */
+  readonly printed?: boolean
   readonly cause?: unknown
 }> {}
 
@@ -38,6 +40,7 @@ export const exitCode = (error: unknown): number => {
     return e.reason === "BadInput" ? ExitCode.BadInput : e.reason === "Drift" ? ExitCode.Drift : ExitCode.Failure
   }
   if (e?._tag === "BackfillError") return e.reason === "ListingFailed" ? ExitCode.Failure : ExitCode.BadInput
+  if (e?._tag === "InventoryError") return e.reason === "BadLocation" ? ExitCode.BadInput : ExitCode.Failure
   if (typeof e?._tag === "string" && badInputTags.has(e._tag)) return ExitCode.BadInput
   // effect's ConfigError carries its kind in `_op`.
   if (e?._tag === undefined && typeof e?._op === "string" && configOps.includes(e._op)) return ExitCode.BadInput
