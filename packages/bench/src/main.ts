@@ -1,6 +1,7 @@
 /**
  * Runs the benchmark scenarios: `npm run bench` (all), `npm run bench -- NAME...`
- * (some), `--quick` (short versions, for CI). Each writes
+ * (some), `--quick` (short versions, for CI), `--docs` (only rewrite the doc from
+ * the results files). Each writes
  * `packages/bench/results/NAME.json`; `docs/benchmarks.md` is rewritten from all
  * result files. A scenario that crashes fails the run (exit 1); a missed target is
  * reported, not failed.
@@ -88,6 +89,11 @@ ${details.join("\n")}${existsSync(profilesFile) ? `\n${readFileSync(profilesFile
 
 const main = async () => {
   mkdirSync(resultsDir, { recursive: true })
+  if (args.includes("--docs")) {
+    // Only rewrite docs/benchmarks.md from the results files (and profiles.md).
+    writeDocs()
+    return
+  }
   const all = await loadScenarios()
   const scenarios = all.filter(
     (s) => only.length === 0 || only.includes(s.name) || (s.produces ?? []).some((n) => only.includes(n)),

@@ -9,6 +9,7 @@ import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import * as Effect from "effect/Effect"
+import type * as DoctorCommand from "./DoctorCommand.js"
 import * as GlobalOptions from "./GlobalOptions.js"
 
 /**
@@ -192,12 +193,41 @@ export const demo = Command.make(
   ),
 )
 
+/** `docket doctor` */
+export const doctor = Command.make(
+  "doctor",
+  {
+    ...g,
+    function: Options.text("function").pipe(
+      Options.optional,
+      Options.withDescription("The sync Lambda (name or ARN): compare its environment; the bucket must notify it"),
+    ),
+    queue: Options.text("queue").pipe(
+      Options.optional,
+      Options.withDescription("The SQS queue ARN the bucket notifies (delivery = sqs)"),
+    ),
+    namespace: Options.text("namespace").pipe(
+      Options.withDefault("Docket"),
+      Options.withDescription("CloudWatch namespace of Docket's metrics"),
+    ),
+  },
+  (o: DoctorCommand.DoctorOptions) =>
+    Effect.flatMap(
+      Effect.promise(() => import("./DoctorCommand.js")),
+      (doctor) => doctor.run(o),
+    ),
+).pipe(
+  Command.withDescription(
+    "Check a deployment: configuration, credentials, reachability, the table against Docket's definition, the bucket's event delivery, the function's environment, recent metrics. Exit 0 only when no check failed.",
+  ),
+)
+
 /** The `docket` command. */
 export const docket = Command.make("docket").pipe(
   Command.withDescription(
     "A DynamoDB cache and index in front of the S3 bucket of change and announcement documents. Exit codes: 0 ok, 1 failure, 2 bad usage or input, 3 drift (reconcile).",
   ),
-  Command.withSubcommands([put, get, del, query, backfill, reconcile, table, local, demo]),
+  Command.withSubcommands([put, get, del, query, backfill, reconcile, table, doctor, local, demo]),
 )
 
 /** The runnable CLI: `(argv) => Effect`. */

@@ -24,6 +24,7 @@ import { CliError } from "./CliError.js"
 import * as GlobalOptions from "./GlobalOptions.js"
 import * as Input from "./Input.js"
 import * as Output from "./Output.js"
+import * as Progress from "./Progress.js"
 import * as Services from "./Services.js"
 
 type Globals = GlobalOptions.Globals
@@ -134,6 +135,8 @@ export const put = (o: Globals & { readonly file: string; readonly concurrency: 
       const keys = new Set(parsed.map((p) => `${p.document.kind}/${p.document.id}`))
       // Several versions of one document in one input are written in input order.
       const concurrency = keys.size < parsed.length ? 1 : Math.max(1, o.concurrency)
+      // NDJSON of several documents: a progress bar (total, rate, ETA) on stderr.
+      const progress = parsed.length > 1 ? yield* Progress.make({ label: "put", total: parsed.length }) : undefined
       const results = yield* Effect.forEach(
         parsed,
         (p) =>
@@ -156,9 +159,11 @@ export const put = (o: Globals & { readonly file: string; readonly concurrency: 
                 error: (error as { message?: string }).message ?? String(error),
               }),
             ),
+            Effect.tap((r) => (progress === undefined ? Effect.void : progress.advance(1, { [r.outcome]: 1 }))),
           ),
         { concurrency },
       )
+      if (progress !== undefined) yield* progress.finish
       const failed = results.filter((r) => r.outcome === "failed").length
       if (o.format === "json") {
         yield* Output.line(JSON.stringify({ results, failed, total: results.length }))

@@ -112,7 +112,7 @@ const write = () =>
     const one = () => runtime.runPromise(WriteThrough.write(fresh()))
     for (let i = 0; i < 100; i++) await one()
     await profiled("write", async () => {
-      for (let i = 0; i < 600; i++) await one()
+      for (let i = 0; i < 300; i++) await one()
     })
   })
 
