@@ -62,7 +62,7 @@ export const resolve = (globals: Globals) =>
 
 // The AWS SDK clients and the metrics exporter are imported by the commands that use
 // them, when they run: `docket --help` and commands without AWS never load them.
-const dynamodbSdk = Effect.promise(() => import("@aws-sdk/client-dynamodb"))
+const dynamodbSdk = Effect.promise(() => import("./DynamoDBSdk.js"))
 const metricsExport = Effect.promise(() => import("@docket/core/MetricsExport"))
 
 /** `--metrics emf|cloudwatch`: exports the metrics the command recorded, at its end. */
