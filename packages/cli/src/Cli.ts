@@ -120,7 +120,17 @@ export const backfill = Command.make(
     ),
     checkpoint: Options.text("checkpoint").pipe(
       Options.optional,
-      Options.withDescription("Checkpoint file; default .docket/backfill-TABLE-BUCKET.json"),
+      Options.withDescription("Checkpoint file; default .docket/backfill-TABLE-BUCKET[-shard-I-of-N].json"),
+    ),
+    manifest: Options.text("manifest").pipe(
+      Options.optional,
+      Options.withDescription("Read the S3 side from an S3 Inventory: s3://BUCKET/.../manifest.json (CSV or Parquet)"),
+    ),
+    shard: Options.text("shard").pipe(
+      Options.optional,
+      Options.withDescription(
+        "I/N: process only shard I of N (0-based) of the listing, split by a stable hash of the key",
+      ),
     ),
   },
   (o) => Effect.flatMap(handlers, (h) => h.backfill(o)),
@@ -137,6 +147,14 @@ export const reconcile = Command.make(
     ...g,
     fix: Options.boolean("fix").pipe(Options.withDescription("Repair the cache from S3")),
     concurrency: Options.integer("concurrency").pipe(Options.withDefault(8)),
+    manifest: Options.text("manifest").pipe(
+      Options.optional,
+      Options.withDescription("Read the S3 side from an S3 Inventory: s3://BUCKET/.../manifest.json (CSV or Parquet)"),
+    ),
+    segments: Options.integer("segments").pipe(
+      Options.withDefault(4),
+      Options.withDescription("Parallel Scan segments of the table (1-1000)"),
+    ),
   },
   (o) => Effect.flatMap(handlers, (h) => h.reconcile(o)),
 ).pipe(
