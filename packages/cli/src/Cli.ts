@@ -184,7 +184,19 @@ export const table = Command.make("table").pipe(
   Command.withSubcommands([tableCreate, tableDescribe]),
 )
 
-const localStart = Command.make("start", g, (o) => Effect.flatMap(handlers, (h) => h.localStart(o))).pipe(
+const localStart = Command.make(
+  "start",
+  {
+    ...g,
+    delivery: Options.choice("delivery", ["sqs", "direct"]).pipe(
+      Options.withDefault("sqs" as const),
+      Options.withDescription(
+        "How S3 changes reach the sync: sqs (a queue in the emulator, polled like Lambda's event source mapping, with a dead-letter queue) or direct (each change straight to the sync)",
+      ),
+    ),
+  },
+  (o) => Effect.flatMap(handlers, (h) => h.localStart(o)),
+).pipe(
   Command.withDescription(
     "Run the embedded stack in the foreground; print the export lines for a second shell; Ctrl-C stops it.",
   ),

@@ -633,7 +633,7 @@ export const tableDescribe = (o: Globals) =>
   }).pipe(Effect.scoped)
 
 /** `docket local start` (see LocalMode). */
-export const localStart = (o: Globals) =>
+export const localStart = (o: Globals & { readonly delivery: "sqs" | "direct" }) =>
   Effect.flatMap(
     Effect.promise(() => import("./LocalMode.js")),
     (m) => m.start(o),
