@@ -141,7 +141,7 @@ export const backfill = Command.make(
 )
 
 /** `docket heal` */
-export const heal = Command.make("heal", { ...g }, Handlers.heal).pipe(
+export const heal = Command.make("heal", { ...g }, (o) => Effect.flatMap(handlers, (h) => h.heal(o))).pipe(
   Command.withDescription(
     "Resolve abandoned write intents (a writer died between its intent and its commit) from the intents index. Exit 1 if any failed.",
   ),

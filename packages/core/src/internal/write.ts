@@ -67,7 +67,13 @@ export const decideIntent = (request: IntentRequest, slot: Slot): IntentDecision
       }
     }
     if (current.summary.version === version) {
-      if (slot.committed.value.contentHash === contentHash(change.document)) return { _tag: "Unchanged", current }
+      if (slot.committed.value.contentHash === contentHash(change.document)) {
+        // Another writer's intent may already be in S3 (a higher version): "unchanged" is only true once it is settled.
+        if (Option.isSome(slot.intent) && slot.intent.value.writer !== request.writer) {
+          return { _tag: "Blocked", intent: slot.intent.value }
+        }
+        return { _tag: "Unchanged", current }
+      }
       return {
         _tag: "Fail",
         error: new StaleWriteError({
