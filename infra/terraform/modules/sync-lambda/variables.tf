@@ -170,6 +170,17 @@ variable "reconcile_schedule" {
   }
 }
 
+variable "heal_schedule" {
+  description = "EventBridge Scheduler expression of the intents sweep ({\"docket\":\"heal\"}: resolves write intents whose writer died), e.g. \"rate(1 minute)\"; null for none."
+  type        = string
+  default     = "rate(1 minute)"
+
+  validation {
+    condition     = var.heal_schedule == null || can(regex("^(rate\\([1-9][0-9]* (minute|minutes|hour|hours|day|days)\\)|cron\\(.+\\))$", var.heal_schedule))
+    error_message = "heal_schedule must be rate(N unit), cron(...) or null."
+  }
+}
+
 variable "reconcile_slices" {
   description = "Sub-prefixes under document_prefix, each reconciled by its own scheduled run (\"\" is the whole prefix), e.g. [\"changes/\", \"announcements/\"]. Size them so one run finishes within the timeout."
   type        = list(string)
