@@ -260,7 +260,9 @@ describe("sync-lambda module", () => {
     expect(heal.target[0].arn).toBe("${aws_lambda_function.this.arn}")
     expect(heal.target[0].input).toBe('${jsonencode({ docket = "heal" })}')
     expect(heal.target[0].dead_letter_config[0].arn).toBe("${aws_sqs_queue.dlq.arn}")
-    expect(locals(configs.sync).schedules_enabled).toBe("${var.reconcile_schedule != null || var.heal_schedule != null}")
+    expect(locals(configs.sync).schedules_enabled).toBe(
+      "${var.reconcile_schedule != null || var.heal_schedule != null}",
+    )
     // The payloads are the ones the Lambda's scheduled entry accepts.
     const entry = readFileSync(join(repo, "packages/lambda/src/ScheduledTask.ts"), "utf8")
     expect(entry).toContain('Schema.Literal("reconcile")')
