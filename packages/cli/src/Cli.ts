@@ -111,7 +111,17 @@ export const backfill = Command.make(
     ),
     checkpoint: Options.text("checkpoint").pipe(
       Options.optional,
-      Options.withDescription("Checkpoint file; default .docket/backfill-TABLE-BUCKET.json"),
+      Options.withDescription("Checkpoint file; default .docket/backfill-TABLE-BUCKET[-shard-I-of-N].json"),
+    ),
+    manifest: Options.text("manifest").pipe(
+      Options.optional,
+      Options.withDescription("Read the S3 side from an S3 Inventory: s3://BUCKET/.../manifest.json (CSV or Parquet)"),
+    ),
+    shard: Options.text("shard").pipe(
+      Options.optional,
+      Options.withDescription(
+        "I/N: process only shard I of N (0-based) of the listing, split by a stable hash of the key",
+      ),
     ),
   },
   Handlers.backfill,
@@ -128,6 +138,14 @@ export const reconcile = Command.make(
     ...g,
     fix: Options.boolean("fix").pipe(Options.withDescription("Repair the cache from S3")),
     concurrency: Options.integer("concurrency").pipe(Options.withDefault(8)),
+    manifest: Options.text("manifest").pipe(
+      Options.optional,
+      Options.withDescription("Read the S3 side from an S3 Inventory: s3://BUCKET/.../manifest.json (CSV or Parquet)"),
+    ),
+    segments: Options.integer("segments").pipe(
+      Options.withDefault(4),
+      Options.withDescription("Parallel Scan segments of the table (1-1000)"),
+    ),
   },
   Handlers.reconcile,
 ).pipe(
@@ -157,7 +175,19 @@ export const table = Command.make("table").pipe(
   Command.withSubcommands([tableCreate, tableDescribe]),
 )
 
-const localStart = Command.make("start", g, Handlers.localStart).pipe(
+const localStart = Command.make(
+  "start",
+  {
+    ...g,
+    delivery: Options.choice("delivery", ["sqs", "direct"]).pipe(
+      Options.withDefault("sqs" as const),
+      Options.withDescription(
+        "How S3 changes reach the sync: sqs (a queue in the emulator, polled like Lambda's event source mapping, with a dead-letter queue) or direct (each change straight to the sync)",
+      ),
+    ),
+  },
+  Handlers.localStart,
+).pipe(
   Command.withDescription(
     "Run the embedded stack in the foreground; print the export lines for a second shell; Ctrl-C stops it.",
   ),

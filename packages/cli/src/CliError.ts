@@ -40,6 +40,7 @@ export const exitCode = (error: unknown): number => {
     return e.reason === "BadInput" ? ExitCode.BadInput : e.reason === "Drift" ? ExitCode.Drift : ExitCode.Failure
   }
   if (e?._tag === "BackfillError") return e.reason === "ListingFailed" ? ExitCode.Failure : ExitCode.BadInput
+  if (e?._tag === "InventoryError") return e.reason === "BadLocation" ? ExitCode.BadInput : ExitCode.Failure
   if (typeof e?._tag === "string" && badInputTags.has(e._tag)) return ExitCode.BadInput
   // effect's ConfigError carries its kind in `_op`.
   if (e?._tag === undefined && typeof e?._op === "string" && configOps.includes(e._op)) return ExitCode.BadInput

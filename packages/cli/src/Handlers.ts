@@ -35,6 +35,7 @@ import * as Input from "./Input.js"
 import * as Output from "./Output.js"
 import * as Progress from "./Progress.js"
 import * as Services from "./Services.js"
+import * as Sources from "./Sources.js"
 import * as Terminal from "./Terminal.js"
 
 type Globals = GlobalOptions.Globals
@@ -286,6 +287,8 @@ export interface BackfillOptions extends Globals {
   readonly concurrency: number
   readonly resume: boolean
   readonly checkpoint: Option.Option<string>
+  readonly shard: Option.Option<string>
+  readonly manifest: Option.Option<string>
 }
 
 interface CheckpointFile {
@@ -298,8 +301,16 @@ interface CheckpointFile {
 }
 
 const progressLine = (p: Backfill.Progress) => {
-  const rate = p.elapsedMs > 0 ? Math.round((p.matched * 1000) / p.elapsedMs) : 0
-  return `listed ${p.listed}  matched ${p.matched}  written ${p.written}  unchanged ${p.unchanged}  failed ${p.failed}  ${rate}/s`
+  const done = p.total === undefined ? `${p.processed}/${p.listed}+` : `${p.processed}/${p.total}`
+  const bar =
+    p.total === undefined || p.total === 0
+      ? ""
+      : (() => {
+          const filled = Math.round((20 * p.processed) / (p.total as number))
+          return `[${"#".repeat(filled)}${".".repeat(20 - filled)}] `
+        })()
+  const eta = p.etaMs === undefined ? "" : `  eta ${Output.ms(p.etaMs)}`
+  return `${bar}${done}  written ${p.written}  unchanged ${p.unchanged}  failed ${p.failed}  ${Math.round(p.ratePerSecond)}/s${eta}`
 }
 
 /** `docket backfill` */
@@ -316,7 +327,17 @@ export const backfill = (o: BackfillOptions) =>
       if (from !== undefined && to !== undefined) {
         yield* Input.checkRange(from, to, { from: Option.getOrThrow(o.from), to: Option.getOrThrow(o.to) })
       }
+      const shard = Option.isSome(o.shard) ? yield* Backfill.parseShard(o.shard.value) : undefined
+      if (Option.isSome(o.manifest) && o.resume) {
+        return yield* new CliError({
+          reason: "BadInput",
+          message:
+            "--resume follows the listing's order, which an inventory does not have: run the manifest again (unchanged documents cost one BatchGetItem per 100)",
+        })
+      }
+      const source = yield* Sources.fromManifest(o.manifest)
       const options: Backfill.Options = {
+        ...(shard !== undefined ? { shard } : {}),
         ...(from !== undefined ? { from } : {}),
         ...(to !== undefined ? { to } : {}),
         customers: o.customer,
@@ -326,7 +347,13 @@ export const backfill = (o: BackfillOptions) =>
       }
       const filters = Backfill.describe(options)
       const file = Option.getOrElse(o.checkpoint, () =>
-        join(".docket", `backfill-${config.table}-${config.bucket}.json`.replace(/[^A-Za-z0-9._-]/g, "_")),
+        join(
+          ".docket",
+          `backfill-${config.table}-${config.bucket}${shard === undefined ? "" : `-shard-${shard.index}-of-${shard.count}`}.json`.replace(
+            /[^A-Za-z0-9._-]/g,
+            "_",
+          ),
+        ),
       )
       let startAfter: string | undefined
       if (o.resume) {
@@ -375,6 +402,7 @@ export const backfill = (o: BackfillOptions) =>
       )
       const summary = yield* Backfill.run({
         ...options,
+        ...(source !== undefined ? { source } : {}),
         ...(startAfter !== undefined ? { startAfter } : {}),
         onCheckpoint: writeCheckpoint,
         onProgress,
@@ -423,19 +451,35 @@ export const backfill = (o: BackfillOptions) =>
   )
 
 /** `docket reconcile [--fix]` */
-export const reconcile = (o: Globals & { readonly fix: boolean; readonly concurrency: number }) =>
+export const reconcile = (
+  o: Globals & {
+    readonly fix: boolean
+    readonly concurrency: number
+    readonly segments: number
+    readonly manifest: Option.Option<string>
+  },
+) =>
   withServices(
     o,
     Effect.gen(function* () {
       const config = yield* DocketConfig.DocketConfig
-      const report = yield* Reconcile.run({ fix: o.fix, concurrency: o.concurrency })
+      if (o.segments < 1 || o.segments > 1000) {
+        return yield* new CliError({ reason: "BadInput", message: `--segments ${o.segments} must be 1-1000` })
+      }
+      const source = yield* Sources.fromManifest(o.manifest)
+      const report = yield* Reconcile.run({
+        fix: o.fix,
+        concurrency: o.concurrency,
+        segments: o.segments,
+        ...(source !== undefined ? { source } : {}),
+      })
       if (o.format === "json") {
         yield* Output.line(JSON.stringify(report))
       } else if (o.format === "ndjson") {
         for (const d of report.drift) yield* Output.line(JSON.stringify(d))
       } else {
         yield* Output.line(
-          `checked ${report.documents} documents (${report.objects} objects) and ${report.cacheEntries} cache entries in ${Output.ms(report.durationMs)}`,
+          `checked ${report.documents} documents (${report.objects} objects) against ${report.cacheEntries} cache entries (Scan, ${report.segments} segments) in ${Output.ms(report.durationMs)}: ${report.compared} ETags compared, ${report.bodiesRead} bodies read`,
         )
         yield* Output.line(Reconcile.driftTypes.map((t) => `${t} ${report.counts[t]}`).join("  "))
         if (report.drift.length > 0) {
@@ -466,10 +510,10 @@ export const reconcile = (o: Globals & { readonly fix: boolean; readonly concurr
       if (report.fixFailed > 0) {
         return yield* new CliError({ reason: "Failure", message: `${report.fixFailed} repairs failed` })
       }
-      if (report.drift.length > 0 && !(report.fix && Reconcile.allFixed(report))) {
+      if (Reconcile.hasDrift(report) && !(report.fix && Reconcile.allFixed(report))) {
         return yield* new CliError({
           reason: "Drift",
-          message: `drift found: ${report.drift.length} documents (run with --fix to repair from S3)`,
+          message: `drift found: ${Reconcile.driftTypes.reduce((n, t) => n + report.counts[t], 0)} documents (run with --fix to repair from S3)`,
         })
       }
     }),
@@ -599,7 +643,7 @@ export const tableDescribe = (o: Globals) =>
   }).pipe(Effect.scoped)
 
 /** `docket local start` (see LocalMode). */
-export const localStart = (o: Globals) =>
+export const localStart = (o: Globals & { readonly delivery: "sqs" | "direct" }) =>
   Effect.flatMap(
     Effect.promise(() => import("./LocalMode.js")),
     (m) => m.start(o),

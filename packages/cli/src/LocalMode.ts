@@ -1,7 +1,10 @@
 /**
  * `docket local start`: the embedded stack in the foreground. Creates the table
  * and bucket, runs S3 event sync in-process on the emulator's notifications
- * (as a deployed bucket notification + Lambda would), prints the `export` lines
+ * the way the recommended deployment does (`--delivery sqs`, the default: a
+ * queue in the emulator with a dead-letter queue, polled like Lambda's event
+ * source mapping, see `@docket/local/SqsDelivery`) or straight to the sync
+ * (`--delivery direct`, like a direct bucket notification), prints the `export` lines
  * a second shell needs, records them in the state file that `--local` reads,
  * and on SIGINT/SIGTERM removes the state file and stops the stack (no java
  * process is left behind).
@@ -12,8 +15,10 @@ import * as DocketConfig from "@docket/core/DocketConfig"
 import * as S3EventSync from "@docket/core/S3EventSync"
 import * as LocalStack from "@docket/local/LocalStack"
 import * as Notifications from "@docket/local/Notifications"
+import * as SqsDelivery from "@docket/local/SqsDelivery"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import * as Runtime from "effect/Runtime"
 import { CliError } from "./CliError.js"
 import * as GlobalOptions from "./GlobalOptions.js"
 import { loggerLayer } from "./Handlers.js"
@@ -36,7 +41,7 @@ export const acquireStack = Effect.acquireRelease(
 )
 
 /** Runs `docket local start`. */
-export const start = (o: GlobalOptions.Globals) =>
+export const start = (o: GlobalOptions.Globals & { readonly delivery: "sqs" | "direct" }) =>
   Effect.scoped(
     Effect.gen(function* () {
       const table = Option.getOrElse(o.table, () => process.env.DOCKET_LOCAL_TABLE ?? "docket")
@@ -82,14 +87,33 @@ export const start = (o: GlobalOptions.Globals) =>
         [
           `docket local stack up in ${Date.now() - started} ms: table ${table}, bucket ${bucket}.`,
           `DynamoDB Local ${stack.dynamodbEndpoint} (listens on all interfaces), S3 emulator ${stack.s3Endpoint}.`,
-          `S3 event sync runs here on every object change. State file: ${file}`,
+          o.delivery === "sqs"
+            ? "S3 event sync runs here: every object change is a message on the SQS queue " +
+              `${bucket}-events (dead-letter queue ${bucket}-events-dlq after 5 receives) in the emulator, at ${stack.s3Endpoint}.`
+            : "S3 event sync runs here on every object change (--delivery direct).",
+          `State file: ${file}`,
           "In another shell: paste the export lines above, or add --local to any docket command.",
           "Ctrl-C stops the stack (data is in memory and goes with it).",
         ].join("\n"),
       )
       const logFormat = Option.getOrElse(o.logFormat, () => (process.stderr.isTTY ? "pretty" : "json"))
       yield* Effect.gen(function* () {
-        yield* S3EventSync.consume((listener) => Notifications.subscribe(stack, bucket, listener))
+        if (o.delivery === "direct") {
+          yield* S3EventSync.consume((listener) => Notifications.subscribe(stack, bucket, listener))
+        } else {
+          // The Lambda's SQS answer: the messages whose records failed come back, then go to the DLQ.
+          const options = yield* S3EventSync.config.pipe(Effect.orDie)
+          const runtime = yield* Effect.runtime<S3EventSync.Requirements>()
+          yield* SqsDelivery.scoped(stack, bucket, (event) =>
+            Runtime.runPromise(runtime)(
+              S3EventSync.processEvent(event, options).pipe(
+                Effect.map((result) => ({
+                  batchItemFailures: result.failedMessageIds.map((itemIdentifier) => ({ itemIdentifier })),
+                })),
+              ),
+            ),
+          ).pipe(Effect.mapError((cause) => new CliError({ reason: "Failure", message: cause.message, cause })))
+        }
         yield* Effect.never
       }).pipe(
         Effect.scoped,

@@ -3,4 +3,7 @@
  *
  * @since 0.1.0
  */
+
+export * as CountingProxy from "./CountingProxy.js"
 export * as LocalStack from "./LocalStack.js"
+export * as SqsDelivery from "./SqsDelivery.js"
