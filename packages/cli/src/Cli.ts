@@ -1,6 +1,6 @@
 /**
  * The `docket` command line: every command, its arguments and options, and its
- * help text (DESIGN section 10). The handlers live in `Handlers.ts`; `bin.ts`
+ * help text (DESIGN section 10). The handlers live in `Handlers.ts` (imported lazily); `bin.ts`
  * provides the platform and runs it.
  *
  * @since 0.1.0
@@ -8,9 +8,16 @@
 import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
-import * as DoctorCommand from "./DoctorCommand.js"
+import * as Effect from "effect/Effect"
+import type * as DoctorCommand from "./DoctorCommand.js"
 import * as GlobalOptions from "./GlobalOptions.js"
-import * as Handlers from "./Handlers.js"
+
+/**
+ * The handlers, imported when a command runs: `--help`, `--version` and usage
+ * errors never load them, nor core's workflows and the AWS SDK behind them
+ * (startup time, measured by the `cli-startup` benchmark).
+ */
+const handlers = Effect.promise(() => import("./Handlers.js"))
 
 const g = GlobalOptions.options
 
@@ -30,7 +37,7 @@ export const put = Command.make(
       Options.withDescription("Documents written at once"),
     ),
   },
-  Handlers.put,
+  (o) => Effect.flatMap(handlers, (h) => h.put(o)),
 ).pipe(
   Command.withDescription(
     "Write documents through the cache to S3. Every document is validated first; if any is invalid nothing is written (exit 2).",
@@ -38,14 +45,14 @@ export const put = Command.make(
 )
 
 /** `docket get KIND ID` */
-export const get = Command.make("get", { ...g, kind: kindArg, id: idArg }, Handlers.get).pipe(
-  Command.withDescription("Read a document (cache first, S3 on a miss) and print it as JSON."),
-)
+export const get = Command.make("get", { ...g, kind: kindArg, id: idArg }, (o) =>
+  Effect.flatMap(handlers, (h) => h.get(o)),
+).pipe(Command.withDescription("Read a document (cache first, S3 on a miss) and print it as JSON."))
 
 /** `docket delete KIND ID` */
-export const del = Command.make("delete", { ...g, kind: kindArg, id: idArg }, Handlers.del).pipe(
-  Command.withDescription("Delete a document from S3 and the cache."),
-)
+export const del = Command.make("delete", { ...g, kind: kindArg, id: idArg }, (o) =>
+  Effect.flatMap(handlers, (h) => h.del(o)),
+).pipe(Command.withDescription("Delete a document from S3 and the cache."))
 
 const queryOptions = {
   ...g,
@@ -65,7 +72,9 @@ const queryOptions = {
   ),
 }
 
-const queryTime = Command.make("time", queryOptions, (o) => Handlers.query({ _tag: "Time" }, o)).pipe(
+const queryTime = Command.make("time", queryOptions, (o) =>
+  Effect.flatMap(handlers, (h) => h.query({ _tag: "Time" }, o)),
+).pipe(
   Command.withDescription(
     "Documents whose time (a change's schedule.start, an announcement's publishAt) is in [from, to).",
   ),
@@ -73,12 +82,12 @@ const queryTime = Command.make("time", queryOptions, (o) => Handlers.query({ _ta
 const queryCustomer = Command.make(
   "customer",
   { ...queryOptions, customer: Args.text({ name: "CODE" }).pipe(Args.withDescription("Customer code")) },
-  (o) => Handlers.query({ _tag: "Customer", customer: o.customer }, o),
+  (o) => Effect.flatMap(handlers, (h) => h.query({ _tag: "Customer", customer: o.customer }, o)),
 ).pipe(Command.withDescription("One customer's documents in [from, to)."))
 const queryStatus = Command.make(
   "status",
   { ...queryOptions, status: Args.text({ name: "STATUS" }).pipe(Args.withDescription("A status, e.g. approved")) },
-  (o) => Handlers.query({ _tag: "Status", status: o.status }, o),
+  (o) => Effect.flatMap(handlers, (h) => h.query({ _tag: "Status", status: o.status }, o)),
 ).pipe(Command.withDescription("Documents of one status in [from, to)."))
 
 /** `docket query time|customer CODE|status STATUS` */
@@ -124,7 +133,7 @@ export const backfill = Command.make(
       ),
     ),
   },
-  Handlers.backfill,
+  (o) => Effect.flatMap(handlers, (h) => h.backfill(o)),
 ).pipe(
   Command.withDescription(
     "Fill the cache from S3: stream the listing, filter, write under the rate limit. Exit 1 if any document failed.",
@@ -147,7 +156,7 @@ export const reconcile = Command.make(
       Options.withDescription("Parallel Scan segments of the table (1-1000)"),
     ),
   },
-  Handlers.reconcile,
+  (o) => Effect.flatMap(handlers, (h) => h.reconcile(o)),
 ).pipe(
   Command.withDescription(
     "Compare cache and S3: missing, stale, orphaned, expired. Exit 0 clean (or all fixed), 3 drift found, 1 failure.",
@@ -163,9 +172,9 @@ const tableCreate = Command.make(
       Options.withDescription("Cost tag key=value (repeatable; skipped on DynamoDB Local)"),
     ),
   },
-  Handlers.tableCreate,
+  (o) => Effect.flatMap(handlers, (h) => h.tableCreate(o)),
 ).pipe(Command.withDescription("Create the table from core's definition, with TTL on expiresAt."))
-const tableDescribe = Command.make("describe", g, Handlers.tableDescribe).pipe(
+const tableDescribe = Command.make("describe", g, (o) => Effect.flatMap(handlers, (h) => h.tableDescribe(o))).pipe(
   Command.withDescription("Show the table's keys, indexes, TTL and item count."),
 )
 
@@ -186,7 +195,7 @@ const localStart = Command.make(
       ),
     ),
   },
-  Handlers.localStart,
+  (o) => Effect.flatMap(handlers, (h) => h.localStart(o)),
 ).pipe(
   Command.withDescription(
     "Run the embedded stack in the foreground; print the export lines for a second shell; Ctrl-C stops it.",
@@ -207,7 +216,7 @@ export const demo = Command.make(
     documents: Options.integer("documents").pipe(Options.withDefault(2000), Options.withDescription("Corpus size")),
     customers: Options.integer("customers").pipe(Options.withDefault(50)),
   },
-  Handlers.demo,
+  (o) => Effect.flatMap(handlers, (h) => h.demo(o)),
 ).pipe(
   Command.withDescription(
     "Start a private stack, write a generated corpus through Docket, query it, show fallback and event sync, reconcile, report.",
@@ -232,7 +241,11 @@ export const doctor = Command.make(
       Options.withDescription("CloudWatch namespace of Docket's metrics"),
     ),
   },
-  DoctorCommand.run,
+  (o: DoctorCommand.DoctorOptions) =>
+    Effect.flatMap(
+      Effect.promise(() => import("./DoctorCommand.js")),
+      (doctor) => doctor.run(o),
+    ),
 ).pipe(
   Command.withDescription(
     "Check a deployment: configuration, credentials, reachability, the table against Docket's definition, the bucket's event delivery, the function's environment, recent metrics. Exit 0 only when no check failed.",

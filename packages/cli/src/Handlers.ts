@@ -7,18 +7,10 @@
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { dirname, join } from "node:path"
-import {
-  CreateTableCommand,
-  DescribeTableCommand,
-  DescribeTimeToLiveCommand,
-  DynamoDBClient,
-  UpdateTimeToLiveCommand,
-} from "@aws-sdk/client-dynamodb"
 import * as Backfill from "@docket/core/Backfill"
 import * as DocketConfig from "@docket/core/DocketConfig"
 import * as DocumentCache from "@docket/core/DocumentCache"
 import * as DocumentKind from "@docket/core/DocumentKind"
-import * as MetricsExport from "@docket/core/MetricsExport"
 import * as Reconcile from "@docket/core/Reconcile"
 import * as StoreQuery from "@docket/core/StoreQuery"
 import * as Table from "@docket/core/Table"
@@ -71,32 +63,39 @@ export const resolve = (globals: Globals) =>
     return { env, provider, settings, logFormat }
   })
 
+// The AWS SDK clients and the metrics exporter are imported by the commands that use
+// them, when they run: `docket --help` and commands without AWS never load them.
+const dynamodbSdk = Effect.promise(() => import("./DynamoDBSdk.js"))
+const metricsExport = Effect.promise(() => import("@docket/core/MetricsExport"))
+
 /** `--metrics emf|cloudwatch`: exports the metrics the command recorded, at its end. */
 const exportMetrics = (globals: Globals, settings: DocketConfig.Settings) =>
   Option.match(globals.metrics, {
     onNone: () => Effect.void,
     onSome: (target): Effect.Effect<void> =>
-      (target === "emf"
-        ? // EMF lines go to stderr: stdout carries the command's results.
-          Effect.flatMap(MetricsExport.MetricsExport, (exporter) =>
-            exporter.flush((data, timestamp) =>
-              Effect.sync(() => {
-                for (const line of MetricsExport.renderEmf(data, timestamp)) process.stderr.write(`${line}\n`)
-              }),
-            ),
-          ).pipe(Effect.asVoid)
-        : MetricsExport.publishCloudWatch().pipe(
-            Effect.asVoid,
-            Effect.provide(
-              MetricsExport.layerCloudWatch({
-                region: settings.region,
-              }),
-            ),
-          )
-      ).pipe(
-        Effect.provide(MetricsExport.layer({ table: settings.table })),
-        Effect.catchAll((error) => Output.note(`metrics export failed: ${error.message}`)),
-        Effect.asVoid,
+      Effect.flatMap(metricsExport, (MetricsExport) =>
+        (target === "emf"
+          ? // EMF lines go to stderr: stdout carries the command's results.
+            Effect.flatMap(MetricsExport.MetricsExport, (exporter) =>
+              exporter.flush((data, timestamp) =>
+                Effect.sync(() => {
+                  for (const line of MetricsExport.renderEmf(data, timestamp)) process.stderr.write(`${line}\n`)
+                }),
+              ),
+            ).pipe(Effect.asVoid)
+          : MetricsExport.publishCloudWatch().pipe(
+              Effect.asVoid,
+              Effect.provide(
+                MetricsExport.layerCloudWatch({
+                  region: settings.region,
+                }),
+              ),
+            )
+        ).pipe(
+          Effect.provide(MetricsExport.layer({ table: settings.table })),
+          Effect.catchAll((error) => Output.note(`metrics export failed: ${error.message}`)),
+          Effect.asVoid,
+        ),
       ),
   })
 
@@ -521,8 +520,9 @@ export const reconcile = (
 
 const dynamoClient = (settings: DocketConfig.Settings) =>
   Effect.acquireRelease(
-    Effect.sync(
-      () =>
+    Effect.map(
+      dynamodbSdk,
+      ({ DynamoDBClient }) =>
         new DynamoDBClient({
           region: settings.region,
           ...(Option.isSome(settings.dynamodbEndpoint) ? { endpoint: settings.dynamodbEndpoint.value } : {}),
@@ -548,6 +548,7 @@ export const tableCreate = (o: Globals & { readonly tag: Option.Option<HashMap.H
   Effect.gen(function* () {
     const { settings } = yield* resolve(o)
     const client = yield* dynamoClient(settings)
+    const { CreateTableCommand, UpdateTimeToLiveCommand } = yield* dynamodbSdk
     const local = Option.isSome(settings.dynamodbEndpoint)
     const tags = Option.match(o.tag, { onNone: () => ({}), onSome: (m) => Object.fromEntries(HashMap.toEntries(m)) })
     if (local && Object.keys(tags).length > 0) {
@@ -591,6 +592,7 @@ export const tableDescribe = (o: Globals) =>
   Effect.gen(function* () {
     const { settings } = yield* resolve(o)
     const client = yield* dynamoClient(settings)
+    const { DescribeTableCommand, DescribeTimeToLiveCommand } = yield* dynamodbSdk
     const table = yield* aws("DescribeTable", () =>
       client.send(new DescribeTableCommand({ TableName: settings.table })),
     )

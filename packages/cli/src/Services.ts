@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import * as Docket from "@docket/core/Docket"
+import type * as Docket from "@docket/core/Docket"
 import * as DocketConfig from "@docket/core/DocketConfig"
 import type * as Document from "@docket/core/Document"
 import * as FallbackReader from "@docket/core/FallbackReader"
@@ -62,9 +62,18 @@ export const layerDocuments: Layer.Layer<Documents, never, WriteThrough.WriteThr
     }),
   )
 
-/** Builds the services for `settings`: Docket on the configured endpoints plus the CLI's document operations. */
+/**
+ * Builds the services for `settings`: Docket on the configured endpoints plus the
+ * CLI's document operations. The composition layer (and with it the AWS SDK
+ * clients) is imported when a command builds it, so `--help` and the commands
+ * that need no AWS never load them (startup time).
+ */
 export const layer = (settings: DocketConfig.Settings): Layer.Layer<Services, CliError> =>
-  layerDocuments.pipe(Layer.provideMerge(Docket.layer(settings)))
+  Layer.unwrapEffect(
+    Effect.promise(() => import("@docket/core/Docket")).pipe(
+      Effect.map((Docket) => layerDocuments.pipe(Layer.provideMerge(Docket.layer(settings)))),
+    ),
+  )
 
 /** Fails with a readable message when the configuration is incomplete. */
 export const settingsFrom = Effect.mapError(
