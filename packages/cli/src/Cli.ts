@@ -140,6 +140,13 @@ export const backfill = Command.make(
   ),
 )
 
+/** `docket heal` */
+export const heal = Command.make("heal", { ...g }, (o) => Effect.flatMap(handlers, (h) => h.heal(o))).pipe(
+  Command.withDescription(
+    "Resolve abandoned write intents (a writer died between its intent and its commit) from the intents index. Exit 1 if any failed.",
+  ),
+)
+
 /** `docket reconcile [--fix]` */
 export const reconcile = Command.make(
   "reconcile",
@@ -257,7 +264,7 @@ export const docket = Command.make("docket").pipe(
   Command.withDescription(
     "A DynamoDB cache and index in front of the S3 bucket of change and announcement documents. Exit codes: 0 ok, 1 failure, 2 bad usage or input, 3 drift (reconcile).",
   ),
-  Command.withSubcommands([put, get, del, query, backfill, reconcile, table, doctor, local, demo]),
+  Command.withSubcommands([put, get, del, query, backfill, reconcile, heal, table, doctor, local, demo]),
 )
 
 /** The runnable CLI: `(argv) => Effect`. */

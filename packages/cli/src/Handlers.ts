@@ -11,6 +11,7 @@ import * as Backfill from "@docket/core/Backfill"
 import * as DocketConfig from "@docket/core/DocketConfig"
 import * as DocumentCache from "@docket/core/DocumentCache"
 import * as DocumentKind from "@docket/core/DocumentKind"
+import * as Heal from "@docket/core/Heal"
 import * as Reconcile from "@docket/core/Reconcile"
 import * as StoreQuery from "@docket/core/StoreQuery"
 import * as Table from "@docket/core/Table"
@@ -656,4 +657,40 @@ export const demo = (o: Globals & { readonly documents: number; readonly custome
   Effect.flatMap(
     Effect.promise(() => import("./Demo.js")),
     (m) => m.run(o),
+  )
+
+/**
+ * `docket heal`: resolves every abandoned write intent (lease expired) from the
+ * sparse intents index: rolled forward when S3 holds the intent's ETag, else
+ * dropped. Exit 1 when any resolution failed.
+ */
+export const heal = (o: Globals) =>
+  withServices(
+    o,
+    Effect.gen(function* () {
+      const tty = o.format === "table" && process.stderr.isTTY === true
+      const report = yield* Heal.sweep({
+        onProgress: (r) =>
+          Effect.sync(() => {
+            if (tty) process.stderr.write(`\r\x1b[2Kresolved ${r.found - r.failed} of ${r.found} expired intents`)
+          }),
+      })
+      if (tty) process.stderr.write("\n")
+      if (o.format === "table") {
+        yield* Output.line(
+          Output.table(
+            ["FOUND", "ROLLED FORWARD", "DROPPED", "GONE", "FAILED"],
+            [[report.found, report.rolledForward, report.dropped, report.gone, report.failed].map(String)],
+          ),
+        )
+      } else {
+        yield* Output.line(JSON.stringify(report))
+      }
+      if (report.failed > 0) {
+        return yield* new CliError({
+          reason: "Failure",
+          message: `${report.failed} of ${report.found} expired intents could not be resolved (logged; run again)`,
+        })
+      }
+    }),
   )

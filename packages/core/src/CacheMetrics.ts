@@ -58,6 +58,16 @@ export const reconcileNeeded = Metric.counter("ReconcileNeeded", {
   incremental: true,
 })
 
+/**
+ * Abandoned write intents resolved (lease expired), tagged `outcome` =
+ * `rolled-forward` (S3 held the intent's ETag: committed) | `dropped` (it did
+ * not: cleared) | `failed`.
+ */
+export const intentsResolved = Metric.counter("IntentsResolved", {
+  description: "Expired write intents resolved",
+  incremental: true,
+})
+
 /** Milliseconds from an S3 event's time to its processing. */
 export const eventLag = Metric.histogram(
   "EventLag",

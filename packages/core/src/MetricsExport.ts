@@ -112,6 +112,7 @@ export const catalog: ReadonlyArray<CatalogEntry> = [
   counter("WriteOutcomes", "Write-through outcomes", ["outcome"]),
   counter("Rollbacks", "Cache rollbacks after an S3 failure", ["outcome"]),
   counter("ReconcileNeeded", "Keys whose rollback failed"),
+  counter("IntentsResolved", "Expired write intents resolved", ["outcome"]),
   {
     name: "EventLag",
     type: "histogram",
