@@ -68,9 +68,15 @@ export const decideIntent = (request: IntentRequest, slot: Slot): IntentDecision
     }
     if (current.summary.version === version) {
       if (slot.committed.value.contentHash === contentHash(change.document)) {
-        // Another writer's intent may already be in S3 (a higher version): "unchanged" is only true once it is settled.
-        if (Option.isSome(slot.intent) && slot.intent.value.writer !== request.writer) {
-          return { _tag: "Blocked", intent: slot.intent.value }
+        // Another writer's intent for a higher version may already be in S3: "unchanged" is only true once it is settled.
+        const pending = slot.intent
+        if (
+          Option.isSome(pending) &&
+          pending.value.writer !== request.writer &&
+          pending.value.version !== undefined &&
+          pending.value.version > version
+        ) {
+          return { _tag: "Blocked", intent: pending.value }
         }
         return { _tag: "Unchanged", current }
       }
