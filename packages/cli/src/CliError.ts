@@ -6,6 +6,12 @@
  *
  * @since 0.1.0
  */
+import * as ValidationError from "@effect/cli/ValidationError"
+import * as Backfill from "@docket/core/Backfill"
+import * as CacheError from "@docket/core/CacheError"
+import * as DocumentKind from "@docket/core/DocumentKind"
+import * as S3Key from "@docket/core/S3Key"
+import * as ConfigError from "effect/ConfigError"
 import * as Data from "effect/Data"
 
 /** A command failed: `BadInput` (exit 2), `Failure` (exit 1) or `Drift` (exit 3). */
@@ -20,29 +26,32 @@ export class CliError extends Data.TaggedError("CliError")<{
 /** Exit codes. */
 export const ExitCode = { Ok: 0, Failure: 1, BadInput: 2, Drift: 3, Interrupted: 130 } as const
 
-const badInputTags = new Set([
-  "DocumentDecodeError",
-  "InvalidQueryError",
-  "CursorError",
-  "ValidationError",
-  "ConfigError",
-  "KeyDecodeError",
-])
-
-const configOps = ["MissingData", "InvalidData", "SourceUnavailable", "Unsupported", "And", "Or"]
+/** The errors that mean "the input was wrong" (exit 2), by class: what core exports, not tag strings. */
+const badInput: ReadonlyArray<abstract new (...args: never) => unknown> = [
+  DocumentKind.DocumentDecodeError,
+  CacheError.InvalidQueryError,
+  CacheError.CursorError,
+  S3Key.KeyDecodeError,
+]
 
 /** The exit code of an error. */
 export const exitCode = (error: unknown): number => {
-  const e = error as { _tag?: unknown; reason?: unknown; _op?: unknown }
-  if (e?._tag === "CliError") {
-    return e.reason === "BadInput" ? ExitCode.BadInput : e.reason === "Drift" ? ExitCode.Drift : ExitCode.Failure
+  if (error instanceof CliError) {
+    return error.reason === "BadInput"
+      ? ExitCode.BadInput
+      : error.reason === "Drift"
+        ? ExitCode.Drift
+        : ExitCode.Failure
   }
-  if (e?._tag === "BackfillError") return e.reason === "ListingFailed" ? ExitCode.Failure : ExitCode.BadInput
-  if (typeof e?._tag === "string" && badInputTags.has(e._tag)) return ExitCode.BadInput
-  // effect's ConfigError carries its kind in `_op`.
-  if (e?._tag === undefined && typeof e?._op === "string" && configOps.includes(e._op)) return ExitCode.BadInput
+  if (error instanceof Backfill.BackfillError) {
+    return error.reason === "ListingFailed" ? ExitCode.Failure : ExitCode.BadInput
+  }
+  if (badInput.some((type) => error instanceof type)) return ExitCode.BadInput
+  if (ValidationError.isValidationError(error) || ConfigError.isConfigError(error)) return ExitCode.BadInput
   return ExitCode.Failure
 }
+
+const configOps = ["MissingData", "InvalidData", "SourceUnavailable", "Unsupported", "And", "Or"]
 
 /** The tag of an error, for the JSON error object. */
 export const tagOf = (error: unknown): string => {

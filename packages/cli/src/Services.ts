@@ -1,41 +1,47 @@
 /**
- * The services a command runs with, built from the resolved configuration:
- * the ports (cache, store, kinds, config) and the document operations the
- * `put`/`get`/`delete` commands use (write-through, fallback read).
+ * The services a command runs with, built from its {@link Environment}: the
+ * ports (cache, store, kinds, config), the document operations the
+ * `put`/`get`/`delete` commands use (write-through, fallback read), the
+ * logger, and `--metrics` export when the command ends.
  *
  * @since 0.1.0
  */
+import * as Command from "@effect/cli/Command"
 import * as Docket from "@docket/core/Docket"
-import * as DocketConfig from "@docket/core/DocketConfig"
 import type * as Document from "@docket/core/Document"
 import * as FallbackReader from "@docket/core/FallbackReader"
+import * as MetricsExport from "@docket/core/MetricsExport"
 import * as WriteThrough from "@docket/core/WriteThrough"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import { CliError } from "./CliError.js"
+import * as Environment from "./Environment.js"
+import * as Output from "./Output.js"
 
 /** What `put`, `get` and `delete` do, over the core workflows. */
 export interface DocumentsService {
   /** Write-through: returns the outcome word (`written`, `unchanged`, `rolled-back`, ...). */
   readonly write: (
     document: Document.AnyDocument,
-  ) => Effect.Effect<{ readonly outcome: string; readonly key: string }, unknown>
+  ) => Effect.Effect<{ readonly outcome: string; readonly key: string }, WriteThrough.WriteError>
   /** Fallback read. */
-  readonly read: (kind: string, id: string) => Effect.Effect<Option.Option<Document.AnyDocument>, unknown>
+  readonly read: (
+    kind: string,
+    id: string,
+  ) => Effect.Effect<Option.Option<Document.AnyDocument>, FallbackReader.ReadError>
   /** Write-through delete. */
   readonly remove: (
     kind: string,
     id: string,
-  ) => Effect.Effect<{ readonly outcome: string; readonly key: string }, unknown>
+  ) => Effect.Effect<{ readonly outcome: string; readonly key: string }, WriteThrough.DeleteError>
 }
 
 /** The document operations tag. */
 export class Documents extends Context.Tag("@docket/cli/Documents")<Documents, DocumentsService>() {}
 
 /** Everything a command handler may use. */
-export type Services = Docket.Services | Documents
+export type Services = Docket.Services | Documents | Environment.Environment
 
 const outcomeWord = (tag: string): string =>
   tag === "RolledBack" ? "rolled-back" : tag === "DryRun" ? "dry-run" : tag.toLowerCase()
@@ -62,17 +68,62 @@ export const layerDocuments: Layer.Layer<Documents, never, WriteThrough.WriteThr
     }),
   )
 
-/** Builds the services for `settings`: Docket on the configured endpoints plus the CLI's document operations. */
-export const layer = (settings: DocketConfig.Settings): Layer.Layer<Services, CliError> =>
-  layerDocuments.pipe(Layer.provideMerge(Docket.layer(settings)))
-
-/** Fails with a readable message when the configuration is incomplete. */
-export const settingsFrom = Effect.mapError(
-  DocketConfig.config,
-  (error) =>
-    new CliError({
-      reason: "BadInput",
-      message: `Configuration: ${String(error).replace(/^\(|\)$/g, "")}. Pass the matching flag (e.g. --bucket), set the environment variable, or use --local.`,
-      cause: error,
-    }),
+/** Docket's services on the resolved settings, the SDK clients given the resolved credentials. */
+export const layerDocket: Layer.Layer<Docket.Services, never, Environment.Environment> = Layer.unwrapEffect(
+  Effect.map(Environment.Environment, ({ settings, credentials }) =>
+    Docket.layer(
+      settings,
+      Option.match(credentials, {
+        onNone: () => ({}),
+        onSome: (c) => ({ dynamodbClient: { credentials: c }, store: { clientConfig: { credentials: c } } }),
+      }),
+    ),
+  ),
 )
+
+/** Publishes what the command recorded, as `--metrics emf|cloudwatch` says. */
+const exportMetrics = ({ globals, settings, credentials }: Environment.Resolved): Effect.Effect<void> =>
+  Option.match(globals.metrics, {
+    onNone: () => Effect.void,
+    onSome: (target): Effect.Effect<void> =>
+      (target === "emf"
+        ? // EMF lines go to stderr: stdout carries the command's results.
+          Effect.flatMap(MetricsExport.MetricsExport, (exporter) =>
+            exporter.flush((data, timestamp) =>
+              Effect.forEach(MetricsExport.renderEmf(data, timestamp), Output.note, { discard: true }),
+            ),
+          ).pipe(Effect.asVoid)
+        : MetricsExport.publishCloudWatch().pipe(
+            Effect.asVoid,
+            Effect.provide(
+              MetricsExport.layerCloudWatch({
+                region: settings.region,
+                ...Option.match(credentials, { onNone: () => ({}), onSome: (c) => ({ credentials: c }) }),
+              }),
+            ),
+          )
+      ).pipe(
+        Effect.provide(MetricsExport.layer({ table: settings.table })),
+        Effect.catchAll((error) => Output.note(`metrics export failed: ${error.message}`)),
+        Effect.asVoid,
+      ),
+  })
+
+/** Exports the metrics (`--metrics`) when the command's scope closes, however it ends. */
+export const layerMetricsAtExit: Layer.Layer<never, never, Environment.Environment> = Layer.scopedDiscard(
+  Effect.flatMap(Environment.Environment, (resolved) => Effect.addFinalizer(() => exportMetrics(resolved))),
+)
+
+/** The services of a command that works on documents: Docket, the document operations, logger and metrics. */
+export const layer: Layer.Layer<Docket.Services | Documents, never, Environment.Environment> = Layer.mergeAll(
+  layerDocuments.pipe(Layer.provideMerge(layerDocket)),
+  Environment.layerRuntime,
+  layerMetricsAtExit,
+)
+
+/** {@link layer} over the command's {@link Environment.layer}. */
+export const layerCommand = layer.pipe(Layer.provideMerge(Environment.layer))
+
+/** Gives a command the {@link layerCommand} services: `Command.make(...).pipe(Services.provide)`. */
+export const provide = <Name extends string, R, E, A>(command: Command.Command<Name, R, E, A>) =>
+  Command.provide(command, layerCommand)

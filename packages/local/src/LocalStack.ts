@@ -27,18 +27,14 @@ import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
-import {
-  CreateTableCommand,
-  DynamoDBClient,
-  ListTablesCommand,
-  UpdateTimeToLiveCommand,
-} from "@aws-sdk/client-dynamodb"
+import { DynamoDBClient, ListTablesCommand } from "@aws-sdk/client-dynamodb"
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3"
-import * as Table from "@docket/core/Table"
+import * as TableAdmin from "@docket/core/TableAdmin"
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
 import { buildApp } from "fauxqs"
 
 /** Static credentials the local endpoints accept. */
@@ -109,7 +105,7 @@ export interface Stack extends Endpoints {
 
 /** The stack could not start. */
 export class LocalStackError extends Data.TaggedError("LocalStackError")<{
-  readonly reason: "JavaNotFound" | "JarNotFound" | "DynamoDBDidNotStart" | "S3DidNotStart"
+  readonly reason: "JavaNotFound" | "JarNotFound" | "DynamoDBDidNotStart" | "S3DidNotStart" | "Unknown"
   readonly detail: string
   readonly cause?: unknown
 }> {
@@ -449,23 +445,15 @@ export const isolate = async (e: Endpoints, label: string, prefix = "docket"): P
   }
 }
 
-/** Creates Docket's table at an endpoint, from core's definition, with TTL on. No-op if it exists. */
+/**
+ * Creates Docket's table at an endpoint with core's `TableAdmin.create` (the
+ * same Effect `docket table create` runs), with TTL on. No-op if it exists.
+ * DynamoDB Local does not support tagging, so the local table has no cost tags.
+ */
 export const createTable = async (config: ClientConfig, name: string): Promise<void> => {
-  const client = new DynamoDBClient({ ...config.dynamodb, maxAttempts: 3 })
+  const client = new DynamoDBClient({ ...config.dynamodb, maxAttempts: 1 })
   try {
-    try {
-      // DynamoDB Local does not support tagging, so the local table is created without cost tags.
-      await client.send(new CreateTableCommand(Table.createTableInput(name)))
-    } catch (error) {
-      if ((error as { name?: string }).name !== "ResourceInUseException") throw error
-      return
-    }
-    await client.send(
-      new UpdateTimeToLiveCommand({
-        TableName: name,
-        TimeToLiveSpecification: { AttributeName: Table.definition.ttlAttribute, Enabled: true },
-      }),
-    )
+    await Effect.runPromise(Effect.asVoid(TableAdmin.create(client, name)))
   } finally {
     client.destroy()
   }
@@ -487,18 +475,22 @@ export const createBucket = async (config: ClientConfig, name: string): Promise<
 /** The running stack as a service. */
 export class LocalStack extends Context.Tag("@docket/local/LocalStack")<LocalStack, Stack>() {}
 
-/** A scoped layer: starts the stack, stops it (and the JVM) when the scope closes. */
-export const layer = (options: StartOptions = {}): Layer.Layer<LocalStack, LocalStackError> =>
-  Layer.scoped(
-    LocalStack,
-    Effect.acquireRelease(
-      Effect.tryPromise({
-        try: () => start(options),
-        catch: (cause) =>
-          cause instanceof LocalStackError
-            ? cause
-            : new LocalStackError({ reason: "S3DidNotStart", detail: String(cause), cause }),
-      }),
-      (stack) => Effect.promise(() => stack.stop()),
-    ),
+/**
+ * Starts the stack in a scope and stops it (and the JVM) when the scope
+ * closes. A failure that {@link start} did not classify is `Unknown`, with its cause.
+ */
+export const acquire = (options: StartOptions = {}): Effect.Effect<Stack, LocalStackError, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.tryPromise({
+      try: () => start(options),
+      catch: (cause) =>
+        cause instanceof LocalStackError
+          ? cause
+          : new LocalStackError({ reason: "Unknown", detail: `The local stack did not start: ${String(cause)}`, cause }),
+    }),
+    (stack) => Effect.promise(() => stack.stop()),
   )
+
+/** A scoped layer over {@link acquire}. */
+export const layer = (options: StartOptions = {}): Layer.Layer<LocalStack, LocalStackError> =>
+  Layer.scoped(LocalStack, acquire(options))
