@@ -1,8 +1,14 @@
 import { defineConfig } from "vitest/config"
 
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true"
+// Inside the monorepo the packages resolve to their TypeScript source through the
+// `@docket/source` export condition (published builds resolve `types`/`import` to dist/).
+// The rest are Vitest's defaults (Vite's server conditions without "module"), which a
+// `conditions` setting replaces.
+const conditions = ["@docket/source", "node", "development|production"]
 
 export default defineConfig({
+  resolve: { conditions },
+  ssr: { resolve: { conditions } },
   test: {
     include: ["packages/*/test/**/*.test.ts", "examples/test/**/*.test.ts", "infra/test/**/*.test.ts"],
     globalSetup: ["./packages/local/src/globalSetup.ts"],
@@ -12,6 +18,5 @@ export default defineConfig({
     hookTimeout: 120_000,
     reporters: process.env.CI ? ["default", "json"] : ["default"],
     outputFile: { json: ".vitest-results.json" },
-    env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
   },
 })

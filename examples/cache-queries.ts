@@ -5,7 +5,7 @@
  * JSON logs. Shows writes (the version rule), the three queries as Streams,
  * cursor pagination and the typed errors.
  *
- * Run: npx tsx examples/cache-queries.ts
+ * Run: npx tsx --conditions=@docket/source examples/cache-queries.ts
  */
 import type * as Document from "@docket/core/Document"
 import * as DocumentCache from "@docket/core/DocumentCache"

@@ -1,7 +1,7 @@
 /**
  * Decoding documents and deriving their index items with the document model.
  *
- * Run: npx tsx examples/document-model.ts
+ * Run: npx tsx --conditions=@docket/source examples/document-model.ts
  */
 import * as Document from "@docket/core/Document"
 import * as DocumentKind from "@docket/core/DocumentKind"

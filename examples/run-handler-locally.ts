@@ -1,9 +1,9 @@
 /**
  * Runs Docket's Lambda handler on an S3 event against the embedded local stack:
  *
- *   npx tsx examples/run-handler-locally.ts                          # a live event from the stack
- *   npx tsx examples/run-handler-locally.ts examples/events/s3-put.json
- *   npx tsx examples/run-handler-locally.ts EVENT.json --bundle      # the built bundle instead
+ *   npx tsx --conditions=@docket/source examples/run-handler-locally.ts                          # a live event from the stack
+ *   npx tsx --conditions=@docket/source examples/run-handler-locally.ts examples/events/s3-put.json
+ *   npx tsx --conditions=@docket/source examples/run-handler-locally.ts EVENT.json --bundle      # the built bundle instead
  *                                                                     # (npm run package -w @docket/lambda)
  *
  * It starts DynamoDB Local and the S3 emulator, creates the table and the bucket

@@ -7,7 +7,7 @@
  * by a scoped layer of its own); the app's own service depends only on
  * Docket's workflow tags, so tests can give it `Docket.layerMemory()` instead.
  *
- * Run: npx tsx examples/write-through-app.ts   (needs Java 17 for DynamoDB Local)
+ * Run: npx tsx --conditions=@docket/source examples/write-through-app.ts   (needs Java 17 for DynamoDB Local)
  */
 import * as Docket from "@docket/core/Docket"
 import * as DocketConfig from "@docket/core/DocketConfig"

@@ -18,11 +18,14 @@ describe("examples", () => {
   })
   for (const file of files) {
     it(`${file} runs to completion`, { timeout: 120_000 }, async () => {
-      const { stdout, stderr } = await run(process.execPath, ["--import", "tsx", join(examples, file)], {
-        cwd: join(examples, ".."),
-        env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
-        timeout: 110_000,
-      })
+      const { stdout, stderr } = await run(
+        process.execPath,
+        ["--conditions=@docket/source", "--import", "tsx", join(examples, file)],
+        {
+          cwd: join(examples, ".."),
+          timeout: 110_000,
+        },
+      )
       expect(`${stdout}${stderr}`.length).toBeGreaterThan(0)
     })
   }

@@ -11,8 +11,6 @@ import { fileURLToPath, pathToFileURL } from "node:url"
 import * as LocalStack from "@docket/local/LocalStack"
 import * as Harness from "./Harness.js"
 
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true"
-
 const here = dirname(fileURLToPath(import.meta.url))
 const resultsDir = join(here, "..", "results")
 const docsFile = join(here, "..", "..", "..", "docs", "benchmarks.md")

@@ -1,41 +1,70 @@
 #!/usr/bin/env node
-// Bundles the docket CLI into one ESM file, dist/docket.mjs (esbuild).
-// ESM bundles of CommonJS dependencies (the AWS SDK) need `require`: the banner
-// provides it through createRequire. Imports are deep paths throughout
-// (`@effect/platform-node/NodeRuntime`, `effect/Effect`), so nothing drags in
-// barrels. The S3 emulator and the DynamoDB Local jar stay external (resolved
-// from node_modules at run time); the stack's watchdog script is copied along.
-import { copyFileSync, mkdirSync, statSync } from "node:fs"
+// Bundles the docket CLI (esbuild): dist/docket.mjs, the entry, plus the chunks
+// (dist/docket-*.mjs) that commands import lazily (the AWS clients, the local stack),
+// so `docket --version` loads neither. ESM bundles of CommonJS dependencies (the
+// AWS SDK) need `require`: the banner provides it through createRequire. Imports
+// are deep paths throughout (`@effect/platform-node/NodeRuntime`, `effect/Effect`),
+// so nothing drags in barrels; our packages resolve to their source through the
+// `@docket/source` condition. The S3 emulator and the DynamoDB Local jar stay
+// external (resolved from node_modules at run time); the stack's watchdog script
+// is copied along.
+//
+// The build goes to a temporary directory first; the chunks (content-hashed
+// names) then move into dist/ and the entry replaces dist/docket.mjs last,
+// so a `docket` running meanwhile sees either the old or the new bundle.
+import { copyFileSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from "node:fs"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { build } from "esbuild"
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..")
-const outfile = join(root, "dist", "docket.mjs")
-const started = Date.now()
-await build({
-  entryPoints: [join(root, "src", "bin.ts")],
-  outfile,
-  bundle: true,
-  platform: "node",
-  format: "esm",
-  target: "node20",
-  minify: process.argv.includes("--minify"),
-  sourcemap: false,
-  legalComments: "none",
-  external: ["fauxqs", "amplify-dynamodb-simulator"],
-  banner: {
-    js: [
-      "#!/usr/bin/env node",
-      'import { createRequire as __docketCreateRequire } from "node:module";',
-      "const require = __docketCreateRequire(import.meta.url);",
-      'process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";',
-    ].join("\n"),
-  },
-  logLevel: "warning",
-})
-const localInternal = join(root, "..", "local", "src", "internal", "watchdog.sh")
-mkdirSync(join(root, "dist", "internal"), { recursive: true })
-copyFileSync(localInternal, join(root, "dist", "internal", "watchdog.sh"))
-const kb = Math.round(statSync(outfile).size / 1024)
-console.log(`built ${outfile} (${kb} KB) in ${Date.now() - started} ms`)
+const dist = join(root, "dist")
+const outfile = join(dist, "docket.mjs")
+
+const isChunk = (name) => name.startsWith("docket-") && name.endsWith(".mjs")
+
+/** Builds the bundle; returns its entry's size in bytes and the build's duration. */
+export const bundle = async ({ minify = false } = {}) => {
+  const started = Date.now()
+  const staging = join(dist, `.staging-${process.pid}`)
+  rmSync(staging, { recursive: true, force: true })
+  await build({
+    entryPoints: { docket: join(root, "src", "bin.ts") },
+    outdir: staging,
+    outExtension: { ".js": ".mjs" },
+    chunkNames: "docket-[name]-[hash]",
+    bundle: true,
+    splitting: true,
+    platform: "node",
+    format: "esm",
+    target: "node22",
+    conditions: ["@docket/source"],
+    minify,
+    sourcemap: false,
+    legalComments: "none",
+    external: ["fauxqs", "amplify-dynamodb-simulator"],
+    banner: {
+      js: [
+        "#!/usr/bin/env node",
+        'import { createRequire as __docketCreateRequire } from "node:module";',
+        "const require = __docketCreateRequire(import.meta.url);",
+      ].join("\n"),
+    },
+    logLevel: "warning",
+  })
+  for (const chunk of readdirSync(staging).filter(isChunk)) renameSync(join(staging, chunk), join(dist, chunk))
+  renameSync(join(staging, "docket.mjs"), outfile)
+  rmSync(staging, { recursive: true, force: true })
+  const localInternal = join(root, "..", "local", "src", "internal", "watchdog.sh")
+  mkdirSync(join(dist, "internal"), { recursive: true })
+  copyFileSync(localInternal, join(dist, "internal", "watchdog.sh"))
+  return { bytes: statSync(outfile).size, ms: Date.now() - started }
+}
+
+if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
+  // A full build drops the chunks of earlier builds (the bin shim's rebuild only adds).
+  mkdirSync(dist, { recursive: true })
+  for (const chunk of readdirSync(dist).filter(isChunk)) rmSync(join(dist, chunk))
+  const { bytes, ms } = await bundle({ minify: process.argv.includes("--minify") })
+  console.log(`built ${outfile} (${Math.round(bytes / 1024)} KB) in ${ms} ms`)
+}

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * Packages the Lambda: an esbuild bundle (ESM, minified, node22, deep imports,
+ * Packages the Lambda: an esbuild bundle (ESM, minified, node24, deep imports,
  * the AWS SDK included) and a zip that is byte-identical across builds of the
  * same source: one entry, a fixed timestamp, fixed permissions, a fixed
  * compression level, no build paths or dates inside.
@@ -45,10 +45,10 @@ export const bundle = async ({ entry, outfile, minify = true }) => {
     bundle: true,
     minify,
     platform: "node",
-    target: "node22",
+    target: "node24",
     format: "esm",
     mainFields: ["module", "main"],
-    conditions: ["import", "module"],
+    conditions: ["@docket/source", "import", "module"],
     banner: { js: banner },
     legalComments: "none",
     sourcemap: false,
@@ -95,7 +95,7 @@ const main = async () => {
   const zipSha = createHash("sha256").update(archive).digest("hex")
   console.log(`bundle  ${outfile}  ${kb(bundled.bytes)}  sha256 ${bundled.sha256}`)
   console.log(`zip     ${zipFile}  ${kb(archive.byteLength)}  sha256 ${zipSha}`)
-  console.log("handler: handler.handler (runtime nodejs22.x)")
+  console.log("handler: handler.handler (runtime nodejs24.x)")
 }
 
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -81,7 +81,6 @@ const scenario: Harness.Scenario = {
       Object.assign(process.env, docketEnv.environment, {
         DOCKET_LOG_LEVEL: "error",
         DOCKET_EVENT_CONCURRENCY: String(concurrency),
-        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
       })
       const docket = ((await import(pathToFileURL(docketFile).href)) as { handler: Handler }).handler
       const plain = ((await import(pathToFileURL(plainFile).href)) as { handler: Handler }).handler

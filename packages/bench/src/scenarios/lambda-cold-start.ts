@@ -106,7 +106,6 @@ const scenario: Harness.Scenario = {
       const env = {
         ...process.env,
         ...isolated.environment,
-        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
         DOCKET_LOG_LEVEL: "error",
       }
       // Asynchronously: the S3 emulator runs in this process and must keep answering.
