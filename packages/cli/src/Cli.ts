@@ -1,194 +1,35 @@
 /**
- * The `docket` command line: every command, its arguments and options, and its
- * help text (DESIGN section 10). The handlers live in `Handlers.ts`; `bin.ts`
- * provides the platform and runs it.
+ * The `docket` command line: the root command with the global options
+ * (`GlobalOptions`), and one module per command group under `commands/`
+ * (DESIGN section 10). `bin.ts` provides the platform and runs it.
  *
  * @since 0.1.0
  */
-import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
-import * as Options from "@effect/cli/Options"
+import * as Backfill from "./commands/Backfill.js"
+import * as Documents from "./commands/Documents.js"
+import * as Local from "./commands/Local.js"
+import * as Query from "./commands/Query.js"
+import * as Reconcile from "./commands/Reconcile.js"
+import * as Table from "./commands/Table.js"
 import * as GlobalOptions from "./GlobalOptions.js"
-import * as Handlers from "./Handlers.js"
-
-const g = GlobalOptions.options
-
-const kindArg = Args.text({ name: "KIND" }).pipe(Args.withDescription("Document kind: change or announcement"))
-const idArg = Args.text({ name: "ID" }).pipe(Args.withDescription("Document id, e.g. CHG-2026-000123"))
-
-/** `docket put FILE|-` */
-export const put = Command.make(
-  "put",
-  {
-    ...g,
-    file: Args.text({ name: "FILE" }).pipe(
-      Args.withDescription("A JSON document, or NDJSON (one document per line); - reads stdin"),
-    ),
-    concurrency: Options.integer("concurrency").pipe(
-      Options.withDefault(8),
-      Options.withDescription("Documents written at once"),
-    ),
-  },
-  Handlers.put,
-).pipe(
-  Command.withDescription(
-    "Write documents through the cache to S3. Every document is validated first; if any is invalid nothing is written (exit 2).",
-  ),
-)
-
-/** `docket get KIND ID` */
-export const get = Command.make("get", { ...g, kind: kindArg, id: idArg }, Handlers.get).pipe(
-  Command.withDescription("Read a document (cache first, S3 on a miss) and print it as JSON."),
-)
-
-/** `docket delete KIND ID` */
-export const del = Command.make("delete", { ...g, kind: kindArg, id: idArg }, Handlers.del).pipe(
-  Command.withDescription("Delete a document from S3 and the cache."),
-)
-
-const queryOptions = {
-  ...g,
-  from: Options.text("from").pipe(
-    Options.optional,
-    Options.withDescription("Start of the range, inclusive (ISO-8601); default now - ttl-days"),
-  ),
-  to: Options.text("to").pipe(
-    Options.optional,
-    Options.withDescription("End of the range, exclusive (ISO-8601); default now + 1 year"),
-  ),
-  kind: Options.text("kind").pipe(Options.optional, Options.withDescription("Only documents of this kind")),
-  limit: Options.integer("limit").pipe(Options.withDefault(50), Options.withDescription("Page size (1-1000)")),
-  cursor: Options.text("cursor").pipe(
-    Options.optional,
-    Options.withDescription("Resume after the page that printed this cursor"),
-  ),
-}
-
-const queryTime = Command.make("time", queryOptions, (o) => Handlers.query({ _tag: "Time" }, o)).pipe(
-  Command.withDescription(
-    "Documents whose time (a change's schedule.start, an announcement's publishAt) is in [from, to).",
-  ),
-)
-const queryCustomer = Command.make(
-  "customer",
-  { ...queryOptions, customer: Args.text({ name: "CODE" }).pipe(Args.withDescription("Customer code")) },
-  (o) => Handlers.query({ _tag: "Customer", customer: o.customer }, o),
-).pipe(Command.withDescription("One customer's documents in [from, to)."))
-const queryStatus = Command.make(
-  "status",
-  { ...queryOptions, status: Args.text({ name: "STATUS" }).pipe(Args.withDescription("A status, e.g. approved")) },
-  (o) => Handlers.query({ _tag: "Status", status: o.status }, o),
-).pipe(Command.withDescription("Documents of one status in [from, to)."))
-
-/** `docket query time|customer CODE|status STATUS` */
-export const query = Command.make("query").pipe(
-  Command.withDescription("Query the cache's indexes. --format json prints {items, cursor, complete}."),
-  Command.withSubcommands([queryTime, queryCustomer, queryStatus]),
-)
-
-/** `docket backfill` */
-export const backfill = Command.make(
-  "backfill",
-  {
-    ...g,
-    from: Options.text("from").pipe(Options.optional, Options.withDescription("Only documents with time >= this")),
-    to: Options.text("to").pipe(Options.optional, Options.withDescription("Only documents with time < this")),
-    customer: Options.text("customer").pipe(
-      Options.repeated,
-      Options.withDescription("Only documents of this customer (repeatable)"),
-    ),
-    kind: Options.text("kind").pipe(
-      Options.repeated,
-      Options.withDescription("Only documents of this kind (repeatable)"),
-    ),
-    concurrency: Options.integer("concurrency").pipe(
-      Options.withDefault(8),
-      Options.withDescription("Documents in flight at once"),
-    ),
-    resume: Options.boolean("resume").pipe(
-      Options.withDescription("Continue after the checkpoint an interrupted run left"),
-    ),
-    checkpoint: Options.text("checkpoint").pipe(
-      Options.optional,
-      Options.withDescription("Checkpoint file; default .docket/backfill-TABLE-BUCKET.json"),
-    ),
-  },
-  Handlers.backfill,
-).pipe(
-  Command.withDescription(
-    "Fill the cache from S3: stream the listing, filter, write under the rate limit. Exit 1 if any document failed.",
-  ),
-)
-
-/** `docket reconcile [--fix]` */
-export const reconcile = Command.make(
-  "reconcile",
-  {
-    ...g,
-    fix: Options.boolean("fix").pipe(Options.withDescription("Repair the cache from S3")),
-    concurrency: Options.integer("concurrency").pipe(Options.withDefault(8)),
-  },
-  Handlers.reconcile,
-).pipe(
-  Command.withDescription(
-    "Compare cache and S3: missing, stale, orphaned, expired. Exit 0 clean (or all fixed), 3 drift found, 1 failure.",
-  ),
-)
-
-const tableCreate = Command.make(
-  "create",
-  {
-    ...g,
-    tag: Options.keyValueMap("tag").pipe(
-      Options.optional,
-      Options.withDescription("Cost tag key=value (repeatable; skipped on DynamoDB Local)"),
-    ),
-  },
-  Handlers.tableCreate,
-).pipe(Command.withDescription("Create the table from core's definition, with TTL on expiresAt."))
-const tableDescribe = Command.make("describe", g, Handlers.tableDescribe).pipe(
-  Command.withDescription("Show the table's keys, indexes, TTL and item count."),
-)
-
-/** `docket table create|describe` */
-export const table = Command.make("table").pipe(
-  Command.withDescription("Create or describe the table (local and test setups; production uses Terraform)."),
-  Command.withSubcommands([tableCreate, tableDescribe]),
-)
-
-const localStart = Command.make("start", g, Handlers.localStart).pipe(
-  Command.withDescription(
-    "Run the embedded stack in the foreground; print the export lines for a second shell; Ctrl-C stops it.",
-  ),
-)
-
-/** `docket local start` */
-export const local = Command.make("local").pipe(
-  Command.withDescription("The embedded local stack (DynamoDB Local + S3 emulator)."),
-  Command.withSubcommands([localStart]),
-)
-
-/** `docket demo` */
-export const demo = Command.make(
-  "demo",
-  {
-    ...g,
-    documents: Options.integer("documents").pipe(Options.withDefault(2000), Options.withDescription("Corpus size")),
-    customers: Options.integer("customers").pipe(Options.withDefault(50)),
-  },
-  Handlers.demo,
-).pipe(
-  Command.withDescription(
-    "Start a private stack, write a generated corpus through Docket, query it, show fallback and event sync, reconcile, report.",
-  ),
-)
 
 /** The `docket` command. */
-export const docket = Command.make("docket").pipe(
+export const docket = GlobalOptions.root.pipe(
   Command.withDescription(
     "A DynamoDB cache and index in front of the S3 bucket of change and announcement documents. Exit codes: 0 ok, 1 failure, 2 bad usage or input, 3 drift (reconcile).",
   ),
-  Command.withSubcommands([put, get, del, query, backfill, reconcile, table, local, demo]),
+  Command.withSubcommands([
+    Documents.put,
+    Documents.get,
+    Documents.del,
+    Query.query,
+    Backfill.backfill,
+    Reconcile.reconcile,
+    Table.table,
+    Local.local,
+    Local.demo,
+  ]),
 )
 
 /** The runnable CLI: `(argv) => Effect`. */

@@ -6,11 +6,12 @@
  *
  * @since 0.1.0
  */
-import * as ValidationError from "@effect/cli/ValidationError"
+
 import * as Backfill from "@docket/core/Backfill"
 import * as CacheError from "@docket/core/CacheError"
 import * as DocumentKind from "@docket/core/DocumentKind"
 import * as S3Key from "@docket/core/S3Key"
+import * as ValidationError from "@effect/cli/ValidationError"
 import * as ConfigError from "effect/ConfigError"
 import * as Data from "effect/Data"
 

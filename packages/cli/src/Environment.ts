@@ -8,9 +8,10 @@
  *
  * @since 0.1.0
  */
+
+import * as DocketConfig from "@docket/core/DocketConfig"
 import type * as Command from "@effect/cli/Command"
 import type * as FileSystem from "@effect/platform/FileSystem"
-import * as DocketConfig from "@docket/core/DocketConfig"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -87,29 +88,51 @@ const credentialsOf = (env: Readonly<Record<string, string>>): Option.Option<Cre
       })
     : Option.none()
 
+/** A `ConfigProvider` over an environment map (names as in the process environment). */
+export const providerOf = (env: Readonly<Record<string, string>>): ConfigProvider.ConfigProvider =>
+  ConfigProvider.fromMap(new Map(Object.entries(env)))
+
 /** The process environment without its unset entries. */
 export const processEnvironment = (): Record<string, string> =>
   Object.fromEntries(Object.entries(process.env).filter((entry): entry is [string, string] => entry[1] !== undefined))
 
-/** Resolves `globals` (flags > `--local` > environment) into the command's configuration. */
-export const resolve = (
+/** The log format `--log-format` or `DOCKET_LOG_FORMAT` names; pretty on a terminal, JSON otherwise. */
+const logFormatOf = (globals: GlobalOptions.Globals, env: Readonly<Record<string, string>>): "pretty" | "json" =>
+  Option.getOrElse(globals.logFormat, () =>
+    env.DOCKET_LOG_FORMAT === "json" || env.DOCKET_LOG_FORMAT === "pretty"
+      ? env.DOCKET_LOG_FORMAT
+      : process.stderr.isTTY
+        ? "pretty"
+        : "json",
+  )
+
+/**
+ * A configuration for settings a command made itself (the demo's and `local
+ * start`'s own stack), with that stack's variables as its environment.
+ */
+export const make = (
   globals: GlobalOptions.Globals,
-): Effect.Effect<Resolved, CliError, FileSystem.FileSystem> =>
+  env: Readonly<Record<string, string>>,
+  settings: DocketConfig.Settings,
+): Resolved => ({
+  globals,
+  env,
+  provider: providerOf(env),
+  settings,
+  credentials: credentialsOf(env),
+  logFormat: logFormatOf(globals, env),
+})
+
+/** Resolves `globals` (flags > `--local` > environment) into the command's configuration. */
+export const resolve = (globals: GlobalOptions.Globals): Effect.Effect<Resolved, CliError, FileSystem.FileSystem> =>
   Effect.gen(function* () {
     const fromProcess = processEnvironment()
     if (fromProcess.DOCKET_LOG_LEVEL === undefined) fromProcess.DOCKET_LOG_LEVEL = "warning"
     const fromLocal = globals.local ? yield* localEnvironment(fromProcess) : {}
     const env = { ...fromProcess, ...fromLocal, ...GlobalOptions.flagEnvironment(globals) }
-    const provider = ConfigProvider.fromMap(new Map(Object.entries(env)))
+    const provider = providerOf(env)
     const settings = yield* settingsFrom(provider)
-    const logFormat = Option.getOrElse(globals.logFormat, () =>
-      env.DOCKET_LOG_FORMAT === "json" || env.DOCKET_LOG_FORMAT === "pretty"
-        ? env.DOCKET_LOG_FORMAT
-        : process.stderr.isTTY
-          ? "pretty"
-          : "json",
-    )
-    return { globals, env, provider, settings, credentials: credentialsOf(env), logFormat }
+    return { globals, env, provider, settings, credentials: credentialsOf(env), logFormat: logFormatOf(globals, env) }
   })
 
 /** {@link Environment} for the running command, from the root command's options. */

@@ -11,6 +11,7 @@ import type * as DocumentKind from "@docket/core/DocumentKind"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Stream from "effect/Stream"
 import { CliError } from "./CliError.js"
 
 /** A decoded document and where it came from (`file:line`). */
@@ -19,23 +20,31 @@ export interface Parsed {
   readonly document: Document.AnyDocument
 }
 
-/** Reads `file` (or stdin for `-`) through the platform's `FileSystem`. */
+/** Everything on stdin, as text. */
+const readStdin: Effect.Effect<string, CliError> = Stream.fromAsyncIterable(
+  process.stdin as AsyncIterable<Uint8Array>,
+  (cause) => new CliError({ reason: "BadInput", message: `Cannot read stdin: ${String(cause)}`, cause }),
+).pipe(Stream.decodeText(), Stream.mkString)
+
+/** Reads `file` through the platform's `FileSystem` (or stdin for `-`). */
 export const readText = (file: string): Effect.Effect<string, CliError, FileSystem.FileSystem> =>
-  Effect.flatMap(FileSystem.FileSystem, (fs) => fs.readFileString(file === "-" ? "/dev/stdin" : file)).pipe(
-    Effect.mapError(
-      (error) =>
-        new CliError({
-          reason: "BadInput",
-          message:
-            error._tag === "SystemError" && error.reason === "NotFound"
-              ? `Cannot read ${file}: no such file`
-              : /EISDIR/.test(error.message)
-                ? `Cannot read ${file}: it is a directory`
-                : `Cannot read ${file}: ${error.message}`,
-          cause: error,
-        }),
-    ),
-  )
+  file === "-"
+    ? readStdin
+    : Effect.flatMap(FileSystem.FileSystem, (fs) => fs.readFileString(file)).pipe(
+        Effect.mapError(
+          (error) =>
+            new CliError({
+              reason: "BadInput",
+              message:
+                error._tag === "SystemError" && error.reason === "NotFound"
+                  ? `Cannot read ${file}: no such file`
+                  : /EISDIR/.test(error.message)
+                    ? `Cannot read ${file}: it is a directory`
+                    : `Cannot read ${file}: ${error.message}`,
+              cause: error,
+            }),
+        ),
+      )
 
 /**
  * Decodes the text of a `put` input. A text that is one JSON value (possibly

@@ -10,8 +10,8 @@
  */
 import { homedir } from "node:os"
 import { dirname, join } from "node:path"
-import * as FileSystem from "@effect/platform/FileSystem"
 import type { PlatformError } from "@effect/platform/Error"
+import * as FileSystem from "@effect/platform/FileSystem"
 import * as Effect from "effect/Effect"
 
 /** What a running `docket local start` records. */
@@ -29,10 +29,7 @@ export const path = (env: Readonly<Record<string, string | undefined>> = process
   env.DOCKET_LOCAL_STATE ?? join(env.XDG_STATE_HOME ?? join(homedir(), ".local", "state"), "docket", "local.json")
 
 /** Writes the state file atomically (a temporary file renamed over it), readable by its owner only. */
-export const write = (
-  state: State,
-  file: string = path(),
-): Effect.Effect<void, PlatformError, FileSystem.FileSystem> =>
+export const write = (state: State, file: string = path()): Effect.Effect<void, PlatformError, FileSystem.FileSystem> =>
   Effect.gen(function* () {
     const fs = yield* FileSystem.FileSystem
     yield* fs.makeDirectory(dirname(file), { recursive: true })

@@ -6,12 +6,13 @@
  *
  * @since 0.1.0
  */
-import * as Command from "@effect/cli/Command"
+
 import * as Docket from "@docket/core/Docket"
 import type * as Document from "@docket/core/Document"
 import * as FallbackReader from "@docket/core/FallbackReader"
 import * as MetricsExport from "@docket/core/MetricsExport"
 import * as WriteThrough from "@docket/core/WriteThrough"
+import * as Command from "@effect/cli/Command"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"

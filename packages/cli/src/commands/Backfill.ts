@@ -6,12 +6,12 @@
  * @since 0.1.0
  */
 import { dirname, join } from "node:path"
-import * as Command from "@effect/cli/Command"
-import * as Options from "@effect/cli/Options"
-import * as FileSystem from "@effect/platform/FileSystem"
 import * as Backfill from "@docket/core/Backfill"
 import * as DocketConfig from "@docket/core/DocketConfig"
 import * as DocumentKind from "@docket/core/DocumentKind"
+import * as Command from "@effect/cli/Command"
+import * as Options from "@effect/cli/Options"
+import * as FileSystem from "@effect/platform/FileSystem"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { CliError } from "../CliError.js"
@@ -60,33 +60,38 @@ const readCheckpoint = (file: string, config: DocketConfig.Settings, filters: st
       return undefined
     }
     const checkpoint = saved.value
-    if (checkpoint.table !== config.table || checkpoint.bucket !== config.bucket || checkpoint.prefix !== config.prefix) {
+    if (
+      checkpoint.table !== config.table ||
+      checkpoint.bucket !== config.bucket ||
+      checkpoint.prefix !== config.prefix
+    ) {
       return yield* new CliError({
         reason: "BadInput",
         message: `--resume: ${file} is a checkpoint of ${checkpoint.table}/${checkpoint.bucket}, not ${config.table}/${config.bucket}`,
       })
     }
     yield* Output.note(`resuming after ${checkpoint.startAfter} (checkpoint ${file}, saved ${checkpoint.updatedAt})`)
-    if (checkpoint.filters !== filters) yield* Output.note(`note: the checkpoint was taken with filters: ${checkpoint.filters}`)
+    if (checkpoint.filters !== filters)
+      yield* Output.note(`note: the checkpoint was taken with filters: ${checkpoint.filters}`)
     return checkpoint.startAfter
   })
 
 /** Saves the checkpoint (not in a dry run). */
 const writeCheckpoint =
   (fs: FileSystem.FileSystem, file: string, config: DocketConfig.Settings, filters: string) => (key: string) =>
-  Effect.gen(function* () {
-    if (config.dryRun) return
-    yield* fs.makeDirectory(dirname(file), { recursive: true })
-    const content: CheckpointFile = {
-      table: config.table,
-      bucket: config.bucket,
-      prefix: config.prefix,
-      filters,
-      startAfter: key,
-      updatedAt: new Date().toISOString(),
-    }
-    yield* fs.writeFileString(file, `${JSON.stringify(content, null, 2)}\n`)
-  }).pipe(Effect.orDie)
+    Effect.gen(function* () {
+      if (config.dryRun) return
+      yield* fs.makeDirectory(dirname(file), { recursive: true })
+      const content: CheckpointFile = {
+        table: config.table,
+        bucket: config.bucket,
+        prefix: config.prefix,
+        filters,
+        startAfter: key,
+        updatedAt: new Date().toISOString(),
+      }
+      yield* fs.writeFileString(file, `${JSON.stringify(content, null, 2)}\n`)
+    }).pipe(Effect.orDie)
 
 /** Progress on stderr: one rewritten line on a terminal, JSON lines otherwise. */
 const reportProgress = (tty: boolean) => (p: Backfill.Progress) =>
@@ -124,7 +129,8 @@ const printSummary = (format: GlobalOptions.Format, summary: Backfill.Summary, d
     )
     if (dryRun) yield* Output.line("dry run: nothing was written (WRITTEN counts what would be)")
     for (const f of summary.failures) yield* Output.note(`failed: ${f.key}: ${f.message}`)
-    if (summary.failed > 0) yield* Output.note(`the checkpoint stays before the first failure: fix it and run with --resume`)
+    if (summary.failed > 0)
+      yield* Output.note(`the checkpoint stays before the first failure: fix it and run with --resume`)
   })
 
 /** `docket backfill` */

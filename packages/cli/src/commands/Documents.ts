@@ -4,10 +4,11 @@
  *
  * @since 0.1.0
  */
+
+import * as DocumentKind from "@docket/core/DocumentKind"
 import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
-import * as DocumentKind from "@docket/core/DocumentKind"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { CliError } from "../CliError.js"

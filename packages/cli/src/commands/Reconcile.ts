@@ -4,10 +4,11 @@
  *
  * @since 0.1.0
  */
-import * as Command from "@effect/cli/Command"
-import * as Options from "@effect/cli/Options"
+
 import * as DocketConfig from "@docket/core/DocketConfig"
 import * as Reconcile from "@docket/core/Reconcile"
+import * as Command from "@effect/cli/Command"
+import * as Options from "@effect/cli/Options"
 import * as Effect from "effect/Effect"
 import { CliError } from "../CliError.js"
 import * as GlobalOptions from "../GlobalOptions.js"

@@ -6,10 +6,10 @@
  * @since 0.1.0
  */
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb"
-import * as Command from "@effect/cli/Command"
-import * as Options from "@effect/cli/Options"
 import * as Table from "@docket/core/Table"
 import * as TableAdmin from "@docket/core/TableAdmin"
+import * as Command from "@effect/cli/Command"
+import * as Options from "@effect/cli/Options"
 import * as Effect from "effect/Effect"
 import * as HashMap from "effect/HashMap"
 import * as Layer from "effect/Layer"
