@@ -12,7 +12,6 @@
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
@@ -297,12 +296,6 @@ export const makeMemory = (options: MemoryOptions = {}): Effect.Effect<Service, 
         ),
       )
 
-    const planOf = (query: Query) =>
-      Either.match(QueryPlan.plan(query, registry), {
-        onLeft: (error) => Effect.fail(error),
-        onRight: (plan) => Effect.succeed(plan),
-      })
-
     return Write.validated({
       get,
       put,
@@ -325,13 +318,13 @@ export const makeMemory = (options: MemoryOptions = {}): Effect.Effect<Service, 
       query: (query) =>
         Stream.unwrap(
           Effect.gen(function* () {
-            const plan = yield* planOf(query)
+            const plan = yield* QueryPlan.plan(query, registry)
             return scan(plan, yield* Clock.currentTimeMillis)
           }),
         ),
       page: (query, pageOptions) =>
         Effect.gen(function* () {
-          const plan = yield* planOf(query)
+          const plan = yield* QueryPlan.plan(query, registry)
           const now = yield* Clock.currentTimeMillis
           return yield* QueryPlan.page(
             plan,

@@ -63,7 +63,8 @@ const send = <A>(operation: string, table: string, call: (signal: AbortSignal) =
     catch: (cause) => new TableError({ reason: Retry.classify(cause).reason, operation, table, cause }),
   }).pipe(Retry.retrying(Retry.defaultPolicy))
 
-const isInUse = (error: TableError) => (error.cause as { name?: unknown } | undefined)?.name === "ResourceInUseException"
+const isInUse = (error: TableError) =>
+  (error.cause as { name?: unknown } | undefined)?.name === "ResourceInUseException"
 
 /**
  * Creates the table from `Table.definition` and turns TTL on for its

@@ -66,7 +66,6 @@ import {
   type DeleteOutcome,
   DocumentCache,
   type PutOutcome,
-  type Query,
   type Service,
 } from "../DocumentCache.js"
 import { DocumentKinds } from "../DocumentKind.js"
@@ -858,12 +857,6 @@ export const make = (
       return QueryPlan.strictlyAfter(after)(stream)
     }
 
-    const planOf = (query: Query) =>
-      Either.match(QueryPlan.plan(query, registry), {
-        onLeft: (error) => Effect.fail(error),
-        onRight: (plan) => Effect.succeed(plan),
-      })
-
     const timed = <A, E, R>(index: string, self: Effect.Effect<A, E, R>) =>
       Effect.gen(function* () {
         const start = yield* Clock.currentTimeMillis
@@ -907,7 +900,7 @@ export const make = (
       query: (query) =>
         Stream.unwrapScoped(
           Effect.gen(function* () {
-            const plan = yield* planOf(query)
+            const plan = yield* QueryPlan.plan(query, registry)
             const stats = newStats()
             const start = yield* Clock.currentTimeMillis
             let count = 0
@@ -952,7 +945,7 @@ export const make = (
         ),
       page: (query, pageOptions) => {
         const stats = newStats()
-        return Effect.flatMap(planOf(query), (plan) =>
+        return Effect.flatMap(QueryPlan.plan(query, registry), (plan) =>
           log(
             "cache.page",
             { table, index: indexOf(plan), range: plan.description, limit: pageOptions.limit, stats },

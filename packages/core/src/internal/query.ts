@@ -22,7 +22,7 @@ import * as CacheEntry from "../CacheEntry.js"
 import { CursorError, InvalidQueryError } from "../CacheError.js"
 import * as Document from "../Document.js"
 import type { Query, QueryTarget } from "../DocumentCache.js"
-import type * as DocumentKind from "../DocumentKind.js"
+import { DocumentKinds, type Registry } from "../DocumentKind.js"
 
 /** Where a query resumes: strictly after this item. */
 export interface Position {
@@ -64,7 +64,7 @@ const bad = (reason: InvalidQueryError["reason"], detail: string) =>
   Either.left(new InvalidQueryError({ reason, detail }))
 
 /** Validates a query against the registered kinds. */
-export const plan = (query: Query, registry: DocumentKind.Registry): Either.Either<Plan, InvalidQueryError> =>
+export const plan = (query: Query, registry: Registry): Either.Either<Plan, InvalidQueryError> =>
   Either.gen(function* () {
     const from = yield* instantOf("from", query.from)
     const to = yield* instantOf("to", query.to)
@@ -125,6 +125,13 @@ export const plan = (query: Query, registry: DocumentKind.Registry): Either.Eith
       description: `${what}${query.kind !== undefined ? ` kind ${query.kind}` : ""} [${from}, ${to})`,
     }
   })
+
+/**
+ * {@link plan} over the kinds registered in context: the first step of every
+ * query, whichever backend answers it.
+ */
+export const planOf = (query: Query): Effect.Effect<Plan, InvalidQueryError, DocumentKinds> =>
+  Effect.flatMap(DocumentKinds, (registry) => plan(query, registry))
 
 /** The largest page a query returns at once. */
 export const maxLimit = 1000
