@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { cpus, totalmem } from "node:os"
+import { cpus, loadavg, totalmem } from "node:os"
 import * as LocalStack from "@docket/local/LocalStack"
 import * as Logger from "effect/Logger"
 
@@ -24,34 +24,87 @@ export interface Context {
 /** A fresh table and bucket. */
 export type Isolated = LocalStack.Isolated
 
+/** Which way a ratio has to lie from its target: at most (`<=`) or at least (`>=`). */
+export type Direction = "<=" | ">="
+
+/** `ratio direction target`, e.g. `1.07 <= 1.10`. */
+export const meets = (ratio: number, direction: Direction, target: number): boolean =>
+  Number.isFinite(ratio) && (direction === "<=" ? ratio <= target : ratio >= target)
+
+/** A further target a result must also meet (a bundle size, a second baseline). */
+export interface Check {
+  readonly name: string
+  readonly value: number
+  readonly target: number
+  readonly direction: Direction
+}
+
+/** A check with its verdict, as written to the results file. */
+export interface CheckResult extends Check {
+  readonly meetsTarget: boolean
+}
+
 /** What a scenario measured. */
 export interface Result {
   readonly baseline: Record<string, unknown>
   readonly docket: Record<string, unknown>
   /** Docket relative to the baseline, as the target states it (time ratio, speedup, or rate ratio). */
   readonly ratio: number
-  /** The target in words, e.g. `docket/raw p50 <= 1.10`. */
-  readonly target: string
-  readonly meetsTarget: boolean
+  /** The number the ratio is held against. */
+  readonly target: number
+  /** `<=`: the ratio must not exceed the target; `>=`: it must reach it. */
+  readonly direction: Direction
+  /** The target in words, e.g. `docket/raw p50, worst of the three queries`. */
+  readonly criterion: string
+  /** Further targets that must hold too; `meetsTarget` is false when one misses. */
+  readonly checks?: ReadonlyArray<Check>
+  /** Context rows: figures that explain the ratio (older or naive baselines), not targeted. */
+  readonly context?: Record<string, unknown>
   readonly notes?: string
+}
+
+/** A result written to its own file, for scenarios that produce several. */
+export interface NamedResult extends Result {
+  readonly name: string
+  readonly description: string
 }
 
 /** A benchmark scenario: the default export of a file in `src/scenarios/`. */
 export interface Scenario {
   readonly name: string
   readonly description: string
-  readonly run: (context: Context) => Promise<Result>
+  /** The results files it writes, when they are not just `name` (one run, several ratios). */
+  readonly produces?: ReadonlyArray<string>
+  readonly run: (context: Context) => Promise<Result | ReadonlyArray<NamedResult>>
 }
 
-/** The file written per scenario. */
-export interface ResultFile extends Result {
+/** The file written per result. */
+export interface ResultFile extends Omit<Result, "checks"> {
   readonly scenario: string
   readonly description: string
+  readonly meetsTarget: boolean
+  readonly checks?: ReadonlyArray<CheckResult>
   readonly machine: Machine
+  /** The 1, 5 and 15 minute load averages when the result was taken (other work on the machine). */
+  readonly loadAverage: ReadonlyArray<number>
   readonly quick: boolean
   readonly date: string
   readonly durationMs: number
 }
+
+/** The verdict of a result: its ratio and every check against their targets. */
+export const verdict = (
+  result: Result,
+): { readonly meetsTarget: boolean; readonly checks?: ReadonlyArray<CheckResult> } => {
+  const checks = result.checks?.map((c) => ({ ...c, meetsTarget: meets(c.value, c.direction, c.target) }))
+  return {
+    meetsTarget: meets(result.ratio, result.direction, result.target) && (checks ?? []).every((c) => c.meetsTarget),
+    ...(checks === undefined ? {} : { checks }),
+  }
+}
+
+/** `a / b` rounded to three decimals (the form every ratio is reported in). */
+export const ratio = (a: number, b: number): number => Math.round((a / b) * 1000) / 1000
 
 /** The machine a result was measured on. */
 export interface Machine {
@@ -178,3 +231,6 @@ export const silentJsonLogger = Logger.replace(
   Logger.defaultLogger,
   Logger.map(Logger.jsonLogger, () => undefined),
 )
+
+/** The machine's load averages, rounded. */
+export const loadAverage = (): ReadonlyArray<number> => loadavg().map((n) => Math.round(n * 100) / 100)

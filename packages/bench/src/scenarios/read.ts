@@ -1,5 +1,5 @@
 /**
- * read-vs-raw: FallbackReader.read against the raw SDK way of reading.
+ * read (read-hit-vs-raw, read-miss-vs-floor): FallbackReader.read against the raw SDK way of reading.
  * - hit: the document is cached; Docket's read (consistent GetItem, decode,
  *   schema check, one log line) vs a raw consistent GetItem + JSON.parse.
  * - miss with refill: the document is only in S3; Docket's read plus its
@@ -36,10 +36,15 @@ import * as Harness from "../Harness.js"
 
 const registry = DocumentKind.defaultRegistry
 
+const hitDescription =
+  "FallbackReader.read on a cache hit vs a raw consistent GetItem + JSON.parse; p50, sequential, interleaved rounds."
+const missDescription =
+  "FallbackReader.read on a miss, its background refill awaited, vs the careful raw floor (a consistent GetItem that misses, GetObject + JSON.parse, one TransactWriteItems of the document and customer items guarded by attribute_not_exists); the naive GetObject + PutItem is a context row; p50, sequential, rounds alternate raw, floor and Docket."
+
 const scenario: Harness.Scenario = {
-  name: "read-vs-raw",
-  description:
-    "FallbackReader.read on a cache hit vs raw consistent GetItem + JSON.parse (target <= 1.10), and on a miss with its background refill awaited vs raw GetObject + PutItem (target <= 1.15); p50, sequential; ratio = the worse of the two ratios relative to its target.",
+  name: "read",
+  description: "FallbackReader.read: a cache hit vs raw GetItem, a miss with refill vs the careful raw floor.",
+  produces: ["read-hit-vs-raw", "read-miss-vs-floor"],
   run: async (ctx) => {
     const perRound = ctx.quick ? 20 : 100
     const rounds = 5
@@ -177,15 +182,31 @@ const scenario: Harness.Scenario = {
         `miss+refill: raw p50 ${miss.baseline.p50} ms, floor p50 ${miss.floor.p50} ms, docket p50 ${miss.docket.p50} ms`,
       )
       const round = (n: number) => Math.round(n * 1000) / 1000
-      const worst = Math.max(hitRatio / 1.1, missRatio / 1.15)
-      return {
-        baseline: { hit: hit.baseline, missWithRefill: miss.baseline, floor: { missWithRefill: miss.floor } },
-        docket: { hit: hit.docket, missWithRefill: miss.docket },
-        ratio: round(Math.max(hitRatio, missRatio)),
-        target: "hit: docket/raw p50 <= 1.10; miss with refill: docket/raw p50 <= 1.15",
-        meetsTarget: worst <= 1,
-        notes: `hit ratio ${round(hitRatio)} (target 1.10), miss-with-refill ratio ${round(missRatio)} (target 1.15). Against the floor (consistent GetItem that misses, GetObject, guarded TransactWriteItems of the document and customer items): ${round(missFloorRatio)}; the floor itself is ${round(miss.floor.p50 / miss.baseline.p50)}x the primary baseline. Docket's miss is a consistent GetItem, then GetObject (body read interruptibly, decoded through the schema), then a refill in the background: one TransactWriteItems guarded by attribute_not_exists (the Absent condition; no read first); the primary baseline does no cache read, no schema check, no condition and writes only the document item.`,
+      const hitResult: Harness.NamedResult = {
+        name: "read-hit-vs-raw",
+        description: hitDescription,
+        baseline: { hit: hit.baseline },
+        docket: { hit: hit.docket },
+        ratio: round(hitRatio),
+        target: 1.1,
+        direction: "<=",
+        criterion: "FallbackReader hit / raw consistent GetItem + parse, p50",
+        notes:
+          "Docket's hit: one consistent GetItem, the summary attributes and body decoded through the kind's schema, one debug log line (not built below the minimum level), a span.",
       }
+      const missResult: Harness.NamedResult = {
+        name: "read-miss-vs-floor",
+        description: missDescription,
+        baseline: { missWithRefill: miss.floor },
+        docket: { missWithRefill: miss.docket },
+        context: { naive: { missWithRefill: miss.baseline, docketRatio: round(missRatio) } },
+        ratio: round(missFloorRatio),
+        target: 1.1,
+        direction: "<=",
+        criterion: "miss with refill / careful raw floor, p50",
+        notes: `Context row, naive (GetObject + PutItem, no cache read, no guard): docket/naive ${round(missRatio)}; the floor itself is ${round(miss.floor.p50 / miss.baseline.p50)}x the naive baseline. Docket's miss is a consistent GetItem, then GetObject (body read interruptibly, decoded through the schema), then a refill in the background: one TransactWriteItems guarded by attribute_not_exists (the Absent condition; no read first); the naive baseline does no cache read, no schema check, no condition and writes only the document item.`,
+      }
+      return [hitResult, missResult]
     } finally {
       dynamodb.destroy()
       s3.destroy()

@@ -1,0 +1,222 @@
+/**
+ * CPU profiles of Docket's hot paths, for docs/benchmarks.md:
+ *
+ *   npm run profile -- write|query|import [--out DIR]
+ *
+ * - `write`: WriteThrough.write of fresh documents, one after another.
+ * - `query`: a customer quarter (about 50 items) through the page API and the Stream API.
+ * - `import`: the bundled Lambda handler imported in a fresh `node --cpu-prof` process.
+ *
+ * `write` and `query` start the embedded stack, warm the path up, then record
+ * only the measured loop with V8's CPU profiler (the one `node --cpu-prof`
+ * drives, through `node:inspector`), so the stack's start-up is not in the
+ * profile. Each writes `DIR/NAME.cpuprofile` (open it in Chrome DevTools or
+ * speedscope for the flame graph) and prints the top self-time modules and
+ * functions (profile/summarize.ts).
+ */
+import { execFileSync } from "node:child_process"
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs"
+import { Session } from "node:inspector/promises"
+import { tmpdir } from "node:os"
+import { join, resolve } from "node:path"
+import * as Docket from "@docket/core/Docket"
+import * as DocketConfig from "@docket/core/DocketConfig"
+import type * as Document from "@docket/core/Document"
+import * as DocumentCache from "@docket/core/DocumentCache"
+import * as WriteThrough from "@docket/core/WriteThrough"
+import { bundle, packageDir } from "@docket/lambda/scripts/package.mjs"
+import * as LocalStack from "@docket/local/LocalStack"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as ManagedRuntime from "effect/ManagedRuntime"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
+import * as Corpus from "../Corpus.js"
+import * as Harness from "../Harness.js"
+import * as Summarize from "./summarize.js"
+
+const args = process.argv.slice(2)
+const what = args.find((a) => !a.startsWith("--")) ?? ""
+const outIndex = args.indexOf("--out")
+const out = resolve(outIndex >= 0 ? (args[outIndex + 1] ?? ".") : join(tmpdir(), "docket-profiles"))
+const log = (message: string) => process.stderr.write(`[profile] ${message}\n`)
+
+const report = (name: string, file: string, locate?: (url: string, line: number) => string | undefined) => {
+  const { totalMs, modules, functions } = Summarize.summarize(JSON.parse(readFileSync(file, "utf8")), locate)
+  const rows = (entries: ReadonlyArray<Summarize.Entry>) =>
+    entries
+      .slice(0, 8)
+      .map((e) => `  ${e.share.toFixed(1).padStart(5)}%  ${e.selfMs.toFixed(1).padStart(8)} ms  ${e.name}`)
+      .join("\n")
+  process.stdout.write(
+    `${name}: ${file} (${totalMs} ms sampled)\nself time by module:\n${rows(modules)}\nby function:\n${rows(functions)}\n`,
+  )
+}
+
+const profiled = async (name: string, loop: () => Promise<void>) => {
+  const session = new Session()
+  session.connect()
+  await session.post("Profiler.enable")
+  await session.post("Profiler.setSamplingInterval", { interval: 200 })
+  await session.post("Profiler.start")
+  const started = performance.now()
+  await loop()
+  const elapsed = performance.now() - started
+  const { profile } = await session.post("Profiler.stop")
+  session.disconnect()
+  const file = join(out, `${name}.cpuprofile`)
+  writeFileSync(file, JSON.stringify(profile))
+  log(`${name}: ${Math.round(elapsed)} ms profiled`)
+  report(name, file)
+}
+
+const withDocket = async (
+  run: (runtime: ManagedRuntime.ManagedRuntime<any, never>, stack: LocalStack.Stack) => Promise<void>,
+) => {
+  const stack = await LocalStack.start()
+  try {
+    const { table, bucket, clientConfig } = await LocalStack.isolate(stack, "profile", "bench")
+    const settings = DocketConfig.make({
+      table,
+      bucket,
+      region: clientConfig.s3.region,
+      dynamodbEndpoint: Option.some(clientConfig.dynamodb.endpoint),
+      s3Endpoint: Option.some(clientConfig.s3.endpoint),
+      ttlDays: 3650,
+      rps: 100_000,
+    })
+    const runtime = ManagedRuntime.make(
+      Docket.layer(settings, {
+        dynamodbClient: { credentials: clientConfig.dynamodb.credentials },
+        store: { clientConfig: { credentials: clientConfig.s3.credentials } },
+      }).pipe(Layer.provide(Harness.silentJsonLogger), Layer.merge(Harness.silentJsonLogger)),
+    )
+    try {
+      await run(runtime, { ...stack, table, bucket, clientConfig } as never)
+    } finally {
+      await runtime.dispose()
+    }
+  } finally {
+    await stack.stop()
+  }
+}
+
+const write = () =>
+  withDocket(async (runtime) => {
+    const docs = Corpus.generate({ count: 800, customers: 50, seed: 5 })
+    let next = 0
+    const fresh = (): Document.AnyDocument => {
+      const doc = docs[next++ % docs.length]!
+      return { ...doc, id: `${doc.id.slice(0, 4)}prof-${next}` } as Document.AnyDocument
+    }
+    const one = () => runtime.runPromise(WriteThrough.write(fresh()))
+    for (let i = 0; i < 100; i++) await one()
+    await profiled("write", async () => {
+      for (let i = 0; i < 300; i++) await one()
+    })
+  })
+
+const query = () =>
+  withDocket(async (runtime, stack) => {
+    const { table, clientConfig } = stack as unknown as { table: string; clientConfig: LocalStack.ClientConfig }
+    const docs = Corpus.generate({ count: 2_000, customers: 20, seed: 7 })
+    log("loading 2,000 documents (20 customers: about 50 items per customer quarter, as the full corpus)")
+    await Corpus.loadCache(clientConfig, table, docs)
+    const q: DocumentCache.Query = {
+      target: { _tag: "Customer", customer: "cust-007" },
+      from: "2026-01-01T00:00:00.000Z",
+      to: "2026-04-01T00:00:00.000Z",
+    }
+    const page = () =>
+      runtime.runPromise(Effect.flatMap(DocumentCache.DocumentCache, (cache) => cache.page(q, { limit: 1000 })))
+    const stream = () =>
+      runtime.runPromise(
+        Effect.flatMap(DocumentCache.DocumentCache, (cache) => Stream.runFold(cache.query(q), 0, (n) => n + 1)),
+      )
+    for (let i = 0; i < 50; i++) await page()
+    for (let i = 0; i < 50; i++) await stream()
+    await profiled("query-page", async () => {
+      for (let i = 0; i < 400; i++) await page()
+    })
+    await profiled("query-stream", async () => {
+      for (let i = 0; i < 400; i++) await stream()
+    })
+  })
+
+const lambdaImport = async () => {
+  const dir = mkdtempSync(join(tmpdir(), "docket-profile-import-"))
+  try {
+    // What the shipped (minified) bundle is made of: bytes by package.
+    const shipped = await bundle({ entry: join(packageDir, "src", "handler.ts"), outfile: join(dir, "min.mjs") })
+    const bytes = new Map<string, number>()
+    const metafile = shipped.metafile as {
+      outputs: Record<string, { inputs: Record<string, { bytesInOutput: number }> }>
+    }
+    for (const output of Object.values(metafile.outputs)) {
+      for (const [path, { bytesInOutput }] of Object.entries(output.inputs)) {
+        const where = Summarize.moduleOf({ functionName: "", url: `/${path}`, lineNumber: 0 })
+        const group = where.startsWith("effect/") ? "effect" : where
+        bytes.set(group, (bytes.get(group) ?? 0) + bytesInOutput)
+      }
+    }
+    const total = [...bytes.values()].reduce((a, b) => a + b, 0)
+    process.stdout.write(
+      `bundle ${(shipped.bytes / 1024).toFixed(1)} KB minified, by package:\n${[...bytes.entries()]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 10)
+        .map(
+          ([p, n]) => `  ${((n / total) * 100).toFixed(1).padStart(5)}%  ${(n / 1024).toFixed(1).padStart(7)} KB  ${p}`,
+        )
+        .join("\n")}\n`,
+    )
+    // Profiled: the same bundle unminified, so that esbuild's "// path" markers tell each line's source.
+    const file = join(dir, "handler.mjs")
+    await bundle({ entry: join(packageDir, "src", "handler.ts"), outfile: file, minify: false })
+    const markers: Array<{ line: number; source: string }> = []
+    readFileSync(file, "utf8")
+      .split("\n")
+      .forEach((text, line) => {
+        const m = /^\/\/ (\S+\.(?:js|ts|mjs|cjs))$/.exec(text)
+        if (m !== null) markers.push({ line, source: m[1]! })
+      })
+    const locate = (url: string, line: number) => {
+      if (!url.endsWith("handler.mjs")) return undefined
+      let lo = 0
+      let hi = markers.length - 1
+      let found: string | undefined
+      while (lo <= hi) {
+        const mid = (lo + hi) >> 1
+        if (markers[mid]!.line <= line) {
+          found = markers[mid]!.source
+          lo = mid + 1
+        } else hi = mid - 1
+      }
+      return found === undefined
+        ? "(bundle prelude)"
+        : Summarize.moduleOf({ functionName: "", url: `/${found}`, lineNumber: 0 })
+    }
+    const profiles = join(dir, "profiles")
+    // Five imports in fresh processes; the middle one (by file order) is kept.
+    for (let i = 0; i < 5; i++) {
+      execFileSync(process.execPath, ["--cpu-prof", "--cpu-prof-interval", "100", "--cpu-prof-dir", profiles, file], {
+        env: { ...process.env, AWS_REGION: "us-east-1", DOCKET_TABLE: "t", DOCKET_BUCKET: "b" },
+        stdio: "ignore",
+      })
+    }
+    const files = readdirSync(profiles).map((f) => join(profiles, f))
+    const target = join(out, "import.cpuprofile")
+    renameSync(files[Math.floor(files.length / 2)]!, target)
+    report("import", target, locate)
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+mkdirSync(out, { recursive: true })
+if (what === "write") await write()
+else if (what === "query") await query()
+else if (what === "import") await lambdaImport()
+else {
+  log("usage: npm run profile -- write|query|import [--out DIR]")
+  process.exitCode = 2
+}
