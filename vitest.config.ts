@@ -1,4 +1,5 @@
 import { defineConfig } from "vitest/config"
+import { partition } from "./vitest.files.js"
 
 // Inside the monorepo the packages resolve to their TypeScript source through the
 // `@docket/source` export condition (published builds resolve `types`/`import` to dist/).
@@ -6,17 +7,27 @@ import { defineConfig } from "vitest/config"
 // `conditions` setting replaces.
 const conditions = ["@docket/source", "node", "development|production"]
 
+// Two projects: `memory` files never start the local stack; `local` files share one
+// (the global setup runs only when a `local` file is selected). `npx vitest run
+// --project memory` is the fast loop; `npx vitest run FILE` starts the stack only if
+// FILE needs it.
+const { memory, local } = partition(import.meta.dirname)
+
 export default defineConfig({
   resolve: { conditions },
   ssr: { resolve: { conditions } },
   test: {
-    include: ["packages/*/test/**/*.test.ts", "examples/test/**/*.test.ts", "infra/test/**/*.test.ts"],
-    globalSetup: ["./packages/local/src/globalSetup.ts"],
     pool: "forks",
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },
-    testTimeout: 60_000,
+    // Two cores shared by many runs: property tests take minutes when the machine is loaded.
+    // A hang still fails (every paging loop in a property is bounded; this is the backstop).
+    testTimeout: 300_000,
     hookTimeout: 120_000,
     reporters: process.env.CI ? ["default", "json"] : ["default"],
     outputFile: { json: ".vitest-results.json" },
+    projects: [
+      { extends: true, test: { name: "memory", include: memory } },
+      { extends: true, test: { name: "local", include: local, globalSetup: ["./packages/local/src/globalSetup.ts"] } },
+    ],
   },
 })

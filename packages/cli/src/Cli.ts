@@ -7,6 +7,7 @@
  */
 import * as Command from "@effect/cli/Command"
 import * as Backfill from "./commands/Backfill.js"
+import * as Doctor from "./commands/Doctor.js"
 import * as Documents from "./commands/Documents.js"
 import * as Local from "./commands/Local.js"
 import * as Query from "./commands/Query.js"
@@ -27,6 +28,7 @@ export const docket = GlobalOptions.root.pipe(
     Backfill.backfill,
     Reconcile.reconcile,
     Table.table,
+    Doctor.doctor,
     Local.local,
     Local.demo,
   ]),

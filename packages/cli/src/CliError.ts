@@ -21,6 +21,8 @@ export class CliError extends Data.TaggedError("CliError")<{
   readonly message: string
   /** Further lines printed after the message (e.g. one per invalid document). */
   readonly details?: ReadonlyArray<string>
+  /** The command already printed its result (a report): with `--format json` the message goes to stderr. */
+  readonly printed?: boolean
   readonly cause?: unknown
 }> {}
 

@@ -79,7 +79,8 @@ const localEnvironment = (
         ),
   )
 
-const credentialsOf = (env: Readonly<Record<string, string>>): Option.Option<Credentials> =>
+/** Static credentials named by an environment (`AWS_ACCESS_KEY_ID` ...), if any. */
+export const credentialsOf = (env: Readonly<Record<string, string>>): Option.Option<Credentials> =>
   env.AWS_ACCESS_KEY_ID !== undefined && env.AWS_SECRET_ACCESS_KEY !== undefined
     ? Option.some({
         accessKeyId: env.AWS_ACCESS_KEY_ID,
@@ -123,13 +124,25 @@ export const make = (
   logFormat: logFormatOf(globals, env),
 })
 
-/** Resolves `globals` (flags > `--local` > environment) into the command's configuration. */
-export const resolve = (globals: GlobalOptions.Globals): Effect.Effect<Resolved, CliError, FileSystem.FileSystem> =>
+/**
+ * The environment a command reads: flags, then the local stack's variables
+ * (with `--local`), then the process environment. Fails when `--local` is given
+ * and no stack is running.
+ */
+export const environmentOf = (
+  globals: GlobalOptions.Globals,
+): Effect.Effect<Readonly<Record<string, string>>, CliError, FileSystem.FileSystem> =>
   Effect.gen(function* () {
     const fromProcess = processEnvironment()
     if (fromProcess.DOCKET_LOG_LEVEL === undefined) fromProcess.DOCKET_LOG_LEVEL = "warning"
     const fromLocal = globals.local ? yield* localEnvironment(fromProcess) : {}
-    const env = { ...fromProcess, ...fromLocal, ...GlobalOptions.flagEnvironment(globals) }
+    return { ...fromProcess, ...fromLocal, ...GlobalOptions.flagEnvironment(globals) }
+  })
+
+/** Resolves `globals` (flags > `--local` > environment) into the command's configuration. */
+export const resolve = (globals: GlobalOptions.Globals): Effect.Effect<Resolved, CliError, FileSystem.FileSystem> =>
+  Effect.gen(function* () {
+    const env = yield* environmentOf(globals)
     const provider = providerOf(env)
     const settings = yield* settingsFrom(provider)
     return { globals, env, provider, settings, credentials: credentialsOf(env), logFormat: logFormatOf(globals, env) }

@@ -29,7 +29,10 @@ const report = (error: unknown) =>
     // @effect/cli has already printed its own validation errors (with help).
     if (ValidationError.isValidationError(error) && !jsonErrors) return
     // A drift report has been printed already: stdout keeps one JSON document; the note goes to stderr.
-    if (jsonErrors && !(e?._tag === "CliError" && (error as { reason?: string }).reason === "Drift")) {
+    const printed =
+      e?._tag === "CliError" &&
+      ((error as { reason?: string }).reason === "Drift" || (error as { printed?: boolean }).printed === true)
+    if (jsonErrors && !printed) {
       process.stdout.write(
         `${JSON.stringify({ error: { tag: CliError.tagOf(error), message: CliError.messageOf(error), ...(e?.details !== undefined && e.details.length > 0 ? { details: e.details } : {}) } })}\n`,
       )

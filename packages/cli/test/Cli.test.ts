@@ -64,6 +64,15 @@ const change = (n: number, overrides: Record<string, unknown> = {}) => ({
 
 const range = ["--from", "2026-10-01", "--to", "2027-01-01"]
 
+/** Polls `condition` every 200 ms until it holds; fails (instead of hanging) after `timeoutMs`. */
+const eventually = async (condition: () => boolean | Promise<boolean>, timeoutMs: number) => {
+  const deadline = Date.now() + timeoutMs
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`)
+    await new Promise((r) => setTimeout(r, 200))
+  }
+}
+
 const queryCount = async (env: Record<string, string>) => {
   const r = await docket(["query", "time", ...range, "--limit", "1000", "--format", "json"], env)
   expect(r.code).toBe(0)
@@ -295,12 +304,14 @@ describe("docket binary", () => {
 
     const state = join(work, "state", "local.json")
     const local = start(["local", "start", "--bucket", "cli-local"], { DOCKET_LOCAL_STATE: state })
-    const deadline = Date.now() + 90_000
-    while (!existsSync(state) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200))
-    expect(existsSync(state)).toBe(true)
     let child: ChildProcess | undefined = local.child
     try {
-      expect(local.output().stdout).toContain("export DOCKET_DYNAMODB_ENDPOINT=")
+      // Wait for what the test relies on, never for a fixed time: the state file is written
+      // before the export lines are printed, and a loaded machine can be slow at either.
+      await eventually(
+        () => existsSync(state) && local.output().stdout.includes("export DOCKET_DYNAMODB_ENDPOINT="),
+        90_000,
+      )
       const file = join(work, "local.json")
       writeFileSync(file, JSON.stringify(change(7)))
       const env = { DOCKET_LOCAL_STATE: state }
@@ -319,9 +330,14 @@ describe("docket binary", () => {
         new PutObjectCommand({ Bucket: "cli-local", Key: "changes/CHG-T-00008.json", Body: JSON.stringify(change(8)) }),
       )
       s3.destroy()
-      await new Promise((r) => setTimeout(r, 1000))
-      const synced = await docket(["query", "time", ...range, "--local", "--format", "json"], env)
-      expect(JSON.parse(synced.stdout).items.map((i: { id: string }) => i.id)).toEqual(["CHG-T-00007", "CHG-T-00008"])
+      // Event sync is asynchronous: poll (bounded) until the cache has it instead of sleeping a second.
+      let ids: Array<string> = []
+      await eventually(async () => {
+        const synced = await docket(["query", "time", ...range, "--local", "--format", "json"], env)
+        ids = (JSON.parse(synced.stdout) as { items: Array<{ id: string }> }).items.map((i) => i.id)
+        return ids.length >= 2
+      }, 60_000)
+      expect(ids).toEqual(["CHG-T-00007", "CHG-T-00008"])
       local.child.kill("SIGTERM")
       const ended = await local.done
       child = undefined

@@ -3,6 +3,15 @@
  * or range it concerns, `outcome` and `durationMs`, plus whatever the caller adds.
  * Durations come from effect's `Clock`, so they follow `TestClock` in tests.
  *
+ * Every logged operation is also a span named after the operation, so the spans
+ * nest the way the operations do (a write-through's cache and S3 calls under it,
+ * an event batch's records under it). The span carries the line's fields as
+ * `docket.*` attributes (`docket.key`, `docket.version`, `docket.outcome`,
+ * `docket.attempts`, `docket.requests`, ...) when a real tracer is installed
+ * (see `Tracing`, or any `@effect/opentelemetry` tracer). With effect's built-in
+ * tracer nobody can see a span, so none is made: measured, a span costs more
+ * than the log line's own bookkeeping, and the hot path stays as it was.
+ *
  * Use with `Logger.json` (see {@link jsonLogger}) to get JSON lines.
  *
  * @since 0.1.0
@@ -15,6 +24,7 @@ import * as FiberRef from "effect/FiberRef"
 import type * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
+import type * as Tracer from "effect/Tracer"
 
 /** Fields of an operation's log line. Never put secrets here. */
 export type Fields = Readonly<Record<string, unknown>>
@@ -27,6 +37,34 @@ export const errorOutcome = (error: unknown): string => {
 }
 
 const minimumLevel = FiberRef.get(FiberRef.currentMinimumLogLevel)
+
+// effect's built-in tracer: its spans go nowhere, so their attributes are not worth building.
+const nativeTracer: Tracer.Tracer = Effect.runSync(Effect.tracer)
+
+/** Whether spans are recorded somewhere (a tracer other than effect's built-in one is installed). */
+export const tracing: Effect.Effect<boolean> = Effect.withFiberRuntime((fiber) =>
+  Effect.succeed(fiber.currentTracer !== nativeTracer),
+)
+
+const attributeValue = (value: unknown): unknown =>
+  value === null || value === undefined
+    ? undefined
+    : typeof value === "string" || typeof value === "number" || typeof value === "boolean"
+      ? value
+      : Array.isArray(value) && value.every((v) => typeof v === "string" || typeof v === "number")
+        ? value
+        : JSON.stringify(value)
+
+/** Sets the fields of a log line as `docket.*` attributes of the current span. */
+export const annotateSpan = (fields: Fields): Effect.Effect<void> =>
+  Effect.flatMap(Effect.currentSpan, (span) =>
+    Effect.sync(() => {
+      for (const [name, value] of Object.entries(fields)) {
+        const v = attributeValue(value)
+        if (v !== undefined) span.attribute(name.startsWith("docket.") ? name : `docket.${name}`, v)
+      }
+    }),
+  ).pipe(Effect.ignore)
 
 /**
  * Runs `self` and logs one line for it: `info` on success (or `debug` when
@@ -46,49 +84,67 @@ export const logged =
       readonly level?: "info" | "debug" | ((a: A) => "info" | "debug")
     } = {},
   ) =>
-  <E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-    Effect.gen(function* () {
-      const start = yield* Clock.currentTimeMillis
-      const exit = yield* Effect.exit(self)
-      const durationMs = (yield* Clock.currentTimeMillis) - start
-      const fields = (): Fields => (typeof fieldsOrRead === "function" ? fieldsOrRead() : fieldsOrRead)
-      if (Exit.isSuccess(exit)) {
-        // Hot paths log success at debug: when that level is off, build no line at all (annotating
-        // a line costs more than the line is worth when nobody sees it).
-        const level = typeof options.level === "function" ? options.level(exit.value) : options.level
-        if (level === "debug" && !LogLevel.greaterThanEqual(LogLevel.Debug, yield* minimumLevel)) {
-          return yield* exit
+  <E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> => {
+    const body = (traced: boolean) =>
+      Effect.gen(function* () {
+        const start = yield* Clock.currentTimeMillis
+        const exit = yield* Effect.exit(self)
+        const durationMs = (yield* Clock.currentTimeMillis) - start
+        const fields = (): Fields => (typeof fieldsOrRead === "function" ? fieldsOrRead() : fieldsOrRead)
+        if (traced) {
+          const outcome = Exit.isSuccess(exit)
+            ? "ok"
+            : Cause.isInterruptedOnly(exit.cause)
+              ? "interrupted"
+              : Cause.failureOption(exit.cause).pipe((f) => (f._tag === "Some" ? errorOutcome(f.value) : "defect"))
+          const extra = Exit.isSuccess(exit) ? (options.describe?.(exit.value) ?? {}) : {}
+          yield* annotateSpan({ outcome, ...fields(), ...extra })
         }
-        const extra = options.describe?.(exit.value) ?? {}
-        const line = { operation, outcome: "ok", ...fields(), ...extra, durationMs }
-        yield* (level === "debug" ? Effect.logDebug(operation) : Effect.logInfo(operation)).pipe(
-          Effect.annotateLogs(line),
-        )
-      } else if (Cause.isInterruptedOnly(exit.cause)) {
-        yield* Effect.logInfo(operation).pipe(
-          Effect.annotateLogs({ operation, outcome: "interrupted", ...fields(), durationMs }),
-        )
-      } else {
-        const failure = Cause.failureOption(exit.cause)
-        if (failure._tag === "Some") {
-          const error = failure.value as { message?: unknown }
-          yield* Effect.logWarning(operation).pipe(
-            Effect.annotateLogs({
-              operation,
-              outcome: errorOutcome(failure.value),
-              ...fields(),
-              error: typeof error?.message === "string" ? error.message : String(failure.value),
-              durationMs,
-            }),
+        if (Exit.isSuccess(exit)) {
+          // Hot paths log success at debug: when that level is off, build no line at all (annotating
+          // a line costs more than the line is worth when nobody sees it).
+          const level = typeof options.level === "function" ? options.level(exit.value) : options.level
+          if (level === "debug" && !LogLevel.greaterThanEqual(LogLevel.Debug, yield* minimumLevel)) {
+            return yield* exit
+          }
+          const extra = options.describe?.(exit.value) ?? {}
+          const line = { operation, outcome: "ok", ...fields(), ...extra, durationMs }
+          yield* (level === "debug" ? Effect.logDebug(operation) : Effect.logInfo(operation)).pipe(
+            Effect.annotateLogs(line),
+          )
+        } else if (Cause.isInterruptedOnly(exit.cause)) {
+          yield* Effect.logInfo(operation).pipe(
+            Effect.annotateLogs({ operation, outcome: "interrupted", ...fields(), durationMs }),
           )
         } else {
-          yield* Effect.logError(operation, exit.cause).pipe(
-            Effect.annotateLogs({ operation, outcome: "defect", ...fields(), durationMs }),
-          )
+          const failure = Cause.failureOption(exit.cause)
+          if (failure._tag === "Some") {
+            const error = failure.value as { message?: unknown }
+            yield* Effect.logWarning(operation).pipe(
+              Effect.annotateLogs({
+                operation,
+                outcome: errorOutcome(failure.value),
+                ...fields(),
+                error: typeof error?.message === "string" ? error.message : String(failure.value),
+                durationMs,
+              }),
+            )
+          } else {
+            yield* Effect.logError(operation, exit.cause).pipe(
+              Effect.annotateLogs({ operation, outcome: "defect", ...fields(), durationMs }),
+            )
+          }
         }
-      }
-      return yield* exit
-    })
+        return yield* exit
+      })
+    // With effect's built-in tracer nobody sees a span: skip it (it costs more than the line's bookkeeping).
+    return Effect.flatMap(tracing, (traced) =>
+      traced ? Effect.withSpan(body(true), operation, spanOptions) : body(false),
+    )
+  }
+
+// No stack trace per span: capturing one costs more than the operation's bookkeeping.
+const spanOptions = { captureStackTrace: false } as const
 
 /**
  * Replaces the default logger with JSON lines (one object per line) on stdout.

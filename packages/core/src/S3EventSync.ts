@@ -240,8 +240,11 @@ export const syncRecord = (
           Effect.mapError((e) => fail("CacheFailed", e)),
           Effect.map((entry) => {
             const stored = Option.getOrUndefined(entry)?.sequencer
+            // Nothing sequenced stored yet: still only if no sequenced record lands meanwhile
+            // (every normalised sequencer is at or after "0"), or a record in flight while a
+            // newer event completes would overwrite that event's state with what it read.
             return stored === undefined
-              ? {}
+              ? { condition: { _tag: "SequencerBefore", sequencer: "0" } as const }
               : { sequencer: stored, condition: { _tag: "SequencerBefore", sequencer: successor(stored) } as const }
           }),
         ),
@@ -403,6 +406,16 @@ export const processDecoded = (
         failedMessageIds: decoded.messageIds.filter((id) => failedIds.has(id)),
       }
     }),
+    // One span per batch, each record's `event-sync` span under it.
+    Effect.tap((result) =>
+      OperationLog.annotateSpan({
+        source: result.source,
+        records: result.results.length,
+        failed: result.failed.length,
+        outcome: result.failed.length === 0 ? "ok" : "partial",
+      }),
+    ),
+    Effect.withSpan("S3EventSync.batch", { captureStackTrace: false }),
   )
 
 /**

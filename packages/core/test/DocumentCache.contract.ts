@@ -367,6 +367,8 @@ export const contract = (name: string, fresh: Fresh) =>
             let cursor: string | undefined
             let pages = 0
             do {
+              // Bounded: a resume that repeats a page fails here instead of looping.
+              expect(pages).toBeLessThan(5)
               const page = yield* cache.page(query, cursor === undefined ? { limit: 2 } : { limit: 2, cursor })
               seen.push(...ids(page.items))
               cursor = Option.getOrUndefined(page.cursor)

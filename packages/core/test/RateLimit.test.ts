@@ -54,6 +54,29 @@ describe("RateLimit", () => {
     { fastCheck: { numRuns: 200 } },
   )
 
+  it.effect.prop(
+    "waiters are served in arrival order (FIFO), whatever the rate, burst and arrival times",
+    [
+      fc.integer({ min: 1, max: 50 }),
+      fc.integer({ min: 1, max: 5 }),
+      fc.uniqueArray(fc.integer({ min: 0, max: 1000 }), { minLength: 2, maxLength: 16 }),
+    ],
+    ([rps, burst, arrivals]) =>
+      Effect.scoped(
+        Effect.gen(function* () {
+          const limiter = yield* RateLimit.make({ rps, burst })
+          const served: Array<number> = []
+          const fibers = yield* Effect.forEach(arrivals, (at) =>
+            Effect.fork(Effect.sleep(at).pipe(Effect.zipRight(limiter.limit(Effect.sync(() => served.push(at)))))),
+          )
+          yield* TestClock.adjust(1000 + Math.ceil((arrivals.length * 1000) / rps) + 2000)
+          yield* Fiber.joinAll(fibers)
+          expect(served).toStrictEqual([...arrivals].sort((a, b) => a - b))
+        }),
+      ),
+    { fastCheck: { numRuns: 30 } },
+  )
+
   it.effect("lets a burst through at once, then spaces calls at 1 / rps", () =>
     Effect.scoped(
       Effect.gen(function* () {

@@ -15,6 +15,13 @@
  * all annotated with the request id, and ends by flushing the metrics as
  * CloudWatch Embedded Metric Format lines on stdout (no API call on the hot path).
  *
+ * Every invocation is also a span (`lambda.invoke`, over `S3EventSync.batch` and a
+ * span per record) that continues the trace it was invoked in: a W3C
+ * `traceparent` (on the event, or as an SQS message attribute), else Lambda's
+ * own `_X_AMZN_TRACE_ID`, else the first SQS message's `AWSTraceHeader`
+ * (see {@link invocationParent}). Spans are exported only when
+ * `OTEL_EXPORTER_OTLP_ENDPOINT` is set (see `@docket/core/Tracing`).
+ *
  * @since 0.1.0
  */
 
@@ -27,6 +34,7 @@ import * as OperationLog from "@docket/core/OperationLog"
 import * as RateLimit from "@docket/core/RateLimit"
 import type * as S3Event from "@docket/core/S3Event"
 import * as S3EventSync from "@docket/core/S3EventSync"
+import * as TraceContext from "@docket/core/TraceContext"
 import type { Context as LambdaContext } from "aws-lambda"
 import type * as ConfigError from "effect/ConfigError"
 import * as Data from "effect/Data"
@@ -34,6 +42,8 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
+import * as Option from "effect/Option"
+import type * as Tracer from "effect/Tracer"
 
 /** What an SQS-triggered invocation returns. */
 export interface SqsBatchResponse {
@@ -78,6 +88,36 @@ export const respond = (
   )
 }
 
+const record = (value: unknown): Record<string, unknown> | undefined =>
+  typeof value === "object" && value !== null ? (value as Record<string, unknown>) : undefined
+
+const firstSqsRecord = (event: unknown) => {
+  const records = record(event)?.Records
+  return Array.isArray(records) ? record(records[0]) : undefined
+}
+
+/**
+ * The span an invocation continues: a W3C `traceparent` on the event (or in
+ * the first SQS message's attributes), else Lambda's `_X_AMZN_TRACE_ID` (its
+ * X-Ray trace header), else the first SQS message's `AWSTraceHeader`.
+ */
+export const invocationParent = (
+  event: unknown,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): Option.Option<Tracer.ExternalSpan> => {
+  const top = record(event)
+  const sqs = firstSqsRecord(event)
+  const messageAttribute = record(record(sqs?.messageAttributes)?.traceparent)?.stringValue
+  const header = record(sqs?.attributes)?.AWSTraceHeader
+  return TraceContext.fromTraceparent(typeof top?.traceparent === "string" ? top.traceparent : undefined).pipe(
+    Option.orElse(() =>
+      TraceContext.fromTraceparent(typeof messageAttribute === "string" ? messageAttribute : undefined),
+    ),
+    Option.orElse(() => TraceContext.fromXRay(env._X_AMZN_TRACE_ID)),
+    Option.orElse(() => TraceContext.fromXRay(typeof header === "string" ? header : undefined)),
+  )
+}
+
 /**
  * Handles one invocation. Fails with {@link InvocationError} (or the event's
  * {@link S3Event.MalformedEventError}) when Lambda should retry it.
@@ -111,8 +151,27 @@ export const handle = (
     Effect.map(({ response }) => response),
     Effect.ensuring(MetricsExport.flushEmf),
     Effect.annotateLogs({ requestId: context.awsRequestId }),
-    Effect.withSpan("docket.lambda.invoke"),
+    Effect.annotateSpans({ "faas.invocation_id": context.awsRequestId }),
+    TraceContext.withParent(invocationParent(event)),
   )
+
+/**
+ * Exports the invocation's spans when `OTEL_EXPORTER_OTLP_ENDPOINT` is set;
+ * provided per invocation, so the last batch is sent before Lambda freezes the
+ * container. Nothing (and no HTTP client) when tracing is off.
+ */
+export const layerTracing: Layer.Layer<never> = Layer.unwrapEffect(
+  Effect.suspend(() =>
+    process.env.OTEL_EXPORTER_OTLP_ENDPOINT === undefined &&
+    process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT === undefined
+      ? Effect.succeed(Layer.empty)
+      : // Loaded only when tracing is on: the exporter is not on the cold-start path otherwise.
+        Effect.map(
+          Effect.promise(() => import("@docket/core/Tracing")),
+          (Tracing) => Tracing.layerConfig("docket-lambda"),
+        ),
+  ),
+).pipe(Layer.orDie)
 
 /** JSON log lines at `DOCKET_LOG_LEVEL`. */
 export const layerLogger: Layer.Layer<never, never, DocketConfig.DocketConfig> = Layer.unwrapEffect(

@@ -44,6 +44,8 @@ export const handler = async (
 ): Promise<EventHandler.SqsBatchResponse | ScheduledTask.Report | undefined> => {
   // Do not wait for the runtime's background fibers (the rate limiter's refill) to end.
   context.callbackWaitsForEmptyEventLoop = false
-  if (ScheduledTask.isScheduledTask(event)) return runtime.runPromise(ScheduledTask.handle(event, context))
-  return runtime.runPromise(EventHandler.handle(event, context))
+  if (ScheduledTask.isScheduledTask(event)) {
+    return runtime.runPromise(ScheduledTask.handle(event, context).pipe(Effect.provide(EventHandler.layerTracing)))
+  }
+  return runtime.runPromise(EventHandler.handle(event, context).pipe(Effect.provide(EventHandler.layerTracing)))
 }

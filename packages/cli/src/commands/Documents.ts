@@ -15,6 +15,7 @@ import { CliError } from "../CliError.js"
 import * as GlobalOptions from "../GlobalOptions.js"
 import * as Input from "../Input.js"
 import * as Output from "../Output.js"
+import * as Progress from "../Progress.js"
 import * as Services from "../Services.js"
 
 /** `KIND`, checked against the registered kinds by core. */
@@ -97,7 +98,17 @@ const runPut = (o: { readonly file: string; readonly concurrency: number }) =>
     const keys = new Set(parsed.map((p) => `${p.document.kind}/${p.document.id}`))
     // Several versions of one document in one input are written in input order.
     const concurrency = keys.size < parsed.length ? 1 : Math.max(1, o.concurrency)
-    const results = yield* Effect.forEach(parsed, putOne, { concurrency })
+    // NDJSON of several documents: a progress bar (total, rate, ETA) on stderr.
+    const progress = parsed.length > 1 ? yield* Progress.make({ label: "put", total: parsed.length }) : undefined
+    const results = yield* Effect.forEach(
+      parsed,
+      (p) =>
+        putOne(p).pipe(
+          Effect.tap((r) => (progress === undefined ? Effect.void : progress.advance(1, { [r.outcome]: 1 }))),
+        ),
+      { concurrency },
+    )
+    if (progress !== undefined) yield* progress.finish
     const failed = results.filter((r) => r.outcome === "failed").length
     yield* printPut(format, results, failed)
     yield* failIfAny(failed, results.length, "documents")

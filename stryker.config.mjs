@@ -1,0 +1,34 @@
+// Mutation testing of core's invariant modules (docs/testing.md). Run it through
+// `npm run mutate` (scripts/mutate.mjs), which mutates one module at a time against
+// core's memory-only test files (vitest.mutate.config.ts): no JVM, two workers.
+const reportDir = process.env.DOCKET_MUTATE_REPORT_DIR ?? "reports/mutation/all"
+
+/** @type {import("@stryker-mutator/api/core").PartialStrykerOptions} */
+export default {
+  testRunner: "vitest",
+  vitest: { configFile: "vitest.mutate.config.ts", related: true },
+  plugins: ["@stryker-mutator/vitest-runner"],
+  coverageAnalysis: "perTest",
+  concurrency: Number(process.env.DOCKET_MUTATE_CONCURRENCY ?? 2),
+  // Property tests under a loaded machine: a mutant that makes a test loop is a
+  // timeout (counted as detected); give honest tests room on two busy cores.
+  timeoutMS: 60_000,
+  timeoutFactor: 3,
+  dryRunTimeoutMinutes: 30,
+  reporters: ["json", "html", "clear-text", "progress"],
+  jsonReporter: { fileName: `${reportDir}/mutation.json` },
+  htmlReporter: { fileName: `${reportDir}/html/index.html` },
+  incrementalFile: `${reportDir}/incremental.json`,
+  clearTextReporter: { allowColor: false, logTests: false, reportScoreTable: true },
+  ignorePatterns: [
+    "dist",
+    "reports",
+    "packages/*/build",
+    "packages/bench/results",
+    "infra/.terraform",
+    ".vitest-results.json",
+  ],
+  tempDirName: ".stryker-tmp",
+  cleanTempDir: "always",
+  logLevel: "info",
+}
