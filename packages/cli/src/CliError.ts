@@ -10,6 +10,7 @@
 import * as Backfill from "@docket/core/Backfill"
 import * as CacheError from "@docket/core/CacheError"
 import * as DocumentKind from "@docket/core/DocumentKind"
+import * as Inventory from "@docket/core/Inventory"
 import * as S3Key from "@docket/core/S3Key"
 import * as ValidationError from "@effect/cli/ValidationError"
 import * as ConfigError from "effect/ConfigError"
@@ -48,6 +49,9 @@ export const exitCode = (error: unknown): number => {
   }
   if (error instanceof Backfill.BackfillError) {
     return error.reason === "ListingFailed" ? ExitCode.Failure : ExitCode.BadInput
+  }
+  if (error instanceof Inventory.InventoryError) {
+    return error.reason === "BadLocation" ? ExitCode.BadInput : ExitCode.Failure
   }
   if (badInput.some((type) => error instanceof type)) return ExitCode.BadInput
   if (ValidationError.isValidationError(error) || ConfigError.isConfigError(error)) return ExitCode.BadInput

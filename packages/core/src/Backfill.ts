@@ -1,9 +1,14 @@
 /**
  * Backfill: fill the cache from S3 (DESIGN section 6). Streams the bucket
- * listing, filters by kind, time range and customer (from object metadata when
- * the object carries it, else from the body), and writes each matching document
- * to the cache with bounded concurrency. The cache backend applies the shared
- * rate limiter to every DynamoDB call, so `--rps` bounds the whole run.
+ * listing (or an S3 Inventory), compares each listed ETag with the cache in
+ * batches of 100 (one `fingerprints` call: a BatchGetItem), and reads and
+ * writes only what differs: an unchanged re-run reads no object body and costs
+ * one DynamoDB request per 100 documents plus the listing. Filters (kind, time
+ * range, customer) decide from the cache's fingerprint for unchanged documents,
+ * else from object metadata when the object carries it, else from the body.
+ * The cache backend applies the shared rate limiter to every DynamoDB call, so
+ * `--rps` bounds the whole run. `shard` splits a listing deterministically
+ * across processes (a stable hash of the key).
  *
  * Resumable: the checkpoint is the last key, in listing order, such that it and
  * every key before it were processed successfully. With bounded concurrency keys
@@ -21,8 +26,8 @@
  *
  * @since 0.1.0
  */
+import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
-import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
@@ -32,7 +37,9 @@ import * as Document from "./Document.js"
 import * as DocumentCache from "./DocumentCache.js"
 import * as DocumentKind from "./DocumentKind.js"
 import * as DocumentStore from "./DocumentStore.js"
-import * as S3Key from "./S3Key.js"
+import * as Step from "./internal/backfillStep.js"
+import * as Bulk from "./internal/bulk.js"
+import * as Watermark from "./internal/watermark.js"
 
 /** What to backfill. Every filter is optional; all given filters must match. */
 export interface Options {
@@ -58,6 +65,15 @@ export interface Options {
   readonly checkpointEveryMs?: number
   /** How many failed keys the summary keeps, with their error (default 20). */
   readonly maxFailuresReported?: number
+  /** Only the keys of shard `index` of `count` (0-based; a stable hash of the key decides). */
+  readonly shard?: Shard
+  /** The S3 side; default the bucket listing under the prefix (from `startAfter`). */
+  readonly source?: {
+    readonly kind: "listing" | "inventory"
+    readonly objects: Stream.Stream<DocumentStore.ObjectInfo, unknown>
+  }
+  /** Listed keys compared with the cache per batch (default 100, BatchGetItem's limit). */
+  readonly batchSize?: number
 }
 
 /** Counters of a run so far. */
@@ -72,6 +88,16 @@ export interface Progress {
   readonly unchanged: number
   /** Documents the cache holds in a newer version than S3 (left alone: run reconcile). */
   readonly newerInCache: number
+  /** Object bodies read (only for documents whose ETag differs from the cache's). */
+  readonly bodiesRead: number
+  /** Objects listed in all (of this shard), once the listing is exhausted. */
+  readonly total: number | undefined
+  /** Objects processed (compared, written, skipped or failed). */
+  readonly processed: number
+  /** Objects processed per second so far. */
+  readonly ratePerSecond: number
+  /** Estimated time left, once the total is known. */
+  readonly etaMs: number | undefined
   /** Keys that could not be processed (read, decode or write failed after retries). */
   readonly failed: number
   /** The checkpoint: resume after this key. */
@@ -79,12 +105,8 @@ export interface Progress {
   readonly elapsedMs: number
 }
 
-/** A key that failed, and why. */
-export interface Failure {
-  readonly key: string
-  readonly tag: string
-  readonly message: string
-}
+/** A key that failed, and why (`retryable`: trying again later may succeed). */
+export type Failure = Step.Failure
 
 /** The end of a run. */
 export interface Summary extends Progress {
@@ -94,18 +116,19 @@ export interface Summary extends Progress {
   readonly failures: ReadonlyArray<Failure>
 }
 
-/** The backfill could not run at all: bad filters, or the listing itself failed. */
-export class BackfillError extends Data.TaggedError("BackfillError")<{
-  readonly reason: "BadRange" | "BadFilter" | "ListingFailed"
-  readonly detail: string
-  readonly cause?: unknown
-}> {
-  override get message() {
-    return this.detail
-  }
-}
+type Outcome = Step.Outcome
 
-type Outcome = "skipped" | "written" | "unchanged" | "newer" | { readonly failure: Failure }
+/** The backfill could not run at all: bad filters, or the listing itself failed. */
+export const BackfillError = Step.BackfillError
+export type BackfillError = Step.BackfillError
+/** One of `count` deterministic parts of a listing. */
+export type Shard = Step.Shard
+/** Parses `I/N` (0 <= I < N). */
+export const parseShard = Step.parseShard
+/** Whether `key` belongs to `shard` (a stable hash of the key decides). */
+export const inShard = Step.inShard
+/** Validates and normalises the filters (time bounds to instants). */
+export const validate = Step.validate
 
 interface Counters {
   listed: number
@@ -114,85 +137,15 @@ interface Counters {
   unchanged: number
   newerInCache: number
   failed: number
+  bodiesRead: number
+  processed: number
 }
-
-/** Validates and normalises the filters (time bounds to instants). */
-export const validate = (
-  options: Options,
-  kinds: DocumentKind.Registry,
-): Effect.Effect<{ from?: string; to?: string }, BackfillError> =>
-  Effect.gen(function* () {
-    const instant = (name: string, value: string | undefined) => {
-      if (value === undefined) return Effect.succeed(undefined)
-      return Option.match(Document.parseInstant(value), {
-        onNone: () =>
-          Effect.fail(
-            new BackfillError({
-              reason: "BadRange",
-              detail: `--${name} ${JSON.stringify(value)} is not an ISO-8601 date (2026-11-01) or date-time with a zone (2026-11-01T09:00:00Z)`,
-            }),
-          ),
-        onSome: (instant) => Effect.succeed(instant),
-      })
-    }
-    const from = yield* instant("from", options.from)
-    const to = yield* instant("to", options.to)
-    if (from !== undefined && to !== undefined && from >= to) {
-      return yield* new BackfillError({
-        reason: "BadRange",
-        detail: `--from ${options.from} must be before --to ${options.to} (the range is half-open)`,
-      })
-    }
-    for (const kind of options.kinds ?? []) {
-      if (kinds.get(kind) === undefined) {
-        return yield* new BackfillError({
-          reason: "BadFilter",
-          detail: `Unknown kind ${JSON.stringify(kind)}: expected one of ${kinds.kinds.map((k) => k.name).join(", ")}`,
-        })
-      }
-    }
-    for (const code of options.customers ?? []) {
-      if (!/^[a-z0-9][a-z0-9-]{1,31}$/.test(code)) {
-        return yield* new BackfillError({
-          reason: "BadFilter",
-          detail: `Customer code ${JSON.stringify(code)} does not match [a-z0-9][a-z0-9-]{1,31}`,
-        })
-      }
-    }
-    return { ...(from !== undefined ? { from } : {}), ...(to !== undefined ? { to } : {}) }
-  })
 
 /**
  * Tracks which listing positions are done and yields the checkpoint: the key
  * of the highest position whose predecessors all succeeded.
  */
-export const makeWatermark = () => {
-  const pending = new Map<number, { key: string; ok: boolean }>()
-  let next = 0
-  let blocked = false
-  let checkpoint: Option.Option<string> = Option.none()
-  return {
-    /** Records that position `index` (holding `key`) finished; returns the checkpoint. */
-    complete: (index: number, key: string, ok: boolean): Option.Option<string> => {
-      pending.set(index, { key, ok })
-      while (!blocked) {
-        const done = pending.get(next)
-        if (done === undefined) break
-        if (!done.ok) {
-          blocked = true
-          break
-        }
-        pending.delete(next)
-        checkpoint = Option.some(done.key)
-        next += 1
-      }
-      return checkpoint
-    },
-    get checkpoint() {
-      return checkpoint
-    },
-  }
-}
+export const makeWatermark = Watermark.make
 
 /**
  * Runs a backfill. Fails only when it cannot run (bad filters, listing failed);
@@ -212,27 +165,47 @@ export const run = (
     const config = yield* DocketConfig.DocketConfig
     const range = yield* validate(options, kinds)
     const dryRun = options.dryRun ?? config.dryRun
-    const kindFilter = options.kinds !== undefined && options.kinds.length > 0 ? new Set(options.kinds) : undefined
-    const customerFilter =
-      options.customers !== undefined && options.customers.length > 0 ? new Set(options.customers) : undefined
-    const needsMetadata = range.from !== undefined || range.to !== undefined || customerFilter !== undefined
     const maxFailures = options.maxFailuresReported ?? 20
+    const batchSize = Math.max(1, Math.min(options.batchSize ?? Bulk.BatchGetLimit, 1000))
+    const shard = options.shard
 
     const started = yield* Clock.currentTimeMillis
-    const counters: Counters = { listed: 0, matched: 0, written: 0, unchanged: 0, newerInCache: 0, failed: 0 }
+    const counters: Counters = {
+      listed: 0,
+      matched: 0,
+      written: 0,
+      unchanged: 0,
+      newerInCache: 0,
+      failed: 0,
+      bodiesRead: 0,
+      processed: 0,
+    }
+    let total: number | undefined
     const failures: Array<Failure> = []
-    const watermark = makeWatermark()
+    const watermark = Watermark.make()
     const lastProgress = yield* Ref.make(0)
     const lastCheckpoint = yield* Ref.make<{ at: number; key: string | undefined }>({
       at: 0,
       key: options.startAfter,
     })
 
-    const snapshot = (now: number): Progress => ({
-      ...counters,
-      checkpoint: Option.orElse(watermark.checkpoint, () => Option.fromNullable(options.startAfter)),
-      elapsedMs: now - started,
-    })
+    const snapshot = (now: number): Progress => {
+      const elapsedMs = now - started
+      const ratePerSecond = elapsedMs > 0 ? (counters.processed * 1000) / elapsedMs : 0
+      return {
+        ...counters,
+        total,
+        ratePerSecond,
+        etaMs:
+          total === undefined
+            ? undefined
+            : ratePerSecond > 0
+              ? Math.round(((total - counters.processed) * 1000) / ratePerSecond)
+              : undefined,
+        checkpoint: Option.orElse(watermark.checkpoint, () => Option.fromNullable(options.startAfter)),
+        elapsedMs,
+      }
+    }
 
     const flushCheckpoint = (force: boolean) =>
       Effect.gen(function* () {
@@ -256,85 +229,22 @@ export const run = (
         yield* options.onProgress(snapshot(now))
       })
 
-    const matches = (kind: string, time: string, customers: ReadonlyArray<string>): boolean =>
-      (kindFilter === undefined || kindFilter.has(kind)) &&
-      (range.from === undefined || time >= range.from) &&
-      (range.to === undefined || time < range.to) &&
-      (customerFilter === undefined || customers.some((c) => customerFilter.has(c)))
-
-    const fail = (key: string, error: unknown): Outcome => {
-      const e = error as { _tag?: unknown; message?: unknown }
-      return {
-        failure: {
-          key,
-          tag: typeof e?._tag === "string" ? e._tag : "Error",
-          message: typeof e?.message === "string" ? e.message : String(error),
-        },
-      }
-    }
-
-    const processKey = (info: DocumentStore.ObjectInfo): Effect.Effect<Outcome> =>
-      Effect.gen(function* () {
-        const parsed = S3Key.parse(config.prefix, info.key, kinds)
-        if (Option.isNone(parsed)) return "skipped" as const
-        const { kind, id, customer } = parsed.value
-        if (kindFilter !== undefined && !kindFilter.has(kind)) return "skipped" as const
-        if (needsMetadata) {
-          // Decide from the object's metadata when it carries Docket's; else the body decides below.
-          const head = yield* store.head(info.key)
-          if (Option.isNone(head)) return "skipped" as const
-          const metadata = head.value.metadata
-          if (Option.isSome(metadata)) {
-            const customers =
-              customer === undefined ? metadata.value.customers : [...metadata.value.customers, customer]
-            if (!matches(kind, metadata.value.time, customers)) return "skipped" as const
-          }
-        }
-        const stored = yield* store.getKey(info.key)
-        if (Option.isNone(stored)) return "skipped" as const // deleted since the listing
-        const document = stored.value.document
-        if (document.kind !== kind || document.id !== id) {
-          return fail(
-            info.key,
-            new DocumentKind.DocumentDecodeError({
-              reason: "KindMismatch",
-              source: info.key,
-              detail: `the key names ${kind}/${id} but the body is ${document.kind}/${document.id}`,
-            }),
-          )
-        }
-        const summary = kinds.summarize(document)
-        const customers = customer === undefined ? summary.customers : [...summary.customers, customer]
-        if (!matches(kind, summary.time, customers)) return "skipped" as const
-        if (dryRun) {
-          const current = yield* cache.get(kind, id, { includeExpired: true })
-          if (
-            Option.isSome(current) &&
-            current.value._tag === "Cached" &&
-            current.value.summary.version >= document.version
-          ) {
-            return current.value.summary.version === document.version ? ("unchanged" as const) : ("newer" as const)
-          }
-          yield* Effect.logInfo("backfill.put (dry run)").pipe(
-            Effect.annotateLogs({
-              operation: "backfill.put",
-              outcome: "dry-run",
-              key: info.key,
-              version: document.version,
-            }),
-          )
-          return "written" as const
-        }
-        const outcome = yield* cache.put(document, { s3Key: info.key, etag: stored.value.etag })
-        return outcome._tag === "Written" ? ("written" as const) : ("unchanged" as const)
-      }).pipe(
-        Effect.catchTag("StaleWriteError", () => Effect.succeed<Outcome>("newer")),
-        Effect.catchAll((error) => Effect.succeed(fail(info.key, error))),
-      )
+    const step = Step.make({
+      cache,
+      store,
+      kinds,
+      prefix: config.prefix,
+      filters: filtersOf(options, range),
+      dryRun,
+      onBodyRead: () => {
+        counters.bodiesRead += 1
+      },
+    })
 
     const record = (index: number, key: string, outcome: Outcome) =>
       Effect.gen(function* () {
         let ok = true
+        counters.processed += 1
         if (outcome === "written") {
           counters.matched += 1
           counters.written += 1
@@ -362,22 +272,42 @@ export const run = (
         yield* report(false)
       })
 
-    const listing = store.list(options.startAfter !== undefined ? { startAfter: options.startAfter } : {}).pipe(
+    const objects: Stream.Stream<DocumentStore.ObjectInfo, unknown> =
+      options.source?.objects ?? store.list(options.startAfter !== undefined ? { startAfter: options.startAfter } : {})
+    const listing = objects.pipe(
+      Stream.filter((info) => shard === undefined || inShard(shard, info.key)),
       Stream.tap(() =>
         Effect.sync(() => {
           counters.listed += 1
         }),
       ),
+      // The listing runs ahead of the writes, so the total (and an ETA) is known early.
+      Stream.concat(
+        Stream.fromEffect(
+          Effect.sync(() => {
+            total = counters.listed
+          }),
+        ).pipe(Stream.drain),
+      ),
+      Stream.buffer({ capacity: 4 * batchSize * Math.max(1, options.concurrency ?? 8) }),
       Stream.zipWithIndex,
-      Stream.mapEffect(([info, index]) => Effect.flatMap(processKey(info), (o) => record(index, info.key, o)), {
+      Stream.map(([info, index]) => ({ key: info.key, etag: info.etag, index })),
+      Stream.grouped(batchSize),
+      Stream.mapEffect((batch) => step.classify(Chunk.toReadonlyArray(batch)), { concurrency: 2 }),
+      Stream.flattenIterables,
+      Stream.mapEffect((s) => Effect.flatMap(step.settle(s), (o) => record(s.object.index, s.object.key, o)), {
         concurrency: Math.max(1, options.concurrency ?? 8),
         unordered: true,
       }),
       Stream.runDrain,
-      Effect.mapError(
-        (cause) =>
-          new BackfillError({ reason: "ListingFailed", detail: `Listing the bucket failed: ${cause.message}`, cause }),
-      ),
+      Effect.mapError((cause) => {
+        const text = (cause as { message?: unknown })?.message
+        return new BackfillError({
+          reason: "ListingFailed",
+          detail: `Listing ${options.source?.kind === "inventory" ? "the inventory" : "the bucket"} failed: ${typeof text === "string" ? text : String(cause)}`,
+          cause,
+        })
+      }),
     )
 
     const finish = Effect.gen(function* () {
@@ -389,6 +319,63 @@ export const run = (
     const now = yield* Clock.currentTimeMillis
     return { ...snapshot(now), dryRun, completed: true, failures }
   }).pipe(Effect.withSpan("Backfill.run"))
+
+const filtersOf = (options: Options, range: { from?: string; to?: string }): Step.Filters => ({
+  ...range,
+  ...(options.kinds !== undefined && options.kinds.length > 0 ? { kinds: new Set(options.kinds) } : {}),
+  ...(options.customers !== undefined && options.customers.length > 0 ? { customers: new Set(options.customers) } : {}),
+})
+
+/** What {@link processObjects} did with one object. */
+export interface ObjectResult {
+  readonly key: string
+  readonly outcome: "skipped" | "written" | "unchanged" | "newer" | "failed"
+  readonly failure: Failure | undefined
+}
+
+/**
+ * The backfill step over a given set of objects (one S3 Batch Operations task,
+ * one Step Functions item batch): compared with the cache in batches of 100,
+ * read and written only where they differ. `etag` is optional (Batch
+ * Operations tasks carry none): an object the cache holds is then compared by
+ * a HEAD, still without reading its body. Results are in input order.
+ */
+export const processObjects = (
+  objects: ReadonlyArray<{ readonly key: string; readonly etag?: string | undefined }>,
+  options: Pick<Options, "from" | "to" | "customers" | "kinds" | "dryRun" | "concurrency"> = {},
+): Effect.Effect<
+  ReadonlyArray<ObjectResult>,
+  BackfillError,
+  DocumentCache.DocumentCache | DocumentStore.DocumentStore | DocumentKind.DocumentKinds | DocketConfig.DocketConfig
+> =>
+  Effect.gen(function* () {
+    const kinds = yield* DocumentKind.DocumentKinds
+    const config = yield* DocketConfig.DocketConfig
+    const range = yield* validate(options, kinds)
+    const step = Step.make({
+      cache: yield* DocumentCache.DocumentCache,
+      store: yield* DocumentStore.DocumentStore,
+      kinds,
+      prefix: config.prefix,
+      filters: filtersOf(options, range),
+      dryRun: options.dryRun ?? config.dryRun,
+      onBodyRead: () => {},
+    })
+    const listed = objects.map((o) => ({ key: o.key, etag: o.etag }))
+    const steps = (yield* Effect.forEach(Bulk.chunksOf(listed, Bulk.BatchGetLimit), step.classify)).flat()
+    return yield* Effect.forEach(
+      steps,
+      (s) =>
+        Effect.map(
+          step.settle(s),
+          (outcome): ObjectResult =>
+            typeof outcome === "string"
+              ? { key: s.object.key, outcome, failure: undefined }
+              : { key: s.object.key, outcome: "failed", failure: outcome.failure },
+        ),
+      { concurrency: Math.max(1, options.concurrency ?? 8) },
+    )
+  }).pipe(Effect.withSpan("Backfill.processObjects"))
 
 /** Whether a summary should make the command exit non-zero. */
 export const failed = (summary: Summary): boolean => summary.failed > 0

@@ -25,6 +25,7 @@ import {
 } from "./CacheError.js"
 import type * as Document from "./Document.js"
 import { DocumentKinds } from "./DocumentKind.js"
+import * as Bulk from "./internal/bulk.js"
 import * as QueryPlan from "./internal/query.js"
 import * as Write from "./internal/write.js"
 import * as OperationLog from "./OperationLog.js"
@@ -95,6 +96,37 @@ export interface Page {
   readonly complete: boolean
 }
 
+/** A document's key in the cache. */
+export interface DocumentRef {
+  readonly kind: string
+  readonly id: string
+}
+
+/**
+ * What the cache holds for a document, without its body: enough to compare it
+ * with an S3 listing (ETag) or to find it orphaned (its S3 key).
+ */
+export interface Fingerprint extends DocumentRef {
+  readonly _tag: "Cached" | "Tombstone"
+  /** The cached version; `undefined` for a tombstone. */
+  readonly version: number | undefined
+  /** The S3 ETag the entry was read from or written to, as stored (quotes included). */
+  readonly etag: string | undefined
+  /** The S3 key the entry points at; `undefined` for a tombstone. */
+  readonly s3Key: string | undefined
+  /** Epoch seconds. */
+  readonly expiresAt: number
+  /** The indexing time and customers of a cached document (filters decide on them without the body). */
+  readonly time: string | undefined
+  readonly customers: ReadonlyArray<string> | undefined
+}
+
+/** Options of {@link Service.scan}. */
+export interface ScanOptions {
+  /** Parallel Scan segments (DynamoDB `TotalSegments`, 1 to 1,000,000; default 1). */
+  readonly segments?: number
+}
+
 /** The DocumentCache service. */
 export interface Service {
   /**
@@ -138,12 +170,19 @@ export interface Service {
   /** Every document matching a query, in time-then-id order. */
   readonly query: (query: Query) => Stream.Stream<Document.Summary, CacheError | InvalidQueryError>
   /**
-   * Every document entry in the cache (live, expired and tombstones), in no
-   * particular order. Optional: Reconcile uses it to find orphaned and expired
-   * entries; without it Reconcile falls back to a time query over the retention
-   * window (which cannot see expired entries).
+   * What the cache holds for each of `refs` (live, expired or tombstone), without
+   * bodies: the comparison step of backfill. Any number of refs; the DynamoDB
+   * backend reads them with BatchGetItem, 100 keys a request, and retries the
+   * keys DynamoDB returns unprocessed. Refs without an entry are absent from the
+   * result; a ref given twice is answered once.
    */
-  readonly scan?: () => Stream.Stream<CacheEntry.Entry, CacheError>
+  readonly fingerprints: (refs: ReadonlyArray<DocumentRef>) => Effect.Effect<ReadonlyArray<Fingerprint>, CacheError>
+  /**
+   * Every document entry in the cache (live, expired and tombstones), whatever
+   * its time, in no particular order: a parallel Scan of `segments` segments
+   * (default 1) merged as they answer. Reconcile joins it with the S3 listing.
+   */
+  readonly scan: (options?: ScanOptions) => Stream.Stream<Fingerprint, CacheError>
   /** One page of a query, resuming at `cursor`. */
   readonly page: (
     query: Query,
@@ -298,6 +337,26 @@ export const makeMemory = (options: MemoryOptions = {}): Effect.Effect<Service, 
 
     return Write.validated({
       get,
+      fingerprints: (refs) =>
+        Effect.sync(() =>
+          [...new Map(refs.map((ref) => [pk(ref.kind, ref.id), ref])).values()].flatMap((ref) =>
+            Option.toArray(Option.map(storedEntry(ref.kind, ref.id), Bulk.fingerprintOf)),
+          ),
+        ),
+      scan: (scanOptions) =>
+        Stream.suspend(() => {
+          const segments = Bulk.segmentCount(scanOptions)
+          const entries = [...items.entries()]
+          return Stream.mergeAll(
+            Array.from({ length: segments }, (_, segment) =>
+              Stream.fromIterable(entries).pipe(
+                Stream.filter(([pk]) => Bulk.segmentOf(pk, segments) === segment),
+                Stream.map(([, s]) => Bulk.fingerprintOf(s.entry)),
+              ),
+            ),
+            { concurrency: "unbounded" },
+          )
+        }),
       put,
       delete: (kind, id, deleteOptions) => remove("delete", kind, id, deleteOptions?.condition, () => undefined),
       tombstone: (kind, id, tombstoneOptions) =>

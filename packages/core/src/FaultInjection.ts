@@ -199,14 +199,17 @@ export const cache = (service: DocumentCache.Service, options: Options): Documen
         fail("query", query.target._tag),
       ),
     page: (query, pageOptions) => run("page", query.target._tag, service.page(query, pageOptions)),
+    fingerprints: (refs) =>
+      run("fingerprints", refs[0] === undefined ? "*" : `${refs[0].kind}/${refs[0].id}`, service.fingerprints(refs)),
+    scan: (scanOptions) =>
+      injectStream(
+        options,
+        { port: "cache", operation: "scan", key: "*" },
+        service.scan(scanOptions),
+        fail("scan", "*"),
+      ),
   }
-  const scan = service.scan
-  return scan === undefined
-    ? wrapped
-    : {
-        ...wrapped,
-        scan: () => injectStream(options, { port: "cache", operation: "scan", key: "*" }, scan(), fail("scan", "*")),
-      }
+  return wrapped
 }
 
 /** Wraps a store so its calls follow the plan. */

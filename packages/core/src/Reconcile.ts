@@ -1,7 +1,13 @@
 /**
  * Reconcile: compare the cache with S3 (the truth) and report drift, optionally
- * repairing it (DESIGN section 6). Drift is one of:
+ * repairing it (DESIGN section 6). A merge-join of the S3 listing (or an S3
+ * Inventory) with a parallel, segmented Scan of the table: both sides are
+ * sorted by document key through an external sort (runs spilled to temporary
+ * files), then walked together. No object body is read unless the ETags
+ * differ, and every cache entry is seen whatever its time. On a clean state a
+ * run costs the listing plus the Scan pages (each up to 1 MB of items).
  *
+ * Drift is one of:
  * - `missing`: a document in S3 that the cache does not hold (or holds only a tombstone of);
  * - `stale`: the cache holds another version or other content than S3;
  * - `orphaned`: the cache holds a document that S3 no longer has;
@@ -14,8 +20,8 @@
  *
  * @since 0.1.0
  */
-import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
+import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
@@ -25,6 +31,7 @@ import * as Document from "./Document.js"
 import * as DocumentCache from "./DocumentCache.js"
 import * as DocumentKind from "./DocumentKind.js"
 import * as DocumentStore from "./DocumentStore.js"
+import * as Sort from "./internal/sort.js"
 import * as S3Key from "./S3Key.js"
 
 /** The kinds of drift. */
@@ -45,306 +52,382 @@ export interface Drift {
   readonly repair?: { readonly outcome: "fixed" } | { readonly outcome: "failed"; readonly error: string }
 }
 
-/** What reconcile found (and fixed). */
+/** What reconcile found (and fixed), and what it compared. */
 export interface Report {
+  /** Where the S3 side came from. */
+  readonly source: "listing" | "inventory"
   /** Objects listed under the prefix, documents or not. */
   readonly objects: number
-  /** Document objects compared with the cache. */
+  /** Distinct documents S3 holds (document keys of the listing). */
   readonly documents: number
-  /** Cache entries examined for orphans; `scan` saw every entry, `query` only live ones in the retention window. */
+  /** Cache entries the Scan returned (documents and tombstones, expired included). */
   readonly cacheEntries: number
-  readonly orphanCheck: "scan" | "query"
+  /** Always `scan`: every entry is seen (kept for readers of older reports). */
+  readonly orphanCheck: "scan"
+  /** Parallel Scan segments. */
+  readonly segments: number
+  /** Documents on both sides whose ETags were compared. */
+  readonly compared: number
+  /** Object bodies read (only where the ETags differ or the cache has no entry). */
+  readonly bodiesRead: number
   readonly counts: Readonly<Record<DriftType, number>>
+  /** The drift found, sorted by type then key; at most `maxDriftReported` (the counts are exact). */
   readonly drift: ReadonlyArray<Drift>
+  /** True when more drift was found than `drift` lists. */
+  readonly driftTruncated: boolean
   readonly fix: boolean
   readonly fixed: number
   readonly fixFailed: number
   readonly durationMs: number
 }
 
+/** An S3 listing, or the entries of an S3 Inventory, as the S3 side of a run. */
+export type Source<E> = Stream.Stream<DocumentStore.ObjectInfo, E>
+
 /** Options of {@link run}. */
-export interface Options {
+export interface Options<E = never> {
   /** Repair what can be repaired from S3. Ignored (nothing changes) in a dry run. */
   readonly fix?: boolean
-  /** Documents compared at once (default 8). */
+  /** Documents compared (and repaired) at once (default 8). */
   readonly concurrency?: number
+  /** Parallel Scan segments (default 4). */
+  readonly segments?: number
   /** Defaults to `DOCKET_DRY_RUN`. */
   readonly dryRun?: boolean
+  /** The S3 side; default the bucket listing under the prefix. */
+  readonly source?: { readonly kind: "listing" | "inventory"; readonly objects: Source<E> }
+  /** Items per sorted run before it is spilled to disk (default 50,000). */
+  readonly runSize?: number
+  /** How many drift entries the report lists (default 1,000). */
+  readonly maxDriftReported?: number
+}
+
+/** Reconcile could not run: the listing, the Scan or the temporary sort files failed. */
+export class ReconcileError extends Data.TaggedError("ReconcileError")<{
+  readonly reason: "ListingFailed" | "ScanFailed" | "SortFailed"
+  readonly detail: string
+  readonly cause?: unknown
+}> {
+  override get message() {
+    return this.detail
+  }
 }
 
 /** Whether a report found drift. */
-export const hasDrift = (report: Report): boolean => report.drift.length > 0
+export const hasDrift = (report: Report): boolean => driftTypes.some((t) => report.counts[t] > 0)
 
 /** Whether every drift found was repaired (trivially true without drift). */
-export const allFixed = (report: Report): boolean =>
-  report.drift.every((d) => d.repair !== undefined && d.repair.outcome === "fixed")
+export const allFixed = (report: Report): boolean => report.fixFailed === 0 && report.fixed === total(report)
 
-const normaliseEtag = (etag: string | undefined) => etag?.replace(/^W\//, "").replace(/"/g, "")
+const total = (report: Report) => driftTypes.reduce((n, t) => n + report.counts[t], 0)
+
+/** ETags compare without quotes and weak markers. */
+export const normaliseEtag = (etag: string | undefined): string | undefined =>
+  etag?.replace(/^W\//, "").replace(/"/g, "")
 
 const message = (error: unknown): string => {
   const e = error as { message?: unknown }
   return typeof e?.message === "string" ? e.message : String(error)
 }
 
+interface Listed {
+  readonly k: string
+  readonly key: string
+  readonly etag: string
+}
+
+interface Cached {
+  readonly k: string
+  readonly f: DocumentCache.Fingerprint
+}
+
 /**
- * Compares the cache with S3. Fails only when the listing or the orphan scan
+ * Compares the cache with S3. Fails only when the listing, the Scan or the sort
  * cannot run; per-document problems are drift or failed repairs in the report.
  */
-export const run = (
-  options: Options = {},
+export const run = <E = never>(
+  options: Options<E> = {},
 ): Effect.Effect<
   Report,
-  DocumentStore.StoreError | DocumentCache.CacheError | DocumentCache.InvalidQueryError,
+  ReconcileError,
   DocumentCache.DocumentCache | DocumentStore.DocumentStore | DocumentKind.DocumentKinds | DocketConfig.DocketConfig
 > =>
-  Effect.gen(function* () {
-    const cache = yield* DocumentCache.DocumentCache
-    const store = yield* DocumentStore.DocumentStore
-    const kinds = yield* DocumentKind.DocumentKinds
-    const config = yield* DocketConfig.DocketConfig
-    const dryRun = options.dryRun ?? config.dryRun
-    const fix = (options.fix ?? false) && !dryRun
-    const concurrency = Math.max(1, options.concurrency ?? 8)
-    const started = yield* Clock.currentTimeMillis
+  Effect.scoped(
+    Effect.gen(function* () {
+      const cache = yield* DocumentCache.DocumentCache
+      const store = yield* DocumentStore.DocumentStore
+      const kinds = yield* DocumentKind.DocumentKinds
+      const config = yield* DocketConfig.DocketConfig
+      const dryRun = options.dryRun ?? config.dryRun
+      const fix = (options.fix ?? false) && !dryRun
+      const concurrency = Math.max(1, options.concurrency ?? 8)
+      const segments = Math.max(1, options.segments ?? 4)
+      const maxDrift = Math.max(0, options.maxDriftReported ?? 1000)
+      const started = yield* Clock.currentTimeMillis
+      const sortError = (cause: unknown) =>
+        new ReconcileError({
+          reason: "SortFailed",
+          detail: `Sorting to temporary files failed: ${message(cause)}`,
+          cause,
+        })
 
-    let objects = 0
-    const seen = new Set<string>()
-    const id = (kind: string, docId: string) => `${kind}/${docId}`
+      let objects = 0
+      let cacheEntries = 0
+      const source: { readonly kind: "listing" | "inventory"; readonly objects: Source<unknown> } = options.source ?? {
+        kind: "listing",
+        objects: store.list(),
+      }
+      const listed = source.objects.pipe(
+        Stream.mapError(
+          (cause) =>
+            new ReconcileError({ reason: "ListingFailed", detail: `Listing S3 failed: ${message(cause)}`, cause }),
+        ),
+        Stream.filterMap((info): Option.Option<Listed> => {
+          objects++
+          return Option.map(S3Key.parse(config.prefix, info.key, kinds), (p) => ({
+            k: `${p.kind}/${p.id}`,
+            key: info.key,
+            etag: info.etag,
+          }))
+        }),
+      )
+      const scanned = cache.scan({ segments }).pipe(
+        Stream.mapError(
+          (cause) =>
+            new ReconcileError({ reason: "ScanFailed", detail: `Scanning the cache failed: ${message(cause)}`, cause }),
+        ),
+        Stream.map((f): Cached => {
+          cacheEntries++
+          return { k: `${f.kind}/${f.id}`, f }
+        }),
+      )
+      const runSize = options.runSize !== undefined ? { runSize: options.runSize } : {}
+      // Both sides are read at once: the listing and the Scan overlap.
+      const [left, right] = yield* Effect.all(
+        [
+          Sort.spill(listed, { key: (x: Listed) => x.k, ...runSize }, sortError),
+          Sort.spill(scanned, { key: (x: Cached) => x.k, ...runSize }, sortError),
+        ],
+        { concurrency: 2 },
+      )
 
-    const repair = <E>(drift: Omit<Drift, "repair">, effect: Effect.Effect<unknown, E>): Effect.Effect<Drift> =>
-      fix
-        ? effect.pipe(
-            Effect.as<Drift>({ ...drift, repair: { outcome: "fixed" } }),
-            Effect.catchAll((error) =>
-              Effect.succeed<Drift>({ ...drift, repair: { outcome: "failed", error: message(error) } }),
-            ),
-            Effect.tap((d) =>
-              Effect.logInfo("reconcile.repair").pipe(
-                Effect.annotateLogs({
-                  operation: "reconcile.repair",
-                  type: d.type,
-                  key: d.key,
-                  outcome: d.repair?.outcome ?? "none",
-                }),
+      let documents = 0
+      let compared = 0
+      let bodiesRead = 0
+      const now = yield* Clock.currentTimeMillis
+
+      const repair = <E2>(drift: Omit<Drift, "repair">, effect: Effect.Effect<unknown, E2>): Effect.Effect<Drift> =>
+        fix
+          ? effect.pipe(
+              Effect.as<Drift>({ ...drift, repair: { outcome: "fixed" } }),
+              Effect.catchAll((error) =>
+                Effect.succeed<Drift>({ ...drift, repair: { outcome: "failed", error: message(error) } }),
               ),
-            ),
-          )
-        : Effect.succeed(drift)
+              Effect.tap((d) =>
+                Effect.logInfo("reconcile.repair").pipe(
+                  Effect.annotateLogs({
+                    operation: "reconcile.repair",
+                    type: d.type,
+                    key: d.key,
+                    outcome: d.repair?.outcome ?? "none",
+                  }),
+                ),
+              ),
+            )
+          : Effect.succeed(drift)
 
-    const compare = (
-      info: DocumentStore.ObjectInfo,
-      parsed: S3Key.ParsedKey,
-    ): Effect.Effect<Option.Option<Drift>, never> =>
-      Effect.gen(function* () {
-        const { kind, id: docId } = parsed
-        const base = { kind, id: docId, key: info.key }
-        const now = yield* Clock.currentTimeMillis
-        const entry = yield* cache.get(kind, docId, { includeExpired: true })
-        const readS3 = store.getKey(info.key)
-        if (Option.isNone(entry) || entry.value._tag === "Tombstone") {
-          const stored = yield* readS3
-          if (Option.isNone(stored)) return Option.none() // deleted since the listing
+      const readS3 = (key: string) =>
+        Effect.suspend(() => {
+          bodiesRead++
+          return store.getKey(key)
+        })
+
+      /** S3 has the document, the cache has no live document for it. */
+      const missing = (object: Listed, kind: string, id: string, tombstone: boolean) =>
+        Effect.gen(function* () {
+          const stored = yield* readS3(object.key)
+          if (Option.isNone(stored)) return Option.none<Drift>() // deleted since the listing
           const document = stored.value.document
           return Option.some(
             yield* repair(
-              { ...base, type: "missing", detail: `S3 has version ${document.version}; the cache has no document` },
+              {
+                kind,
+                id,
+                key: object.key,
+                type: "missing",
+                detail: `S3 has version ${document.version}; the cache has ${tombstone ? "a tombstone" : "no document"}`,
+              },
               cache.put(document, {
-                s3Key: info.key,
+                s3Key: object.key,
                 etag: stored.value.etag,
-                ...(Option.isNone(entry) ? { condition: { _tag: "Absent" as const } } : {}),
+                ...(tombstone ? {} : { condition: { _tag: "Absent" as const } }),
               }),
             ),
           )
-        }
-        const cached = entry.value
-        if (CacheEntry.isExpired(cached.expiresAt, now)) {
+        })
+
+      /** Both sides hold the document and the ETags differ: read both bodies and compare. */
+      const differing = (object: Listed, f: DocumentCache.Fingerprint) =>
+        Effect.gen(function* () {
+          const stored = yield* readS3(object.key)
+          if (Option.isNone(stored)) return Option.none<Drift>()
+          const document = stored.value.document
+          const entry = yield* cache.get(f.kind, f.id, { includeExpired: true })
+          const cached = Option.getOrUndefined(entry)
+          if (cached === undefined || cached._tag === "Tombstone") return yield* missing(object, f.kind, f.id, true)
+          const same =
+            cached.document !== undefined
+              ? Document.sameContent(cached.document, document)
+              : cached.summary.version === document.version
+          if (same) return Option.none<Drift>()
           return Option.some(
             yield* repair(
               {
-                ...base,
-                type: "expired",
-                detail: `cached version ${cached.summary.version} expired at ${new Date(cached.expiresAt * 1000).toISOString()}`,
+                kind: f.kind,
+                id: f.id,
+                key: object.key,
+                type: "stale",
+                detail:
+                  cached.summary.version === document.version
+                    ? `cache and S3 both have version ${document.version} with different content`
+                    : `cache has version ${cached.summary.version}, S3 has version ${document.version}`,
               },
-              cache.delete(kind, docId, { condition: { _tag: "VersionIs", version: cached.summary.version } }),
+              cache.put(document, {
+                s3Key: object.key,
+                etag: stored.value.etag,
+                condition: { _tag: "VersionIs", version: cached.summary.version },
+              }),
             ),
           )
-        }
-        if (cached.etag !== undefined && normaliseEtag(cached.etag) === normaliseEtag(info.etag)) {
-          return Option.none()
-        }
-        const stored = yield* readS3
-        if (Option.isNone(stored)) return Option.none()
-        const document = stored.value.document
-        const same =
-          cached.document !== undefined
-            ? Document.sameContent(cached.document, document)
-            : cached.summary.version === document.version
-        if (same) return Option.none()
-        return Option.some(
-          yield* repair(
-            {
-              ...base,
-              type: "stale",
-              detail:
-                cached.summary.version === document.version
-                  ? `cache and S3 both have version ${document.version} with different content`
-                  : `cache has version ${cached.summary.version}, S3 has version ${document.version}`,
-            },
-            cache.put(document, {
-              s3Key: info.key,
-              etag: stored.value.etag,
-              condition: { _tag: "VersionIs", version: cached.summary.version },
-            }),
-          ),
-        )
-      }).pipe(
-        Effect.catchAll((error) =>
-          Effect.succeed(
-            error._tag === "DocumentDecodeError"
-              ? Option.some<Drift>({
-                  kind: parsed.kind,
-                  id: parsed.id,
-                  key: info.key,
-                  type: "unreadable",
-                  detail: error.message,
-                })
-              : Option.some<Drift>({
-                  kind: parsed.kind,
-                  id: parsed.id,
-                  key: info.key,
-                  type: "unreadable",
-                  detail: `could not compare: ${message(error)}`,
-                }),
-          ),
-        ),
-      )
+        })
 
-    const fromS3 = yield* store.list().pipe(
-      Stream.tap(() =>
-        Effect.sync(() => {
-          objects += 1
-        }),
-      ),
-      Stream.filterMap((info) =>
-        Option.map(S3Key.parse(config.prefix, info.key, kinds), (parsed) => [info, parsed] as const),
-      ),
-      Stream.filter(([, parsed]) => {
-        const k = id(parsed.kind, parsed.id)
-        if (seen.has(k)) return false
-        seen.add(k)
-        return true
-      }),
-      Stream.mapEffect(([info, parsed]) => compare(info, parsed), { concurrency, unordered: true }),
-      Stream.filterMap((d) => d),
-      Stream.runCollect,
-    )
-
-    // Orphans: entries the cache has for documents S3 does not list.
-    let cacheEntries = 0
-    const orphanCheck: Report["orphanCheck"] = cache.scan !== undefined ? "scan" : "query"
-    const now = yield* Clock.currentTimeMillis
-    const candidates: Stream.Stream<
-      { kind: string; id: string; version: number; s3Key: string; expired: boolean },
-      DocumentCache.CacheError | DocumentCache.InvalidQueryError
-    > =
-      cache.scan !== undefined
-        ? cache.scan().pipe(
-            Stream.filterMap((entry) =>
-              entry._tag === "Cached"
-                ? Option.some({
-                    kind: entry.summary.kind,
-                    id: entry.summary.id,
-                    version: entry.summary.version,
-                    s3Key: entry.s3Key,
-                    expired: CacheEntry.isExpired(entry.expiresAt, now),
-                  })
-                : Option.none(),
+      /** The cache holds a document S3 did not list: confirm with a HEAD (it may be newer than the listing). */
+      const orphan = (f: DocumentCache.Fingerprint & { readonly s3Key: string; readonly version: number }) =>
+        Effect.gen(function* () {
+          const head = yield* store.head(f.s3Key).pipe(Effect.orElseSucceed(() => Option.none()))
+          if (Option.isSome(head)) return Option.none<Drift>()
+          const expired = CacheEntry.isExpired(f.expiresAt, now)
+          return Option.some(
+            yield* repair(
+              {
+                type: expired ? "expired" : "orphaned",
+                kind: f.kind,
+                id: f.id,
+                key: f.s3Key,
+                detail: expired
+                  ? `cached version ${f.version} is expired and S3 has no object`
+                  : `cached version ${f.version} has no object in S3`,
+              },
+              cache.delete(f.kind, f.id, { condition: { _tag: "VersionIs", version: f.version } }),
             ),
           )
-        : cache
-            .query({
-              target: { _tag: "Time" },
-              from: new Date(now - config.ttlDays * 86_400_000).toISOString(),
-              // Bounded so the fan-out over monthly buckets stays small; see docs/cli.md.
-              to: new Date(now + 5 * 366 * 86_400_000).toISOString(),
-            })
-            .pipe(
-              Stream.map((s) => ({
-                kind: s.kind,
-                id: s.id,
-                version: s.version,
-                s3Key: (() => {
-                  const kind = kinds.get(s.kind)
-                  return kind === undefined ? "" : S3Key.forDocument(config.prefix, kind, s.id)
-                })(),
-                expired: false,
-              })),
-            )
-    const orphans = yield* candidates.pipe(
-      Stream.tap(() =>
-        Effect.sync(() => {
-          cacheEntries += 1
-        }),
-      ),
-      Stream.filter((c) => !seen.has(id(c.kind, c.id))),
-      Stream.mapEffect(
-        (c) =>
-          Effect.gen(function* () {
-            // Confirm: the object may have been created after the listing.
-            const head = yield* store.head(c.s3Key).pipe(Effect.orElseSucceed(() => Option.none()))
-            if (Option.isSome(head)) return Option.none<Drift>()
+        })
+
+      const compare = (row: Sort.Joined<Listed, Cached>): Effect.Effect<Option.Option<Drift>> => {
+        const f = row.right[0]?.f
+        const [kind, ...rest] = row.key.split("/")
+        const id = rest.join("/")
+        if (row.left.length === 0) {
+          return f !== undefined && f._tag === "Cached" && f.s3Key !== undefined && f.version !== undefined
+            ? orphan({ ...f, s3Key: f.s3Key, version: f.version })
+            : Effect.succeed(Option.none()) // a tombstone of a deleted object: as it should be
+        }
+        documents++
+        // Several keys can hold one document (`customers/{code}/...`): compare the one the cache points at.
+        const object = row.left.find((l) => l.key === f?.s3Key) ?? (row.left[0] as Listed)
+        const base = { kind: kind as string, id, key: object.key }
+        return Effect.gen(function* () {
+          if (f === undefined || f._tag === "Tombstone") return yield* missing(object, base.kind, id, f !== undefined)
+          if (CacheEntry.isExpired(f.expiresAt, now)) {
             return Option.some(
               yield* repair(
                 {
-                  type: c.expired ? "expired" : "orphaned",
-                  kind: c.kind,
-                  id: c.id,
-                  key: c.s3Key,
-                  detail: c.expired
-                    ? `cached version ${c.version} is expired and S3 has no object`
-                    : `cached version ${c.version} has no object in S3`,
+                  ...base,
+                  type: "expired",
+                  detail: `cached version ${f.version} expired at ${new Date(f.expiresAt * 1000).toISOString()}`,
                 },
-                cache.delete(c.kind, c.id, { condition: { _tag: "VersionIs", version: c.version } }),
+                cache.delete(f.kind, f.id, { condition: { _tag: "VersionIs", version: f.version ?? 0 } }),
               ),
             )
-          }),
-        { concurrency, unordered: true },
-      ),
-      Stream.filterMap((d) => d),
-      Stream.runCollect,
-    )
+          }
+          compared++
+          if (f.etag !== undefined && normaliseEtag(f.etag) === normaliseEtag(object.etag)) return Option.none()
+          return yield* differing(object, f)
+        }).pipe(
+          Effect.catchAll((error) =>
+            Effect.succeed(
+              Option.some<Drift>({
+                ...base,
+                type: "unreadable",
+                detail: error._tag === "DocumentDecodeError" ? error.message : `could not compare: ${message(error)}`,
+              }),
+            ),
+          ),
+        )
+      }
 
-    const drift = [...Chunk.toReadonlyArray(fromS3), ...Chunk.toReadonlyArray(orphans)].sort(
-      (a, b) => driftTypes.indexOf(a.type) - driftTypes.indexOf(b.type) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0),
-    )
-    const counts = Object.fromEntries(driftTypes.map((t) => [t, drift.filter((d) => d.type === t).length])) as Record<
-      DriftType,
-      number
-    >
-    const durationMs = (yield* Clock.currentTimeMillis) - started
-    const report: Report = {
-      objects,
-      documents: seen.size,
-      cacheEntries,
-      orphanCheck,
-      counts,
-      drift,
-      fix,
-      fixed: drift.filter((d) => d.repair?.outcome === "fixed").length,
-      fixFailed: drift.filter((d) => d.repair?.outcome === "failed").length,
-      durationMs,
-    }
-    yield* Effect.logInfo("reconcile").pipe(
-      Effect.annotateLogs({
-        operation: "reconcile",
-        outcome: drift.length === 0 ? "clean" : "drift",
+      const counts: Record<DriftType, number> = { missing: 0, stale: 0, orphaned: 0, expired: 0, unreadable: 0 }
+      let fixed = 0
+      let fixFailed = 0
+      const kept: Array<Drift> = []
+      yield* Sort.joinStream(
+        left,
+        right,
+        (l) => l.k,
+        (r) => r.k,
+        sortError,
+      ).pipe(
+        Stream.mapEffect(compare, { concurrency, unordered: true }),
+        Stream.runForEach((found) =>
+          Effect.sync(() => {
+            if (Option.isNone(found)) return
+            const d = found.value
+            counts[d.type]++
+            if (d.repair?.outcome === "fixed") fixed++
+            if (d.repair?.outcome === "failed") fixFailed++
+            if (kept.length < maxDrift) kept.push(d)
+          }),
+        ),
+      )
+
+      const drift = kept.sort(
+        (a, b) =>
+          driftTypes.indexOf(a.type) - driftTypes.indexOf(b.type) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0),
+      )
+      const durationMs = (yield* Clock.currentTimeMillis) - started
+      const report: Report = {
+        source: source.kind,
         objects,
-        documents: seen.size,
-        ...counts,
-        fixed: report.fixed,
-        fixFailed: report.fixFailed,
+        documents,
+        cacheEntries,
+        orphanCheck: "scan",
+        segments,
+        compared,
+        bodiesRead,
+        counts,
+        drift,
+        driftTruncated: drift.length < driftTypes.reduce((n, t) => n + counts[t], 0),
+        fix,
+        fixed,
+        fixFailed,
         durationMs,
-      }),
-    )
-    return report
-  }).pipe(Effect.withSpan("Reconcile.run"))
+      }
+      yield* Effect.logInfo("reconcile").pipe(
+        Effect.annotateLogs({
+          operation: "reconcile",
+          outcome: hasDrift(report) ? "drift" : "clean",
+          objects,
+          documents,
+          cacheEntries,
+          compared,
+          bodiesRead,
+          segments,
+          ...counts,
+          fixed,
+          fixFailed,
+          durationMs,
+        }),
+      )
+      return report
+    }),
+  ).pipe(Effect.withSpan("Reconcile.run"))

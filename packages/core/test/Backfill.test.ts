@@ -65,7 +65,7 @@ describe("Backfill", () => {
         const again = yield* Backfill.run({ ...clean, concurrency: 4 })
         expect(again).toMatchObject({ written: 0, unchanged: expected.length })
       }).pipe(Effect.provide(Docket.layerMemory())),
-    { fastCheck: { numRuns: 100 } },
+    { fastCheck: { numRuns: 100 }, timeout: 240_000 },
   )
 
   it.prop(

@@ -1,3 +1,4 @@
+import { type BatchGetItemCommandInput, type BatchGetItemCommandOutput, DynamoDBClient } from "@aws-sdk/client-dynamodb"
 import * as Testing from "@docket/local/Testing"
 import { describe, expect, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
@@ -10,11 +11,24 @@ import * as DynamoDB from "../src/DocumentCache/DynamoDB.js"
 import { DocumentCache, type PutOptions } from "../src/DocumentCache.js"
 import * as DocumentKind from "../src/DocumentKind.js"
 import * as RateLimit from "../src/RateLimit.js"
+import { bulkContract } from "./DocumentCache.bulk.contract.js"
 import { change, contract } from "./DocumentCache.contract.js"
 
 contract("DynamoDB Local", (options) =>
   Layer.unwrapEffect(
     Effect.promise(() => Testing.isolated("cache-contract")).pipe(
+      Effect.map(({ table, clientConfig }) =>
+        DynamoDB.layer({ table, ...options, client: clientConfig.dynamodb }).pipe(
+          Layer.provide(Layer.merge(DocumentKind.layerDefault, RateLimit.layerUnlimited)),
+        ),
+      ),
+    ),
+  ),
+)
+
+bulkContract("DynamoDB Local", (options) =>
+  Layer.unwrapEffect(
+    Effect.promise(() => Testing.isolated("cache-bulk")).pipe(
       Effect.map(({ table, clientConfig }) =>
         DynamoDB.layer({ table, ...options, client: clientConfig.dynamodb }).pipe(
           Layer.provide(Layer.merge(DocumentKind.layerDefault, RateLimit.layerUnlimited)),
@@ -69,5 +83,51 @@ describe("DynamoDB cache creates (first attempt without a read)", () => {
       )
       expect(Chunk.size(globex)).toBe(0)
     }).pipe(Effect.provide(fresh)),
+  )
+})
+
+describe("DynamoDB cache fingerprints (BatchGetItem)", () => {
+  it.live("keys DynamoDB returns unprocessed are asked again until every ref is answered", () =>
+    Effect.gen(function* () {
+      const { table, clientConfig } = yield* Effect.promise(() => Testing.isolated("cache-unprocessed"))
+      const client = new DynamoDBClient({ ...clientConfig.dynamodb, maxAttempts: 1 })
+      let calls = 0
+      // Answers only the first 30 keys of each of the first three batches and hands the rest back unprocessed.
+      client.middlewareStack.add(
+        (next, context) => async (args) => {
+          const out = await next(args)
+          if (context.commandName !== "BatchGetItemCommand") return out
+          calls++
+          const output = out.output as BatchGetItemCommandOutput
+          const items = output.Responses?.[table] ?? []
+          if (calls <= 3 && items.length > 30) {
+            const input = args.input as BatchGetItemCommandInput
+            const request = input.RequestItems?.[table]
+            const kept = items.slice(0, 30)
+            const keptPks = new Set(kept.map((item) => item.pk?.S))
+            output.Responses = { [table]: kept }
+            output.UnprocessedKeys = {
+              [table]: { ...request, Keys: (request?.Keys ?? []).filter((key) => !keptPks.has(key.pk?.S)) },
+            }
+          }
+          return out
+        },
+        { step: "initialize", name: "fakeUnprocessedKeys" },
+      )
+      const cache = yield* DynamoDB.make(client, { table, retentionDays: 36500 }).pipe(
+        Effect.provide(Layer.merge(DocumentKind.layerDefault, RateLimit.layerUnlimited)),
+      )
+      const docs = Array.from({ length: 150 }, (_, i) => change(`u${i}`, 1, ["acme"], "2026-06-20T10:00:00Z"))
+      yield* Effect.forEach(docs, (d) => cache.put(d, { s3Key: `changes/${d.id}.json`, etag: `"${d.id}"` }), {
+        concurrency: 8,
+      })
+      calls = 0
+      const found = yield* cache.fingerprints(docs.map((d) => ({ kind: d.kind, id: d.id })))
+      client.destroy()
+      expect(found.map((f) => f.id).sort()).toStrictEqual(docs.map((d) => d.id).sort())
+      expect(found.every((f) => f.etag === `"${f.id}"`)).toBe(true)
+      // Two batches (100 + 50), each answered in parts: more requests than batches.
+      expect(calls).toBeGreaterThan(2)
+    }),
   )
 })

@@ -5,9 +5,11 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as DocumentCache from "../src/DocumentCache.js"
 import * as DocumentKind from "../src/DocumentKind.js"
+import { bulkContract } from "./DocumentCache.bulk.contract.js"
 import { change, contract } from "./DocumentCache.contract.js"
 
 contract("memory", (options) => DocumentCache.layerMemory(options).pipe(Layer.provide(DocumentKind.layerDefault)))
+bulkContract("memory", (options) => DocumentCache.layerMemory(options).pipe(Layer.provide(DocumentKind.layerDefault)))
 
 const query: DocumentCache.Query = {
   target: { _tag: "Time" },

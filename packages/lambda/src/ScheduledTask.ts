@@ -119,15 +119,11 @@ export const sliceLayer = (
         ...store,
         list: (options) => store.list({ ...options, prefix: `${slice}${options?.prefix ?? ""}` }),
       }
-      const scan = cache.scan
       const narrowedCache: DocumentCache.Service = {
         ...cache,
         query: (query) => cache.query(query).pipe(Stream.filter((s) => inSlice(keyOf(s.kind, s.id)))),
-        ...(scan === undefined
-          ? {}
-          : {
-              scan: () => scan().pipe(Stream.filter((entry) => entry._tag !== "Cached" || inSlice(entry.s3Key))),
-            }),
+        scan: (options) =>
+          cache.scan(options).pipe(Stream.filter((entry) => entry._tag !== "Cached" || inSlice(entry.s3Key ?? ""))),
       }
       return Context.make(DocumentStore.DocumentStore, narrowedStore).pipe(
         Context.add(DocumentCache.DocumentCache, narrowedCache),

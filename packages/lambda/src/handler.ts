@@ -1,8 +1,9 @@
 /**
  * The Lambda entry point (`handler.handler`, runtime `nodejs24.x`): S3 events
  * (direct, through SQS, or from EventBridge) in, cache converged to S3 out;
- * and the scheduled tasks of EventBridge Scheduler (`{ "docket": "reconcile", ... }`,
- * see `ScheduledTask`).
+ * the scheduled tasks of EventBridge Scheduler (`{ "docket": "reconcile", ... }`,
+ * see `ScheduledTask`); and the distributed backfill of S3 Batch Operations
+ * and Step Functions Distributed Map item batches (see `BatchBackfill`).
  * One Effect runtime per container, built from the environment on the first
  * invocation (a `ManagedRuntime` builds its layer lazily) and disposed on
  * SIGTERM, exactly what effect-aws's `LambdaHandler.make` does.
@@ -18,6 +19,7 @@
 import type { Context as LambdaContext } from "aws-lambda"
 import * as Effect from "effect/Effect"
 import * as ManagedRuntime from "effect/ManagedRuntime"
+import * as BatchBackfill from "./BatchBackfill.js"
 import * as EventHandler from "./EventHandler.js"
 import * as ScheduledTask from "./ScheduledTask.js"
 
@@ -41,11 +43,20 @@ process.on("SIGINT", onSignal)
 export const handler = async (
   event: unknown,
   context: LambdaContext,
-): Promise<EventHandler.SqsBatchResponse | ScheduledTask.Report | undefined> => {
+): Promise<
+  | EventHandler.SqsBatchResponse
+  | ScheduledTask.Report
+  | BatchBackfill.BatchOperationsResponse
+  | BatchBackfill.ItemBatchResponse
+  | undefined
+> => {
   // Do not wait for the runtime's background fibers (the rate limiter's refill) to end.
   context.callbackWaitsForEmptyEventLoop = false
   if (ScheduledTask.isScheduledTask(event)) {
     return runtime.runPromise(ScheduledTask.handle(event, context).pipe(Effect.provide(EventHandler.layerTracing)))
+  }
+  if (BatchBackfill.isBatchOperations(event) || BatchBackfill.isItemBatch(event)) {
+    return runtime.runPromise(BatchBackfill.handle(event, context).pipe(Effect.provide(EventHandler.layerTracing)))
   }
   return runtime.runPromise(EventHandler.handle(event, context).pipe(Effect.provide(EventHandler.layerTracing)))
 }

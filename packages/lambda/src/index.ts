@@ -5,5 +5,6 @@
  *
  * @since 0.1.0
  */
+export * as BatchBackfill from "./BatchBackfill.js"
 export * as EventHandler from "./EventHandler.js"
 export * as ScheduledTask from "./ScheduledTask.js"

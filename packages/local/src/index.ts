@@ -3,4 +3,6 @@
  *
  * @since 0.1.0
  */
+
+export * as CountingProxy from "./CountingProxy.js"
 export * as LocalStack from "./LocalStack.js"

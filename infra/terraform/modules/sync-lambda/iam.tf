@@ -50,15 +50,18 @@ data "aws_iam_policy_document" "this" {
     resources = [local.bucket_arn]
   }
 
-  # The commands the cache backend sends (GetItem, Query, TransactWriteItems).
+  # The commands the cache backend sends (GetItem, Query, TransactWriteItems,
+  # and for backfill and reconcile BatchGetItem and Scan).
   # TransactWriteItems is authorised per contained action: Put, Update and
   # Delete are the ones Docket's transactions contain (no ConditionCheck).
   statement {
     sid    = "CacheTable"
     effect = "Allow"
     actions = [
+      "dynamodb:BatchGetItem",
       "dynamodb:GetItem",
       "dynamodb:Query",
+      "dynamodb:Scan",
       "dynamodb:PutItem",
       "dynamodb:UpdateItem",
       "dynamodb:DeleteItem",

@@ -18,6 +18,7 @@ import { CliError } from "../CliError.js"
 import * as GlobalOptions from "../GlobalOptions.js"
 import * as Output from "../Output.js"
 import * as Services from "../Services.js"
+import * as Sources from "../Sources.js"
 
 /** Parsed options of `docket backfill`. */
 interface BackfillOptions {
@@ -28,6 +29,8 @@ interface BackfillOptions {
   readonly concurrency: number
   readonly resume: boolean
   readonly checkpoint: Option.Option<string>
+  readonly shard: Option.Option<string>
+  readonly manifest: Option.Option<string>
 }
 
 /** What the checkpoint file holds. */
@@ -41,13 +44,24 @@ interface CheckpointFile {
 }
 
 const progressLine = (p: Backfill.Progress) => {
-  const rate = p.elapsedMs > 0 ? Math.round((p.matched * 1000) / p.elapsedMs) : 0
-  return `listed ${p.listed}  matched ${p.matched}  written ${p.written}  unchanged ${p.unchanged}  failed ${p.failed}  ${rate}/s`
+  const done = p.total === undefined ? `${p.processed}/${p.listed}+` : `${p.processed}/${p.total}`
+  const bar =
+    p.total === undefined || p.total === 0
+      ? ""
+      : `[${"#".repeat(Math.round((20 * p.processed) / p.total))}${".".repeat(20 - Math.round((20 * p.processed) / p.total))}] `
+  const eta = p.etaMs === undefined ? "" : `  eta ${Output.ms(p.etaMs)}`
+  return `${bar}${done}  written ${p.written}  unchanged ${p.unchanged}  failed ${p.failed}  ${Math.round(p.ratePerSecond)}/s${eta}`
 }
 
-/** The default checkpoint file of a table and bucket. */
-const defaultCheckpoint = (config: DocketConfig.Settings) =>
-  join(".docket", `backfill-${config.table}-${config.bucket}.json`.replace(/[^A-Za-z0-9._-]/g, "_"))
+/** The default checkpoint file of a table and bucket (and shard). */
+const defaultCheckpoint = (config: DocketConfig.Settings, shard: Backfill.Shard | undefined) =>
+  join(
+    ".docket",
+    `backfill-${config.table}-${config.bucket}${shard === undefined ? "" : `-shard-${shard.index}-of-${shard.count}`}.json`.replace(
+      /[^A-Za-z0-9._-]/g,
+      "_",
+    ),
+  )
 
 /** The key to resume after, from the checkpoint file; fails when it belongs to another table or bucket. */
 const readCheckpoint = (file: string, config: DocketConfig.Settings, filters: string) =>
@@ -141,6 +155,15 @@ const runBackfill = (o: BackfillOptions) =>
     if (o.concurrency < 1 || o.concurrency > 256) {
       return yield* new CliError({ reason: "BadInput", message: `--concurrency ${o.concurrency} must be 1-256` })
     }
+    const shard = Option.isSome(o.shard) ? yield* Backfill.parseShard(o.shard.value) : undefined
+    if (Option.isSome(o.manifest) && o.resume) {
+      return yield* new CliError({
+        reason: "BadInput",
+        message:
+          "--resume follows the listing's order, which an inventory does not have: run the manifest again (unchanged documents cost one BatchGetItem per 100)",
+      })
+    }
+    const source = yield* Sources.fromManifest(o.manifest)
     const given: Backfill.Options = {
       ...(Option.isSome(o.from) ? { from: o.from.value } : {}),
       ...(Option.isSome(o.to) ? { to: o.to.value } : {}),
@@ -148,12 +171,13 @@ const runBackfill = (o: BackfillOptions) =>
       kinds: o.kind,
       concurrency: o.concurrency,
       dryRun: config.dryRun,
+      ...(shard !== undefined ? { shard } : {}),
     }
     // Normalised bounds, so that a checkpoint's filters compare equal however the run spelled them.
     const bounds = yield* Backfill.validate(given, yield* DocumentKind.DocumentKinds)
     const options: Backfill.Options = { ...given, ...bounds }
     const filters = Backfill.describe(options)
-    const file = Option.getOrElse(o.checkpoint, () => defaultCheckpoint(config))
+    const file = Option.getOrElse(o.checkpoint, () => defaultCheckpoint(config, shard))
     const startAfter = o.resume ? yield* readCheckpoint(file, config, filters) : undefined
     const tty = process.stderr.isTTY === true
     yield* Output.note(
@@ -162,6 +186,7 @@ const runBackfill = (o: BackfillOptions) =>
     const summary = yield* Backfill.run({
       ...options,
       ...(startAfter !== undefined ? { startAfter } : {}),
+      ...(source !== undefined ? { source } : {}),
       onCheckpoint: writeCheckpoint(yield* FileSystem.FileSystem, file, config, filters),
       onProgress: reportProgress(tty),
       progressEveryMs: tty ? 200 : 2000,
@@ -208,7 +233,17 @@ export const backfill = Command.make(
     ),
     checkpoint: Options.text("checkpoint").pipe(
       Options.optional,
-      Options.withDescription("Checkpoint file; default .docket/backfill-TABLE-BUCKET.json"),
+      Options.withDescription("Checkpoint file; default .docket/backfill-TABLE-BUCKET[-shard-I-of-N].json"),
+    ),
+    manifest: Options.text("manifest").pipe(
+      Options.optional,
+      Options.withDescription("Read the S3 side from an S3 Inventory: s3://BUCKET/.../manifest.json (CSV or Parquet)"),
+    ),
+    shard: Options.text("shard").pipe(
+      Options.optional,
+      Options.withDescription(
+        "I/N: process only shard I of N (0-based) of the listing, split by a stable hash of the key",
+      ),
     ),
   },
   runBackfill,

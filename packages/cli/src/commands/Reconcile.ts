@@ -10,10 +10,12 @@ import * as Reconcile from "@docket/core/Reconcile"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import * as Effect from "effect/Effect"
+import type * as Option from "effect/Option"
 import { CliError } from "../CliError.js"
 import * as GlobalOptions from "../GlobalOptions.js"
 import * as Output from "../Output.js"
 import * as Services from "../Services.js"
+import * as Sources from "../Sources.js"
 
 const repairCell = (d: Reconcile.Drift): string =>
   d.repair === undefined ? "-" : d.repair.outcome === "fixed" ? "fixed" : `failed: ${d.repair.error}`
@@ -21,7 +23,7 @@ const repairCell = (d: Reconcile.Drift): string =>
 const printTable = (report: Reconcile.Report, fix: boolean, dryRun: boolean) =>
   Effect.gen(function* () {
     yield* Output.line(
-      `checked ${report.documents} documents (${report.objects} objects) and ${report.cacheEntries} cache entries in ${Output.ms(report.durationMs)}`,
+      `checked ${report.documents} documents (${report.objects} objects) against ${report.cacheEntries} cache entries (Scan, ${report.segments} segments) in ${Output.ms(report.durationMs)}: ${report.compared} ETags compared, ${report.bodiesRead} bodies read`,
     )
     yield* Output.line(Reconcile.driftTypes.map((t) => `${t} ${report.counts[t]}`).join("  "))
     if (report.drift.length > 0) {
@@ -44,19 +46,33 @@ const printReport = (format: GlobalOptions.Format, report: Reconcile.Report, fix
       : printTable(report, fix, dryRun)
 
 /** `docket reconcile [--fix]` */
-const runReconcile = (o: { readonly fix: boolean; readonly concurrency: number }) =>
+const runReconcile = (o: {
+  readonly fix: boolean
+  readonly concurrency: number
+  readonly segments: number
+  readonly manifest: Option.Option<string>
+}) =>
   Effect.gen(function* () {
     const { format } = yield* GlobalOptions.root
     const config = yield* DocketConfig.DocketConfig
-    const report = yield* Reconcile.run({ fix: o.fix, concurrency: o.concurrency })
+    if (o.segments < 1 || o.segments > 1000) {
+      return yield* new CliError({ reason: "BadInput", message: `--segments ${o.segments} must be 1-1000` })
+    }
+    const source = yield* Sources.fromManifest(o.manifest)
+    const report = yield* Reconcile.run({
+      fix: o.fix,
+      concurrency: o.concurrency,
+      segments: o.segments,
+      ...(source !== undefined ? { source } : {}),
+    })
     yield* printReport(format, report, o.fix, config.dryRun)
     if (report.fixFailed > 0) {
       return yield* new CliError({ reason: "Failure", message: `${report.fixFailed} repairs failed` })
     }
-    if (report.drift.length > 0 && !(report.fix && Reconcile.allFixed(report))) {
+    if (Reconcile.hasDrift(report) && !(report.fix && Reconcile.allFixed(report))) {
       return yield* new CliError({
         reason: "Drift",
-        message: `drift found: ${report.drift.length} documents (run with --fix to repair from S3)`,
+        message: `drift found: ${Reconcile.driftTypes.reduce((n, t) => n + report.counts[t], 0)} documents (run with --fix to repair from S3)`,
       })
     }
   })
@@ -67,6 +83,14 @@ export const reconcile = Command.make(
   {
     fix: Options.boolean("fix").pipe(Options.withDescription("Repair the cache from S3")),
     concurrency: Options.integer("concurrency").pipe(Options.withDefault(8)),
+    manifest: Options.text("manifest").pipe(
+      Options.optional,
+      Options.withDescription("Read the S3 side from an S3 Inventory: s3://BUCKET/.../manifest.json (CSV or Parquet)"),
+    ),
+    segments: Options.integer("segments").pipe(
+      Options.withDefault(4),
+      Options.withDescription("Parallel Scan segments of the table (1-1000)"),
+    ),
   },
   runReconcile,
 ).pipe(

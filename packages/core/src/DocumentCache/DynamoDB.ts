@@ -77,6 +77,7 @@ import * as OperationLog from "../OperationLog.js"
 import { RateLimit } from "../RateLimit.js"
 import * as Retry from "../Retry.js"
 import { normalizeSequencer } from "../Sequencer.js"
+import * as Bulk from "./DynamoDB/Bulk.js"
 
 /** Options of the DynamoDB backend. */
 export interface Options {
@@ -868,7 +869,23 @@ export const make = (
         return result
       })
 
+    const bulk = Bulk.make({
+      client,
+      table,
+      send: (operation, key, send) => {
+        const stats = newStats()
+        return log(
+          `cache.${operation}`,
+          { table, key, stats },
+          call(stats, send).pipe(Effect.mapError(cacheError(operation, key))),
+          undefined,
+          "debug",
+        )
+      },
+    })
+
     return Write.validated({
+      ...bulk,
       get,
       put,
       delete: (kind, id, deleteOptions) =>

@@ -1,0 +1,193 @@
+/**
+ * The bulk reads of the DynamoDB backend: `fingerprints` (BatchGetItem, 100
+ * keys a request, unprocessed keys retried with backoff) and `scan` (a
+ * parallel, segmented Scan of the document items). Both project only what a
+ * comparison with an S3 listing needs, never the body.
+ *
+ * @since 0.2.0
+ */
+import {
+  type AttributeValue,
+  BatchGetItemCommand,
+  type BatchGetItemCommandOutput,
+  type DynamoDBClient,
+  type KeysAndAttributes,
+  ScanCommand,
+  type ScanCommandOutput,
+} from "@aws-sdk/client-dynamodb"
+import * as Chunk from "effect/Chunk"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
+import { CacheError, type DocumentRef, type Fingerprint, type Service } from "../../DocumentCache.js"
+import * as Items from "../../Items.js"
+import * as Bulk from "../../internal/bulk.js"
+
+/**
+ * One SDK call of the backend: rate limited, retried under its policy, logged
+ * and translated to {@link CacheError}.
+ */
+export type Send = <O extends { readonly ConsumedCapacity?: unknown }>(
+  operation: string,
+  key: string,
+  send: (signal: AbortSignal) => Promise<O>,
+) => Effect.Effect<O, CacheError>
+
+/** Options of {@link make}. */
+export interface Options {
+  readonly client: DynamoDBClient
+  readonly table: string
+  readonly send: Send
+  /** Rounds of retrying unprocessed keys before giving up (default 8). */
+  readonly unprocessedRounds?: number
+  /** The first backoff between rounds (default 50 ms, doubling, capped at 2 s). */
+  readonly unprocessedBackoff?: Duration.Duration
+}
+
+const names = {
+  "#pk": "pk",
+  "#kind": "kind",
+  "#id": "id",
+  "#version": "version",
+  "#etag": "etag",
+  "#s3Key": "s3Key",
+  "#expiresAt": "expiresAt",
+  "#tombstone": "tombstone",
+  "#time": "time",
+  "#customers": "customers",
+}
+const projection = Object.keys(names).join(", ")
+
+/**
+ * Reads a projected document item. `None` for an item that holds no committed
+ * document (for example only a writer's intent for a create).
+ */
+export const fingerprintOfItem = (item: Record<string, AttributeValue>): Option.Option<Fingerprint> => {
+  const kind = item.kind?.S
+  const id = item.id?.S
+  const expiresAt = item.expiresAt?.N === undefined ? undefined : Number(item.expiresAt.N)
+  const etag = item.etag?.S
+  if (kind === undefined || id === undefined || expiresAt === undefined) return Option.none()
+  if (item.tombstone?.BOOL === true) {
+    return Option.some({
+      _tag: "Tombstone",
+      kind,
+      id,
+      version: undefined,
+      etag,
+      s3Key: undefined,
+      expiresAt,
+      time: undefined,
+      customers: undefined,
+    })
+  }
+  const version = item.version?.N === undefined ? undefined : Number(item.version.N)
+  const s3Key = item.s3Key?.S
+  if (version === undefined || s3Key === undefined) return Option.none()
+  const customers = item.customers?.L?.flatMap((c) => (c.S === undefined ? [] : [c.S]))
+  return Option.some({ _tag: "Cached", kind, id, version, etag, s3Key, expiresAt, time: item.time?.S, customers })
+}
+
+/** Builds the two bulk operations of the port on `client`. */
+export const make = (options: Options): Pick<Service, "fingerprints" | "scan"> => {
+  const { client, table, send } = options
+  const rounds = Math.max(1, options.unprocessedRounds ?? 8)
+  const firstBackoff = Duration.toMillis(options.unprocessedBackoff ?? Duration.millis(50))
+
+  /** One batch of at most 100 keys; unprocessed keys go round again after a backoff. */
+  const batch = (refs: ReadonlyArray<DocumentRef>): Effect.Effect<ReadonlyArray<Fingerprint>, CacheError> => {
+    const label = `${refs.length} keys from ${refs[0]?.kind}/${refs[0]?.id}`
+    const loop = (
+      request: KeysAndAttributes,
+      round: number,
+      found: Array<Fingerprint>,
+    ): Effect.Effect<ReadonlyArray<Fingerprint>, CacheError> =>
+      send("BatchGetItem", label, (abortSignal) =>
+        client.send(new BatchGetItemCommand({ RequestItems: { [table]: request }, ReturnConsumedCapacity: "TOTAL" }), {
+          abortSignal,
+        }),
+      ).pipe(
+        Effect.flatMap((out: BatchGetItemCommandOutput) => {
+          for (const item of out.Responses?.[table] ?? []) {
+            const fingerprint = fingerprintOfItem(item)
+            if (Option.isSome(fingerprint)) found.push(fingerprint.value)
+          }
+          const unprocessed = out.UnprocessedKeys?.[table]
+          if (unprocessed?.Keys === undefined || unprocessed.Keys.length === 0) return Effect.succeed(found)
+          if (round + 1 >= rounds) {
+            return Effect.fail(
+              new CacheError({
+                reason: "Throttled",
+                operation: "BatchGetItem",
+                key: label,
+                cause: `${unprocessed.Keys.length} keys still unprocessed after ${rounds} rounds`,
+              }),
+            )
+          }
+          const delay = Math.min(2000, firstBackoff * 2 ** round) * (0.5 + Math.random() / 2)
+          return Effect.zipRight(
+            Effect.sleep(Duration.millis(delay)),
+            loop({ ...request, Keys: unprocessed.Keys }, round + 1, found),
+          )
+        }),
+      )
+    return loop(
+      {
+        Keys: refs.map((ref) => ({ pk: { S: Items.documentPk(ref.kind, ref.id) }, sk: { S: Items.documentSk } })),
+        ProjectionExpression: projection,
+        ExpressionAttributeNames: names,
+      },
+      0,
+      [],
+    )
+  }
+
+  const fingerprints: Service["fingerprints"] = (refs) => {
+    // BatchGetItem rejects duplicate keys in one request.
+    const unique = [...new Map(refs.map((ref) => [Items.documentPk(ref.kind, ref.id), ref])).values()]
+    return unique.length === 0
+      ? Effect.succeed([])
+      : Effect.map(Effect.forEach(Bulk.chunksOf(unique, Bulk.BatchGetLimit), batch, { concurrency: 4 }), (groups) =>
+          groups.flat(),
+        )
+  }
+
+  const segment = (index: number, total: number): Stream.Stream<Fingerprint, CacheError> =>
+    Stream.paginateChunkEffect(undefined as Record<string, AttributeValue> | undefined, (start) =>
+      send("Scan", `segment ${index}/${total}`, (abortSignal) =>
+        client.send(
+          new ScanCommand({
+            TableName: table,
+            Segment: index,
+            TotalSegments: total,
+            FilterExpression: "#sk = :doc",
+            ProjectionExpression: projection,
+            ExpressionAttributeNames: { ...names, "#sk": "sk" },
+            ExpressionAttributeValues: { ":doc": { S: Items.documentSk } },
+            ReturnConsumedCapacity: "TOTAL",
+            ...(start !== undefined ? { ExclusiveStartKey: start } : {}),
+          }),
+          { abortSignal },
+        ),
+      ).pipe(
+        Effect.map(
+          (out: ScanCommandOutput) =>
+            [
+              Chunk.unsafeFromArray((out.Items ?? []).flatMap((item) => Option.toArray(fingerprintOfItem(item)))),
+              Option.fromNullable(out.LastEvaluatedKey),
+            ] as const,
+        ),
+      ),
+    )
+
+  const scan: Service["scan"] = (scanOptions) => {
+    const total = Bulk.segmentCount(scanOptions)
+    return Stream.mergeAll(
+      Array.from({ length: total }, (_, index) => segment(index, total)),
+      { concurrency: Math.min(total, 64), bufferSize: 2 },
+    )
+  }
+
+  return { fingerprints, scan }
+}
