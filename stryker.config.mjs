@@ -15,6 +15,12 @@ export default {
   timeoutMS: 60_000,
   timeoutFactor: 3,
   dryRunTimeoutMinutes: 30,
+  // Static mutants (module-level code: constants, top-level arrow functions) are not
+  // activated by this runner setup: in the first key-decoding run all 10 survived, among
+  // them \`forDocument\`, \`decodeEventKey\` and \`encodeEventKey\` replaced by
+  // \`() => undefined\`, which S3Key.test.ts fails on by hand. Counting them would report
+  // a measurement artefact as test gaps, so they are left out (docs/testing.md).
+  ignoreStatic: true,
   reporters: ["json", "html", "clear-text", "progress"],
   jsonReporter: { fileName: `${reportDir}/mutation.json` },
   htmlReporter: { fileName: `${reportDir}/html/index.html` },

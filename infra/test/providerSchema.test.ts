@@ -18,6 +18,7 @@ const dirs = [
   "modules/table",
   "modules/sync-lambda",
   "modules/alarms",
+  "modules/backfill",
   "examples/sqs",
   "examples/eventbridge",
   "examples/s3",

@@ -301,6 +301,8 @@ describe("docket binary", () => {
     const none = await docket(["query", "time", "--local"])
     expect(none.code).toBe(1)
     expect(none.stderr).toContain("docket local start")
+    const badDelivery = await docket(["local", "start", "--delivery", "kinesis"])
+    expect(badDelivery.code).toBe(2)
 
     const state = join(work, "state", "local.json")
     const local = start(["local", "start", "--bucket", "cli-local"], { DOCKET_LOCAL_STATE: state })
@@ -309,16 +311,21 @@ describe("docket binary", () => {
       // Wait for what the test relies on, never for a fixed time: the state file is written
       // before the export lines are printed, and a loaded machine can be slow at either.
       await eventually(
-        () => existsSync(state) && local.output().stdout.includes("export DOCKET_DYNAMODB_ENDPOINT="),
+        () =>
+          existsSync(state) &&
+          local.output().stdout.includes("export DOCKET_DYNAMODB_ENDPOINT=") &&
+          local.output().stderr.includes("Ctrl-C stops the stack"),
         90_000,
       )
+      // The default delivery is the recommended deployment's: an SQS queue with a dead-letter queue.
+      expect(local.output().stderr).toContain("SQS queue cli-local-events")
       const file = join(work, "local.json")
       writeFileSync(file, JSON.stringify(change(7)))
       const env = { DOCKET_LOCAL_STATE: state }
       expect((await docket(["put", file, "--local"], env)).code).toBe(0)
       const got = await docket(["get", "change", "CHG-T-00007", "--local", "--format", "json"], env)
       expect(JSON.parse(got.stdout).id).toBe("CHG-T-00007")
-      // An object written behind Docket's back reaches the cache through the stack's in-process event sync.
+      // An object written behind Docket's back reaches the cache through the queue and the in-process event sync.
       const recorded = JSON.parse(readFileSync(state, "utf8")).environment as Record<string, string>
       const s3 = new S3Client({
         endpoint: recorded.DOCKET_S3_ENDPOINT ?? "",

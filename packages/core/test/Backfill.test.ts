@@ -127,3 +127,50 @@ describe("Backfill", () => {
     }).pipe(Effect.provide(Docket.layerMemory())),
   )
 })
+
+/** An object Backfill cannot use: not JSON, JSON of no known shape, or a document whose id differs from its key's. */
+const badBody = fc.constantFrom("not json {", '{"kind":"change","id":"CHG-x"}', "[]", "")
+
+describe("Backfill with bad objects", () => {
+  it.effect.prop(
+    "a bad object fails alone: good ones are written, it is reported, and the checkpoint never passes it",
+    [
+      corpus,
+      fc.uniqueArray(fc.tuple(fc.integer({ min: 0, max: 999 }), badBody), {
+        minLength: 1,
+        maxLength: 4,
+        selector: ([n]) => n,
+      }),
+    ],
+    ([documents, bad]) =>
+      Effect.gen(function* () {
+        const store = (yield* DocumentStore.DocumentStore) as DocumentStore.MemoryStore
+        const cache = yield* DocumentCache.DocumentCache
+        yield* Effect.forEach(documents, (d) => store.putRaw(store.keyOf(d.kind, d.id), JSON.stringify(d)))
+        const badKeys = bad.map(([n]) => `changes/CHG-bad-${String(n).padStart(3, "0")}.json`)
+        yield* Effect.forEach(bad, ([, body], i) => store.putRaw(badKeys[i]!, body))
+        const listing = Chunk.toReadonlyArray(yield* Stream.runCollect(store.list())).map((info) => info.key)
+        const firstBad = listing.findIndex((k) => badKeys.includes(k))
+        const checkpoints: Array<string> = []
+        const summary = yield* Backfill.run({
+          concurrency: 4,
+          checkpointEveryMs: 0,
+          onCheckpoint: (key) => Effect.sync(() => checkpoints.push(key)),
+        })
+        expect(summary).toMatchObject({ listed: listing.length, failed: bad.length, written: documents.length })
+        expect(summary.failures.map((f) => f.key).sort()).toEqual([...badKeys].sort())
+        for (const f of summary.failures) expect(f.message.length).toBeGreaterThan(0)
+        for (const d of documents) expect(Option.isSome(yield* cache.get(d.kind, d.id))).toBe(true)
+        // Resuming after any checkpoint must still meet the first bad object.
+        const passed = (key: string) => listing.indexOf(key) >= firstBad
+        expect(checkpoints.filter(passed)).toEqual([])
+        expect(Option.match(summary.checkpoint, { onNone: () => false, onSome: passed })).toBe(false)
+        const resumed = yield* Backfill.run({
+          concurrency: 4,
+          ...Option.match(summary.checkpoint, { onNone: () => ({}), onSome: (startAfter) => ({ startAfter }) }),
+        })
+        expect(resumed.failed).toBe(bad.length)
+      }).pipe(Effect.provide(Docket.layerMemory())),
+    { fastCheck: { numRuns: 40 } },
+  )
+})

@@ -6,3 +6,4 @@
 
 export * as CountingProxy from "./CountingProxy.js"
 export * as LocalStack from "./LocalStack.js"
+export * as SqsDelivery from "./SqsDelivery.js"

@@ -10,11 +10,21 @@ import * as Options from "@effect/cli/Options"
 import * as Effect from "effect/Effect"
 
 /** `docket local start` */
-const localStart = Command.make("start", {}, () =>
-  Effect.flatMap(
-    Effect.promise(() => import("../LocalMode.js")),
-    (m) => m.start,
-  ),
+const localStart = Command.make(
+  "start",
+  {
+    delivery: Options.choice("delivery", ["sqs", "direct"]).pipe(
+      Options.withDefault("sqs" as const),
+      Options.withDescription(
+        "How S3 changes reach the sync: sqs (a queue in the emulator, polled like Lambda's event source mapping, with a dead-letter queue) or direct (each change straight to the sync)",
+      ),
+    ),
+  },
+  (o) =>
+    Effect.flatMap(
+      Effect.promise(() => import("../LocalMode.js")),
+      (m) => m.start(o.delivery),
+    ),
 ).pipe(
   Command.withDescription(
     "Run the embedded stack in the foreground; print the export lines for a second shell; Ctrl-C stops it.",
