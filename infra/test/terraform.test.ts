@@ -254,9 +254,19 @@ describe("sync-lambda module", () => {
     expect(target.role_arn).toBe("${aws_iam_role.scheduler[0].arn}")
     expect(target.input).toBe('${jsonencode({ docket = "reconcile", slice = each.value, fix = var.reconcile_fix })}')
     expect(target.dead_letter_config[0].arn).toBe("${aws_sqs_queue.dlq.arn}")
+    // The intents sweep has its own schedule on the same entry, role and dead-letter queue.
+    const heal = resource(configs.sync, "aws_scheduler_schedule", "heal")
+    expect(heal.schedule_expression).toBe("${var.heal_schedule}")
+    expect(heal.target[0].arn).toBe("${aws_lambda_function.this.arn}")
+    expect(heal.target[0].input).toBe('${jsonencode({ docket = "heal" })}')
+    expect(heal.target[0].dead_letter_config[0].arn).toBe("${aws_sqs_queue.dlq.arn}")
+    expect(locals(configs.sync).schedules_enabled).toBe(
+      "${var.reconcile_schedule != null || var.heal_schedule != null}",
+    )
     // The payloads are the ones the Lambda's scheduled entry accepts.
     const entry = readFileSync(join(repo, "packages/lambda/src/ScheduledTask.ts"), "utf8")
     expect(entry).toContain('Schema.Literal("reconcile")')
+    expect(entry).toContain('Schema.Literal("heal")')
     // The scheduler's role may invoke this function and dead-letter, nothing else.
     const policy = resource(configs.sync, "aws_iam_policy_document", "scheduler", "data")
     expect(policy.statement.map((s: Json) => [s.actions, s.resources])).toStrictEqual([

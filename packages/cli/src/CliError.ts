@@ -1,19 +1,14 @@
 /**
- * The CLI's own error and the mapping from every error a command can end with
- * to an exit code and a one-line message: 0 success, 1 failure, 2 bad usage or
- * bad input, 3 drift found by `reconcile` (without `--fix`, or not all fixed),
- * 130 interrupted.
+ * The CLI's own error, the exit codes (0 success, 1 failure, 2 bad usage or
+ * bad input, 3 drift found by `reconcile` without `--fix` or not all fixed,
+ * 130 interrupted) and the one-line message of any error a command can end
+ * with. Which exit code an error gets is decided by its class in `ExitCode`,
+ * loaded only when a command fails (it imports core's error classes, and with
+ * them the workflows they belong to).
  *
  * @since 0.1.0
  */
 
-import * as Backfill from "@docket/core/Backfill"
-import * as CacheError from "@docket/core/CacheError"
-import * as DocumentKind from "@docket/core/DocumentKind"
-import * as Inventory from "@docket/core/Inventory"
-import * as S3Key from "@docket/core/S3Key"
-import * as ValidationError from "@effect/cli/ValidationError"
-import * as ConfigError from "effect/ConfigError"
 import * as Data from "effect/Data"
 
 /** A command failed: `BadInput` (exit 2), `Failure` (exit 1) or `Drift` (exit 3). */
@@ -29,34 +24,6 @@ export class CliError extends Data.TaggedError("CliError")<{
 
 /** Exit codes. */
 export const ExitCode = { Ok: 0, Failure: 1, BadInput: 2, Drift: 3, Interrupted: 130 } as const
-
-/** The errors that mean "the input was wrong" (exit 2), by class: what core exports, not tag strings. */
-const badInput: ReadonlyArray<abstract new (...args: never) => unknown> = [
-  DocumentKind.DocumentDecodeError,
-  CacheError.InvalidQueryError,
-  CacheError.CursorError,
-  S3Key.KeyDecodeError,
-]
-
-/** The exit code of an error. */
-export const exitCode = (error: unknown): number => {
-  if (error instanceof CliError) {
-    return error.reason === "BadInput"
-      ? ExitCode.BadInput
-      : error.reason === "Drift"
-        ? ExitCode.Drift
-        : ExitCode.Failure
-  }
-  if (error instanceof Backfill.BackfillError) {
-    return error.reason === "ListingFailed" ? ExitCode.Failure : ExitCode.BadInput
-  }
-  if (error instanceof Inventory.InventoryError) {
-    return error.reason === "BadLocation" ? ExitCode.BadInput : ExitCode.Failure
-  }
-  if (badInput.some((type) => error instanceof type)) return ExitCode.BadInput
-  if (ValidationError.isValidationError(error) || ConfigError.isConfigError(error)) return ExitCode.BadInput
-  return ExitCode.Failure
-}
 
 const configOps = ["MissingData", "InvalidData", "SourceUnavailable", "Unsupported", "And", "Or"]
 

@@ -12,7 +12,6 @@ import type * as Document from "@docket/core/Document"
 import * as FallbackReader from "@docket/core/FallbackReader"
 import * as MetricsExport from "@docket/core/MetricsExport"
 import * as WriteThrough from "@docket/core/WriteThrough"
-import * as Command from "@effect/cli/Command"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -125,6 +124,9 @@ export const layer: Layer.Layer<Docket.Services | Documents, never, Environment.
 /** {@link layer} over the command's {@link Environment.layer}. */
 export const layerCommand = layer.pipe(Layer.provideMerge(Environment.layer))
 
-/** Gives a command the {@link layerCommand} services: `Command.make(...).pipe(Services.provide)`. */
-export const provide = <Name extends string, R, E, A>(command: Command.Command<Name, R, E, A>) =>
-  Command.provide(command, layerCommand)
+/**
+ * Gives a command's body the {@link layerCommand} services: `run(o).pipe(Services.provide)`.
+ * The bodies (and with them this module, the composition layer and the AWS SDK
+ * clients) are imported when their command runs, never for `--help`.
+ */
+export const provide = <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.provide(self, layerCommand)

@@ -48,9 +48,14 @@ const program = Cli.run(argv).pipe(
   Effect.catchAll((error) =>
     Effect.zipRight(
       report(error),
-      Effect.sync(() => {
-        exitCode = CliError.exitCode(error)
-      }),
+      // The classes that decide the code are imported only now: a command that succeeds never loads them.
+      Effect.flatMap(
+        Effect.promise(() => import("./ExitCode.js")),
+        (ExitCode) =>
+          Effect.sync(() => {
+            exitCode = ExitCode.of(error)
+          }),
+      ),
     ),
   ),
   Effect.provide(NodeContext.layer),

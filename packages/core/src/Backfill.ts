@@ -293,6 +293,24 @@ export const run = (
       Stream.map(([info, index]) => ({ key: info.key, etag: info.etag, index })),
       Stream.grouped(batchSize),
       Stream.mapEffect((batch) => step.classify(Chunk.toReadonlyArray(batch)), { concurrency: 2 }),
+      // What the comparison settled (unchanged, not a document) is recorded at once, without a fiber per key.
+      Stream.mapEffect((steps) =>
+        Effect.suspend(() => {
+          const settled = steps.filter((s) => s._tag === "Done")
+          for (const s of settled) {
+            counters.processed += 1
+            if (s.outcome === "unchanged") {
+              counters.matched += 1
+              counters.unchanged += 1
+            }
+            watermark.complete(s.object.index, s.object.key, true)
+          }
+          const rest = steps.filter((s) => s._tag === "Process")
+          return settled.length === 0
+            ? Effect.succeed(rest)
+            : Effect.as(Effect.zipRight(flushCheckpoint(false), report(false)), rest)
+        }),
+      ),
       Stream.flattenIterables,
       Stream.mapEffect((s) => Effect.flatMap(step.settle(s), (o) => record(s.object.index, s.object.key, o)), {
         concurrency: Math.max(1, options.concurrency ?? 8),

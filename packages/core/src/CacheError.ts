@@ -72,3 +72,6 @@ export class CursorError extends Data.TaggedError("CursorError")<{
     return `Invalid cursor: ${this.detail}`
   }
 }
+
+/** The `condition` of a {@link ConditionFailedError}: the write was refused because the document carries a write intent. */
+export const noIntentCondition = "no write intent"

@@ -81,6 +81,13 @@ export const rollbacks = counter("Rollbacks", "Cache rollbacks after an S3 failu
 /** Keys whose rollback failed: the cache may disagree with S3 until reconcile runs. */
 export const reconcileNeeded = counter("ReconcileNeeded", "Keys whose rollback failed")
 
+/**
+ * Abandoned write intents resolved (lease expired), tagged `outcome` =
+ * `rolled-forward` (S3 held the intent's ETag: committed) | `dropped` (it did
+ * not: cleared) | `failed`.
+ */
+export const intentsResolved = counter("IntentsResolved", "Expired write intents resolved", ["outcome"])
+
 /** Milliseconds from an S3 event's time to its processing. */
 export const eventLag = histogram(
   "EventLag",

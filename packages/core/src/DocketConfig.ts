@@ -38,6 +38,18 @@ export interface Settings {
   readonly logLevel: LogLevel.LogLevel
   /** `DOCKET_MAX_ATTEMPTS`: attempts per AWS call for retryable failures (default 5). */
   readonly maxAttempts: number
+  /**
+   * `DOCKET_WRITE_WAIT` (milliseconds, default 20000, longer than the 15 s lease so a dead writer's intent is resolved rather than waited out): how long a write waits, with
+   * backoff, for another writer's live intent on the same document before it
+   * fails with a `WriteConflictError`. 0 fails at once.
+   */
+  readonly writeWaitMillis: number
+  /**
+   * `DOCKET_S3_CONDITIONAL_WRITES`: `on` (default) sends `If-Match` /
+   * `If-None-Match` with S3 puts and deletes; `off` for an S3-compatible store
+   * that rejects them.
+   */
+  readonly s3ConditionalWrites: boolean
 }
 
 const logLevels = {
@@ -89,6 +101,20 @@ export const config: Config.Config<Settings> = Config.all({
     Config.withDefault(5),
     Config.validate({ message: "DOCKET_MAX_ATTEMPTS must be at least 1", validation: (n) => n >= 1 }),
   ),
+  writeWaitMillis: Config.integer("DOCKET_WRITE_WAIT").pipe(
+    Config.withDefault(20_000),
+    Config.validate({
+      message: "DOCKET_WRITE_WAIT must be a number of milliseconds, 0 or more",
+      validation: (n) => n >= 0,
+    }),
+  ),
+  s3ConditionalWrites: Config.literal(
+    "on",
+    "off",
+  )("DOCKET_S3_CONDITIONAL_WRITES").pipe(
+    Config.withDefault("on" as const),
+    Config.map((v) => v === "on"),
+  ),
 }).pipe(Config.map(({ burst, ...rest }) => ({ ...rest, burst: Option.getOrElse(burst, () => rest.rps) })))
 
 /**
@@ -109,6 +135,8 @@ export const environmentVariables = [
   "DOCKET_DRY_RUN",
   "DOCKET_LOG_LEVEL",
   "DOCKET_MAX_ATTEMPTS",
+  "DOCKET_WRITE_WAIT",
+  "DOCKET_S3_CONDITIONAL_WRITES",
   "DOCKET_TOMBSTONE_TTL_SECONDS",
   "DOCKET_EVENT_CONCURRENCY",
 ] as const
@@ -130,6 +158,8 @@ export const make = (settings: Partial<Settings> & Pick<Settings, "bucket">): Se
   dryRun: false,
   logLevel: LogLevel.Info,
   maxAttempts: 5,
+  writeWaitMillis: 20_000,
+  s3ConditionalWrites: true,
   ...settings,
 })
 

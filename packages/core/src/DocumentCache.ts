@@ -7,35 +7,34 @@
  * The same version with the same content is a no-op; anything older (or the
  * same version with other content) is a {@link StaleWriteError}.
  *
+ * The write protocol (DESIGN section 6) has three operations of its own:
+ * {@link Service.intend} records a writer's {@link Intent} next to the committed
+ * document without changing it (and returns the prior state in the same round
+ * trip), {@link Service.commit} writes the committed document and clears the
+ * intent in one transaction, and {@link Service.clearIntent} drops it. Reads and
+ * queries see committed state only; every other write refuses a document that
+ * carries an intent ({@link ConditionFailedError}), so nothing but the intent's
+ * owner (or a resolver of an expired intent) can change it meanwhile.
+ *
  * @since 0.1.0
  */
-import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
-import * as Effect from "effect/Effect"
+import type * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
-import * as Stream from "effect/Stream"
-import * as CacheEntry from "./CacheEntry.js"
-import {
-  CacheError,
-  type ConditionFailedError,
-  type CursorError,
-  type InvalidQueryError,
-  type StaleWriteError,
-} from "./CacheError.js"
+import type * as Option from "effect/Option"
+import type * as Stream from "effect/Stream"
+import type * as CacheEntry from "./CacheEntry.js"
+import type { CacheError, ConditionFailedError, CursorError, InvalidQueryError, StaleWriteError } from "./CacheError.js"
 import type * as Document from "./Document.js"
-import { DocumentKinds } from "./DocumentKind.js"
-import * as Bulk from "./internal/bulk.js"
-import * as QueryPlan from "./internal/query.js"
-import * as Write from "./internal/write.js"
-import * as OperationLog from "./OperationLog.js"
-import { normalizeSequencer } from "./Sequencer.js"
+import type { DocumentKinds } from "./DocumentKind.js"
+import * as Memory from "./internal/memoryCache.js"
 
 export {
   CacheError,
   ConditionFailedError,
   CursorError,
   InvalidQueryError,
+  noIntentCondition,
   StaleWriteError,
 } from "./CacheError.js"
 
@@ -71,6 +70,92 @@ export type PutOutcome =
 export type DeleteOutcome =
   | { readonly _tag: "Deleted"; readonly previous: CacheEntry.Entry }
   | { readonly _tag: "Absent" }
+
+/**
+ * A writer's recorded intent on a document: what it is about to write to S3,
+ * and until when it holds the document (`leaseExpiresAt`, epoch milliseconds).
+ * An intent whose lease has expired belongs to a writer that died or gave up:
+ * whoever meets it resolves it (see `Heal`).
+ */
+export interface Intent {
+  /** Unique per write: the guard of the writer's commit and clear. */
+  readonly writer: string
+  readonly operation: "put" | "delete"
+  /** The version being written (puts). */
+  readonly version?: number
+  /** The S3 ETag of the body being written (puts): resolution compares S3's against it. */
+  readonly etag?: string
+  /** The object's S3 key. */
+  readonly s3Key: string
+  /** Epoch milliseconds. */
+  readonly leaseExpiresAt: number
+}
+
+/** What an intent is about: a put of `document` (whose body has ETag `etag`), or a delete. */
+export type IntentChange =
+  | { readonly _tag: "Put"; readonly document: Document.AnyDocument; readonly etag: string }
+  | { readonly _tag: "Delete" }
+
+/** A request to record an intent ({@link Service.intend}). */
+export interface IntentRequest {
+  readonly kind: string
+  readonly id: string
+  readonly writer: string
+  readonly s3Key: string
+  readonly leaseExpiresAt: number
+  readonly change: IntentChange
+}
+
+/**
+ * What {@link Service.intend} did:
+ * - `Recorded`: the intent is ours; `previous` is the committed entry it sits next to.
+ * - `Unchanged`: the committed document is already this version with this content (nothing recorded).
+ * - `Blocked`: another writer's intent is there (live or expired); nothing recorded.
+ */
+export type IntentOutcome =
+  | { readonly _tag: "Recorded"; readonly previous: Option.Option<CacheEntry.Entry> }
+  | { readonly _tag: "Unchanged"; readonly current: CacheEntry.Entry }
+  | { readonly _tag: "Blocked"; readonly intent: Intent; readonly previous: Option.Option<CacheEntry.Entry> }
+
+/** The committed state a commit writes: the document S3 now holds, or a tombstone. */
+export type CommitChange =
+  | {
+      readonly _tag: "Put"
+      readonly document: Document.AnyDocument
+      readonly s3Key: string
+      readonly etag: string
+    }
+  | { readonly _tag: "Delete"; readonly ttlSeconds: number; readonly etag?: string }
+
+/** A request to commit an intent ({@link Service.commit}). */
+export interface CommitRequest {
+  readonly kind: string
+  readonly id: string
+  /** The intent's writer: the commit happens only while its intent is there. */
+  readonly writer: string
+  /** The committed entry the intent sat next to (its customer items are replaced). */
+  readonly previous: Option.Option<CacheEntry.Entry>
+  readonly change: CommitChange
+}
+
+/**
+ * What a commit did: `Committed`, or `AlreadyCommitted` when the intent was gone
+ * but the committed state is exactly this change (a resolver committed it first).
+ */
+export type CommitOutcome = { readonly _tag: "Committed" } | { readonly _tag: "AlreadyCommitted" }
+
+/** A document item as it is: the committed entry (expired ones included) and any intent. */
+export interface Inspection {
+  readonly entry: Option.Option<CacheEntry.Entry>
+  readonly intent: Option.Option<Intent>
+}
+
+/** An intent found by {@link Service.intents}. */
+export interface PendingIntent {
+  readonly kind: string
+  readonly id: string
+  readonly intent: Intent
+}
 
 /** Which index a query uses. */
 export type QueryTarget =
@@ -167,6 +252,30 @@ export interface Service {
     previous: Option.Option<CacheEntry.Entry>,
     condition: Condition,
   ) => Effect.Effect<void, CacheError | ConditionFailedError>
+  /** The committed entry (expired included) and the intent of a document, in one consistent read. */
+  readonly inspect: (kind: string, id: string) => Effect.Effect<Inspection, CacheError>
+  /**
+   * Records an intent (one conditional write that also returns the prior state).
+   * A put intent obeys the version rule (an older version, or the same version
+   * with other content, is a {@link StaleWriteError}; the same content is
+   * `Unchanged`); any intent already there makes it `Blocked`.
+   */
+  readonly intend: (request: IntentRequest) => Effect.Effect<IntentOutcome, CacheError | StaleWriteError>
+  /**
+   * Commits an intent in one transaction (a chain past 99 customer actions, the
+   * intent kept until the last): the document item (or a tombstone) without the
+   * intent, the customer items put, those of customers that left deleted.
+   * Fails with {@link ConditionFailedError} when the intent is no longer
+   * `writer`'s and the committed state is not this change.
+   */
+  readonly commit: (request: CommitRequest) => Effect.Effect<CommitOutcome, CacheError | ConditionFailedError>
+  /** Drops `writer`'s intent, if it is still there; the committed state is untouched. */
+  readonly clearIntent: (kind: string, id: string, writer: string) => Effect.Effect<void, CacheError>
+  /**
+   * Every intent whose lease expired before `expiredBefore` (epoch ms), from the
+   * sparse intents index (never a table scan), oldest lease first per shard.
+   */
+  readonly intents: (options: { readonly expiredBefore: number }) => Stream.Stream<PendingIntent, CacheError>
   /** Every document matching a query, in time-then-id order. */
   readonly query: (query: Query) => Stream.Stream<Document.Summary, CacheError | InvalidQueryError>
   /**
@@ -194,207 +303,15 @@ export interface Service {
 export class DocumentCache extends Context.Tag("@docket/core/DocumentCache")<DocumentCache, Service>() {}
 
 /** Options of the memory layer. */
-export interface MemoryOptions {
-  /** Retention window in days, as `DOCKET_TTL_DAYS` (default 365). */
-  readonly retentionDays?: number
-  /** Log mutations and change nothing. */
-  readonly dryRun?: boolean
-}
+export type MemoryOptions = Memory.Options
 
 /**
  * A DocumentCache in memory with the same behaviour as the DynamoDB backend
  * (the contract suite runs against both): for tests and for workflows that run
  * without AWS. Time comes from effect's `Clock`, so `TestClock` drives expiry.
  */
-export const makeMemory = (options: MemoryOptions = {}): Effect.Effect<Service, never, DocumentKinds> =>
-  Effect.gen(function* () {
-    const registry = yield* DocumentKinds
-    const retentionDays = options.retentionDays ?? 365
-    const dryRun = options.dryRun === true
-    const items = new Map<string, Write.Stored>()
-    const pk = (kind: string, id: string) => Write.keyOf(kind, id)
-    const stored = (kind: string, id: string) => Option.fromNullable(items.get(pk(kind, id)))
-    const storedEntry = (kind: string, id: string) => Option.map(stored(kind, id), (s) => s.entry)
-    const mutate = (f: () => void) => Effect.sync(() => (dryRun ? undefined : f()))
-    const log = <A, E>(
-      operation: string,
-      key: string,
-      self: Effect.Effect<A, E>,
-      describe?: (a: A) => OperationLog.Fields,
-    ) =>
-      OperationLog.logged<A>(
-        operation,
-        { backend: "memory", key, ...(dryRun ? { dryRun } : {}) },
-        describe === undefined ? { level: "debug" } : { level: "debug", describe },
-      )(self)
-
-    const get: Service["get"] = (kind, id, getOptions) =>
-      log(
-        "cache.get",
-        Write.keyOf(kind, id),
-        Effect.map(Clock.currentTimeMillis, (now) =>
-          Option.filter(
-            storedEntry(kind, id),
-            (entry) => getOptions?.includeExpired === true || !CacheEntry.isExpired(entry.expiresAt, now),
-          ),
-        ),
-        (entry) => ({ outcome: Option.isSome(entry) ? entry.value._tag : "Absent" }),
-      )
-
-    const put: Service["put"] = (document, putOptions) => {
-      const key = Write.keyOf(document.kind, document.id)
-      return log(
-        "cache.put",
-        key,
-        Effect.gen(function* () {
-          if (registry.get(document.kind) === undefined) {
-            return yield* new CacheError({ reason: "Invalid", operation: "put", key, cause: "unregistered kind" })
-          }
-          const hash = Write.contentHash(document)
-          const previous = stored(document.kind, document.id)
-          const decision = Write.decidePut(document, hash, putOptions, previous)
-          if (decision._tag === "Fail") return yield* decision.error
-          if (decision._tag === "Unchanged") return { _tag: "Unchanged", current: decision.current } as PutOutcome
-          const summary = registry.summarize(document)
-          const entry: CacheEntry.CachedDocument = {
-            _tag: "Cached",
-            summary,
-            document,
-            s3Key: putOptions.s3Key,
-            expiresAt: CacheEntry.expiresAt(summary.time, retentionDays),
-            ...(putOptions.etag !== undefined ? { etag: putOptions.etag } : {}),
-            ...(putOptions.sequencer !== undefined ? { sequencer: normalizeSequencer(putOptions.sequencer) } : {}),
-          }
-          yield* mutate(() => items.set(pk(document.kind, document.id), { entry, contentHash: hash }))
-          return { _tag: "Written", previous: Option.map(previous, (p) => p.entry) } as PutOutcome
-        }),
-        (outcome) => ({ outcome: outcome._tag }),
-      )
-    }
-
-    const remove = (
-      operation: string,
-      kind: string,
-      id: string,
-      condition: Condition | undefined,
-      replacement: (now: number) => Write.Stored | undefined,
-    ): Effect.Effect<DeleteOutcome, ConditionFailedError> =>
-      log(
-        `cache.${operation}`,
-        Write.keyOf(kind, id),
-        Effect.gen(function* () {
-          const previous = storedEntry(kind, id)
-          const failed = Write.checkCondition(Write.keyOf(kind, id), operation, previous, condition)
-          if (failed !== undefined) return yield* failed
-          const now = yield* Clock.currentTimeMillis
-          const next = replacement(now)
-          yield* mutate(() => (next === undefined ? items.delete(pk(kind, id)) : items.set(pk(kind, id), next)))
-          return Option.match(previous, {
-            onNone: (): DeleteOutcome => ({ _tag: "Absent" }),
-            onSome: (entry): DeleteOutcome => ({ _tag: "Deleted", previous: entry }),
-          })
-        }),
-        (outcome) => ({ outcome: outcome._tag }),
-      )
-
-    const restore: Service["restore"] = (kind, id, previous, condition) =>
-      log(
-        "cache.restore",
-        Write.keyOf(kind, id),
-        Effect.gen(function* () {
-          const failed = Write.checkCondition(Write.keyOf(kind, id), "restore", storedEntry(kind, id), condition)
-          if (failed !== undefined) return yield* failed
-          yield* mutate(() =>
-            Option.match(previous, {
-              onNone: () => items.delete(pk(kind, id)),
-              onSome: (entry) =>
-                items.set(pk(kind, id), {
-                  entry,
-                  contentHash:
-                    entry._tag === "Cached" && entry.document !== undefined
-                      ? Write.contentHash(entry.document)
-                      : undefined,
-                }),
-            }),
-          )
-        }),
-      )
-
-    const scan = (plan: QueryPlan.Plan, now: number): Stream.Stream<Document.Summary> =>
-      Stream.suspend(() =>
-        Stream.fromIterable(
-          [...items.values()]
-            .flatMap(({ entry }) =>
-              entry._tag === "Cached" &&
-              !CacheEntry.isExpired(entry.expiresAt, now) &&
-              QueryPlan.matches(plan, entry.summary)
-                ? [entry.summary]
-                : [],
-            )
-            .sort(QueryPlan.compare),
-        ),
-      )
-
-    return Write.validated({
-      get,
-      fingerprints: (refs) =>
-        Effect.sync(() =>
-          [...new Map(refs.map((ref) => [pk(ref.kind, ref.id), ref])).values()].flatMap((ref) =>
-            Option.toArray(Option.map(storedEntry(ref.kind, ref.id), Bulk.fingerprintOf)),
-          ),
-        ),
-      scan: (scanOptions) =>
-        Stream.suspend(() => {
-          const segments = Bulk.segmentCount(scanOptions)
-          const entries = [...items.entries()]
-          return Stream.mergeAll(
-            Array.from({ length: segments }, (_, segment) =>
-              Stream.fromIterable(entries).pipe(
-                Stream.filter(([pk]) => Bulk.segmentOf(pk, segments) === segment),
-                Stream.map(([, s]) => Bulk.fingerprintOf(s.entry)),
-              ),
-            ),
-            { concurrency: "unbounded" },
-          )
-        }),
-      put,
-      delete: (kind, id, deleteOptions) => remove("delete", kind, id, deleteOptions?.condition, () => undefined),
-      tombstone: (kind, id, tombstoneOptions) =>
-        remove("tombstone", kind, id, tombstoneOptions.condition, (now) => ({
-          entry: {
-            _tag: "Tombstone",
-            kind,
-            id,
-            expiresAt: Math.floor(now / 1000) + Math.max(1, Math.round(tombstoneOptions.ttlSeconds)),
-            ...(tombstoneOptions.etag !== undefined ? { etag: tombstoneOptions.etag } : {}),
-            ...(tombstoneOptions.sequencer !== undefined
-              ? { sequencer: normalizeSequencer(tombstoneOptions.sequencer) }
-              : {}),
-          },
-          contentHash: undefined,
-        })),
-      restore,
-      query: (query) =>
-        Stream.unwrap(
-          Effect.gen(function* () {
-            const plan = yield* QueryPlan.plan(query, registry)
-            return scan(plan, yield* Clock.currentTimeMillis)
-          }),
-        ),
-      page: (query, pageOptions) =>
-        Effect.gen(function* () {
-          const plan = yield* QueryPlan.plan(query, registry)
-          const now = yield* Clock.currentTimeMillis
-          return yield* QueryPlan.page(
-            plan,
-            pageOptions,
-            QueryPlan.collectStream((after) => QueryPlan.strictlyAfter(after)(scan(plan, now))),
-            QueryPlan.isComplete(plan.from, retentionDays, now),
-          )
-        }),
-    })
-  })
+export const makeMemory: (options?: MemoryOptions) => Effect.Effect<Service, never, DocumentKinds> = Memory.make
 
 /** Provides {@link makeMemory}. Needs the registered kinds (`DocumentKind.layerDefault`). */
 export const layerMemory = (options: MemoryOptions = {}): Layer.Layer<DocumentCache, never, DocumentKinds> =>
-  Layer.effect(DocumentCache, makeMemory(options))
+  Layer.effect(DocumentCache, Memory.make(options))

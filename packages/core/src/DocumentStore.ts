@@ -1,29 +1,27 @@
-/**
- * The `DocumentStore` port: S3, the source of truth. The S3 backend is in
- * `DocumentStore/S3.ts`; a memory layer that behaves the same (one contract
- * suite runs against both) is in this module.
- *
- * Keys are S3 keys as stored (decoded, not URL-encoded); ETags are returned
- * without their surrounding quotes, as S3 event notifications carry them.
- *
- * @since 0.1.0
- */
-import { createHash } from "node:crypto"
 import * as Chunk from "effect/Chunk"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as DocketError from "./DocketError.js"
 import type * as Document from "./Document.js"
 import * as DocumentKind from "./DocumentKind.js"
+import {
+  compareKeys,
+  decodeBody,
+  decodeMetadata,
+  encodeBody,
+  encodeMetadata,
+  etagOf,
+  metadataOf,
+  normalizeEtag,
+} from "./internal/objectCodec.js"
 import * as S3Key from "./S3Key.js"
 
 /** S3 could not be reached or refused a call. */
 export class StoreError extends DocketError.Remote("StoreError")<{
-  readonly reason: DocketError.Reason | "TooLarge"
+  readonly reason: DocketError.Reason | "TooLarge" | "PreconditionFailed"
   readonly operation: string
   /** The S3 key (or prefix) concerned. */
   readonly key: string
@@ -71,13 +69,29 @@ export interface ListOptions {
   readonly startAfter?: string
 }
 
+/** Conditions of a put: the object's current ETag must be `ifMatch`; `ifNoneMatch: "*"`: no object. */
+export interface PutConditions {
+  readonly ifMatch?: string
+  readonly ifNoneMatch?: "*"
+}
+
+/** Conditions of a delete: the object's current ETag must be `ifMatch` (a missing object is deleted already). */
+export interface DeleteConditions {
+  readonly ifMatch?: string
+}
+
+/** Whether an error is a failed precondition of a conditional write. */
+export const isPreconditionFailed = (error: unknown): error is StoreError =>
+  error instanceof StoreError && error.reason === "PreconditionFailed"
+
 /** The DocumentStore service. */
 export interface Service {
   /** The S3 key of a document. */
   readonly keyOf: (kind: string, id: string) => string
-  /** Writes the JSON body with content type and {@link ObjectMetadata}. */
+  /** Writes the JSON body with content type and {@link ObjectMetadata}, under `conditions` if any. */
   readonly put: (
     document: Document.AnyDocument,
+    conditions?: PutConditions,
   ) => Effect.Effect<{ readonly key: string; readonly etag: string }, StoreError>
   /** Reads and decodes a document; `None` when there is no object. */
   readonly get: (
@@ -90,8 +104,8 @@ export interface Service {
   ) => Effect.Effect<Option.Option<StoredDocument>, StoreError | DocumentKind.DocumentDecodeError>
   /** HEAD of an object; `None` when there is none. */
   readonly head: (key: string) => Effect.Effect<Option.Option<ObjectInfo>, StoreError>
-  /** Deletes a document's object. Idempotent. */
-  readonly delete: (kind: string, id: string) => Effect.Effect<void, StoreError>
+  /** Deletes a document's object, under `conditions` if any. Idempotent. */
+  readonly delete: (kind: string, id: string, conditions?: DeleteConditions) => Effect.Effect<void, StoreError>
   /**
    * Every object under the document prefix (or `prefix` under it), page by page,
    * in S3's order (UTF-8 binary order of keys).
@@ -109,124 +123,16 @@ export const DefaultMaxObjectBytes = 10 * 1024 * 1024
 /** The content type of every document object. */
 export const contentType = "application/json"
 
-// ---------------------------------------------------------------------------
-// Metadata and body codecs, shared by every backend
-// ---------------------------------------------------------------------------
-
-/** The metadata of a document, derived through its kind. */
-export const metadataOf = (registry: DocumentKind.Registry, document: Document.AnyDocument): ObjectMetadata => {
-  const summary = registry.summarize(document)
-  return {
-    kind: summary.kind,
-    id: summary.id,
-    version: summary.version,
-    time: summary.time,
-    customers: summary.customers,
-    status: summary.status,
-  }
-}
-
-/**
- * S3 user metadata (`x-amz-meta-*`) as Docket writes it. S3 only carries
- * US-ASCII in metadata, so every value is percent-encoded (`encodeURIComponent`);
- * customers are joined with `,` after encoding each.
- */
-export const encodeMetadata = (metadata: ObjectMetadata): Record<string, string> => ({
-  kind: encodeURIComponent(metadata.kind),
-  id: encodeURIComponent(metadata.id),
-  version: String(metadata.version),
-  time: encodeURIComponent(metadata.time),
-  customers: metadata.customers.map(encodeURIComponent).join(","),
-  status: encodeURIComponent(metadata.status),
-})
-
-/** Reads Docket's metadata back; `None` when it is absent or not Docket's. Keys are case-insensitive. */
-export const decodeMetadata = (raw: Readonly<Record<string, string>> | undefined): Option.Option<ObjectMetadata> => {
-  if (raw === undefined) return Option.none()
-  const lower = new Map(Object.entries(raw).map(([k, v]) => [k.toLowerCase(), v]))
-  const kind = lower.get("kind")
-  const id = lower.get("id")
-  const version = Number(lower.get("version"))
-  const time = lower.get("time")
-  const customers = lower.get("customers")
-  const status = lower.get("status")
-  if (
-    kind === undefined ||
-    id === undefined ||
-    !Number.isInteger(version) ||
-    time === undefined ||
-    customers === undefined ||
-    status === undefined
-  ) {
-    return Option.none()
-  }
-  try {
-    return Option.some({
-      kind: decodeURIComponent(kind),
-      id: decodeURIComponent(id),
-      version,
-      time: decodeURIComponent(time),
-      customers: customers === "" ? [] : customers.split(",").map(decodeURIComponent),
-      status: decodeURIComponent(status),
-    })
-  } catch {
-    return Option.none()
-  }
-}
-
-/** The body Docket writes for a document: its JSON, as it came (extra fields kept). */
-export const encodeBody = (document: Document.AnyDocument): string => JSON.stringify(document)
-
-/** An S3-style ETag of a single-part body: the MD5 in hex (without quotes). */
-export const etagOf = (body: string | Uint8Array): string => createHash("md5").update(body).digest("hex")
-
-/** Strips the quotes S3 puts around ETags. */
-export const normalizeEtag = (etag: string | undefined): string => (etag ?? "").replace(/^"|"$/g, "")
-
-const utf8 = new TextDecoder("utf-8", { fatal: true })
-
-/**
- * Decodes the bytes of the object at `key` through the registry: malformed
- * UTF-8 or JSON and schema violations are a {@link DocumentKind.DocumentDecodeError}
- * naming `s3://bucket/key`. When the key is a document key, the document's
- * kind and id must match it (`KindMismatch` otherwise).
- */
-export const decodeBody = (
-  registry: DocumentKind.Registry,
-  options: { readonly prefix: string; readonly source: string },
-  key: string,
-  bytes: Uint8Array,
-): Either.Either<Document.AnyDocument, DocumentKind.DocumentDecodeError> => {
-  let text: string
-  try {
-    text = utf8.decode(bytes)
-  } catch (cause) {
-    return Either.left(
-      new DocumentKind.DocumentDecodeError({
-        reason: "MalformedJson",
-        source: options.source,
-        detail: "the body is not valid UTF-8",
-        cause,
-      }),
-    )
-  }
-  return Either.flatMap(registry.decodeJson(text, options.source), (document) => {
-    const expected = S3Key.parse(options.prefix, key, registry)
-    if (Option.isSome(expected) && (expected.value.kind !== document.kind || expected.value.id !== document.id)) {
-      return Either.left(
-        new DocumentKind.DocumentDecodeError({
-          reason: "KindMismatch",
-          source: options.source,
-          detail: `the key names ${expected.value.kind} ${expected.value.id} but the body is ${document.kind} ${document.id}`,
-        }),
-      )
-    }
-    return Either.right(document)
-  })
-}
-
-/** Compares keys in S3's listing order: UTF-8 bytes, not UTF-16 code units. */
-export const compareKeys = (a: string, b: string): number => Buffer.compare(Buffer.from(a), Buffer.from(b))
+export {
+  compareKeys,
+  decodeBody,
+  decodeMetadata,
+  encodeBody,
+  encodeMetadata,
+  etagOf,
+  metadataOf,
+  normalizeEtag,
+} from "./internal/objectCodec.js"
 
 // ---------------------------------------------------------------------------
 // Memory layer
@@ -242,6 +148,11 @@ export interface MemoryOptions {
   readonly maxObjectBytes?: number
   /** The bucket name used in error sources (default `memory`). */
   readonly bucket?: string
+  /**
+   * Whether conditional puts and deletes are enforced (default true, as AWS S3);
+   * false accepts and ignores them, as fauxqs 1.9.2 does.
+   */
+  readonly conditional?: boolean
 }
 
 /** An object of the memory store. */
@@ -279,7 +190,26 @@ export const makeMemory = (
     const bucket = options.bucket ?? "memory"
     const pageSize = Math.max(1, options.pageSize ?? 1000)
     const maxBytes = options.maxObjectBytes ?? DefaultMaxObjectBytes
+    const conditional = options.conditional !== false
     const objects = new Map<string, MemoryObject>()
+    const precondition = (operation: string, key: string, conditions: PutConditions | undefined) => {
+      if (!conditional || conditions === undefined) return undefined
+      const current = objects.get(key)
+      const failed =
+        (conditions.ifNoneMatch === "*" && current !== undefined) ||
+        (conditions.ifMatch !== undefined &&
+          current !== undefined &&
+          current.etag !== normalizeEtag(conditions.ifMatch)) ||
+        (conditions.ifMatch !== undefined && current === undefined && operation === "PutObject")
+      return failed
+        ? new StoreError({
+            reason: "PreconditionFailed",
+            operation,
+            key,
+            cause: `the object's ETag is ${current === undefined ? "absent" : current.etag}, not ${conditions.ifMatch ?? "absent"}`,
+          })
+        : undefined
+    }
     const encoder = new TextEncoder()
 
     const keyOf = (kind: string, id: string): string => {
@@ -331,9 +261,11 @@ export const makeMemory = (
 
     const service: MemoryStore = {
       keyOf,
-      put: (document) =>
+      put: (document, conditions) =>
         Effect.suspend((): Effect.Effect<{ readonly key: string; readonly etag: string }, StoreError> => {
           const key = keyOf(document.kind, document.id)
+          const failed = precondition("PutObject", key, conditions)
+          if (failed !== undefined) return Effect.fail(failed)
           const body = encoder.encode(encodeBody(document))
           if (body.byteLength > maxBytes) {
             return Effect.fail(
@@ -355,9 +287,13 @@ export const makeMemory = (
           const object = objects.get(key)
           return object === undefined ? Option.none() : Option.some(info(key, object, true))
         }),
-      delete: (kind, id) =>
-        Effect.sync(() => {
-          objects.delete(keyOf(kind, id))
+      delete: (kind, id, conditions) =>
+        Effect.suspend(() => {
+          const key = keyOf(kind, id)
+          const failed = precondition("DeleteObject", key, conditions)
+          if (failed !== undefined) return Effect.fail(failed)
+          objects.delete(key)
+          return Effect.void
         }),
       list: (listOptions = {}) => {
         const listPrefix = prefix + (listOptions.prefix ?? "")

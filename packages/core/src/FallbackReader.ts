@@ -31,6 +31,7 @@ import type * as Document from "./Document.js"
 import * as DocumentCache from "./DocumentCache.js"
 import * as DocumentKind from "./DocumentKind.js"
 import * as DocumentStore from "./DocumentStore.js"
+import * as Heal from "./Heal.js"
 import * as OperationLog from "./OperationLog.js"
 
 /** A document read, and where it came from. */
@@ -159,7 +160,16 @@ export const make: Effect.Effect<
         reason = "cache-off"
         return yield* fromStore(kind, id, "cache-off", () => Option.none())
       }
-      const cached = yield* Effect.exit(cache.get(kind, id, { includeExpired: true }))
+      // One consistent read gives the committed entry and any write intent; an expired intent (a dead
+      // writer's) is resolved in the background, so the read is not slowed. Reads see committed state only.
+      const inspected = yield* Effect.exit(cache.inspect(kind, id))
+      if (Exit.isSuccess(inspected) && Option.isSome(inspected.value.intent)) {
+        const intent = inspected.value.intent.value
+        if (intent.leaseExpiresAt <= (yield* Clock.currentTimeMillis) && !settings.dryRun) {
+          yield* FiberSet.run(refills, Effect.ignore(Heal.resolve(cache, store, { kind, id, intent }, "reader")))
+        }
+      }
+      const cached = Exit.map(inspected, (i) => i.entry)
       if (Exit.isFailure(cached)) {
         // Interruptions and defects are not cache errors: they propagate.
         if (Option.isNone(failureOnly(cached.cause))) return yield* Effect.failCause(cached.cause as Cause.Cause<never>)

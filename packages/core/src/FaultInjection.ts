@@ -191,6 +191,17 @@ export const cache = (service: DocumentCache.Service, options: Options): Documen
       run("tombstone", `${kind}/${id}`, service.tombstone(kind, id, tombstoneOptions)),
     restore: (kind, id, previous, condition) =>
       run("restore", `${kind}/${id}`, service.restore(kind, id, previous, condition)),
+    inspect: (kind, id) => run("inspect", `${kind}/${id}`, service.inspect(kind, id)),
+    intend: (request) => run("intend", `${request.kind}/${request.id}`, service.intend(request)),
+    commit: (request) => run("commit", `${request.kind}/${request.id}`, service.commit(request)),
+    clearIntent: (kind, id, writer) => run("clearIntent", `${kind}/${id}`, service.clearIntent(kind, id, writer)),
+    intents: (intentOptions) =>
+      injectStream(
+        options,
+        { port: "cache", operation: "intents", key: "*" },
+        service.intents(intentOptions),
+        fail("intents", "*"),
+      ),
     query: (query) =>
       injectStream(
         options,
@@ -220,14 +231,15 @@ export const store = (service: DocumentStore.Service, options: Options): Documen
     inject(options, { port: "store", operation, key }, self, fail(operation, key))
   return {
     keyOf: service.keyOf,
-    put: (document) => {
+    put: (document, conditions) => {
       const key = service.keyOf(document.kind, document.id)
-      return run("PutObject", key, service.put(document))
+      return run("PutObject", key, service.put(document, conditions))
     },
     get: (kind, id) => run("GetObject", service.keyOf(kind, id), service.get(kind, id)),
     getKey: (key) => run("GetObject", key, service.getKey(key)),
     head: (key) => run("HeadObject", key, service.head(key)),
-    delete: (kind, id) => run("DeleteObject", service.keyOf(kind, id), service.delete(kind, id)),
+    delete: (kind, id, conditions) =>
+      run("DeleteObject", service.keyOf(kind, id), service.delete(kind, id, conditions)),
     list: (listOptions) => {
       const key = listOptions?.prefix ?? ""
       return injectStream(

@@ -26,6 +26,12 @@ export const MaxItemBytes = 400 * 1024
 /** The partition key of every item of a document. */
 export const documentPk = (kind: string, id: string): string => `DOC#${kind}#${id}`
 
+/** The kind and id of a document partition key; `undefined` when it is not one. */
+export const parseDocumentPk = (pk: string): { readonly kind: string; readonly id: string } | undefined => {
+  const match = /^DOC#([^#]+)#(.+)$/.exec(pk)
+  return match === null ? undefined : { kind: match[1] as string, id: match[2] as string }
+}
+
 /** The sort key of the document item. */
 export const documentSk = "DOC"
 

@@ -20,6 +20,7 @@
  *
  * @since 0.1.0
  */
+import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
@@ -370,6 +371,17 @@ export const run = <E = never>(
       let fixed = 0
       let fixFailed = 0
       const kept: Array<Drift> = []
+      /** A row whose ETags agree on a live entry: clean, counted here without a fiber. */
+      const clean = (row: Sort.Joined<Listed, Cached>): boolean => {
+        const f = row.right[0]?.f
+        if (row.left.length === 0 || f === undefined || f._tag !== "Cached" || f.etag === undefined) return false
+        if (CacheEntry.isExpired(f.expiresAt, now)) return false
+        const object = row.left.find((l) => l.key === f.s3Key) ?? (row.left[0] as Listed)
+        if (normaliseEtag(f.etag) !== normaliseEtag(object.etag)) return false
+        documents++
+        compared++
+        return true
+      }
       yield* Sort.joinStream(
         left,
         right,
@@ -377,6 +389,8 @@ export const run = <E = never>(
         (r) => r.k,
         sortError,
       ).pipe(
+        Stream.rechunk(512),
+        Stream.mapChunks((rows) => Chunk.filter(rows, (row) => !clean(row))),
         Stream.mapEffect(compare, { concurrency, unordered: true }),
         Stream.runForEach((found) =>
           Effect.sync(() => {

@@ -46,6 +46,7 @@ import * as DocketConfig from "./DocketConfig.js"
 import * as DocumentCache from "./DocumentCache.js"
 import * as DocumentKind from "./DocumentKind.js"
 import * as DocumentStore from "./DocumentStore.js"
+import * as Heal from "./Heal.js"
 import * as OperationLog from "./OperationLog.js"
 import * as Retry from "./Retry.js"
 import * as S3Event from "./S3Event.js"
@@ -249,6 +250,32 @@ export const syncRecord = (
           }),
         ),
     })
+    // A write intent on the key (DESIGN section 6): commit it when S3 shows what it means, resolve it when
+    // expired (then converge again), leave a live one to its writer.
+    const meetIntent = (
+      seen: Option.Option<DocumentStore.StoredDocument>,
+      committed: Outcome,
+    ): Effect.Effect<Outcome, EventSyncError> =>
+      Heal.meet(cache, store, kind, id, seen, "event-sync").pipe(
+        Effect.mapError((e) => fail(e._tag === "StoreError" ? "StoreFailed" : "CacheFailed", e)),
+        Effect.flatMap((met) =>
+          met === "committed"
+            ? Effect.succeed(committed)
+            : met === "pending"
+              ? Effect.succeed<Outcome>({ _tag: "Stale", kind, id })
+              : Effect.fail(
+                  fail(
+                    "CacheFailed",
+                    new DocumentCache.CacheError({
+                      reason: "Contention",
+                      operation: "event-sync",
+                      key: `${kind}/${id}`,
+                      cause: "a write intent was resolved; converging again",
+                    }),
+                  ),
+                ),
+        ),
+      )
     const converge: Effect.Effect<Outcome, EventSyncError> = Effect.gen(function* () {
       // The guard is read before S3, so that any write in between makes ours fail.
       const { sequencer, condition } = yield* guard
@@ -282,7 +309,10 @@ export const syncRecord = (
             ),
             Effect.catchTags({
               StaleWriteError: () => Effect.succeed<Outcome>({ _tag: "Stale", kind, id }),
-              ConditionFailedError: () => Effect.succeed<Outcome>({ _tag: "Stale", kind, id }),
+              ConditionFailedError: (e) =>
+                Heal.isIntentRefusal(e)
+                  ? meetIntent(current, { _tag: "Written", kind, id, version: document.version })
+                  : Effect.succeed<Outcome>({ _tag: "Stale", kind, id }),
               CacheError: (e) => Effect.fail(fail("CacheFailed", e)),
             }),
           )
@@ -297,7 +327,10 @@ export const syncRecord = (
         .pipe(
           Effect.as<Outcome>({ _tag: "Tombstoned", kind, id }),
           Effect.catchTags({
-            ConditionFailedError: () => Effect.succeed<Outcome>({ _tag: "Stale", kind, id }),
+            ConditionFailedError: (e) =>
+              Heal.isIntentRefusal(e)
+                ? meetIntent(current, { _tag: "Tombstoned", kind, id })
+                : Effect.succeed<Outcome>({ _tag: "Stale", kind, id }),
             CacheError: (e) => Effect.fail(fail("CacheFailed", e)),
           }),
         )

@@ -10,9 +10,40 @@ import type { CreateTableCommandInput, Tag } from "@aws-sdk/client-dynamodb"
 /** Attributes of the summary projection that every index carries. */
 export const summaryAttributes = ["kind", "id", "version", "title", "status", "customers", "time", "expiresAt"] as const
 
+/**
+ * Attributes of the write protocol on a document item (DESIGN section 6): the
+ * intent of the writer that holds the document, and `rev`, a random revision
+ * every write of the item changes (the guard of a read-then-write).
+ */
+export const intentAttributes = {
+  writer: "intentWriter",
+  operation: "intentOp",
+  version: "intentVersion",
+  etag: "intentEtag",
+  s3Key: "intentS3Key",
+  lease: "intentLease",
+  /** IntentIndex partition: `I#{shard}`. */
+  indexPartition: "intentPk",
+  /** IntentIndex sort key: the lease (epoch ms, 15 digits) then `#{kind}#{id}`. */
+  indexSort: "intentSk",
+} as const
+
+/** Attributes of the intents index projection. */
+export const intentProjection = [
+  intentAttributes.writer,
+  intentAttributes.operation,
+  intentAttributes.version,
+  intentAttributes.etag,
+  intentAttributes.s3Key,
+  intentAttributes.lease,
+] as const
+
+/** Shards of the intents index partition (`I#0` .. `I#7`): spreads intent writes over partitions. */
+export const intentShards = 8
+
 /** A global secondary index of the table. */
 export interface IndexDefinition {
-  readonly name: "TimeRangeIndex" | "CustomerTimeIndex" | "StatusTimeIndex"
+  readonly name: "TimeRangeIndex" | "CustomerTimeIndex" | "StatusTimeIndex" | "IntentIndex"
   readonly partitionKey: string
   readonly sortKey: string
   readonly projection: { readonly type: "INCLUDE"; readonly nonKeyAttributes: ReadonlyArray<string> }
@@ -43,10 +74,22 @@ export const definition = {
       sortKey: "statusSk",
       projection: { type: "INCLUDE", nonKeyAttributes: summaryAttributes },
     },
+    {
+      // Sparse: only document items that carry an intent have `intentPk`. The sweep reads it
+      // (`docket heal`), never the table.
+      name: "IntentIndex",
+      partitionKey: intentAttributes.indexPartition,
+      sortKey: intentAttributes.indexSort,
+      projection: { type: "INCLUDE", nonKeyAttributes: intentProjection },
+    },
   ] satisfies ReadonlyArray<IndexDefinition>,
 } as const
 
 export type IndexName = (typeof definition.indexes)[number]["name"]
+
+/** The definition of index `name`. */
+export const index = <N extends IndexName>(name: N): Extract<(typeof definition.indexes)[number], { name: N }> =>
+  definition.indexes.find((i) => i.name === name) as Extract<(typeof definition.indexes)[number], { name: N }>
 
 /** Every key attribute (table and indexes); all are strings. */
 export const keyAttributes: ReadonlyArray<string> = [

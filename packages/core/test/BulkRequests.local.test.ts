@@ -126,6 +126,6 @@ describe("backfill and reconcile request budgets (counted by a proxy)", () => {
         expect(partial.result).toMatchObject({ written: 1, unchanged: N - 1, bodiesRead: 1 })
         expect(partial.s3.byOperation).toStrictEqual({ ListObjectsV2: Math.ceil(N / 1000), GetObject: 1 })
       }),
-    { timeout: 240_000 },
+    { timeout: 600_000 },
   )
 })

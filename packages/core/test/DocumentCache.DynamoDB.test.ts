@@ -13,10 +13,23 @@ import * as DocumentKind from "../src/DocumentKind.js"
 import * as RateLimit from "../src/RateLimit.js"
 import { bulkContract } from "./DocumentCache.bulk.contract.js"
 import { change, contract } from "./DocumentCache.contract.js"
+import { protocolContract } from "./DocumentCache.protocol.js"
 
 contract("DynamoDB Local", (options) =>
   Layer.unwrapEffect(
     Effect.promise(() => Testing.isolated("cache-contract")).pipe(
+      Effect.map(({ table, clientConfig }) =>
+        DynamoDB.layer({ table, ...options, client: clientConfig.dynamodb }).pipe(
+          Layer.provide(Layer.merge(DocumentKind.layerDefault, RateLimit.layerUnlimited)),
+        ),
+      ),
+    ),
+  ),
+)
+
+protocolContract("DynamoDB Local", (options) =>
+  Layer.unwrapEffect(
+    Effect.promise(() => Testing.isolated("cache-protocol")).pipe(
       Effect.map(({ table, clientConfig }) =>
         DynamoDB.layer({ table, ...options, client: clientConfig.dynamodb }).pipe(
           Layer.provide(Layer.merge(DocumentKind.layerDefault, RateLimit.layerUnlimited)),

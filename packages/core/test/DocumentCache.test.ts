@@ -7,6 +7,7 @@ import * as DocumentCache from "../src/DocumentCache.js"
 import * as DocumentKind from "../src/DocumentKind.js"
 import { bulkContract } from "./DocumentCache.bulk.contract.js"
 import { change, contract } from "./DocumentCache.contract.js"
+import { protocolContract } from "./DocumentCache.protocol.js"
 
 contract("memory", (options) => DocumentCache.layerMemory(options).pipe(Layer.provide(DocumentKind.layerDefault)))
 bulkContract("memory", (options) => DocumentCache.layerMemory(options).pipe(Layer.provide(DocumentKind.layerDefault)))
@@ -46,4 +47,8 @@ it.effect.prop(
       }
     }),
   { fastCheck: { numRuns: 200 } },
+)
+
+protocolContract("memory", (options) =>
+  DocumentCache.layerMemory(options).pipe(Layer.provide(DocumentKind.layerDefault)),
 )

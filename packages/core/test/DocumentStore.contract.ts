@@ -32,6 +32,11 @@ export interface Backend {
    * only ASCII-lowercase names are order-checked against it.
    */
   readonly utf8Order: boolean
+  /**
+   * Whether the store enforces conditional puts and deletes (AWS S3 and the
+   * memory store do; fauxqs 1.9.2 accepts the headers and ignores them).
+   */
+  readonly enforcesConditions: boolean
 }
 
 /** The prefix the contract needs: keys with spaces, `+` and unicode must work. */
@@ -73,6 +78,46 @@ export const contract = (name: string, backend: () => Effect.Effect<Backend>) =>
           expect(value.metadata).toEqual(Option.some(DocumentStore.metadataOf(registry, document)))
           const byKey = yield* store.getKey(written.key)
           expect(Option.map(byKey, (r) => r.document)).toEqual(Option.some(document))
+        }),
+      )
+
+      it.effect("conditional puts and deletes: If-None-Match * creates, If-Match needs the current ETag", () =>
+        Effect.gen(function* () {
+          const store = yield* DocumentStore.DocumentStore
+          const { enforcesConditions } = yield* get
+          const base = sample(7)
+          const v1 = {
+            ...base,
+            id: base.kind === "change" ? "CHG-conditional" : "ANN-conditional",
+          } as Document.AnyDocument
+          const v2 = { ...v1, version: v1.version + 1 } as Document.AnyDocument
+          const first = yield* store.put(v1, { ifNoneMatch: "*" })
+          const again = yield* Effect.either(store.put(v1, { ifNoneMatch: "*" }))
+          const wrongMatch = yield* Effect.either(store.put(v2, { ifMatch: "0123456789abcdef0123456789abcdef" }))
+          const wrongDelete = yield* Effect.either(
+            store.delete(v1.kind, v1.id, { ifMatch: "0123456789abcdef0123456789abcdef" }),
+          )
+          if (enforcesConditions) {
+            const failures = [Either.getLeft(again), Either.getLeft(wrongMatch), Either.getLeft(wrongDelete)]
+            for (const failure of failures) {
+              expect(Option.isSome(failure) && DocumentStore.isPreconditionFailed(failure.value)).toBe(true)
+            }
+            // Nothing was written by a failed condition.
+            const head = yield* store.head(first.key)
+            expect(Option.map(head, (h) => h.etag)).toStrictEqual(Option.some(first.etag))
+            const second = yield* store.put(v2, { ifMatch: first.etag })
+            yield* store.delete(v1.kind, v1.id, { ifMatch: second.etag })
+          } else {
+            // Accepted and ignored (fauxqs 1.9.2): the intent is what protects a write there.
+            expect([Either.isRight(again), Either.isRight(wrongMatch), Either.isRight(wrongDelete)]).toStrictEqual([
+              true,
+              true,
+              true,
+            ])
+          }
+          expect(yield* store.head(first.key)).toStrictEqual(Option.none())
+          // A conditional delete of a missing object is a delete done already.
+          yield* store.delete(v1.kind, v1.id, { ifMatch: first.etag })
         }),
       )
 

@@ -26,6 +26,7 @@ contract("memory", () =>
       pageSize,
       maxObjectBytes,
       utf8Order: true,
+      enforcesConditions: true,
     }
   }).pipe(Effect.provide(DocumentKind.layerDefault)),
 )
@@ -51,9 +52,43 @@ contract("S3 emulator", () =>
       pageSize,
       maxObjectBytes,
       utf8Order: false,
+      enforcesConditions: false,
     }
   }),
 )
+
+contract("memory, conditions ignored like fauxqs", () =>
+  Effect.gen(function* () {
+    const memory = yield* DocumentStore.makeMemory({
+      prefix: contractPrefix,
+      pageSize,
+      maxObjectBytes,
+      conditional: false,
+    })
+    return {
+      layer: Layer.succeed(DocumentStore.DocumentStore, memory),
+      putRaw: (key: string, body: string | Uint8Array) => memory.putRaw(key, body),
+      prefix: contractPrefix,
+      pageSize,
+      maxObjectBytes,
+      utf8Order: true,
+      enforcesConditions: false,
+    }
+  }).pipe(Effect.provide(DocumentKind.layerDefault)),
+)
+
+describe("S3 conditional writes on the emulator", () => {
+  it.effect("the probe tells a store that ignores If-None-Match (fauxqs 1.9.2) from one that enforces it", () =>
+    Effect.gen(function* () {
+      const isolated = yield* Effect.promise(() => Testing.isolated("probe"))
+      const verdict = yield* S3.probeConditionalWrites({
+        bucket: isolated.bucket,
+        clientConfig: isolated.clientConfig.s3,
+      })
+      expect(verdict).toBe("ignored")
+    }).pipe(Effect.scoped),
+  )
+})
 
 describe("DocumentStore metadata", () => {
   it("metadata round-trips through US-ASCII for any values", () => {

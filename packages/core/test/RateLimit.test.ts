@@ -1,4 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
+import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -108,6 +109,17 @@ describe("RateLimit", () => {
         expect(yield* Fiber.join(next)).toBe("next")
       }),
     ),
+  )
+
+  it.effect("a rate that is not a positive finite number is a defect naming rps", () =>
+    Effect.gen(function* () {
+      for (const rps of [0, -1, Number.NaN, Number.POSITIVE_INFINITY]) {
+        const exit = yield* Effect.exit(Effect.scoped(RateLimit.make({ rps })))
+        expect(Exit.isFailure(exit) && String(Cause.squash(exit.cause))).toContain("rps must be > 0")
+      }
+      const ok = yield* Effect.exit(Effect.scoped(RateLimit.make({ rps: 0.5 })))
+      expect(Exit.isSuccess(ok)).toBe(true)
+    }),
   )
 
   it.effect("the unlimited layer never waits", () =>

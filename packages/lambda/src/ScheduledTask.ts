@@ -22,6 +22,7 @@ import * as DocketConfig from "@docket/core/DocketConfig"
 import * as DocumentCache from "@docket/core/DocumentCache"
 import * as DocumentKind from "@docket/core/DocumentKind"
 import * as DocumentStore from "@docket/core/DocumentStore"
+import * as Heal from "@docket/core/Heal"
 import * as MetricsExport from "@docket/core/MetricsExport"
 import * as OperationLog from "@docket/core/OperationLog"
 import * as Reconcile from "@docket/core/Reconcile"
@@ -43,8 +44,11 @@ export const ReconcileTask = Schema.Struct({
   fix: Schema.optionalWith(Schema.Boolean, { default: () => true }),
 })
 
+/** Resolve every abandoned write intent (lease expired) from the sparse intents index (`Heal.sweep`). */
+export const HealTask = Schema.Struct({ docket: Schema.Literal("heal") })
+
 /** A task the scheduled entry runs. */
-export const Task = Schema.Union(ReconcileTask)
+export const Task = Schema.Union(ReconcileTask, HealTask)
 export type Task = typeof Task.Type
 
 /** Whether an invocation's event is a scheduled task (it names `docket`) rather than an S3 event. */
@@ -176,8 +180,29 @@ export const reconcile = (
     }),
   )
 
+/** What a heal run reports. */
+export type HealReport = { readonly task: "heal" } & Heal.SweepReport
+
+/** Runs `Heal.sweep`; fails when the index could not be read or a resolution failed. */
+export const heal: Effect.Effect<HealReport, ScheduledTaskError, Requirements> = Heal.sweep().pipe(
+  Effect.mapError(
+    (error) => new ScheduledTaskError({ reason: "ReconcileFailed", task: "heal", detail: error.message, cause: error }),
+  ),
+  Effect.flatMap((report) =>
+    report.failed === 0
+      ? Effect.succeed({ task: "heal" as const, ...report })
+      : Effect.fail(
+          new ScheduledTaskError({
+            reason: "RepairsFailed",
+            task: "heal",
+            detail: `${report.failed} of ${report.found} expired intents could not be resolved`,
+          }),
+        ),
+  ),
+)
+
 /** What a scheduled run reports. */
-export type Report = ReconcileReport
+export type Report = ReconcileReport | HealReport
 
 /**
  * Runs the scheduled task an invocation carries, logged as one
@@ -185,20 +210,26 @@ export type Report = ReconcileReport
  */
 export const run = (event: unknown): Effect.Effect<Report, ScheduledTaskError, Requirements> =>
   decode(event).pipe(
-    Effect.flatMap((task) => reconcile(task)),
+    Effect.flatMap(
+      (task): Effect.Effect<Report, ScheduledTaskError, Requirements> =>
+        task.docket === "heal" ? heal : reconcile(task),
+    ),
     OperationLog.logged(
       "lambda.scheduled",
       { task: String((event as { docket?: unknown }).docket) },
       {
-        describe: (report) => ({
-          slice: report.slice,
-          objects: report.objects,
-          documents: report.documents,
-          drift: Object.values(report.counts).reduce((a, b) => a + b, 0),
-          ...report.counts,
-          fixed: report.fixed,
-          fixFailed: report.fixFailed,
-        }),
+        describe: (report) =>
+          report.task === "heal"
+            ? { ...report }
+            : {
+                slice: report.slice,
+                objects: report.objects,
+                documents: report.documents,
+                drift: Object.values(report.counts).reduce((a, b) => a + b, 0),
+                ...report.counts,
+                fixed: report.fixed,
+                fixFailed: report.fixFailed,
+              },
       },
     ),
     Effect.withSpan("docket.lambda.scheduled"),

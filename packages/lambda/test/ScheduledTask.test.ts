@@ -121,7 +121,7 @@ describe("ScheduledTask", () => {
         const { run, version } = yield* setup()
         const exit = yield* run({ docket: "reconcile", slice: "changes/", fix: true })
         expect(Exit.isSuccess(exit)).toBe(true)
-        const report = Exit.isSuccess(exit) ? exit.value : undefined
+        const report = Exit.isSuccess(exit) && exit.value.task === "reconcile" ? exit.value : undefined
         expect(report).toMatchObject({ task: "reconcile", slice: "changes/", objects: 2, documents: 2, fix: true })
         expect(report?.counts).toMatchObject({ missing: 1, stale: 1, orphaned: 1 })
         expect(report?.fixed).toBe(3)
@@ -138,7 +138,7 @@ describe("ScheduledTask", () => {
     Effect.gen(function* () {
       const { run, version } = yield* setup()
       const dry = yield* run({ docket: "reconcile", slice: "", fix: false })
-      const report = Exit.isSuccess(dry) ? dry.value : undefined
+      const report = Exit.isSuccess(dry) && dry.value.task === "reconcile" ? dry.value : undefined
       expect(report?.counts).toMatchObject({ missing: 2, stale: 1, orphaned: 2 })
       expect(report?.fixed).toBe(0)
       expect(yield* version("change", "CHG-1")).toBe(1)

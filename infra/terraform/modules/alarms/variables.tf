@@ -42,7 +42,7 @@ variable "dlq_name" {
 variable "index_names" {
   description = "The table's global secondary indexes (their throttles are reported under GlobalSecondaryIndexName)."
   type        = list(string)
-  default     = ["TimeRangeIndex", "CustomerTimeIndex", "StatusTimeIndex"]
+  default     = ["TimeRangeIndex", "CustomerTimeIndex", "StatusTimeIndex", "IntentIndex"]
 
   validation {
     condition     = alltrue([for name in var.index_names : can(regex("^[A-Za-z0-9_.-]{3,255}$", name))])

@@ -63,7 +63,7 @@ variable "document_prefix" {
 variable "table_index_names" {
   description = "The table's global secondary indexes the role may query (core's Table.definition; the table module's index names)."
   type        = list(string)
-  default     = ["TimeRangeIndex", "CustomerTimeIndex", "StatusTimeIndex"]
+  default     = ["TimeRangeIndex", "CustomerTimeIndex", "StatusTimeIndex", "IntentIndex"]
 
   validation {
     condition     = length(var.table_index_names) > 0 && alltrue([for name in var.table_index_names : can(regex("^[A-Za-z0-9_.-]{3,255}$", name))])
@@ -167,6 +167,17 @@ variable "reconcile_schedule" {
   validation {
     condition     = var.reconcile_schedule == null || can(regex("^(rate\\([1-9][0-9]* (minute|minutes|hour|hours|day|days)\\)|cron\\(.+\\))$", var.reconcile_schedule))
     error_message = "reconcile_schedule must be rate(N unit), cron(...) or null."
+  }
+}
+
+variable "heal_schedule" {
+  description = "EventBridge Scheduler expression of the intents sweep ({\"docket\":\"heal\"}: resolves write intents whose writer died), e.g. \"rate(1 minute)\"; null for none."
+  type        = string
+  default     = "rate(1 minute)"
+
+  validation {
+    condition     = var.heal_schedule == null || can(regex("^(rate\\([1-9][0-9]* (minute|minutes|hour|hours|day|days)\\)|cron\\(.+\\))$", var.heal_schedule))
+    error_message = "heal_schedule must be rate(N unit), cron(...) or null."
   }
 }
 

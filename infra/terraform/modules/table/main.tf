@@ -4,6 +4,8 @@
 locals {
   # Table.summaryAttributes: the projection every index carries.
   summary_attributes = ["kind", "id", "version", "title", "status", "customers", "time", "expiresAt"]
+  # Table.intentProjection: what the sparse intents index carries for the sweep.
+  intent_attributes = ["intentWriter", "intentOp", "intentVersion", "intentEtag", "intentS3Key", "intentLease"]
 }
 
 resource "aws_dynamodb_table" "this" {
@@ -53,6 +55,16 @@ resource "aws_dynamodb_table" "this" {
     type = "S"
   }
 
+  attribute {
+    name = "intentPk"
+    type = "S"
+  }
+
+  attribute {
+    name = "intentSk"
+    type = "S"
+  }
+
   global_secondary_index {
     name               = "TimeRangeIndex"
     hash_key           = "timePk"
@@ -75,6 +87,16 @@ resource "aws_dynamodb_table" "this" {
     range_key          = "statusSk"
     projection_type    = "INCLUDE"
     non_key_attributes = local.summary_attributes
+  }
+
+  # Sparse: only document items with a write intent carry intentPk. The sweep
+  # (`docket heal`, the scheduled Lambda) reads it instead of scanning the table.
+  global_secondary_index {
+    name               = "IntentIndex"
+    hash_key           = "intentPk"
+    range_key          = "intentSk"
+    projection_type    = "INCLUDE"
+    non_key_attributes = local.intent_attributes
   }
 
   # A retention window, not a deletion: DynamoDB removes expired items late,

@@ -2,6 +2,7 @@
  * `docket backfill`: fill the cache from S3 under the rate limit, with a
  * checkpoint file (through the platform's `FileSystem`) so that an interrupted
  * run resumes with `--resume`. Filters are validated by core (`Backfill.validate`).
+ * Imported when the command (declared in `Cli.ts`) runs.
  *
  * @since 0.1.0
  */
@@ -9,8 +10,6 @@ import { dirname, join } from "node:path"
 import * as Backfill from "@docket/core/Backfill"
 import * as DocketConfig from "@docket/core/DocketConfig"
 import * as DocumentKind from "@docket/core/DocumentKind"
-import * as Command from "@effect/cli/Command"
-import * as Options from "@effect/cli/Options"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
@@ -210,46 +209,5 @@ const runBackfill = (o: BackfillOptions) =>
     }
   })
 
-/** `docket backfill` */
-export const backfill = Command.make(
-  "backfill",
-  {
-    from: Options.text("from").pipe(Options.optional, Options.withDescription("Only documents with time >= this")),
-    to: Options.text("to").pipe(Options.optional, Options.withDescription("Only documents with time < this")),
-    customer: Options.text("customer").pipe(
-      Options.repeated,
-      Options.withDescription("Only documents of this customer (repeatable)"),
-    ),
-    kind: Options.text("kind").pipe(
-      Options.repeated,
-      Options.withDescription("Only documents of this kind (repeatable)"),
-    ),
-    concurrency: Options.integer("concurrency").pipe(
-      Options.withDefault(8),
-      Options.withDescription("Documents in flight at once"),
-    ),
-    resume: Options.boolean("resume").pipe(
-      Options.withDescription("Continue after the checkpoint an interrupted run left"),
-    ),
-    checkpoint: Options.text("checkpoint").pipe(
-      Options.optional,
-      Options.withDescription("Checkpoint file; default .docket/backfill-TABLE-BUCKET[-shard-I-of-N].json"),
-    ),
-    manifest: Options.text("manifest").pipe(
-      Options.optional,
-      Options.withDescription("Read the S3 side from an S3 Inventory: s3://BUCKET/.../manifest.json (CSV or Parquet)"),
-    ),
-    shard: Options.text("shard").pipe(
-      Options.optional,
-      Options.withDescription(
-        "I/N: process only shard I of N (0-based) of the listing, split by a stable hash of the key",
-      ),
-    ),
-  },
-  runBackfill,
-).pipe(
-  Command.withDescription(
-    "Fill the cache from S3: stream the listing, filter, write under the rate limit. Exit 1 if any document failed.",
-  ),
-  Services.provide,
-)
+/** `docket backfill` (declared in `Cli.ts`). */
+export const backfill = (o: BackfillOptions) => runBackfill(o).pipe(Services.provide)

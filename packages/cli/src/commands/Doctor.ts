@@ -3,14 +3,12 @@
  * JSON document with `--format json`). Exit 0 only when no check failed
  * (skipped checks, which had nothing to check against, do not fail it).
  * Incomplete configuration is a failed check, not an error: the checklist is
- * printed either way.
+ * printed either way. Imported when the command (declared in `Cli.ts`) runs.
  *
  * @since 0.1.0
  */
 
 import * as Doctor from "@docket/core/Doctor"
-import * as Command from "@effect/cli/Command"
-import * as Options from "@effect/cli/Options"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { CliError } from "../CliError.js"
@@ -80,26 +78,5 @@ const runDoctor = (o: DoctorOptions) =>
     }
   })
 
-/** `docket doctor` */
-export const doctor = Command.make(
-  "doctor",
-  {
-    function: Options.text("function").pipe(
-      Options.optional,
-      Options.withDescription("The sync Lambda (name or ARN): compare its environment; the bucket must notify it"),
-    ),
-    queue: Options.text("queue").pipe(
-      Options.optional,
-      Options.withDescription("The SQS queue ARN the bucket notifies (delivery = sqs)"),
-    ),
-    namespace: Options.text("namespace").pipe(
-      Options.withDefault("Docket"),
-      Options.withDescription("CloudWatch namespace of Docket's metrics"),
-    ),
-  },
-  runDoctor,
-).pipe(
-  Command.withDescription(
-    "Check a deployment: configuration, credentials, reachability, the table against Docket's definition, the bucket's event delivery, the function's environment, recent metrics. Exit 0 only when no check failed.",
-  ),
-)
+/** `docket doctor` (declared in `Cli.ts`). */
+export const doctor = runDoctor

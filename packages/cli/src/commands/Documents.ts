@@ -1,14 +1,12 @@
 /**
  * `docket put`, `docket get`, `docket delete`: documents through the cache to
- * S3 (write-through) and back (fallback read).
+ * S3 (write-through) and back (fallback read). Their declarations are in
+ * `Cli.ts`; this module is imported when one of them runs.
  *
  * @since 0.1.0
  */
 
 import * as DocumentKind from "@docket/core/DocumentKind"
-import * as Args from "@effect/cli/Args"
-import * as Command from "@effect/cli/Command"
-import * as Options from "@effect/cli/Options"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { CliError } from "../CliError.js"
@@ -17,10 +15,6 @@ import * as Input from "../Input.js"
 import * as Output from "../Output.js"
 import * as Progress from "../Progress.js"
 import * as Services from "../Services.js"
-
-/** `KIND`, checked against the registered kinds by core. */
-export const kindArg = Args.text({ name: "KIND" }).pipe(Args.withDescription("Document kind: change or announcement"))
-const idArg = Args.text({ name: "ID" }).pipe(Args.withDescription("Document id, e.g. CHG-2026-000123"))
 
 /** What `put` reports for one document. */
 interface PutRow {
@@ -139,33 +133,10 @@ const runDelete = (o: { readonly kind: string; readonly id: string }) =>
   })
 
 /** `docket put FILE|-` */
-export const put = Command.make(
-  "put",
-  {
-    file: Args.text({ name: "FILE" }).pipe(
-      Args.withDescription("A JSON document, or NDJSON (one document per line); - reads stdin"),
-    ),
-    concurrency: Options.integer("concurrency").pipe(
-      Options.withDefault(8),
-      Options.withDescription("Documents written at once"),
-    ),
-  },
-  runPut,
-).pipe(
-  Command.withDescription(
-    "Write documents through the cache to S3. Every document is validated first; if any is invalid nothing is written (exit 2).",
-  ),
-  Services.provide,
-)
+export const put = (o: { readonly file: string; readonly concurrency: number }) => runPut(o).pipe(Services.provide)
 
 /** `docket get KIND ID` */
-export const get = Command.make("get", { kind: kindArg, id: idArg }, runGet).pipe(
-  Command.withDescription("Read a document (cache first, S3 on a miss) and print it as JSON."),
-  Services.provide,
-)
+export const get = (o: { readonly kind: string; readonly id: string }) => runGet(o).pipe(Services.provide)
 
 /** `docket delete KIND ID` */
-export const del = Command.make("delete", { kind: kindArg, id: idArg }, runDelete).pipe(
-  Command.withDescription("Delete a document from S3 and the cache."),
-  Services.provide,
-)
+export const del = (o: { readonly kind: string; readonly id: string }) => runDelete(o).pipe(Services.provide)

@@ -1,15 +1,14 @@
 /**
  * `docket table create|describe`: the table from core's one definition, through
  * core's `TableAdmin` (the same Effects the local stack runs). Local and test
- * setups; production tables come from the Terraform.
+ * setups; production tables come from the Terraform. Imported when one of the
+ * commands (declared in `Cli.ts`) runs.
  *
  * @since 0.1.0
  */
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb"
 import * as Table from "@docket/core/Table"
 import * as TableAdmin from "@docket/core/TableAdmin"
-import * as Command from "@effect/cli/Command"
-import * as Options from "@effect/cli/Options"
 import * as Effect from "effect/Effect"
 import * as HashMap from "effect/HashMap"
 import * as Layer from "effect/Layer"
@@ -70,35 +69,19 @@ const describeLines = (d: TableAdmin.Description): string =>
   ].join("\n")
 
 /** `docket table describe` */
-const runDescribe = () =>
-  Effect.gen(function* () {
-    const { settings, globals } = yield* Environment.Environment
-    const description = yield* TableAdmin.describe(yield* dynamoClient, settings.table)
-    yield* Output.line(globals.format === "table" ? describeLines(description) : JSON.stringify(description))
-  }).pipe(Effect.scoped)
+const runDescribe = Effect.gen(function* () {
+  const { settings, globals } = yield* Environment.Environment
+  const description = yield* TableAdmin.describe(yield* dynamoClient, settings.table)
+  yield* Output.line(globals.format === "table" ? describeLines(description) : JSON.stringify(description))
+}).pipe(Effect.scoped)
 
 /** The table commands need the resolved settings and a logger, not Docket's services. */
-const provide = <Name extends string, R, E, A>(command: Command.Command<Name, R, E, A>) =>
-  Command.provide(command, Environment.layerRuntime.pipe(Layer.provideMerge(Environment.layer)))
+const provide = <A, E, R>(self: Effect.Effect<A, E, R>) =>
+  Effect.provide(self, Environment.layerRuntime.pipe(Layer.provideMerge(Environment.layer)))
 
-const tableCreate = Command.make(
-  "create",
-  {
-    tag: Options.keyValueMap("tag").pipe(
-      Options.optional,
-      Options.withDescription("Cost tag key=value (repeatable; skipped on DynamoDB Local)"),
-    ),
-  },
-  runCreate,
-).pipe(Command.withDescription("Create the table from core's definition, with TTL on expiresAt."), provide)
+/** `docket table create` (declared in `Cli.ts`). */
+export const create = (o: { readonly tag: Option.Option<HashMap.HashMap<string, string>> }) =>
+  runCreate(o).pipe(provide)
 
-const tableDescribe = Command.make("describe", {}, runDescribe).pipe(
-  Command.withDescription("Show the table's keys, indexes, TTL and item count."),
-  provide,
-)
-
-/** `docket table create|describe` */
-export const table = Command.make("table").pipe(
-  Command.withDescription("Create or describe the table (local and test setups; production uses Terraform)."),
-  Command.withSubcommands([tableCreate, tableDescribe]),
-)
+/** `docket table describe` (declared in `Cli.ts`). */
+export const describe = runDescribe.pipe(provide)

@@ -10,6 +10,13 @@
  *   errors only.
  * - GetObject bodies are read interruptibly (interrupting destroys the stream),
  *   with a size limit checked before and while reading.
+ * - Conditional writes: `If-Match` / `If-None-Match: *` on PutObject and
+ *   `If-Match` on DeleteObject are sent when {@link Options.conditionalWrites}
+ *   is on (the default; `DOCKET_S3_CONDITIONAL_WRITES=off` turns it off for an
+ *   S3-compatible store that rejects the headers). A 412 (or a 409 conflicting
+ *   conditional write) is a `StoreError` of reason `PreconditionFailed`. A store
+ *   may also accept and ignore them (fauxqs 1.9.2 does): {@link probeConditionalWrites}
+ *   tells which, with two puts of a probe object.
  *
  * @example
  * ```ts
@@ -19,7 +26,7 @@
  *
  * @since 0.1.0
  */
-import type { Readable } from "node:stream"
+import { randomUUID } from "node:crypto"
 import { S3Client, type S3ClientConfig } from "@aws-sdk/client-s3"
 import { S3ClientInstance } from "@effect-aws/client-s3/S3ClientInstance"
 import { makeS3Service } from "@effect-aws/client-s3/S3Service"
@@ -38,6 +45,7 @@ import * as DocumentKind from "../DocumentKind.js"
 import {
   contentType,
   DefaultMaxObjectBytes,
+  type DeleteConditions,
   DocumentStore,
   decodeBody,
   decodeMetadata,
@@ -46,10 +54,12 @@ import {
   metadataOf,
   normalizeEtag,
   type ObjectInfo,
+  type PutConditions,
   type Service,
   type StoredDocument,
   StoreError,
 } from "../DocumentStore.js"
+import { destroy, readBody } from "../internal/readBody.js"
 import * as OperationLog from "../OperationLog.js"
 import * as Retry from "../Retry.js"
 import * as S3Key from "../S3Key.js"
@@ -72,6 +82,8 @@ export interface Options {
   readonly maxObjectBytes?: number
   /** Keys per listing page (default 1000, S3's maximum). */
   readonly pageSize?: number
+  /** Send the conditions of conditional puts and deletes (default true). */
+  readonly conditionalWrites?: boolean
 }
 
 type Failure = { readonly _tag?: string; readonly name?: string }
@@ -82,8 +94,24 @@ const isNotFound = (error: unknown): boolean => {
   return e?._tag === "NoSuchKey" || e?._tag === "NotFound" || Retry.classify(error).reason === "NotFound"
 }
 
+const isPrecondition = (error: unknown): boolean => {
+  const e = error as Failure & { $metadata?: { httpStatusCode?: number } }
+  const status = e?.$metadata?.httpStatusCode
+  return (
+    e?.name === "PreconditionFailed" ||
+    e?._tag === "PreconditionFailed" ||
+    e?.name === "ConditionalRequestConflict" ||
+    status === 412 ||
+    status === 409
+  )
+}
+
+/** The quoted form of an ETag, as HTTP conditional headers carry it. */
+const quoted = (etag: string) => `"${normalizeEtag(etag)}"`
+
 const toStoreError = (operation: string, key: string) => (error: unknown) => {
   if (error instanceof StoreError) return error
+  if (isPrecondition(error)) return new StoreError({ reason: "PreconditionFailed", operation, key, cause: error })
   const tag = (error as Failure)?._tag
   const reason = tag === "TimeoutException" ? "Timeout" : Retry.classify(error).reason
   return new StoreError({ reason, operation, key, cause: error })
@@ -158,7 +186,9 @@ export const make = (options: Options): Effect.Effect<Service, never, Scope.Scop
         cause: `${bytes} bytes is over the ${maxBytes}-byte limit`,
       })
 
-    const put = (document: Document.AnyDocument) =>
+    const conditionalWrites = options.conditionalWrites !== false
+
+    const put = (document: Document.AnyDocument, conditions?: PutConditions) =>
       Effect.suspend(() => {
         const key = keyOf(document.kind, document.id)
         const body = encoder.encode(encodeBody(document))
@@ -175,12 +205,21 @@ export const make = (options: Options): Effect.Effect<Service, never, Scope.Scop
               ContentType: contentType,
               ContentLength: body.byteLength,
               Metadata: metadata,
+              ...(conditionalWrites && conditions?.ifMatch !== undefined
+                ? { IfMatch: quoted(conditions.ifMatch) }
+                : {}),
+              ...(conditionalWrites && conditions?.ifNoneMatch === "*" ? { IfNoneMatch: "*" } : {}),
             })
             .pipe(
               Effect.map((out) => ({ key, etag: normalizeEtag(out.ETag) })),
               Effect.mapError(toStoreError("PutObject", key)),
             ),
-          (out) => ({ etag: out.etag, bytes: body.byteLength }),
+          (out) => ({
+            etag: out.etag,
+            bytes: body.byteLength,
+            ...(conditions?.ifMatch !== undefined ? { ifMatch: conditions.ifMatch } : {}),
+            ...(conditions?.ifNoneMatch !== undefined ? { ifNoneMatch: conditions.ifNoneMatch } : {}),
+          }),
         )
       })
 
@@ -243,17 +282,23 @@ export const make = (options: Options): Effect.Effect<Service, never, Scope.Scop
         (out) => ({ found: Option.isSome(out) }),
       )
 
-    const remove = (kind: string, id: string) => {
+    const remove = (kind: string, id: string, conditions?: DeleteConditions) => {
       const key = keyOf(kind, id)
       return call(
         "DeleteObject",
         key,
-        s3.deleteObject({ Bucket: bucket, Key: key }).pipe(
-          Effect.asVoid,
-          // S3 answers 204 for a missing key; an emulator answering 404 is the same outcome.
-          Effect.catchIf(isNotFound, () => Effect.void),
-          Effect.mapError(toStoreError("DeleteObject", key)),
-        ),
+        s3
+          .deleteObject({
+            Bucket: bucket,
+            Key: key,
+            ...(conditionalWrites && conditions?.ifMatch !== undefined ? { IfMatch: quoted(conditions.ifMatch) } : {}),
+          })
+          .pipe(
+            Effect.asVoid,
+            // S3 answers 204 for a missing key; an emulator answering 404 is the same outcome.
+            Effect.catchIf(isNotFound, () => Effect.void),
+            Effect.mapError(toStoreError("DeleteObject", key)),
+          ),
       )
     }
 
@@ -312,80 +357,7 @@ export const make = (options: Options): Effect.Effect<Service, never, Scope.Scop
     } satisfies Service
   })
 
-const destroy = (body: unknown) => {
-  const stream = body as Partial<Readable> | undefined
-  try {
-    stream?.destroy?.()
-  } catch {}
-}
-
-/**
- * Reads a GetObject body interruptibly: on interruption the stream is destroyed
- * (which releases the socket); over `maxBytes` it fails with `TooLarge`.
- * Exported for tests.
- */
-export const readBody = (body: unknown, maxBytes: number, key: string): Effect.Effect<Uint8Array, StoreError> => {
-  const stream = body as Readable | undefined
-  if (stream === undefined || stream === null) return Effect.succeed(new Uint8Array())
-  if (typeof stream.on !== "function") {
-    // Not a Node stream (another runtime): the SDK mixin reads it; abort via the signal.
-    const mixin = body as { transformToByteArray?: () => Promise<Uint8Array> }
-    return Effect.tryPromise({
-      try: () => mixin.transformToByteArray?.() ?? Promise.resolve(new Uint8Array()),
-      catch: (cause) => new StoreError({ reason: Retry.classify(cause).reason, operation: "GetObject", key, cause }),
-    })
-  }
-  return Effect.async<Uint8Array, StoreError>((resume) => {
-    const chunks: Array<Buffer> = []
-    let size = 0
-    const onData = (chunk: Buffer | string) => {
-      const buffer = typeof chunk === "string" ? Buffer.from(chunk) : chunk
-      size += buffer.byteLength
-      if (size > maxBytes) {
-        cleanup()
-        stream.destroy()
-        resume(
-          Effect.fail(
-            new StoreError({
-              reason: "TooLarge",
-              operation: "GetObject",
-              key,
-              cause: `over the ${maxBytes}-byte limit`,
-            }),
-          ),
-        )
-        return
-      }
-      chunks.push(buffer)
-    }
-    const onEnd = () => {
-      cleanup()
-      resume(Effect.succeed(new Uint8Array(Buffer.concat(chunks))))
-    }
-    const onError = (cause: Error) => {
-      cleanup()
-      const { reason } = Retry.classify(cause)
-      // A body cut off mid-way is a network failure: worth another attempt.
-      resume(
-        Effect.fail(
-          new StoreError({ reason: reason === "Unknown" ? "Unavailable" : reason, operation: "GetObject", key, cause }),
-        ),
-      )
-    }
-    const cleanup = () => {
-      stream.off("data", onData)
-      stream.off("end", onEnd)
-      stream.off("error", onError)
-    }
-    stream.on("data", onData)
-    stream.once("end", onEnd)
-    stream.once("error", onError)
-    return Effect.sync(() => {
-      cleanup()
-      stream.destroy()
-    })
-  })
-}
+export { readBody } from "../internal/readBody.js"
 
 /** Provides the S3 store. */
 export const layer = (options: Options): Layer.Layer<DocumentStore, never, DocumentKind.DocumentKinds> =>
@@ -412,6 +384,7 @@ export const optionsFromSettings = (
   bucket: settings.bucket,
   prefix: settings.prefix,
   retry: { ...Retry.defaultPolicy, maxAttempts: settings.maxAttempts },
+  conditionalWrites: settings.s3ConditionalWrites,
   ...overrides,
   clientConfig: {
     region: settings.region,
@@ -422,3 +395,38 @@ export const optionsFromSettings = (
     ...overrides.clientConfig,
   },
 })
+
+/**
+ * Whether the bucket's store enforces conditional writes: puts a probe object
+ * outside the document prefix (`{prefix}.docket-probe/{uuid}`) with
+ * `If-None-Match: *` twice and deletes it. `enforced`: the second put failed
+ * with 412 (AWS S3); `ignored`: it succeeded (fauxqs 1.9.2); `rejected`: the
+ * store refused the header (set `DOCKET_S3_CONDITIONAL_WRITES=off`).
+ */
+export const probeConditionalWrites = (
+  options: Pick<Options, "bucket" | "prefix" | "clientConfig">,
+): Effect.Effect<"enforced" | "ignored" | "rejected", StoreError, Scope.Scope> =>
+  Effect.gen(function* () {
+    const clientConfig = options.clientConfig ?? {}
+    const client = yield* Effect.acquireRelease(
+      Effect.sync(
+        () =>
+          new S3Client({
+            ...(clientConfig.endpoint !== undefined ? { forcePathStyle: true } : {}),
+            ...clientConfig,
+            maxAttempts: 1,
+          }),
+      ),
+      (c) => Effect.sync(() => c.destroy()),
+    )
+    const s3 = yield* makeS3Service.pipe(Effect.provideService(S3ClientInstance, client))
+    const key = `${options.prefix ?? ""}.docket-probe/${randomUUID()}`
+    const putOnce = s3.putObject({ Bucket: options.bucket, Key: key, Body: "probe", IfNoneMatch: "*" })
+    yield* putOnce.pipe(Effect.mapError(toStoreError("PutObject", key)))
+    const second = yield* Effect.either(putOnce.pipe(Effect.mapError(toStoreError("PutObject", key))))
+    yield* s3.deleteObject({ Bucket: options.bucket, Key: key }).pipe(Effect.ignore)
+    if (second._tag === "Right") return "ignored" as const
+    if (second.left.reason === "PreconditionFailed") return "enforced" as const
+    if (second.left.reason === "Invalid") return "rejected" as const
+    return yield* second.left
+  })

@@ -7,9 +7,9 @@ import { createHash } from "node:crypto"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type * as CacheEntry from "../CacheEntry.js"
-import { CacheError, ConditionFailedError, StaleWriteError } from "../CacheError.js"
+import { CacheError, ConditionFailedError, noIntentCondition, StaleWriteError } from "../CacheError.js"
 import * as Document from "../Document.js"
-import type { Condition, PutOptions, Service } from "../DocumentCache.js"
+import type { CommitRequest, Condition, Intent, IntentRequest, PutOptions, Service } from "../DocumentCache.js"
 import { isValid, normalizeSequencer } from "../Sequencer.js"
 
 /** A document item as stored: its entry and, when known, the hash of its content. */
@@ -17,6 +17,134 @@ export interface Stored {
   readonly entry: CacheEntry.Entry
   readonly contentHash: string | undefined
 }
+
+/** A document item: its committed entry (if any) and the intent recorded next to it (if any). */
+export interface Slot {
+  readonly committed: Option.Option<Stored>
+  readonly intent: Option.Option<Intent>
+}
+
+/** The condition every non-protocol write adds: no writer holds the document. */
+export const noIntent = noIntentCondition
+
+/** Fails a non-protocol write on a document that carries an intent. */
+export const checkNoIntent = (
+  key: string,
+  operation: string,
+  intent: Option.Option<Intent>,
+): ConditionFailedError | undefined =>
+  Option.isSome(intent) ? new ConditionFailedError({ key, operation, condition: noIntent }) : undefined
+
+/** What recording an intent must do. */
+export type IntentDecision =
+  | { readonly _tag: "Record" }
+  | { readonly _tag: "Unchanged"; readonly current: CacheEntry.Entry }
+  | { readonly _tag: "Blocked"; readonly intent: Intent }
+  | { readonly _tag: "Fail"; readonly error: StaleWriteError }
+
+/**
+ * The rule of {@link Service.intend}, shared by every backend (DynamoDB applies it
+ * in a `ConditionExpression` and re-decides here on the state it returns):
+ * the version rule against the committed document first (a put of an older
+ * version fails whatever else is there; the same content is `Unchanged`), then
+ * any intent blocks.
+ */
+export const decideIntent = (request: IntentRequest, slot: Slot): IntentDecision => {
+  const key = keyOf(request.kind, request.id)
+  const change = request.change
+  if (change._tag === "Put" && Option.isSome(slot.committed) && slot.committed.value.entry._tag === "Cached") {
+    const current = slot.committed.value.entry
+    const version = change.document.version
+    if (current.summary.version > version) {
+      return {
+        _tag: "Fail",
+        error: new StaleWriteError({
+          key,
+          attemptedVersion: version,
+          storedVersion: current.summary.version,
+          reason: "OlderVersion",
+        }),
+      }
+    }
+    if (current.summary.version === version) {
+      if (slot.committed.value.contentHash === contentHash(change.document)) {
+        // Another writer's intent for a higher version may already be in S3: "unchanged" is only true once it is settled.
+        const pending = slot.intent
+        if (
+          Option.isSome(pending) &&
+          pending.value.writer !== request.writer &&
+          pending.value.version !== undefined &&
+          pending.value.version > version
+        ) {
+          return { _tag: "Blocked", intent: pending.value }
+        }
+        return { _tag: "Unchanged", current }
+      }
+      return {
+        _tag: "Fail",
+        error: new StaleWriteError({
+          key,
+          attemptedVersion: version,
+          storedVersion: current.summary.version,
+          reason: "SameVersionDifferentContent",
+        }),
+      }
+    }
+  }
+  // Our own intent: an earlier attempt of this request landed and its answer was lost.
+  if (Option.isSome(slot.intent) && slot.intent.value.writer !== request.writer) {
+    return { _tag: "Blocked", intent: slot.intent.value }
+  }
+  return { _tag: "Record" }
+}
+
+/** The intent a request records. */
+export const intentOf = (request: IntentRequest): Intent => ({
+  writer: request.writer,
+  operation: request.change._tag === "Put" ? "put" : "delete",
+  ...(request.change._tag === "Put" ? { version: request.change.document.version, etag: request.change.etag } : {}),
+  s3Key: request.s3Key,
+  leaseExpiresAt: request.leaseExpiresAt,
+})
+
+/** Whether the committed entry is exactly what `request` commits. */
+export const isCommitted = (request: CommitRequest, committed: Option.Option<CacheEntry.Entry>): boolean => {
+  if (Option.isNone(committed)) return false
+  const entry = committed.value
+  const change = request.change
+  return change._tag === "Put"
+    ? entry._tag === "Cached" && entry.summary.version === change.document.version && entry.etag === change.etag
+    : entry._tag === "Tombstone"
+}
+
+/** What a commit must do given the document item: commit, report it done already, or fail. */
+export const decideCommit = (
+  request: CommitRequest,
+  slot: Slot,
+):
+  | { readonly _tag: "Commit" }
+  | { readonly _tag: "Already" }
+  | { readonly _tag: "Fail"; readonly error: ConditionFailedError } => {
+  if (Option.isSome(slot.intent) && slot.intent.value.writer === request.writer) return { _tag: "Commit" }
+  if (
+    isCommitted(
+      request,
+      Option.map(slot.committed, (s) => s.entry),
+    )
+  )
+    return { _tag: "Already" }
+  return {
+    _tag: "Fail",
+    error: new ConditionFailedError({
+      key: keyOf(request.kind, request.id),
+      operation: "commit",
+      condition: `intent of writer ${request.writer}`,
+    }),
+  }
+}
+
+/** Whether an intent's lease has run out at `nowMillis`. */
+export const isExpiredIntent = (intent: Intent, nowMillis: number): boolean => intent.leaseExpiresAt <= nowMillis
 
 /** What a put must do. */
 export type Decision =

@@ -1,14 +1,15 @@
 /**
- * `docket reconcile [--fix]`: compare the cache with S3 and, with `--fix`,
- * repair it from S3. Exit 0 clean (or all fixed), 3 drift found, 1 failure.
+ * The repair commands: `docket reconcile [--fix]` compares the cache with S3
+ * and, with `--fix`, repairs it from S3 (exit 0 clean or all fixed, 3 drift
+ * found, 1 failure); `docket heal` resolves abandoned write intents. Imported
+ * when one of them (declared in `Cli.ts`) runs.
  *
  * @since 0.1.0
  */
 
 import * as DocketConfig from "@docket/core/DocketConfig"
+import * as Heal from "@docket/core/Heal"
 import * as Reconcile from "@docket/core/Reconcile"
-import * as Command from "@effect/cli/Command"
-import * as Options from "@effect/cli/Options"
 import * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
 import { CliError } from "../CliError.js"
@@ -45,13 +46,16 @@ const printReport = (format: GlobalOptions.Format, report: Reconcile.Report, fix
       ? Effect.forEach(report.drift, (d) => Output.line(JSON.stringify(d)), { discard: true })
       : printTable(report, fix, dryRun)
 
-/** `docket reconcile [--fix]` */
-const runReconcile = (o: {
+/** Options of `docket reconcile`. */
+interface ReconcileOptions {
   readonly fix: boolean
   readonly concurrency: number
   readonly segments: number
   readonly manifest: Option.Option<string>
-}) =>
+}
+
+/** `docket reconcile [--fix]` */
+const runReconcile = (o: ReconcileOptions) =>
   Effect.gen(function* () {
     const { format } = yield* GlobalOptions.root
     const config = yield* DocketConfig.DocketConfig
@@ -77,25 +81,41 @@ const runReconcile = (o: {
     }
   })
 
-/** `docket reconcile [--fix]` */
-export const reconcile = Command.make(
-  "reconcile",
-  {
-    fix: Options.boolean("fix").pipe(Options.withDescription("Repair the cache from S3")),
-    concurrency: Options.integer("concurrency").pipe(Options.withDefault(8)),
-    manifest: Options.text("manifest").pipe(
-      Options.optional,
-      Options.withDescription("Read the S3 side from an S3 Inventory: s3://BUCKET/.../manifest.json (CSV or Parquet)"),
-    ),
-    segments: Options.integer("segments").pipe(
-      Options.withDefault(4),
-      Options.withDescription("Parallel Scan segments of the table (1-1000)"),
-    ),
-  },
-  runReconcile,
-).pipe(
-  Command.withDescription(
-    "Compare cache and S3: missing, stale, orphaned, expired. Exit 0 clean (or all fixed), 3 drift found, 1 failure.",
-  ),
-  Services.provide,
-)
+/** `docket reconcile [--fix]` (declared in `Cli.ts`). */
+export const reconcile = (o: ReconcileOptions) => runReconcile(o).pipe(Services.provide)
+
+/**
+ * `docket heal`: resolves every abandoned write intent (lease expired) from the
+ * sparse intents index: rolled forward when S3 holds the intent's ETag, else
+ * dropped. Exit 1 when any resolution failed.
+ */
+const runHeal = Effect.gen(function* () {
+  const { format } = yield* GlobalOptions.root
+  const tty = format === "table" && process.stderr.isTTY === true
+  const report = yield* Heal.sweep({
+    onProgress: (r) =>
+      Effect.sync(() => {
+        if (tty) process.stderr.write(`\r\x1b[2Kresolved ${r.found - r.failed} of ${r.found} expired intents`)
+      }),
+  })
+  if (tty) process.stderr.write("\n")
+  if (format === "table") {
+    yield* Output.line(
+      Output.table(
+        ["FOUND", "ROLLED FORWARD", "DROPPED", "GONE", "FAILED"],
+        [[report.found, report.rolledForward, report.dropped, report.gone, report.failed].map(String)],
+      ),
+    )
+  } else {
+    yield* Output.line(JSON.stringify(report))
+  }
+  if (report.failed > 0) {
+    return yield* new CliError({
+      reason: "Failure",
+      message: `${report.failed} of ${report.found} expired intents could not be resolved (logged; run again)`,
+    })
+  }
+})
+
+/** `docket heal` (declared in `Cli.ts`). */
+export const heal = runHeal.pipe(Services.provide)

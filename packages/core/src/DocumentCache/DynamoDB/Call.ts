@@ -1,0 +1,164 @@
+/**
+ * The plumbing of every DynamoDB call of the cache backend: the process's
+ * {@link RateLimit}, the retry policy (throttling, 5xx, network errors and
+ * transaction conflicts; never condition failures or validation), consumed
+ * capacity, and one log line per operation with its attempts and requests.
+ *
+ * @since 0.2.0
+ */
+import type { AttributeValue, ConsumedCapacity, DynamoDBClient } from "@aws-sdk/client-dynamodb"
+import * as Effect from "effect/Effect"
+import * as Metric from "effect/Metric"
+import * as CacheMetrics from "../../CacheMetrics.js"
+import type * as DocketError from "../../DocketError.js"
+import { CacheError } from "../../DocumentCache.js"
+import type * as DocumentKind from "../../DocumentKind.js"
+import type * as Items from "../../Items.js"
+import * as OperationLog from "../../OperationLog.js"
+import type { Service as RateLimitService } from "../../RateLimit.js"
+import * as Retry from "../../Retry.js"
+import * as Table from "../../Table.js"
+
+/** Counts of one operation: attempts made, requests answered, capacity consumed. */
+export type Stats = { attempts: number; requests: number; consumedCapacity: number }
+
+/** Fresh {@link Stats}. */
+export const newStats = (): Stats => ({ attempts: 0, requests: 0, consumedCapacity: 0 })
+
+/** A string attribute value. */
+export const S = (s: string): AttributeValue => ({ S: s })
+
+/** A number attribute value. */
+export const N = (n: number): AttributeValue => ({ N: String(n) })
+
+/** The key of a document item. */
+export const docKey = (kind: string, id: string): Items.Item => {
+  const { partitionKey, sortKey } = Table.definition
+  return { [partitionKey]: S(`DOC#${kind}#${id}`), [sortKey]: S("DOC") }
+}
+
+const capacityOf = (consumed: ConsumedCapacity | ReadonlyArray<ConsumedCapacity> | undefined): number =>
+  consumed === undefined
+    ? 0
+    : Array.isArray(consumed)
+      ? consumed.reduce((n: number, c: ConsumedCapacity) => n + (c.CapacityUnits ?? 0), 0)
+      : ((consumed as ConsumedCapacity).CapacityUnits ?? 0)
+
+/** A failed SDK call, classified for retrying. */
+export class AwsFailure {
+  readonly _tag = "AwsFailure"
+  constructor(
+    readonly error: unknown,
+    readonly reason: DocketError.Reason,
+    readonly retryable: boolean,
+  ) {}
+}
+
+const throttledCancellations = new Set(["ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded"])
+
+/** Classifies an SDK error: condition failures are never retried, transaction conflicts always. */
+export const classifyFailure = (error: unknown): AwsFailure => {
+  const e = error as { name?: string; CancellationReasons?: ReadonlyArray<{ Code?: string }> }
+  if (e?.name === "TransactionCanceledException") {
+    const codes = (e.CancellationReasons ?? []).map((r) => r.Code ?? "None")
+    if (codes.includes("ConditionalCheckFailed")) return new AwsFailure(error, "Invalid", false)
+    if (codes.includes("TransactionConflict")) return new AwsFailure(error, "Contention", true)
+    if (codes.some((c) => throttledCancellations.has(c))) return new AwsFailure(error, "Throttled", true)
+  }
+  if (e?.name === "ConditionalCheckFailedException") return new AwsFailure(error, "Invalid", false)
+  if (e?.name === "TransactionConflictException") return new AwsFailure(error, "Contention", true)
+  const { reason, retryable } = Retry.classify(error)
+  return new AwsFailure(error, reason, retryable)
+}
+
+/** Whether a transaction was cancelled because the condition of action `index` failed. */
+export const isConditionCancel = (error: unknown, index = 0): boolean => {
+  const e = error as { name?: string; CancellationReasons?: ReadonlyArray<{ Code?: string }> }
+  return e?.name === "TransactionCanceledException" && e.CancellationReasons?.[index]?.Code === "ConditionalCheckFailed"
+}
+
+/** The item a cancelled transaction returned for action `index` (`ReturnValuesOnConditionCheckFailure`). */
+export const cancellationItem = (error: unknown, index = 0): Items.Item | undefined =>
+  (error as { CancellationReasons?: ReadonlyArray<{ Item?: Items.Item }> })?.CancellationReasons?.[index]?.Item
+
+/** Whether a single-item write failed on its condition. */
+export const isConditionalCheckFailed = (error: unknown): boolean =>
+  (error as { name?: string })?.name === "ConditionalCheckFailedException"
+
+/** The item a failed single-item write returned (`ReturnValuesOnConditionCheckFailure: ALL_OLD`). */
+export const conditionalCheckItem = (error: unknown): Items.Item | undefined => (error as { Item?: Items.Item })?.Item
+
+/** What every module of the backend shares. */
+export interface Backend {
+  readonly client: DynamoDBClient
+  readonly table: string
+  readonly registry: DocumentKind.Registry
+  readonly retentionDays: number
+  readonly dryRun: boolean
+  /** One SDK call: rate limited, retried under the policy, counted in `stats`. */
+  readonly call: <O extends { ConsumedCapacity?: unknown }>(
+    stats: Stats,
+    send: (signal: AbortSignal) => Promise<O>,
+  ) => Effect.Effect<O, AwsFailure>
+}
+
+/** Builds the shared {@link Backend}. */
+export const makeBackend = (options: {
+  readonly client: DynamoDBClient
+  readonly table: string
+  readonly registry: DocumentKind.Registry
+  readonly retentionDays: number
+  readonly dryRun: boolean
+  readonly rateLimit: RateLimitService
+  readonly retry: Retry.Policy
+}): Backend => {
+  const retrying = Retry.retrying(options.retry)
+  const call = <O extends { ConsumedCapacity?: unknown }>(
+    stats: Stats,
+    send: (signal: AbortSignal) => Promise<O>,
+  ): Effect.Effect<O, AwsFailure> =>
+    options.rateLimit
+      .limit(
+        Effect.suspend(() => {
+          stats.attempts++
+          return Effect.tryPromise({ try: send, catch: classifyFailure })
+        }),
+      )
+      .pipe(
+        Effect.tapError((failure) =>
+          failure.reason === "Throttled" ? Metric.increment(CacheMetrics.throttles) : Effect.void,
+        ),
+        retrying,
+        Effect.tap((out) =>
+          Effect.sync(() => {
+            stats.requests++
+            stats.consumedCapacity += capacityOf(out.ConsumedCapacity as ConsumedCapacity | undefined)
+          }),
+        ),
+      )
+  return {
+    client: options.client,
+    table: options.table,
+    registry: options.registry,
+    retentionDays: options.retentionDays,
+    dryRun: options.dryRun,
+    call,
+  }
+}
+
+/** A failed call as the port's {@link CacheError}. */
+export const cacheError = (operation: string, key: string) => (failure: AwsFailure) =>
+  new CacheError({ reason: failure.reason, operation, key, cause: failure.error })
+
+/** Logs one line per operation; `fields` is read when the line is written (after the attempts). */
+export const log = <A, E, R>(
+  operation: string,
+  fields: Record<string, unknown> & { stats: Stats },
+  self: Effect.Effect<A, E, R>,
+  describe?: (a: A) => OperationLog.Fields,
+  level: "info" | "debug" = "info",
+): Effect.Effect<A, E, R> => {
+  const { stats, ...rest } = fields
+  const line = () => ({ ...rest, ...stats })
+  return OperationLog.logged<A>(operation, line, describe === undefined ? { level } : { describe, level })(self)
+}

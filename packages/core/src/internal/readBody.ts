@@ -1,0 +1,84 @@
+/**
+ * Reading a GetObject body interruptibly, with a size limit (the S3 backend's;
+ * re-exported by `DocumentStore/S3.ts`).
+ */
+import type { Readable } from "node:stream"
+import * as Effect from "effect/Effect"
+import { StoreError } from "../DocumentStore.js"
+import * as Retry from "../Retry.js"
+
+/** Destroys a body stream, ignoring errors. */
+export const destroy = (body: unknown) => {
+  const stream = body as Partial<Readable> | undefined
+  try {
+    stream?.destroy?.()
+  } catch {}
+}
+
+/**
+ * Reads a GetObject body interruptibly: on interruption the stream is destroyed
+ * (which releases the socket); over `maxBytes` it fails with `TooLarge`.
+ * Exported for tests.
+ */
+export const readBody = (body: unknown, maxBytes: number, key: string): Effect.Effect<Uint8Array, StoreError> => {
+  const stream = body as Readable | undefined
+  if (stream === undefined || stream === null) return Effect.succeed(new Uint8Array())
+  if (typeof stream.on !== "function") {
+    // Not a Node stream (another runtime): the SDK mixin reads it; abort via the signal.
+    const mixin = body as { transformToByteArray?: () => Promise<Uint8Array> }
+    return Effect.tryPromise({
+      try: () => mixin.transformToByteArray?.() ?? Promise.resolve(new Uint8Array()),
+      catch: (cause) => new StoreError({ reason: Retry.classify(cause).reason, operation: "GetObject", key, cause }),
+    })
+  }
+  return Effect.async<Uint8Array, StoreError>((resume) => {
+    const chunks: Array<Buffer> = []
+    let size = 0
+    const onData = (chunk: Buffer | string) => {
+      const buffer = typeof chunk === "string" ? Buffer.from(chunk) : chunk
+      size += buffer.byteLength
+      if (size > maxBytes) {
+        cleanup()
+        stream.destroy()
+        resume(
+          Effect.fail(
+            new StoreError({
+              reason: "TooLarge",
+              operation: "GetObject",
+              key,
+              cause: `over the ${maxBytes}-byte limit`,
+            }),
+          ),
+        )
+        return
+      }
+      chunks.push(buffer)
+    }
+    const onEnd = () => {
+      cleanup()
+      resume(Effect.succeed(new Uint8Array(Buffer.concat(chunks))))
+    }
+    const onError = (cause: Error) => {
+      cleanup()
+      const { reason } = Retry.classify(cause)
+      // A body cut off mid-way is a network failure: worth another attempt.
+      resume(
+        Effect.fail(
+          new StoreError({ reason: reason === "Unknown" ? "Unavailable" : reason, operation: "GetObject", key, cause }),
+        ),
+      )
+    }
+    const cleanup = () => {
+      stream.off("data", onData)
+      stream.off("end", onEnd)
+      stream.off("error", onError)
+    }
+    stream.on("data", onData)
+    stream.once("end", onEnd)
+    stream.once("error", onError)
+    return Effect.sync(() => {
+      cleanup()
+      stream.destroy()
+    })
+  })
+}

@@ -1,0 +1,264 @@
+/**
+ * The steps of the write protocol that write-through composes (see
+ * `WriteThrough.ts`): recording the intent (waiting for or resolving another
+ * writer's), the S3 call bounded by the lease, the commit, clearing the intent
+ * after an S3 failure, and the dry-run description.
+ */
+import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Metric from "effect/Metric"
+import * as Option from "effect/Option"
+import * as Random from "effect/Random"
+import type * as CacheEntry from "../CacheEntry.js"
+import * as CacheMetrics from "../CacheMetrics.js"
+import type * as DocketConfig from "../DocketConfig.js"
+import * as Document from "../Document.js"
+import * as DocumentCache from "../DocumentCache.js"
+import * as DocumentStore from "../DocumentStore.js"
+import * as Heal from "../Heal.js"
+import * as OperationLog from "../OperationLog.js"
+import type { DeleteResult, WriteResult } from "../WriteThrough.js"
+import { type Rollback, RollbackFailedError, WriteConflictError } from "./writeErrors.js"
+
+/** An intent recorded (or found unnecessary). */
+export type Recorded = Extract<DocumentCache.IntentOutcome, { readonly _tag: "Recorded" | "Unchanged" }>
+
+/** What the steps need. */
+export interface Deps {
+  readonly cache: DocumentCache.Service
+  readonly store: DocumentStore.Service
+  readonly settings: DocketConfig.Settings
+  readonly leaseMillis: number
+  readonly budget: Duration.Duration
+}
+
+const countRollback = (outcome: string) => Metric.increment(Metric.tagged(CacheMetrics.rollbacks, "outcome", outcome))
+
+/** The typed failure of a cause; `None` for interruptions and defects, which are re-raised as they are. */
+export const failureOf = <E>(cause: Cause.Cause<E>): Option.Option<E> =>
+  Cause.isInterrupted(cause) || Cause.isDie(cause) ? Option.none() : Cause.failureOption(cause)
+
+/** The steps over `deps`. */
+export const make = ({ cache, store, settings, budget }: Deps) => {
+  /** The S3 call of a write, bounded so that it never outlives the lease. */
+  const bounded = <A>(
+    operation: string,
+    s3Key: string,
+    leaseExpiresAt: number,
+    self: Effect.Effect<A, DocumentStore.StoreError>,
+  ) =>
+    Effect.flatMap(Clock.currentTimeMillis, (now) => {
+      // The budget, or what is left of the lease when the process was slow to get here.
+      const left = Math.min(Duration.toMillis(budget), leaseExpiresAt - now)
+      const timeout = new DocumentStore.StoreError({
+        reason: "Timeout",
+        operation,
+        key: s3Key,
+        cause: `gave up after ${Math.max(0, left)} ms, before the intent's lease ends`,
+      })
+      return left <= 0
+        ? Effect.fail(timeout)
+        : Effect.timeoutFail(self, { duration: Duration.millis(left), onTimeout: () => timeout })
+    })
+
+  /**
+   * Records our intent: waits (jittered backoff) for another writer's live
+   * intent up to `DOCKET_WRITE_WAIT`, resolves an expired one, and retries.
+   */
+  const acquire = (
+    operation: "write" | "delete",
+    key: string,
+    request: (now: number) => DocumentCache.IntentRequest,
+  ): Effect.Effect<
+    { readonly recorded: Recorded; readonly leaseExpiresAt: number },
+    DocumentCache.CacheError | DocumentCache.StaleWriteError | WriteConflictError
+  > =>
+    Effect.gen(function* () {
+      const start = yield* Clock.currentTimeMillis
+      for (let round = 0; ; round++) {
+        const now = yield* Clock.currentTimeMillis
+        const next = request(now)
+        const outcome = yield* cache.intend(next)
+        if (outcome._tag !== "Blocked") return { recorded: outcome, leaseExpiresAt: next.leaseExpiresAt }
+        const other = outcome.intent
+        if (other.leaseExpiresAt <= now) {
+          // A dead writer's intent: settle it from S3, then try again. A failed resolution waits like contention.
+          const resolved = yield* Effect.either(
+            Heal.resolve(cache, store, { kind: next.kind, id: next.id, intent: other }, "writer"),
+          )
+          if (resolved._tag === "Right") continue
+        }
+        const waited = now - start
+        if (waited >= settings.writeWaitMillis) {
+          return yield* new WriteConflictError({
+            reason: "Contention",
+            operation,
+            key,
+            otherVersion: other.version,
+            otherWriter: other.writer,
+            waitedMillis: waited,
+          })
+        }
+        const backoff = Math.min(1000, 20 * 2 ** Math.min(round, 6))
+        const jitter = yield* Random.nextRange(0.5, 1)
+        const untilExpiry = Math.max(1, other.leaseExpiresAt - now)
+        const delay = Math.max(1, Math.min(backoff * jitter, settings.writeWaitMillis - waited, untilExpiry))
+        yield* Effect.sleep(Duration.millis(Math.ceil(delay)))
+      }
+    })
+
+  /** Clears our intent after S3 refused or failed: the committed state was never touched. */
+  const clear = (
+    operation: "write" | "delete",
+    kind: string,
+    id: string,
+    writer: string,
+    s3Key: string,
+    cause: DocumentStore.StoreError | DocumentCache.CacheError,
+  ): Effect.Effect<Rollback, RollbackFailedError> =>
+    cache.clearIntent(kind, id, writer).pipe(
+      Effect.as<Rollback>("Restored"),
+      Effect.tap(() => countRollback("ok")),
+      Effect.mapError(
+        (rollbackCause) => new RollbackFailedError({ operation, key: `${kind}/${id}`, s3Key, cause, rollbackCause }),
+      ),
+      Effect.tapError(() => Effect.zipRight(countRollback("failed"), Metric.increment(CacheMetrics.reconcileNeeded))),
+      OperationLog.logged(
+        "writeThrough.rollback",
+        { key: `${kind}/${id}`, s3Key, of: operation, cause: cause.message },
+        {
+          describe: (rollback) => ({ rollback }),
+        },
+      ),
+    )
+
+  /** Commits; a failure leaves the intent to be resolved from S3 (where our change is). */
+  const commit = (
+    operation: "write" | "delete",
+    request: DocumentCache.CommitRequest,
+    s3Key: string,
+  ): Effect.Effect<void, RollbackFailedError> =>
+    cache.commit(request).pipe(
+      Effect.asVoid,
+      Effect.mapError(
+        (error) =>
+          new RollbackFailedError({
+            operation,
+            key: `${request.kind}/${request.id}`,
+            s3Key,
+            cause: error,
+            rollbackCause: error,
+          }),
+      ),
+      Effect.tapError(() => Metric.increment(CacheMetrics.reconcileNeeded)),
+    )
+
+  /** Leaves the intent for resolution when S3's state is unknown. */
+  const unsettled = (
+    operation: "write" | "delete",
+    key: string,
+    s3Key: string,
+    cause: DocumentStore.StoreError,
+    headCause: DocumentStore.StoreError,
+  ) =>
+    Effect.zipRight(
+      Effect.zipRight(countRollback("failed"), Metric.increment(CacheMetrics.reconcileNeeded)),
+      Effect.fail(new RollbackFailedError({ operation, key, s3Key, cause, rollbackCause: headCause })),
+    )
+
+  const conditionsOf = (previous: Option.Option<CacheEntry.Entry>): DocumentStore.PutConditions =>
+    Option.match(previous, {
+      onNone: () => ({ ifNoneMatch: "*" as const }),
+      onSome: (entry) =>
+        entry._tag === "Tombstone"
+          ? { ifNoneMatch: "*" as const }
+          : // An entry of the earlier protocol may not know its ETag: the intent alone guards that write.
+            entry.etag !== undefined
+            ? { ifMatch: entry.etag }
+            : {},
+    })
+
+  /** After a failed S3 call whose object is not ours: clear our intent, report RolledBack (or re-raise). */
+  const settle = (
+    failure: Cause.Cause<DocumentStore.StoreError>,
+    key: string,
+    s3Key: string,
+    kind: string,
+    id: string,
+    writer: string,
+    version: number | undefined,
+    operation: "write" | "delete",
+  ) =>
+    Effect.gen(function* () {
+      const error = Option.getOrUndefined(failureOf(failure))
+      const cause = error ?? interrupted(operation === "write" ? "PutObject" : "DeleteObject", s3Key)
+      const rollback = yield* clear(operation, kind, id, writer, s3Key, cause)
+      if (error === undefined) return yield* Effect.failCause(failure as Cause.Cause<never>)
+      return { _tag: "RolledBack", key, s3Key, cause: error, rollback, ...(version !== undefined ? { version } : {}) }
+    })
+
+  const dryRunWrite = (document: Document.AnyDocument, key: string, s3Key: string) =>
+    Effect.gen(function* () {
+      const actions: Array<string> = []
+      if (settings.cacheEnabled) {
+        const current = yield* cache.get(document.kind, document.id, { includeExpired: true })
+        const cached = Option.flatMap(current, (e) =>
+          e._tag === "Cached" ? Option.some(e) : Option.none<CacheEntry.CachedDocument>(),
+        )
+        if (Option.isSome(cached)) {
+          const stored = cached.value.summary.version
+          const same =
+            stored === document.version &&
+            cached.value.document !== undefined &&
+            Document.sameContent(cached.value.document, document)
+          if (
+            stored > document.version ||
+            (stored === document.version && !same && cached.value.document !== undefined)
+          ) {
+            return yield* new DocumentCache.StaleWriteError({
+              key,
+              attemptedVersion: document.version,
+              storedVersion: stored,
+              reason: stored > document.version ? "OlderVersion" : "SameVersionDifferentContent",
+            })
+          }
+          if (same)
+            return {
+              _tag: "DryRun",
+              key,
+              s3Key,
+              version: document.version,
+              actions: ["nothing: unchanged"],
+            } as WriteResult
+        }
+        actions.push(
+          `record intent on cache ${key} for version ${document.version} (committed: ${Option.match(cached, { onNone: () => "nothing", onSome: (c) => `version ${c.summary.version}` })})`,
+        )
+      }
+      actions.push(`put s3 ${s3Key} version ${document.version}`)
+      if (settings.cacheEnabled) {
+        actions.push(`commit cache ${key} version ${document.version}; on S3 failure: clear the intent only`)
+      }
+      return { _tag: "DryRun", key, s3Key, version: document.version, actions } as WriteResult
+    })
+
+  return { bounded, acquire, clear, commit, unsettled, conditionsOf, settle, dryRunWrite }
+}
+
+export const interrupted = (operation: string, key: string) =>
+  new DocumentStore.StoreError({ reason: "Unknown", operation, key, cause: "interrupted" })
+
+export const describeResult = <R extends WriteResult | DeleteResult>(result: R): OperationLog.Fields => {
+  switch (result._tag) {
+    case "Written":
+      return { outcome: "Written", etag: result.etag }
+    case "RolledBack":
+      return { outcome: "RolledBack", rollback: result.rollback, cause: result.cause.message }
+    case "DryRun":
+      return { outcome: "DryRun", actions: result.actions }
+    default:
+      return { outcome: result._tag }
+  }
+}
