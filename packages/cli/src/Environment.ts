@@ -22,6 +22,7 @@ import * as Option from "effect/Option"
 import { CliError } from "./CliError.js"
 import * as GlobalOptions from "./GlobalOptions.js"
 import * as LocalState from "./LocalState.js"
+import * as Terminal from "./Terminal.js"
 
 /** Static AWS credentials, as the SDK clients take them. */
 export interface Credentials {
@@ -43,7 +44,7 @@ export interface Resolved {
    * SDK clients; `None` leaves the SDK's own provider chain (profiles, roles).
    */
   readonly credentials: Option.Option<Credentials>
-  readonly logFormat: "pretty" | "json"
+  readonly logFormat: "human" | "json"
 }
 
 /** The resolved configuration of the running command. */
@@ -97,15 +98,16 @@ export const providerOf = (env: Readonly<Record<string, string>>): ConfigProvide
 export const processEnvironment = (): Record<string, string> =>
   Object.fromEntries(Object.entries(process.env).filter((entry): entry is [string, string] => entry[1] !== undefined))
 
-/** The log format `--log-format` or `DOCKET_LOG_FORMAT` names; pretty on a terminal, JSON otherwise. */
-const logFormatOf = (globals: GlobalOptions.Globals, env: Readonly<Record<string, string>>): "pretty" | "json" =>
-  Option.getOrElse(globals.logFormat, () =>
-    env.DOCKET_LOG_FORMAT === "json" || env.DOCKET_LOG_FORMAT === "pretty"
-      ? env.DOCKET_LOG_FORMAT
-      : process.stderr.isTTY
-        ? "pretty"
-        : "json",
-  )
+/**
+ * The log format `--log-format` or `DOCKET_LOG_FORMAT` names (`pretty` is
+ * `human`); concise human lines on a terminal, JSON lines otherwise.
+ */
+const logFormatOf = (globals: GlobalOptions.Globals, env: Readonly<Record<string, string>>): "human" | "json" => {
+  const named = Option.getOrElse(globals.logFormat, () => env.DOCKET_LOG_FORMAT)
+  if (named === "json") return "json"
+  if (named === "human" || named === "pretty") return "human"
+  return process.stderr.isTTY ? "human" : "json"
+}
 
 /**
  * A configuration for settings a command made itself (the demo's and `local
@@ -165,12 +167,12 @@ export const logLevelFlag = (argv: ReadonlyArray<string> = process.argv): string
   return undefined
 }
 
-/** The stderr logger: pretty on a terminal, JSON lines otherwise (or as `--log-format` says). */
-export const loggerLayer = (level: LogLevel.LogLevel, format: "pretty" | "json"): Layer.Layer<never> => {
-  const logger = Logger.replace(
-    Logger.defaultLogger,
-    format === "json" ? Logger.withConsoleError(Logger.jsonLogger) : Logger.prettyLogger({ stderr: true }),
-  )
+/**
+ * The stderr logger: concise human lines on a terminal, JSON lines otherwise
+ * (or as `--log-format` / `DOCKET_LOG_FORMAT` say).
+ */
+export const loggerLayer = (level: LogLevel.LogLevel, format: "human" | "json"): Layer.Layer<never> => {
+  const logger = Terminal.loggerLayer(format)
   // `--log-level` (built into @effect/cli) already set the level around the command.
   return logLevelFlag() !== undefined ? logger : Layer.merge(logger, Logger.minimumLogLevel(level))
 }

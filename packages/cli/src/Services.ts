@@ -11,6 +11,7 @@ import * as Docket from "@docket/core/Docket"
 import type * as Document from "@docket/core/Document"
 import * as FallbackReader from "@docket/core/FallbackReader"
 import * as MetricsExport from "@docket/core/MetricsExport"
+import * as Tracing from "@docket/core/Tracing"
 import * as WriteThrough from "@docket/core/WriteThrough"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -121,12 +122,38 @@ export const layer: Layer.Layer<Docket.Services | Documents, never, Environment.
   layerMetricsAtExit,
 )
 
-/** {@link layer} over the command's {@link Environment.layer}. */
-export const layerCommand = layer.pipe(Layer.provideMerge(Environment.layer))
+/**
+ * Spans exported over OTLP when the command's environment turns tracing on
+ * (`OTEL_EXPORTER_OTLP_ENDPOINT`, read through the command's configuration);
+ * nothing otherwise.
+ */
+export const layerTracing: Layer.Layer<never, never, Environment.Environment> = Layer.unwrapEffect(
+  Effect.flatMap(Environment.Environment, ({ provider }) =>
+    Effect.withConfigProvider(Tracing.config("docket-cli"), provider).pipe(
+      Effect.orDie,
+      Effect.map(Option.match({ onNone: () => Layer.empty, onSome: (settings) => Tracing.layer(settings) })),
+    ),
+  ),
+)
+
+/** The command words of this process's argv, e.g. `query time`: the root span's name. */
+const commandName = (argv: ReadonlyArray<string> = process.argv.slice(2)): string =>
+  argv
+    .filter((a) => /^[a-z]+$/.test(a))
+    .slice(0, 2)
+    .join(" ")
 
 /**
- * Gives a command's body the {@link layerCommand} services: `run(o).pipe(Services.provide)`.
- * The bodies (and with them this module, the composition layer and the AWS SDK
- * clients) are imported when their command runs, never for `--help`.
+ * Gives a command's body its services ({@link layer} over the command's
+ * {@link Environment.layer}) inside the command's root span (`docket put`,
+ * exported when tracing is on): `run(o).pipe(Services.provide)`. The bodies,
+ * and with them this module, the composition layer and the AWS SDK clients,
+ * are imported when their command runs, never for `--help`.
  */
-export const provide = <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.provide(self, layerCommand)
+export const provide = <A, E, R>(self: Effect.Effect<A, E, R>) =>
+  self.pipe(
+    Effect.provide(layer),
+    Effect.withSpan(`docket ${commandName()}`, { captureStackTrace: false }),
+    Effect.provide(layerTracing),
+    Effect.provide(Environment.layer),
+  )

@@ -15,6 +15,7 @@ import * as Exit from "effect/Exit"
 import * as Cli from "./Cli.js"
 import * as CliError from "./CliError.js"
 import * as GlobalOptions from "./GlobalOptions.js"
+import * as Terminal from "./Terminal.js"
 
 // Global options may be written anywhere: they go in front of the subcommand, where @effect/cli reads them.
 const hoisted = GlobalOptions.hoist(process.argv.slice(2))
@@ -58,6 +59,8 @@ const program = Cli.run(argv).pipe(
       ),
     ),
   ),
+  // Help, tables and logs carry no ANSI escapes on a pipe, a file, or with NO_COLOR.
+  Terminal.withPlainOutput,
   Effect.provide(NodeContext.layer),
 )
 
