@@ -5,16 +5,11 @@
 // (synchronous work: a child process run with execFileSync, a long synchronous loop)
 // fails the whole run with "Timeout calling onTaskUpdate" although every test passed.
 //
-// - Workers run at a lower scheduling priority than Vitest's main process, so a machine
-//   busy with other work slows the tests down without starving the process that answers.
-// - Each file reports its longest event-loop stall over 10 s, naming the file, so the
-//   test that blocks is found from the log instead of guessed.
-import { setPriority } from "node:os"
+// Each file reports its longest event-loop stall over 10 s, naming the file, so the test
+// that blocks is found from the log instead of guessed. (Lowering the workers' priority
+// below the main process made it worse on a machine shared with other runs: a worker
+// niced below everyone else's processes was starved for over 60 s.)
 import { afterAll, expect } from "vitest"
-
-try {
-  setPriority(10)
-} catch {}
 
 let last = Date.now()
 let longest = 0
