@@ -129,7 +129,7 @@ const keepProtoFields = <A>(input: unknown, output: A): A => {
   if (input === output || typeof input !== "object" || input === null || typeof output !== "object" || output === null)
     return output
   if (Array.isArray(input)) {
-    if (Array.isArray(output)) input.forEach((value, i) => keepProtoFields(value, output[i]))
+    if (Array.isArray(output)) for (let i = 0; i < input.length; i++) keepProtoFields(input[i], output[i])
     return output
   }
   const fields = input as Record<string, unknown>
