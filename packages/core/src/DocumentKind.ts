@@ -136,7 +136,7 @@ const keepProtoFields = <A>(input: unknown, output: A): A => {
   if (Object.hasOwn(fields, "__proto__")) {
     Object.setPrototypeOf(output, Object.prototype)
     Object.defineProperty(output, "__proto__", {
-      value: fields.__proto__,
+      value: Object.getOwnPropertyDescriptor(fields, "__proto__")?.value,
       enumerable: true,
       writable: true,
       configurable: true,
