@@ -163,7 +163,7 @@ export const makeWith = (
     if (Duration.toMillis(budget) >= leaseMillis) {
       return yield* Effect.dieMessage("WriteThrough: putBudget must be shorter than the lease")
     }
-    const { bounded, acquire, clear, commit, unsettled, conditionsOf, settle, dryRunWrite } = Steps.make({
+    const { deadlineOf, bounded, acquire, clear, commit, unsettled, conditionsOf, settle, dryRunWrite } = Steps.make({
       cache,
       store,
       settings,
@@ -199,8 +199,9 @@ export const makeWith = (
               ),
               { _tag: "Written", key, s3Key, version, etag: out.etag, previous, repaired: false } as WriteResult,
             )
+          const deadline = yield* deadlineOf(leaseExpiresAt)
           let put = yield* Effect.exit(
-            restore(bounded("PutObject", s3Key, leaseExpiresAt, store.put(document, conditionsOf(previous)))),
+            restore(bounded("PutObject", s3Key, deadline, store.put(document, conditionsOf(previous)))),
           )
           if (Exit.isSuccess(put)) return yield* written(put.value)
           // Did it land after all (a lost answer), or does S3 hold something the cache did not know of?
@@ -227,7 +228,7 @@ export const makeWith = (
               onNone: () => ({ ifNoneMatch: "*" as const }),
               onSome: (info) => ({ ifMatch: info.etag }),
             })
-            put = yield* Effect.exit(restore(bounded("PutObject", s3Key, leaseExpiresAt, store.put(document, retry))))
+            put = yield* Effect.exit(restore(bounded("PutObject", s3Key, deadline, store.put(document, retry))))
             if (Exit.isSuccess(put)) return yield* written(put.value)
             const again = Option.getOrUndefined(failureOf(put.cause))
             if (again !== undefined && DocumentStore.isPreconditionFailed(again)) {
@@ -325,12 +326,13 @@ export const makeWith = (
           const known = Option.flatMap(previous, (e) =>
             e._tag === "Cached" && e.etag !== undefined ? Option.some(e.etag) : Option.none(),
           )
+          const deadline = yield* deadlineOf(leaseExpiresAt)
           const done = yield* Effect.exit(
             restore(
               bounded(
                 "DeleteObject",
                 s3Key,
-                leaseExpiresAt,
+                deadline,
                 store.delete(kind, id, Option.match(known, { onNone: () => ({}), onSome: (ifMatch) => ({ ifMatch }) })),
               ),
             ),

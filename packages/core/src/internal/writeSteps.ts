@@ -42,16 +42,23 @@ export const failureOf = <E>(cause: Cause.Cause<E>): Option.Option<E> =>
 
 /** The steps over `deps`. */
 export const make = ({ cache, store, settings, budget }: Deps) => {
-  /** The S3 call of a write, bounded so that it never outlives the lease. */
+  /**
+   * When the S3 calls of a write must be over: one put budget from now, and never
+   * past the lease. Every S3 call of the write (the put and its one conditional
+   * retry) shares it, so a writer ends within `DOCKET_WRITE_WAIT` plus one budget.
+   */
+  const deadlineOf = (leaseExpiresAt: number) =>
+    Effect.map(Clock.currentTimeMillis, (now) => Math.min(leaseExpiresAt, now + Duration.toMillis(budget)))
+
+  /** The S3 call of a write, bounded by the write's deadline ({@link deadlineOf}), so it never outlives the lease. */
   const bounded = <A>(
     operation: string,
     s3Key: string,
-    leaseExpiresAt: number,
+    deadline: number,
     self: Effect.Effect<A, DocumentStore.StoreError>,
   ) =>
     Effect.flatMap(Clock.currentTimeMillis, (now) => {
-      // The budget, or what is left of the lease when the process was slow to get here.
-      const left = Math.min(Duration.toMillis(budget), leaseExpiresAt - now)
+      const left = deadline - now
       const timeout = new DocumentStore.StoreError({
         reason: "Timeout",
         operation,
@@ -80,7 +87,12 @@ export const make = ({ cache, store, settings, budget }: Deps) => {
       for (let round = 0; ; round++) {
         const now = yield* Clock.currentTimeMillis
         const next = request(now)
-        const outcome = yield* cache.intend(next)
+        const outcome = yield* cache.intend(next).pipe(
+          // An attempt may have recorded our intent before the call failed (an answer lost, then a retry
+          // refused): clear it, or the next writer of the key waits out our whole lease for a write that
+          // never reached S3. Best effort: if this fails too, the intent expires and is resolved.
+          Effect.tapErrorTag("CacheError", () => Effect.ignore(cache.clearIntent(next.kind, next.id, next.writer))),
+        )
         if (outcome._tag !== "Blocked") return { recorded: outcome, leaseExpiresAt: next.leaseExpiresAt }
         const other = outcome.intent
         if (other.leaseExpiresAt <= now) {
@@ -244,7 +256,7 @@ export const make = ({ cache, store, settings, budget }: Deps) => {
       return { _tag: "DryRun", key, s3Key, version: document.version, actions } as WriteResult
     })
 
-  return { bounded, acquire, clear, commit, unsettled, conditionsOf, settle, dryRunWrite }
+  return { deadlineOf, bounded, acquire, clear, commit, unsettled, conditionsOf, settle, dryRunWrite }
 }
 
 export const interrupted = (operation: string, key: string) =>
