@@ -53,9 +53,11 @@ export const options = {
   noCache: Options.boolean("no-cache").pipe(
     Options.withDescription("Work from S3 alone, bypassing DynamoDB (env DOCKET_CACHE=off)"),
   ),
-  logFormat: Options.choice("log-format", ["pretty", "json"]).pipe(
+  logFormat: Options.choice("log-format", ["human", "pretty", "json"]).pipe(
     Options.optional,
-    Options.withDescription("Log lines on stderr: pretty on a terminal, json otherwise (env DOCKET_LOG_FORMAT)"),
+    Options.withDescription(
+      "Log lines on stderr: human (concise; pretty is the same) on a terminal, json lines otherwise (env DOCKET_LOG_FORMAT)",
+    ),
   ),
   format: Options.choice("format", ["table", "json", "ndjson"]).pipe(
     Options.withDefault("table" as const),
@@ -82,7 +84,7 @@ export interface Globals {
   readonly ttlDays: Option.Option<number>
   readonly dryRun: boolean
   readonly noCache: boolean
-  readonly logFormat: Option.Option<"pretty" | "json">
+  readonly logFormat: Option.Option<"human" | "pretty" | "json">
   readonly format: Format
   readonly local: boolean
   readonly metrics: Option.Option<"emf" | "cloudwatch">

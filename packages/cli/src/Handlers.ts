@@ -15,6 +15,7 @@ import * as Heal from "@docket/core/Heal"
 import * as Reconcile from "@docket/core/Reconcile"
 import * as StoreQuery from "@docket/core/StoreQuery"
 import * as Table from "@docket/core/Table"
+import * as Tracing from "@docket/core/Tracing"
 import * as Effect from "effect/Effect"
 import * as HashMap from "effect/HashMap"
 import * as Layer from "effect/Layer"
@@ -28,15 +29,16 @@ import * as Output from "./Output.js"
 import * as Progress from "./Progress.js"
 import * as Services from "./Services.js"
 import * as Sources from "./Sources.js"
+import * as Terminal from "./Terminal.js"
 
 type Globals = GlobalOptions.Globals
 
-/** The stderr logger: pretty on a terminal, JSON lines otherwise (or as `--log-format` says). */
-export const loggerLayer = (level: LogLevel.LogLevel, format: "pretty" | "json"): Layer.Layer<never> => {
-  const logger = Logger.replace(
-    Logger.defaultLogger,
-    format === "json" ? Logger.withConsoleError(Logger.jsonLogger) : Logger.prettyLogger({ stderr: true }),
-  )
+/**
+ * The stderr logger: concise human lines on a terminal, JSON lines otherwise
+ * (or as `--log-format` / `DOCKET_LOG_FORMAT` say; `pretty` is `human`).
+ */
+export const loggerLayer = (level: LogLevel.LogLevel, format: "pretty" | "human" | "json"): Layer.Layer<never> => {
+  const logger = Terminal.loggerLayer(format === "json" ? "json" : "human")
   // `--log-level` (built into @effect/cli) already set the level around the command.
   return GlobalOptions.logLevelFlag() !== undefined ? logger : Layer.merge(logger, Logger.minimumLogLevel(level))
 }
@@ -53,7 +55,7 @@ export const resolve = (globals: Globals) =>
       if (value !== undefined) process.env[name] = value
     }
     const logFormat = Option.getOrElse(globals.logFormat, () =>
-      env.DOCKET_LOG_FORMAT === "json" || env.DOCKET_LOG_FORMAT === "pretty"
+      env.DOCKET_LOG_FORMAT === "json" || env.DOCKET_LOG_FORMAT === "pretty" || env.DOCKET_LOG_FORMAT === "human"
         ? env.DOCKET_LOG_FORMAT
         : process.stderr.isTTY
           ? "pretty"
@@ -98,6 +100,13 @@ const exportMetrics = (globals: Globals, settings: DocketConfig.Settings) =>
       ),
   })
 
+/** The command words of this process's argv, e.g. `query time`. */
+const commandName = (argv: ReadonlyArray<string> = process.argv.slice(2)): string =>
+  argv
+    .filter((a) => /^[a-z]+$/.test(a))
+    .slice(0, 2)
+    .join(" ")
+
 /** Runs `body` with the services built from `globals`. */
 export const withServices = <A, E>(globals: Globals, body: Effect.Effect<A, E, Services.Services>) =>
   Effect.gen(function* () {
@@ -105,6 +114,9 @@ export const withServices = <A, E>(globals: Globals, body: Effect.Effect<A, E, S
     return yield* body.pipe(
       Effect.ensuring(exportMetrics(globals, settings)),
       Effect.provide(Services.layer(settings)),
+      // The command is the root span; spans are exported only when OTEL_EXPORTER_OTLP_ENDPOINT is set.
+      Effect.withSpan(`docket ${commandName()}`, { captureStackTrace: false }),
+      Effect.provide(Tracing.layerConfig("docket-cli").pipe(Layer.orDie)),
       Effect.provide(loggerLayer(settings.logLevel, logFormat)),
       Effect.withConfigProvider(provider),
     )

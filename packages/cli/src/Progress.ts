@@ -97,6 +97,8 @@ export interface Options {
   readonly total?: number
   /** Draw in place (default: stderr is a terminal). */
   readonly tty?: boolean
+  /** Whether the terminal may get escape sequences (default: `NO_COLOR` unset). */
+  readonly escapes?: boolean
   /** Between JSON lines when not on a terminal (default 5000 ms). */
   readonly everyMs?: number
   /** Where lines go (default stderr). */
@@ -123,13 +125,19 @@ export const make = (options: Options): Effect.Effect<Progress> =>
     let counts: Counts = { done: 0, total: options.total }
     let lastDraw = Number.NEGATIVE_INFINITY
     let drawn = false
+    let lastLength = 0
+    const escapes = options.escapes ?? (process.env.NO_COLOR === undefined || process.env.NO_COLOR === "")
     const draw = (force: boolean) =>
       Effect.map(Clock.currentTimeMillis, (now) => {
         if (!force && now - lastDraw < every) return
         lastDraw = now
         const s = snapshot(options.label, counts, now - start)
-        if (tty) write(`\r\x1b[2K${renderLine(s)}`)
-        else write(`${renderJson(s)}\n`)
+        if (tty) {
+          // With NO_COLOR no escape at all: overwrite the previous line with spaces instead of erasing it.
+          const line = renderLine(s)
+          write(escapes ? `\r\x1b[2K${line}` : `\r${line.padEnd(lastLength)}`)
+          lastLength = line.length
+        } else write(`${renderJson(s)}\n`)
         drawn = true
       })
     return {

@@ -14,6 +14,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Cli from "./Cli.js"
 import * as CliError from "./CliError.js"
+import * as Terminal from "./Terminal.js"
 
 // @effect/cli stops reading options after a bare `-` (stdin): move it last so `put - --local` works.
 const argv = process.argv.includes("-") ? [...process.argv.filter((a) => a !== "-"), "-"] : process.argv
@@ -50,6 +51,8 @@ const program = Cli.run(argv).pipe(
       }),
     ),
   ),
+  // Help, tables and logs carry no ANSI escapes on a pipe, a file, or with NO_COLOR.
+  Terminal.withPlainOutput,
   Effect.provide(NodeContext.layer),
 )
 

@@ -51,12 +51,31 @@ describe("Progress", () => {
   it.effect("on a terminal: redraws one line in place and ends it", () =>
     Effect.gen(function* () {
       const out: Array<string> = []
-      const progress = yield* Progress.make({ label: "put", total: 2, tty: true, write: (t) => out.push(t) })
+      const progress = yield* Progress.make({
+        label: "put",
+        total: 2,
+        tty: true,
+        escapes: true,
+        write: (t) => out.push(t),
+      })
       yield* TestClock.adjust("1 second")
       yield* progress.advance(1)
       yield* progress.finish
       expect(out[0]).toBe("\r\x1b[2Kput  [##########..........] 1/2 50%  1.0/s  ETA 1 s")
       expect(out.at(-1)).toBe("\n")
+      // NO_COLOR: the same line, redrawn with a carriage return only.
+      const plain: Array<string> = []
+      const quiet = yield* Progress.make({
+        label: "put",
+        total: 2,
+        tty: true,
+        escapes: false,
+        write: (t) => plain.push(t),
+      })
+      yield* quiet.advance(1)
+      yield* quiet.finish
+      expect(plain.every((t) => !t.includes("\x1b"))).toBe(true)
+      expect(plain[0]).toMatch(/^\rput {2}\[/)
     }),
   )
 })

@@ -36,6 +36,13 @@ export const errorOutcome = (error: unknown): string => {
   return typeof e?.reason === "string" ? `${tag}:${e.reason}` : tag
 }
 
+const callerErrors = new Set(["CursorError", "InvalidQueryError"])
+
+const errorTag = (error: unknown): string => {
+  const tag = (error as { _tag?: unknown })?._tag
+  return typeof tag === "string" ? tag : ""
+}
+
 const minimumLevel = FiberRef.get(FiberRef.currentMinimumLogLevel)
 
 // effect's built-in tracer: its spans go nowhere, so their attributes are not worth building.
@@ -120,7 +127,9 @@ export const logged =
           const failure = Cause.failureOption(exit.cause)
           if (failure._tag === "Some") {
             const error = failure.value as { message?: unknown }
-            yield* Effect.logWarning(operation).pipe(
+            // The caller's bad input (a malformed cursor or query) is its error to report, not an operational warning.
+            const log = callerErrors.has(errorTag(failure.value)) ? Effect.logInfo : Effect.logWarning
+            yield* log(operation).pipe(
               Effect.annotateLogs({
                 operation,
                 outcome: errorOutcome(failure.value),

@@ -27,6 +27,7 @@ import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as FiberRef from "effect/FiberRef"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import { DocketConfig } from "./DocketConfig.js"
@@ -50,6 +51,18 @@ export interface Service {
 /** The RateLimit service tag. */
 export class RateLimit extends Context.Tag("@docket/core/RateLimit")<RateLimit, Service>() {}
 
+const currentWait = FiberRef.unsafeMake<{ ms: number } | undefined>(undefined)
+
+/**
+ * Runs `effect` and also returns how long its calls (and their children's) waited
+ * for the rate limiter, in milliseconds: to tell service latency from waiting.
+ */
+export const measureWait = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<readonly [A, number], E, R> =>
+  Effect.suspend(() => {
+    const box = { ms: 0 }
+    return Effect.map(Effect.locally(effect, currentWait, box), (a) => [a, box.ms] as const)
+  })
+
 /** Builds a token bucket; its refill fiber lives as long as the scope. */
 export const make = (options: Options): Effect.Effect<Service, never, Scope.Scope> => {
   if (!(options.rps > 0) || !Number.isFinite(options.rps)) return Effect.dieMessage(`RateLimit rps must be > 0`)
@@ -64,7 +77,7 @@ export const make = (options: Options): Effect.Effect<Service, never, Scope.Scop
       last = now
     })
     // One waiter at a time takes the next token, so tokens go out in arrival order.
-    const acquire = turn.withPermits(1)(
+    const take = turn.withPermits(1)(
       Effect.gen(function* () {
         yield* refill
         // Sleep until a whole token has accrued; rounding the wait up to the microsecond
@@ -75,6 +88,16 @@ export const make = (options: Options): Effect.Effect<Service, never, Scope.Scop
         }
         tokens = Math.max(0, tokens - 1)
       }),
+    )
+    // The wait (for the turn and the token) is added to the caller's measureWait box, if any.
+    const acquire = Effect.flatMap(FiberRef.get(currentWait), (box) =>
+      box === undefined
+        ? take
+        : Effect.gen(function* () {
+            const start = yield* Clock.currentTimeMillis
+            yield* take
+            box.ms += (yield* Clock.currentTimeMillis) - start
+          }),
     )
     return { limit: (effect) => Effect.zipRight(acquire, effect), rps: options.rps, burst } satisfies Service
   })

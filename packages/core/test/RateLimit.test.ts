@@ -130,4 +130,24 @@ describe("RateLimit", () => {
       expect(results.length).toBe(1000)
     }).pipe(Effect.provide(RateLimit.layerUnlimited)),
   )
+
+  it.scoped("measureWait tells the time a call waited for a token from the call itself", () =>
+    Effect.gen(function* () {
+      const limiter = yield* RateLimit.make({ rps: 10, burst: 1 })
+      const call = limiter.limit(Effect.sleep("30 millis"))
+      const head = yield* Effect.fork(RateLimit.measureWait(call))
+      yield* TestClock.adjust("30 millis")
+      const first = yield* Fiber.join(head)
+      // The bucket is empty now: the next call waits 100 ms for its token, minus the 30 ms the first one took.
+      const fiber = yield* Effect.fork(RateLimit.measureWait(call))
+      yield* TestClock.adjust("200 millis")
+      const [, waited] = yield* Fiber.join(fiber)
+      expect(first[1]).toBe(0)
+      expect(waited).toBe(70)
+      // Outside measureWait nothing is recorded anywhere.
+      const plain = yield* Effect.fork(call)
+      yield* TestClock.adjust("200 millis")
+      yield* Fiber.join(plain)
+    }),
+  )
 })
