@@ -5,7 +5,9 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as fc from "effect/FastCheck"
 import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
 import * as TestClock from "effect/TestClock"
+import * as DocketConfig from "../src/DocketConfig.js"
 import * as RateLimit from "../src/RateLimit.js"
 
 /** Every window [t_i, t_j] between two admitted calls holds at most rps * t + burst calls. */
@@ -120,6 +122,29 @@ describe("RateLimit", () => {
       const ok = yield* Effect.exit(Effect.scoped(RateLimit.make({ rps: 0.5 })))
       expect(Exit.isSuccess(ok)).toBe(true)
     }),
+  )
+
+  it.effect(
+    "layer and layerConfig build the bucket they are given (rps and burst from DOCKET_RPS / DOCKET_BURST)",
+    () =>
+      Effect.gen(function* () {
+        const given = yield* Effect.provide(RateLimit.RateLimit, RateLimit.layer({ rps: 7, burst: 3 }))
+        expect([given.rps, given.burst]).toEqual([7, 3])
+        const configured = yield* Effect.provide(
+          RateLimit.RateLimit,
+          RateLimit.layerConfig.pipe(
+            Layer.provide(DocketConfig.layer(DocketConfig.make({ bucket: "b", rps: 5, burst: 2 }))),
+          ),
+        )
+        expect([configured.rps, configured.burst]).toEqual([5, 2])
+        // The configured bucket limits: a burst of 2, then one call per 200 ms.
+        const limiter = yield* RateLimit.make({ rps: configured.rps, burst: configured.burst })
+        const fiber = yield* Effect.fork(
+          Effect.forEach(Array.from({ length: 3 }), () => limiter.limit(Clock.currentTimeMillis)),
+        )
+        yield* TestClock.adjust("1 second")
+        expect(yield* Fiber.join(fiber)).toEqual([0, 0, 200])
+      }).pipe(Effect.scoped),
   )
 
   it.effect("the unlimited layer never waits", () =>
