@@ -178,7 +178,8 @@ export const put = (o: Globals & { readonly file: string; readonly concurrency: 
         { concurrency },
       )
       if (progress !== undefined) yield* progress.finish
-      const failed = results.filter((r) => r.outcome === "failed").length
+      // A rolled-back write did not reach S3: the caller must not take it as written (exit 1).
+      const failed = results.filter((r) => r.outcome === "failed" || r.outcome === "rolled-back").length
       if (o.format === "json") {
         yield* Output.line(JSON.stringify({ results, failed, total: results.length }))
       } else if (o.format === "ndjson") {
@@ -220,6 +221,7 @@ export const del = (o: Globals & { readonly kind: string; readonly id: string })
       const result = yield* documents.remove(o.kind, o.id)
       if (o.format === "table") yield* Output.line(`${result.outcome}  ${o.kind}/${o.id}  ${result.key}`)
       else yield* Output.line(JSON.stringify({ kind: o.kind, id: o.id, ...result }))
+      if (result.outcome === "rolled-back") yield* failIfAny(1, 1, "deletes")
     }),
   )
 

@@ -7,7 +7,12 @@
  *   arrived) or delivered late (it was on the wire): reads and queries never show a
  *   version S3 never had, and show S3's version within 30 s without reconcile;
  * - a writer whose S3 put is slow (3 s) racing a second writer: no version
- *   acknowledged to a caller (exit 0) is lost, and the cache converges to S3.
+ *   acknowledged to a caller (exit 0) is lost, and the cache converges to S3;
+ * - a put held past its writer's budget and delivered after a second writer's
+ *   acknowledged write, through a proxy that enforces S3's conditional writes as
+ *   AWS does: refused (412), S3 keeps the acknowledged version. Without
+ *   conditional writes that late delivery is the one case the protocol cannot
+ *   exclude (docs/write-through.md).
  *
  * The time from the kill until the key reads at S3's version is printed (the
  * "what a crashed writer costs" figure of docs/testing.md).
@@ -165,17 +170,19 @@ describe("crash safety (protocol) end to end", () => {
     console.log(`crash-safety: a SIGKILLed writer's key read at S3's version after ${JSON.stringify(timings)} ms`)
   }, 240_000)
 
-  it("invariant 7: a writer racing a slow writer loses no acknowledged version, and the cache converges to S3", async () => {
+  it("invariant 7: a writer racing a slow writer (its put 3 s slow) loses no acknowledged version, and the cache converges to S3", async () => {
     const id = "CHG-E2E-RACE"
     expect((await Processes.run(binary, ["put", fileOf(change(id, 1, ["acme"]))], direct())).code).toBe(0)
-    // The slow writer's put is held until the other writer is done (or 20 s passed), then
-    // delivered: on the old write path the late put overwrote the acknowledged v3.
-    proxy.rule(`changes/${id}.json`, { _tag: "Hold" })
+    // The slow writer's put reaches S3 3 s late, inside its put budget; the other writer starts meanwhile and
+    // waits for the slow writer's intent. On the old write path both exited 0 and S3 ended with v2.
+    proxy.rule(`changes/${id}.json`, { _tag: "Delay", ms: 3_000 })
     const slow = put(change(id, 2, ["acme"]), viaProxy())
-    const held = await proxy.held(`changes/${id}.json`)
+    await Processes.eventually(
+      async () => (proxy.puts().some((k) => k.endsWith(`changes/${id}.json`)) ? true : undefined),
+      30_000,
+      50,
+    )
     const fast = put(change(id, 3, ["acme"]), direct())
-    await Promise.race([fast.done, new Promise((r) => setTimeout(r, 20_000))])
-    expect(await held.release()).toBe(200)
     const [a, b] = await Promise.all([slow.done, fast.done])
     const acknowledged = [a.code === 0 ? 2 : undefined, b.code === 0 ? 3 : undefined].filter(
       (v): v is number => v !== undefined,
@@ -189,7 +196,35 @@ describe("crash safety (protocol) end to end", () => {
     const started = Date.now()
     await Processes.eventually(async () => ((await readVersion(id)) === final ? true : undefined), 30_000, 250)
     console.log(
-      `crash-safety race: acknowledged ${JSON.stringify(acknowledged)}, S3 ended at v${final}, cache at S3's version ${Date.now() - started} ms after the race`,
+      `crash-safety race (slow put): exits ${a.code}/${b.code}, acknowledged ${JSON.stringify(acknowledged)}, S3 ended at v${final}, cache at S3's version ${Date.now() - started} ms after the race`,
     )
+  }, 180_000)
+
+  it("invariant 7 with S3 conditional writes: a put delivered after its writer gave up cannot replace an acknowledged newer version", async () => {
+    // A proxy that enforces If-Match / If-None-Match as AWS S3 does (the emulator ignores them); every writer
+    // of the key goes through it, so it knows the object's ETag.
+    const conditional = await S3Proxy.start(iso.environment.DOCKET_S3_ENDPOINT ?? "", { conditional: true })
+    try {
+      const env = { ...iso.environment, DOCKET_S3_ENDPOINT: conditional.endpoint }
+      const id = "CHG-E2E-LATE"
+      expect((await Processes.run(binary, ["put", fileOf(change(id, 1, ["acme"]))], env)).code).toBe(0)
+      // The slow writer's put is held past its put budget: the writer gives up, clears its intent and exits
+      // non-zero; the other writer then writes v3. Only then does the network deliver the old put.
+      conditional.rule(`changes/${id}.json`, { _tag: "Hold" })
+      const slow = put(change(id, 2, ["acme"]), env)
+      const held = await conditional.held(`changes/${id}.json`)
+      const fast = put(change(id, 3, ["acme"]), env)
+      const [a, b] = await Promise.all([slow.done, fast.done])
+      expect(b.code, b.stderr).toBe(0)
+      expect(a.code, "the slow writer's put never got an answer: it must not report success").not.toBe(0)
+      expect(a.stderr.length).toBeGreaterThan(0)
+      expect(await s3Version(id)).toBe(3)
+      // The late put carries If-Match v1's ETag: refused, S3 keeps the acknowledged v3.
+      expect(await held.release()).toBe(412)
+      expect(await s3Version(id)).toBe(3)
+      expect(await readVersion(id)).toBe(3)
+    } finally {
+      await conditional.close()
+    }
   }, 180_000)
 })
