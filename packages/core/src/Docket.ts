@@ -48,6 +48,8 @@ export interface Options {
   readonly store?: Omit<S3.Options, "bucket" | "prefix">
   /** DynamoDB client settings beyond the settings (e.g. credentials). */
   readonly dynamodbClient?: DynamoDBClientConfig
+  /** Status index shards (default `Table.statusShards`; tests and the migration benchmark vary it). */
+  readonly statusShards?: number
 }
 
 const kindsLayer = (options: Options): Layer.Layer<DocumentKind.DocumentKinds> =>
@@ -78,6 +80,7 @@ export const layer = (settings: DocketConfig.Settings, options: Options = {}): L
       ...Option.match(settings.dynamodbEndpoint, { onNone: () => ({}), onSome: (endpoint) => ({ endpoint }) }),
       ...options.dynamodbClient,
     },
+    ...(options.statusShards !== undefined ? { statusShards: options.statusShards } : {}),
   })
   const store = S3.layer(S3.optionsFromSettings(settings, options.store ?? {}))
   const ports = Layer.mergeAll(cache, store).pipe(Layer.provideMerge(rateLimit), Layer.provideMerge(base))

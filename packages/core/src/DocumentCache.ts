@@ -204,6 +204,11 @@ export interface Fingerprint extends DocumentRef {
   /** The indexing time and customers of a cached document (filters decide on them without the body). */
   readonly time: string | undefined
   readonly customers: ReadonlyArray<string> | undefined
+  /**
+   * True when the item's status index key is not the table's current layout (written
+   * before status sharding, or under another shard count): backfill rewrites it.
+   */
+  readonly reindex?: boolean
 }
 
 /** Options of {@link Service.scan}. */

@@ -16,6 +16,8 @@ import * as Either from "effect/Either"
 import * as CacheEntry from "./CacheEntry.js"
 import type * as Document from "./Document.js"
 import type * as DocumentKind from "./DocumentKind.js"
+import { stableHash } from "./internal/hash.js"
+import * as Table from "./Table.js"
 
 /** A DynamoDB item in the wire format of the SDK. */
 export type Item = Record<string, AttributeValue>
@@ -47,8 +49,27 @@ export const timeSortKey = (time: string, kind: string, id: string): string => `
 /** The CustomerTimeIndex partition. */
 export const customerPk = (code: string): string => `C#${code}`
 
-/** The StatusTimeIndex partition. */
-export const statusPk = (kind: string, status: string): string => `S#${kind}#${status}`
+/**
+ * The StatusTimeIndex shard of a document: a stable hash of its key, modulo
+ * `shards`. Always 0 when `shards` is 1.
+ */
+export const statusShard = (kind: string, id: string, shards: number): number =>
+  shards <= 1 ? 0 : stableHash(documentPk(kind, id)) % shards
+
+/**
+ * A StatusTimeIndex partition: `S#{kind}#{status}#{shard}`, or the unsharded
+ * `S#{kind}#{status}` when the table has one shard (the layout before sharding).
+ */
+export const statusPk = (kind: string, status: string, shard: number, shards: number): string =>
+  shards <= 1 ? `S#${kind}#${status}` : `S#${kind}#${status}#${shard}`
+
+/** The StatusTimeIndex partition of one document. */
+export const statusPkOf = (kind: string, status: string, id: string, shards: number): string =>
+  statusPk(kind, status, statusShard(kind, id, shards), shards)
+
+/** Every StatusTimeIndex partition of a status, shard 0 first. */
+export const statusPartitions = (kind: string, status: string, shards: number): ReadonlyArray<string> =>
+  Array.from({ length: Math.max(1, shards) }, (_, shard) => statusPk(kind, status, shard, shards))
 
 /** The StatusTimeIndex sort key. */
 export const statusSortKey = (time: string, id: string): string => `${time}#${id}`
@@ -81,6 +102,8 @@ export interface ToItemsOptions extends CacheEntry.Provenance {
   readonly retentionDays: number
   /** Defaults to {@link MaxItemBytes}; tests lower it. */
   readonly maxItemBytes?: number
+  /** Status index shards; defaults to `Table.statusShards`. */
+  readonly statusShards?: number
 }
 
 /** The items of one document. */
@@ -121,7 +144,7 @@ export const toItems = (
     s3Key: S(options.s3Key),
     timePk: S(timeBucket(summary.time)),
     timeSk: S(timeSortKey(summary.time, summary.kind, summary.id)),
-    statusPk: S(statusPk(summary.kind, summary.status)),
+    statusPk: S(statusPkOf(summary.kind, summary.status, summary.id, options.statusShards ?? Table.statusShards)),
     statusSk: S(statusSortKey(summary.time, summary.id)),
     ...(options.etag !== undefined ? { etag: S(options.etag) } : {}),
     ...(options.sequencer !== undefined ? { sequencer: S(options.sequencer) } : {}),

@@ -41,6 +41,17 @@ export const intentProjection = [
 /** Shards of the intents index partition (`I#0` .. `I#7`): spreads intent writes over partitions. */
 export const intentShards = 8
 
+/**
+ * Shards of each status index partition (`S#{kind}#{status}#{shard}`, DESIGN section 6):
+ * a bulk load of one status spreads its index writes over this many partition keys
+ * (DynamoDB allows about 1,000 writes/s per key), and a status query reads them all
+ * in parallel and merges them in order. 1 is the unsharded layout (`S#{kind}#{status}`).
+ * Chosen by the `status-shards` benchmark: 8 shards put at most ~13% of a one-status
+ * load on one key (about 7,500 documents/s before a key throttles), for 8 Queries a page.
+ * Changing it re-indexes through backfill (docs/backfill-at-scale.md, "Status index shards").
+ */
+export const statusShards = 8
+
 /** A global secondary index of the table. */
 export interface IndexDefinition {
   readonly name: "TimeRangeIndex" | "CustomerTimeIndex" | "StatusTimeIndex" | "IntentIndex"
@@ -55,6 +66,8 @@ export const definition = {
   sortKey: "sk",
   ttlAttribute: "expiresAt",
   billingMode: "PAY_PER_REQUEST",
+  /** Shards of a status index partition: {@link statusShards}. */
+  statusShards,
   indexes: [
     {
       name: "TimeRangeIndex",

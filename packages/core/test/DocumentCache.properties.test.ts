@@ -12,17 +12,37 @@ import * as Layer from "effect/Layer"
 import * as MemoryCache from "../src/DocumentCache.js"
 import * as DocumentKind from "../src/DocumentKind.js"
 import * as RateLimit from "../src/RateLimit.js"
-import { check, corpus, now, query, resolveNow, retentionDays } from "./QueryModel.js"
+import {
+  check,
+  corpus,
+  now,
+  query,
+  resolveNow,
+  retentionDays,
+  statusCorpus,
+  statusQuery,
+  statusShards,
+} from "./QueryModel.js"
 
 const base = Layer.merge(DocumentKind.layerDefault, RateLimit.layerUnlimited)
 
 describe("DocumentCache queries", () => {
   it.effect.prop(
     "memory: query and cursor-resumed pages equal the brute-force filter (invariant 4)",
-    [corpus(40), query, now, fc.integer({ min: 1, max: 7 })],
-    ([docs, q, at, limit]) =>
+    [corpus(40), query, now, fc.integer({ min: 1, max: 7 }), statusShards],
+    ([docs, q, at, limit, shards]) =>
       check(docs, q, resolveNow(docs, at), limit).pipe(
-        Effect.provide(MemoryCache.layerMemory({ retentionDays }).pipe(Layer.provide(base))),
+        Effect.provide(MemoryCache.layerMemory({ retentionDays, statusShards: shards }).pipe(Layer.provide(base))),
+      ),
+    { fastCheck: { numRuns: 200 } },
+  )
+
+  it.effect.prop(
+    "memory: status queries over 1..8 index shards merge in order and resume exactly by cursor (invariant 4)",
+    [statusCorpus(60), statusQuery, now, fc.integer({ min: 1, max: 7 }), statusShards],
+    ([docs, q, at, limit, shards]) =>
+      check(docs, q, resolveNow(docs, at), limit).pipe(
+        Effect.provide(MemoryCache.layerMemory({ retentionDays, statusShards: shards }).pipe(Layer.provide(base))),
       ),
     { fastCheck: { numRuns: 200 } },
   )

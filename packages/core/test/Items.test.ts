@@ -6,6 +6,7 @@ import * as CacheEntry from "../src/CacheEntry.js"
 import * as Document from "../src/Document.js"
 import * as DocumentKind from "../src/DocumentKind.js"
 import * as Items from "../src/Items.js"
+import * as Table from "../src/Table.js"
 
 const registry = DocumentKind.defaultRegistry
 
@@ -32,7 +33,8 @@ describe("Items", () => {
       expect(items.document.sk?.S).toBe("DOC")
       expect(items.document.timePk?.S).toBe(`T#${summary.time.slice(0, 7)}`)
       expect(items.document.timeSk?.S).toBe(`${summary.time}#${doc.kind}#${doc.id}`)
-      expect(items.document.statusPk?.S).toBe(`S#${doc.kind}#${summary.status}`)
+      const shard = Items.statusShard(doc.kind, doc.id, Table.statusShards)
+      expect(items.document.statusPk?.S).toBe(`S#${doc.kind}#${summary.status}#${shard}`)
       expect(items.document.statusSk?.S).toBe(`${summary.time}#${doc.id}`)
       expect(items.customers.map((c) => c.sk?.S)).toStrictEqual(summary.customers.map((c) => `CUST#${c}`))
       for (const item of items.customers) {
@@ -46,6 +48,33 @@ describe("Items", () => {
     },
     { fastCheck: { numRuns: 200 } },
   )
+
+  it.prop(
+    "a document's status shard is stable, in range, one of the status's partitions; one shard is the unsharded key",
+    [Arbitraries.document({ maxTextLength: 20 }), fc.integer({ min: 1, max: 64 })],
+    ([doc, shards]) => {
+      const status = registry.summarize(doc).status
+      const shard = Items.statusShard(doc.kind, doc.id, shards)
+      expect(shard).toBe(Items.statusShard(doc.kind, doc.id, shards))
+      expect(shard >= 0 && shard < shards).toBe(true)
+      const pk = Items.statusPkOf(doc.kind, status, doc.id, shards)
+      expect(Items.statusPartitions(doc.kind, status, shards)).toContain(pk)
+      expect(new Set(Items.statusPartitions(doc.kind, status, shards)).size).toBe(shards)
+      if (shards === 1) expect(pk).toBe(`S#${doc.kind}#${status}`)
+      const items = Items.toItems(doc, registry, { s3Key: "k", retentionDays: 30, statusShards: shards })
+      expect(items.document.statusPk?.S).toBe(pk)
+    },
+    { fastCheck: { numRuns: 200 } },
+  )
+
+  it("spreads one status over its shards: no shard holds more than 1.5x its share of 20,000 ids", () => {
+    const counts = new Array<number>(Table.statusShards).fill(0)
+    for (let i = 0; i < 20_000; i++) {
+      const id = `CHG-2026-${String(i).padStart(6, "0")}`
+      counts[Items.statusShard("change", id, Table.statusShards)]! += 1
+    }
+    expect(Math.max(...counts)).toBeLessThan((1.5 * 20_000) / Table.statusShards)
+  })
 
   it.prop(
     "a body over the item limit becomes a pointer with the summary, never a truncated body",

@@ -46,6 +46,18 @@ export const corpus = (maxLength: number) =>
     { maxLength, selector: (doc) => `${doc.kind}/${doc.id}` },
   )
 
+/**
+ * A corpus for status queries over shards: every document gets one of the two statuses
+ * both kinds have, so each status has many documents spread over kinds and shards.
+ */
+export const statusCorpus = (maxLength: number) =>
+  fc
+    .tuple(corpus(maxLength), fc.infiniteStream(fc.constantFrom("scheduled", "cancelled")))
+    .map(([docs, picks]) => docs.map((doc) => ({ ...doc, status: picks.next().value }) as Document.AnyDocument))
+
+/** Status index shard counts (1 is the unsharded layout). */
+export const statusShards = fc.constantFrom(1, 2, 3, 8)
+
 const statuses = ["draft", "scheduled", "cancelled", "approved", "published", "completed"]
 export const query: fc.Arbitrary<Query> = fc
   .record({
@@ -60,6 +72,20 @@ export const query: fc.Arbitrary<Query> = fc
   })
   .map(({ target, a, b, kind }) => {
     const [from, to] = a === b ? [a, new Date(Date.parse(a) + 1).toISOString()] : a < b ? [a, b] : [b, a]
+    return kind === undefined ? { target, from, to } : { target, from, to, kind }
+  })
+
+/** Status queries only (over {@link statusCorpus}'s two statuses, sometimes limited to one kind). */
+export const statusQuery: fc.Arbitrary<Query> = fc
+  .record({
+    status: fc.constantFrom("scheduled", "cancelled"),
+    a: instant,
+    b: instant,
+    kind: fc.option(fc.constantFrom("change", "announcement"), { nil: undefined }),
+  })
+  .map(({ status, a, b, kind }) => {
+    const [from, to] = a === b ? [a, new Date(Date.parse(a) + 1).toISOString()] : a < b ? [a, b] : [b, a]
+    const target = { _tag: "Status" as const, status }
     return kind === undefined ? { target, from, to } : { target, from, to, kind }
   })
 

@@ -10,6 +10,7 @@ import * as DynamoDB from "@docket/core/DocumentCache/DynamoDB"
 import * as DocumentKind from "@docket/core/DocumentKind"
 import * as Items from "@docket/core/Items"
 import * as RateLimit from "@docket/core/RateLimit"
+import * as Table from "@docket/core/Table"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
@@ -21,7 +22,8 @@ import * as Harness from "../Harness.js"
 const queries: ReadonlyArray<{
   readonly name: string
   readonly query: DocumentCache.Query
-  readonly raw: Omit<QueryCommandInput, "TableName">
+  /** The raw queries (several for a sharded status partition: read in parallel, counted together). */
+  readonly raw: Omit<QueryCommandInput, "TableName"> | ReadonlyArray<Omit<QueryCommandInput, "TableName">>
   readonly electro: ElectroDB.Question
 }> = [
   {
@@ -69,15 +71,16 @@ const queries: ReadonlyArray<{
       from: "2026-05-01T00:00:00.000Z",
       to: "2026-06-01T00:00:00.000Z",
     },
-    raw: {
+    // One raw query per status index shard (Table.statusShards), as a hand-written client must.
+    raw: Items.statusPartitions("change", "scheduled", Table.statusShards).map((pk) => ({
       IndexName: "StatusTimeIndex",
       KeyConditionExpression: "statusPk = :pk AND statusSk BETWEEN :lo AND :hi",
       ExpressionAttributeValues: {
-        ":pk": { S: "S#change#scheduled" },
+        ":pk": { S: pk },
         ":lo": { S: "2026-05-01T00:00:00.000Z" },
         ":hi": { S: "2026-06-01T00:00:00.000Z" },
       },
-    },
+    })),
     electro: {
       _tag: "Status",
       kind: "change",
@@ -142,7 +145,7 @@ const scenario: Harness.Scenario = {
         Layer.merge(Harness.silentJsonLogger),
       ),
     )
-    const raw = async (input: Omit<QueryCommandInput, "TableName">) => {
+    const rawOne = async (input: Omit<QueryCommandInput, "TableName">) => {
       const items = []
       let start: QueryCommandInput["ExclusiveStartKey"]
       do {
@@ -163,6 +166,12 @@ const scenario: Harness.Scenario = {
       } while (start !== undefined)
       return items.length
     }
+    const raw = async (
+      input: Omit<QueryCommandInput, "TableName"> | ReadonlyArray<Omit<QueryCommandInput, "TableName">>,
+    ) =>
+      Array.isArray(input)
+        ? (await Promise.all(input.map(rawOne))).reduce((n: number, m: number) => n + m, 0)
+        : rawOne(input as Omit<QueryCommandInput, "TableName">)
     /** The page API, as the CLI uses it: pages of up to 1,000 followed by cursor. */
     const docketPages = (query: DocumentCache.Query) =>
       runtime.runPromise(

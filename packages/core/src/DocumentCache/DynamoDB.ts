@@ -26,6 +26,7 @@ import { DocumentKinds } from "../DocumentKind.js"
 import * as Write from "../internal/write.js"
 import { RateLimit } from "../RateLimit.js"
 import * as Retry from "../Retry.js"
+import * as Table from "../Table.js"
 import * as Bulk from "./DynamoDB/Bulk.js"
 import { cacheError, log, makeBackend, newStats } from "./DynamoDB/Call.js"
 import * as Protocol from "./DynamoDB/Protocol.js"
@@ -43,6 +44,11 @@ export interface Options {
   readonly retry?: Retry.Policy
   /** Time buckets a time-range query reads ahead in parallel (default 4). */
   readonly bucketConcurrency?: number
+  /**
+   * Shards of a status index partition (default `Table.statusShards`). Every
+   * writer and reader of a table must agree; tests vary it.
+   */
+  readonly statusShards?: number
 }
 
 /**
@@ -59,6 +65,7 @@ export const make = (
       table: options.table,
       registry: yield* DocumentKinds,
       retentionDays: options.retentionDays,
+      statusShards: Math.max(1, Math.floor(options.statusShards ?? Table.statusShards)),
       dryRun: options.dryRun === true,
       rateLimit: yield* RateLimit,
       retry: options.retry ?? Retry.defaultPolicy,
@@ -67,6 +74,7 @@ export const make = (
     const bulk = Bulk.make({
       client,
       table: options.table,
+      statusShards: backend.statusShards,
       send: (operation, key, send) => {
         const stats = newStats()
         return log(

@@ -172,8 +172,11 @@ export const make = (ctx: Context) => {
     (filters.to === undefined || time < filters.to) &&
     (filters.customers === undefined || customers.some((c) => filters.customers?.has(c)))
 
+  // An item indexed under another status shard layout is not the same: it goes the long way,
+  // and the write re-indexes it (the migration to sharding, docs/backfill-at-scale.md).
   const sameObject = (cached: DocumentCache.Fingerprint, key: string, etag: string | undefined) =>
     cached._tag === "Cached" &&
+    cached.reindex !== true &&
     cached.s3Key === key &&
     cached.etag !== undefined &&
     etag !== undefined &&

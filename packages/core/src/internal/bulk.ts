@@ -5,6 +5,7 @@
 
 import type * as CacheEntry from "../CacheEntry.js"
 import type { Fingerprint, ScanOptions } from "../DocumentCache.js"
+import { stableHash as hashOf } from "./hash.js"
 
 /** DynamoDB's BatchGetItem limit: 100 keys a request. */
 export const BatchGetLimit = 100
@@ -41,18 +42,11 @@ export const segmentCount = (options: ScanOptions | undefined): number => {
   return Number.isInteger(n) && n >= 1 ? Math.min(n, 1_000_000) : 1
 }
 
-/** FNV-1a over the UTF-16 code units: a stable 32-bit hash (the memory layer's segments, status shards). */
-export const stableHash = (s: string): number => {
-  let h = 0x811c9dc5
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i)
-    h = Math.imul(h, 0x01000193)
-  }
-  return h >>> 0
-}
+/** The stable hash of segments and shards (re-exported from `hash.ts`). */
+export { stableHash } from "./hash.js"
 
 /** Which of `segments` segments a partition key falls in (the memory layer's stand-in for DynamoDB's hashing). */
-export const segmentOf = (pk: string, segments: number): number => stableHash(pk) % segments
+export const segmentOf = (pk: string, segments: number): number => hashOf(pk) % segments
 
 /** Splits `items` into groups of at most `size`. */
 export const chunksOf = <A>(items: ReadonlyArray<A>, size: number): ReadonlyArray<ReadonlyArray<A>> => {

@@ -26,7 +26,9 @@ import { DocumentKinds } from "../DocumentKind.js"
 import * as Items from "../Items.js"
 import * as OperationLog from "../OperationLog.js"
 import { normalizeSequencer } from "../Sequencer.js"
+import * as Table from "../Table.js"
 import * as Bulk from "./bulk.js"
+import { mergeSorted } from "./merge.js"
 import * as QueryPlan from "./query.js"
 import * as Write from "./write.js"
 
@@ -36,6 +38,8 @@ export interface Options {
   readonly retentionDays?: number
   /** Log mutations and change nothing. */
   readonly dryRun?: boolean
+  /** Shards of a status index partition, as the DynamoDB backend's option (default `Table.statusShards`). */
+  readonly statusShards?: number
 }
 
 interface Item {
@@ -49,6 +53,7 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Docum
     const registry = yield* DocumentKinds
     const retentionDays = options.retentionDays ?? 365
     const dryRun = options.dryRun === true
+    const statusShards = Math.max(1, Math.floor(options.statusShards ?? Table.statusShards))
     const items = new Map<string, Item>()
     const pk = (kind: string, id: string) => Items.documentPk(kind, id)
     const slot = (kind: string, id: string): Write.Slot => {
@@ -295,21 +300,34 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Docum
         ),
       )
 
-    const scan = (plan: QueryPlan.Plan, now: number): Stream.Stream<Document.Summary> =>
-      Stream.suspend(() =>
-        Stream.fromIterable(
-          [...items.values()]
-            .flatMap(({ committed }) =>
-              committed !== undefined &&
-              committed.entry._tag === "Cached" &&
-              !CacheEntry.isExpired(committed.entry.expiresAt, now) &&
-              QueryPlan.matches(plan, committed.entry.summary)
-                ? [committed.entry.summary]
-                : [],
-            )
-            .sort(QueryPlan.compare),
-        ),
+    const matching = (plan: QueryPlan.Plan, now: number): Array<Document.Summary> =>
+      [...items.values()].flatMap(({ committed }) =>
+        committed !== undefined &&
+        committed.entry._tag === "Cached" &&
+        !CacheEntry.isExpired(committed.entry.expiresAt, now) &&
+        QueryPlan.matches(plan, committed.entry.summary)
+          ? [committed.entry.summary]
+          : [],
       )
+
+    // A status query reads its partitions the way DynamoDB does: one sorted stream per kind and
+    // shard, merged in order (the same merge as the DynamoDB backend).
+    const scan = (plan: QueryPlan.Plan, now: number): Stream.Stream<Document.Summary> =>
+      Stream.suspend(() => {
+        const found = matching(plan, now)
+        if (plan.target._tag !== "Status") return Stream.fromIterable(found.sort(QueryPlan.compare))
+        const status = plan.target.status
+        const partitions = new Map(
+          plan.kinds.flatMap((kind) =>
+            Items.statusPartitions(kind, status, statusShards).map((key) => [key, [] as Array<Document.Summary>]),
+          ),
+        )
+        for (const s of found) partitions.get(Items.statusPkOf(s.kind, s.status, s.id, statusShards))?.push(s)
+        return mergeSorted(
+          [...partitions.values()].map((part) => Stream.fromIterable(part.sort(QueryPlan.compare))),
+          QueryPlan.compare,
+        )
+      })
 
     const planOf = (query: Query) =>
       Either.match(QueryPlan.plan(query, registry), {

@@ -39,6 +39,8 @@ export interface Options {
   readonly client: DynamoDBClient
   readonly table: string
   readonly send: Send
+  /** Shards of a status index partition: a fingerprint says when an item's key is another layout. */
+  readonly statusShards: number
   /** Rounds of retrying unprocessed keys before giving up (default 8). */
   readonly unprocessedRounds?: number
   /** The first backoff between rounds (default 50 ms, doubling, capped at 2 s). */
@@ -56,6 +58,8 @@ const names = {
   "#tombstone": "tombstone",
   "#time": "time",
   "#customers": "customers",
+  "#status": "status",
+  "#statusPk": "statusPk",
 }
 const projection = Object.keys(names).join(", ")
 
@@ -63,7 +67,10 @@ const projection = Object.keys(names).join(", ")
  * Reads a projected document item. `None` for an item that holds no committed
  * document (for example only a writer's intent for a create).
  */
-export const fingerprintOfItem = (item: Record<string, AttributeValue>): Option.Option<Fingerprint> => {
+export const fingerprintOfItem = (
+  item: Record<string, AttributeValue>,
+  statusShards: number,
+): Option.Option<Fingerprint> => {
   const kind = item.kind?.S
   const id = item.id?.S
   const expiresAt = item.expiresAt?.N === undefined ? undefined : Number(item.expiresAt.N)
@@ -86,12 +93,26 @@ export const fingerprintOfItem = (item: Record<string, AttributeValue>): Option.
   const s3Key = item.s3Key?.S
   if (version === undefined || s3Key === undefined) return Option.none()
   const customers = item.customers?.L?.flatMap((c) => (c.S === undefined ? [] : [c.S]))
-  return Option.some({ _tag: "Cached", kind, id, version, etag, s3Key, expiresAt, time: item.time?.S, customers })
+  const status = item.status?.S
+  const indexed = item.statusPk?.S
+  const reindex = status !== undefined && indexed !== Items.statusPkOf(kind, status, id, statusShards)
+  return Option.some({
+    _tag: "Cached",
+    kind,
+    id,
+    version,
+    etag,
+    s3Key,
+    expiresAt,
+    time: item.time?.S,
+    customers,
+    ...(reindex ? { reindex } : {}),
+  })
 }
 
 /** Builds the two bulk operations of the port on `client`. */
 export const make = (options: Options): Pick<Service, "fingerprints" | "scan"> => {
-  const { client, table, send } = options
+  const { client, table, send, statusShards } = options
   const rounds = Math.max(1, options.unprocessedRounds ?? 8)
   const firstBackoff = Duration.toMillis(options.unprocessedBackoff ?? Duration.millis(50))
 
@@ -110,7 +131,7 @@ export const make = (options: Options): Pick<Service, "fingerprints" | "scan"> =
       ).pipe(
         Effect.flatMap((out: BatchGetItemCommandOutput) => {
           for (const item of out.Responses?.[table] ?? []) {
-            const fingerprint = fingerprintOfItem(item)
+            const fingerprint = fingerprintOfItem(item, statusShards)
             if (Option.isSome(fingerprint)) found.push(fingerprint.value)
           }
           const unprocessed = out.UnprocessedKeys?.[table]
@@ -174,7 +195,9 @@ export const make = (options: Options): Pick<Service, "fingerprints" | "scan"> =
         Effect.map(
           (out: ScanCommandOutput) =>
             [
-              Chunk.unsafeFromArray((out.Items ?? []).flatMap((item) => Option.toArray(fingerprintOfItem(item)))),
+              Chunk.unsafeFromArray(
+                (out.Items ?? []).flatMap((item) => Option.toArray(fingerprintOfItem(item, statusShards))),
+              ),
               Option.fromNullable(out.LastEvaluatedKey),
             ] as const,
         ),

@@ -94,6 +94,8 @@ export interface Backend {
   readonly table: string
   readonly registry: DocumentKind.Registry
   readonly retentionDays: number
+  /** Shards of a status index partition (`Table.statusShards` unless a test sets it). */
+  readonly statusShards: number
   readonly dryRun: boolean
   /** One SDK call: rate limited, retried under the policy, counted in `stats`. */
   readonly call: <O extends { ConsumedCapacity?: unknown }>(
@@ -108,6 +110,7 @@ export const makeBackend = (options: {
   readonly table: string
   readonly registry: DocumentKind.Registry
   readonly retentionDays: number
+  readonly statusShards: number
   readonly dryRun: boolean
   readonly rateLimit: RateLimitService
   readonly retry: Retry.Policy
@@ -141,6 +144,7 @@ export const makeBackend = (options: {
     table: options.table,
     registry: options.registry,
     retentionDays: options.retentionDays,
+    statusShards: options.statusShards,
     dryRun: options.dryRun,
     call,
   }

@@ -26,15 +26,25 @@ export const rev = "rev"
 /** Content hash attribute: tells a same-version rewrite from another content. */
 export const contentHash = "contentHash"
 
+/** What the item layout depends on: the kinds, the retention, the status index shards. */
+export interface Layout {
+  readonly registry: DocumentKind.Registry
+  readonly retentionDays: number
+  readonly statusShards: number
+}
+
 /** A document's items, the document item carrying its content hash. */
 export const documentItems = (
-  registry: DocumentKind.Registry,
-  retentionDays: number,
+  layout: Layout,
   document: Document.AnyDocument,
   provenance: CacheEntry.Provenance & { s3Key: string },
   expires?: number,
 ): { readonly document: Items.Item; readonly customers: ReadonlyArray<Items.Item> } => {
-  const items = Items.toItems(document, registry, { ...provenance, retentionDays })
+  const items = Items.toItems(document, layout.registry, {
+    ...provenance,
+    retentionDays: layout.retentionDays,
+    statusShards: layout.statusShards,
+  })
   const withExpiry = (item: Items.Item): Items.Item =>
     expires === undefined ? item : { ...item, expiresAt: N(expires) }
   return {
@@ -45,8 +55,7 @@ export const documentItems = (
 
 /** The items of an entry (to restore it): from its body, or from its summary when it holds a pointer. */
 export const entryItems = (
-  registry: DocumentKind.Registry,
-  retentionDays: number,
+  layout: Layout,
   entry: CacheEntry.Entry,
 ): { readonly document: Items.Item; readonly customers: ReadonlyArray<Items.Item> } => {
   const provenance = {
@@ -57,13 +66,7 @@ export const entryItems = (
     return { document: Items.tombstoneItem(entry.kind, entry.id, entry.expiresAt, provenance), customers: [] }
   }
   if (entry.document !== undefined) {
-    return documentItems(
-      registry,
-      retentionDays,
-      entry.document,
-      { s3Key: entry.s3Key, ...provenance },
-      entry.expiresAt,
-    )
+    return documentItems(layout, entry.document, { s3Key: entry.s3Key, ...provenance }, entry.expiresAt)
   }
   const s = entry.summary
   const summary: Items.Item = {
@@ -87,7 +90,7 @@ export const entryItems = (
       pointer: { BOOL: true },
       timePk: S(Items.timeBucket(s.time)),
       timeSk: sortKey,
-      statusPk: S(Items.statusPk(s.kind, s.status)),
+      statusPk: S(Items.statusPkOf(s.kind, s.status, s.id, layout.statusShards)),
       statusSk: S(Items.statusSortKey(s.time, s.id)),
       ...(entry.etag !== undefined ? { etag: S(entry.etag) } : {}),
       ...(entry.sequencer !== undefined ? { sequencer: S(entry.sequencer) } : {}),

@@ -199,7 +199,7 @@ export const make = (
         const now = yield* Clock.currentTimeMillis
         const next: Next =
           change._tag === "Put"
-            ? Codec.documentItems(registry, backend.retentionDays, change.document, {
+            ? Codec.documentItems(backend, change.document, {
                 s3Key: change.s3Key,
                 etag: change.etag,
               })

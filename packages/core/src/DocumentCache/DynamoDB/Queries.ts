@@ -1,8 +1,16 @@
 /**
  * The query paths of the DynamoDB backend: the three summary indexes (names
  * and keys from `Table.definition`), time buckets read ahead in parallel and
- * emitted in order, status partitions merged across kinds, expiry filtered on
- * the server and again here, and pages that resume at an opaque cursor.
+ * emitted in order, status partitions (one per kind and shard) read in parallel
+ * and merged in order, expiry filtered on the server and again here, and pages
+ * that resume at an opaque cursor.
+ *
+ * The cursor of a sharded status query is still one position (time, kind, id):
+ * the result order is total and every document lives in exactly one shard, so
+ * "strictly after the last item returned" is the same point in every shard, and
+ * each shard resumes from it (its sort key bounded below by the position's time,
+ * what is not strictly after it skipped). A page therefore neither repeats nor
+ * skips, whatever the shard count, and the cursor does not grow with it.
  *
  * @since 0.2.0
  */
@@ -36,7 +44,15 @@ const partitionOf = (name: SummaryIndex) => {
 
 /** The queries of the backend. */
 export const make = (backend: Backend, bucketConcurrency: number): Pick<Service, "query" | "page"> => {
-  const { client, table, registry, call } = backend
+  const { client, table, registry, call, statusShards } = backend
+
+  /** Every StatusTimeIndex partition a status query reads: one per kind and shard. */
+  const statusParts = (plan: QueryPlan.Plan, status: string): ReadonlyArray<Partition> =>
+    plan.kinds.flatMap((kind) =>
+      Items.statusPartitions(kind, status, statusShards).map(
+        (pkValue): Partition => ({ ...partitionOf("StatusTimeIndex"), pkValue, kindFilter: undefined }),
+      ),
+    )
 
   interface Partition {
     readonly index: SummaryIndex
@@ -156,14 +172,10 @@ export const make = (backend: Backend, bucketConcurrency: number): Pick<Service,
           pkValue: Items.customerPk(plan.target.customer),
           kindFilter: plan.kind,
         }
-      case "Status":
-        return plan.kinds.length === 1
-          ? {
-              ...partitionOf("StatusTimeIndex"),
-              pkValue: Items.statusPk(plan.kinds[0] as string, plan.target.status),
-              kindFilter: undefined,
-            }
-          : undefined
+      case "Status": {
+        const parts = statusParts(plan, plan.target.status)
+        return parts.length === 1 ? parts[0] : undefined
+      }
     }
   }
 
@@ -246,27 +258,13 @@ export const make = (backend: Backend, bucketConcurrency: number): Pick<Service,
           limit,
         )
         break
-      case "Status": {
-        const status = plan.target.status
+      case "Status":
+        // Each partition is sorted by (time, id) within one kind: the merge orders them by (time, kind, id).
         stream = mergeSorted(
-          plan.kinds.map((kind) =>
-            partitionStream(
-              stats,
-              plan,
-              {
-                ...partitionOf("StatusTimeIndex"),
-                pkValue: Items.statusPk(kind, status),
-                kindFilter: undefined,
-              },
-              lower,
-              now,
-              limit,
-            ),
-          ),
+          statusParts(plan, plan.target.status).map((part) => partitionStream(stats, plan, part, lower, now, limit)),
           QueryPlan.compare,
         )
         break
-      }
     }
     return QueryPlan.strictlyAfter(after)(stream)
   }

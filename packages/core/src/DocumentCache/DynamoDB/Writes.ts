@@ -106,7 +106,7 @@ export const make = (backend: Backend) => {
           return yield* new CacheError({ reason: "Invalid", operation: "put", key, cause: "unregistered kind" })
         }
         const sequencer = putOptions.sequencer !== undefined ? normalizeSequencer(putOptions.sequencer) : undefined
-        const next = Codec.documentItems(registry, backend.retentionDays, document, {
+        const next = Codec.documentItems(backend, document, {
           s3Key: putOptions.s3Key,
           ...(putOptions.etag !== undefined ? { etag: putOptions.etag } : {}),
           ...(sequencer !== undefined ? { sequencer } : {}),
@@ -129,7 +129,34 @@ export const make = (backend: Backend) => {
               const slot = yield* Codec.decodeSlot(registry, "put", key, item)
               const decision = Write.decidePut(document, hash, putOptions, slot.committed)
               if (decision._tag === "Fail") return yield* decision.error
-              if (decision._tag === "Unchanged") return { _tag: "Unchanged", current: decision.current } as PutOutcome
+              if (decision._tag === "Unchanged") {
+                const unchanged: PutOutcome = { _tag: "Unchanged", current: decision.current }
+                // The same content under an older status index layout (before sharding, or another
+                // shard count): re-index the committed entry as it is (etag, sequencer and expiry
+                // kept), guarded like any write. This is how backfill migrates a table.
+                const stale =
+                  Option.isSome(item) &&
+                  item.value.statusPk?.S !== undefined &&
+                  item.value.statusPk.S !== next.document.statusPk?.S
+                if (!stale || dryRun || Write.checkNoIntent(key, "put", slot.intent) !== undefined) return unchanged
+                const reindexed = Codec.entryItems(backend, decision.current)
+                const hashed = item.value[Codec.contentHash]
+                const customerSks = yield* customerSksOf(stats, "put", document.kind, document.id, item)
+                yield* Transact.replace(backend)(
+                  stats,
+                  document.kind,
+                  document.id,
+                  { document: item, customerSks },
+                  {
+                    document:
+                      hashed === undefined
+                        ? reindexed.document
+                        : { ...reindexed.document, [Codec.contentHash]: hashed },
+                    customers: reindexed.customers,
+                  },
+                ).pipe(Effect.mapError((e) => (e instanceof Conflict ? e : cacheError("put", key)(e))))
+                return { _tag: "Written", previous: Option.some(decision.current) } as PutOutcome
+              }
               const held = Write.checkNoIntent(key, "put", slot.intent)
               if (held !== undefined) return yield* held
               const written: PutOutcome = { _tag: "Written", previous: Option.map(slot.committed, (s) => s.entry) }
@@ -246,7 +273,7 @@ export const make = (backend: Backend) => {
         replaceAll("restore", kind, id, condition, () =>
           Option.match(previous, {
             onNone: () => ({ document: undefined, customers: [] }),
-            onSome: (entry) => Codec.entryItems(registry, backend.retentionDays, entry),
+            onSome: (entry) => Codec.entryItems(backend, entry),
           }),
         ),
       ),
