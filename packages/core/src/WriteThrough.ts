@@ -12,9 +12,11 @@
  *    (a dead writer) is resolved first (`Heal.resolve`).
  * 2. *S3*: the put (or delete) `If-Match` the committed ETag, `If-None-Match: *`
  *    when nothing was committed. The whole call, retries included, is bounded
- *    by {@link Options.putBudget}, shorter than the lease: no put of ours is in
- *    flight once the lease has run out. A refused condition ends the write as a
- *    conflict (or as stale, when S3 holds a newer version), never as an overwrite.
+ *    by {@link Options.putBudget}, shorter than the lease, and starts only with
+ *    a whole budget of lease left (the writer renews its lease first when it has
+ *    less): no put of ours is in flight once the lease has run out. A refused
+ *    condition ends the write as a conflict (or as stale, when S3 holds a newer
+ *    version), never as an overwrite.
  * 3. *commit* ({@link DocumentCache.Service.commit}): one transaction writes the
  *    committed document (or a tombstone) and its customer items and clears the
  *    intent, guarded by our writer id.
@@ -163,7 +165,7 @@ export const makeWith = (
     if (Duration.toMillis(budget) >= leaseMillis) {
       return yield* Effect.dieMessage("WriteThrough: putBudget must be shorter than the lease")
     }
-    const { deadlineOf, bounded, acquire, clear, commit, unsettled, conditionsOf, settle, dryRunWrite } = Steps.make({
+    const { prepare, bounded, acquire, clear, commit, unsettled, conditionsOf, settle, dryRunWrite } = Steps.make({
       cache,
       store,
       settings,
@@ -178,18 +180,19 @@ export const makeWith = (
           const { kind, id, version } = document
           const writer = randomUUID()
           const etag = DocumentStore.etagOf(DocumentStore.encodeBody(document))
-          const { recorded, leaseExpiresAt } = yield* restore(
-            acquire("write", key, (now) => ({
-              kind,
-              id,
-              writer,
-              s3Key,
-              leaseExpiresAt: now + leaseMillis,
-              change: { _tag: "Put", document, etag },
-            })),
-          )
+          const request = (now: number): DocumentCache.IntentRequest => ({
+            kind,
+            id,
+            writer,
+            s3Key,
+            leaseExpiresAt: now + leaseMillis,
+            change: { _tag: "Put", document, etag },
+          })
+          const { recorded, leaseExpiresAt } = yield* restore(acquire("write", key, request))
           if (recorded._tag === "Unchanged") return { _tag: "Unchanged", key, s3Key, version } as WriteResult
-          const previous = recorded.previous
+          const prepared = yield* restore(prepare("write", key, request, leaseExpiresAt, recorded.previous))
+          if (prepared._tag === "Unchanged") return { _tag: "Unchanged", key, s3Key, version } as WriteResult
+          const { previous, deadline } = prepared
           const written = (out: { readonly etag: string }) =>
             Effect.as(
               commit(
@@ -199,7 +202,6 @@ export const makeWith = (
               ),
               { _tag: "Written", key, s3Key, version, etag: out.etag, previous, repaired: false } as WriteResult,
             )
-          const deadline = yield* deadlineOf(leaseExpiresAt)
           let put = yield* Effect.exit(
             restore(bounded("PutObject", s3Key, deadline, store.put(document, conditionsOf(previous)))),
           )
@@ -304,17 +306,27 @@ export const makeWith = (
       Effect.uninterruptibleMask((restore) =>
         Effect.gen(function* () {
           const writer = randomUUID()
-          const { recorded, leaseExpiresAt } = yield* restore(
-            acquire("delete", key, (now) => ({
-              kind,
-              id,
-              writer,
-              s3Key,
-              leaseExpiresAt: now + leaseMillis,
-              change: { _tag: "Delete" },
-            })),
+          const request = (now: number): DocumentCache.IntentRequest => ({
+            kind,
+            id,
+            writer,
+            s3Key,
+            leaseExpiresAt: now + leaseMillis,
+            change: { _tag: "Delete" },
+          })
+          const { recorded, leaseExpiresAt } = yield* restore(acquire("delete", key, request))
+          const prepared = yield* restore(
+            prepare(
+              "delete",
+              key,
+              request,
+              leaseExpiresAt,
+              recorded._tag === "Recorded" ? recorded.previous : Option.some(recorded.current),
+            ),
           )
-          const previous = recorded._tag === "Recorded" ? recorded.previous : Option.some(recorded.current)
+          // A delete intent is never `Unchanged`: the renewal of one is recorded, refused or fails.
+          if (prepared._tag === "Unchanged") return yield* Effect.dieMessage(`delete of ${key}: unexpected Unchanged`)
+          const { previous, deadline } = prepared
           const deleted = Effect.as(
             commit(
               "delete",
@@ -326,7 +338,6 @@ export const makeWith = (
           const known = Option.flatMap(previous, (e) =>
             e._tag === "Cached" && e.etag !== undefined ? Option.some(e.etag) : Option.none(),
           )
-          const deadline = yield* deadlineOf(leaseExpiresAt)
           const done = yield* Effect.exit(
             restore(
               bounded(

@@ -226,3 +226,104 @@ describe("WriteThrough liveness", () => {
     }).pipe(Effect.provide(quiet)),
   )
 })
+
+describe("WriteThrough lease", () => {
+  const lease = 15_000
+  const budget = 10_000
+  /** A writer whose first intent call takes 6 s and fails, so its retry records a lease with 9 s left. */
+  const slowIntent = (before: FaultInjection.Options["before"]) =>
+    Effect.gen(function* () {
+      const cache = yield* DocumentCache.makeMemory()
+      const store = yield* DocumentStore.makeMemory()
+      const plan = yield* FaultInjection.plan(["Timeout"], { only: (c) => c.operation === "intend" })
+      const faults: FaultInjection.Options = {
+        plan,
+        retry: FaultInjection.immediateRetry(2),
+        delay: "6 seconds",
+        ...(before !== undefined ? { before } : {}),
+      }
+      const writeThrough = yield* WriteThrough.makeWith({
+        lease: `${lease} millis`,
+        putBudget: `${budget} millis`,
+      }).pipe(
+        Effect.provideService(DocumentCache.DocumentCache, FaultInjection.cache(cache, faults)),
+        Effect.provideService(DocumentStore.DocumentStore, FaultInjection.store(store, faults)),
+        Effect.provideService(
+          DocketConfig.DocketConfig,
+          DocketConfig.make({ bucket: "test", writeWaitMillis: 20_000 }),
+        ),
+      )
+      return { cache, store, plan, writeThrough }
+    }).pipe(Effect.provide(DocumentKind.layerDefault))
+
+  it.effect(
+    "a writer whose put budget would pass its lease renews the lease first: no put is in flight past its lease",
+    () =>
+      Effect.gen(function* () {
+        const leftAtPut: Array<number> = []
+        let cache: DocumentCache.Service | undefined
+        const w = yield* slowIntent((call) =>
+          call.operation === "PutObject" && cache !== undefined
+            ? Effect.gen(function* () {
+                const intent = (yield* Effect.orDie(cache!.inspect(base.kind, base.id))).intent
+                leftAtPut.push(Option.getOrThrow(intent).leaseExpiresAt - (yield* TestClock.currentTimeMillis))
+              })
+            : Effect.void,
+        )
+        cache = w.cache
+        const fiber = yield* Effect.fork(w.writeThrough.write(versionOf(1)))
+        yield* TestClock.adjust("7 seconds")
+        const polled = yield* Fiber.poll(fiber)
+        expect(Option.isSome(polled)).toBe(true)
+        expect((yield* Fiber.join(fiber))._tag).toBe("Written")
+        // The put's whole budget fits in the (renewed) lease.
+        expect(leftAtPut).toEqual([lease])
+        expect(leftAtPut.every((left) => left >= budget)).toBe(true)
+        const calls = (yield* w.plan.calls).map((c) => `${c.port}.${c.operation}:${c.verdict}`)
+        expect(calls).toEqual([
+          "cache.intend:Timeout",
+          "cache.intend:Ok",
+          "cache.intend:Ok",
+          "store.PutObject:Ok",
+          "cache.commit:Ok",
+        ])
+        const after = yield* Effect.orDie(w.cache.inspect(base.kind, base.id))
+        expect(after.intent).toEqual(Option.none())
+      }).pipe(Effect.provide(quiet)),
+  )
+
+  it.effect(
+    "a renewal that finds another writer's intent (ours was resolved meanwhile) ends the write without an S3 call",
+    () =>
+      Effect.gen(function* () {
+        let cache: DocumentCache.Service | undefined
+        let intends = 0
+        const w = yield* slowIntent((call) => {
+          if (call.operation !== "intend" || cache === undefined || ++intends !== 3) return Effect.void
+          // Before the renewal: a resolver dropped our intent, and another writer recorded its own.
+          return Effect.gen(function* () {
+            const ours = Option.getOrThrow((yield* Effect.orDie(cache!.inspect(base.kind, base.id))).intent)
+            yield* Effect.orDie(cache!.clearIntent(base.kind, base.id, ours.writer))
+            yield* Effect.orDie(
+              cache!.intend({
+                kind: base.kind,
+                id: base.id,
+                writer: "other",
+                s3Key: ours.s3Key,
+                leaseExpiresAt: (yield* TestClock.currentTimeMillis) + lease,
+                change: { _tag: "Put", document: versionOf(7), etag: '"e7"' },
+              }),
+            )
+          })
+        })
+        cache = w.cache
+        const fiber = yield* Effect.fork(Effect.flip(w.writeThrough.write(versionOf(1))))
+        yield* TestClock.adjust("7 seconds")
+        expect(Option.isSome(yield* Fiber.poll(fiber))).toBe(true)
+        const error = yield* Fiber.join(fiber)
+        expect(error).toMatchObject({ _tag: "WriteConflictError", reason: "Contention", otherWriter: "other" })
+        expect((yield* w.plan.calls).filter((c) => c.port === "store")).toEqual([])
+        expect(yield* w.store.get(base.kind, base.id)).toEqual(Option.none())
+      }).pipe(Effect.provide(quiet)),
+  )
+})

@@ -6,6 +6,7 @@
 import * as Testing from "@docket/local/Testing"
 import { describe, expect, layer } from "@effect/vitest"
 import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as fc from "effect/FastCheck"
@@ -13,6 +14,7 @@ import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
 import * as Arbitraries from "../src/Arbitraries.js"
 import * as Docket from "../src/Docket.js"
 import * as DocketConfig from "../src/DocketConfig.js"
@@ -144,6 +146,60 @@ describe("WriteThrough and FallbackReader on DynamoDB Local and the S3 emulator"
         const result = yield* writeThrough.write(v2)
         expect(result).toMatchObject({ _tag: "RolledBack", rollback: "Restored" })
         expect(yield* cache.get(v1.kind, v1.id, { includeExpired: true })).toEqual(before)
+      }).pipe(Effect.provide(quiet)),
+    )
+
+    it.effect("a writer slowed before its put renews its lease in DynamoDB first (item and intents index)", () =>
+      Effect.gen(function* () {
+        const cache = yield* DocumentCache.DocumentCache
+        const store = yield* DocumentStore.DocumentStore
+        const settings = yield* DocketConfig.DocketConfig
+        const v1 = sample("CHG-local-renew", 4)
+        // Our intent's lease as the cache holds it before each call (the intents index's, before the put).
+        const leases: Array<{
+          readonly call: string
+          readonly lease?: number
+          readonly indexed?: ReadonlyArray<number>
+        }> = []
+        // The first intent call fails after 2 s: its retry records a 3 s lease with at most 1 s left, less than
+        // the 1.5 s put budget, whatever the machine's speed.
+        const plan = yield* FaultInjection.plan(["Timeout"], { only: (c) => c.operation === "intend" })
+        const faults: FaultInjection.Options = {
+          plan,
+          retry: FaultInjection.immediateRetry(2),
+          delay: "2 seconds",
+          before: (call) =>
+            Effect.gen(function* () {
+              if (call.operation !== "intend" && call.operation !== "PutObject") return
+              const intent = (yield* Effect.orDie(cache.inspect(v1.kind, v1.id))).intent
+              const lease = Option.getOrUndefined(Option.map(intent, (i) => i.leaseExpiresAt))
+              if (call.operation === "intend")
+                return void leases.push({ call: call.operation, ...(lease ? { lease } : {}) })
+              const now = yield* Clock.currentTimeMillis
+              const indexed = yield* cache.intents({ expiredBefore: now + 600_000 }).pipe(
+                Stream.filter((p) => p.id === v1.id),
+                Stream.map((p) => p.intent.leaseExpiresAt),
+                Stream.runCollect,
+                Effect.orDie,
+              )
+              leases.push({ call: call.operation, ...(lease ? { lease } : {}), indexed: [...indexed] })
+            }),
+        }
+        const writeThrough = yield* WriteThrough.makeWith({ lease: "3 seconds", putBudget: "1500 millis" }).pipe(
+          Effect.provideService(DocumentCache.DocumentCache, FaultInjection.cache(cache, faults)),
+          Effect.provideService(DocumentStore.DocumentStore, FaultInjection.store(store, faults)),
+          Effect.provideService(DocketConfig.DocketConfig, settings),
+        )
+        expect((yield* writeThrough.write(v1))._tag).toBe("Written")
+        const calls = (yield* plan.calls).map((c) => `${c.port}.${c.operation}`)
+        expect(calls).toEqual(["cache.intend", "cache.intend", "cache.intend", "store.PutObject", "cache.commit"])
+        // The third intent call is the renewal: it moved our lease later, in the item and in the intents index.
+        expect(leases.map((l) => l.call)).toEqual(["intend", "intend", "intend", "PutObject"])
+        const [, , renewal, put] = leases
+        expect(renewal!.lease).toBeDefined()
+        expect(put!.lease).toBeGreaterThan(renewal!.lease!)
+        expect(put!.indexed).toEqual([put!.lease])
+        expect((yield* cache.inspect(v1.kind, v1.id)).intent).toEqual(Option.none())
       }).pipe(Effect.provide(quiet)),
     )
 

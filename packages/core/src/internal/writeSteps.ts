@@ -43,14 +43,65 @@ export const failureOf = <E>(cause: Cause.Cause<E>): Option.Option<E> =>
 /** The steps over `deps`. */
 export const make = ({ cache, store, settings, budget }: Deps) => {
   /**
-   * When the S3 calls of a write must be over: one put budget from now, and never
-   * past the lease. Every S3 call of the write (the put and its one conditional
-   * retry) shares it, so a writer ends within `DOCKET_WRITE_WAIT` plus one budget.
+   * Before the S3 call: when its budget would run past our lease (the process
+   * was slow to get here: a slow or retried intent call, a pause), renew the
+   * lease first, with the same conditional write on our own intent (our writer
+   * id passes its condition; it moves the lease and the index key). So no put
+   * of ours is ever in flight past our lease. Returns the S3 calls' deadline
+   * (one put budget from now, never past the lease: the put and its one
+   * conditional retry share it, so a writer ends within `DOCKET_WRITE_WAIT`
+   * plus one budget) and the committed state to put over (re-read by a renewal).
+   *
+   * A renewal that finds our intent gone (its lease ran out and a resolver
+   * dropped it) ends the write without an S3 call: another writer's intent is a
+   * {@link WriteConflictError}, a newer committed version a `StaleWriteError`,
+   * our very document `Unchanged`. A renewal that fails keeps the old lease, and
+   * the put is cut off at it.
    */
-  const deadlineOf = (leaseExpiresAt: number) =>
-    Effect.map(Clock.currentTimeMillis, (now) => Math.min(leaseExpiresAt, now + Duration.toMillis(budget)))
+  const prepare = (
+    operation: "write" | "delete",
+    key: string,
+    request: (now: number) => DocumentCache.IntentRequest,
+    leaseExpiresAt: number,
+    previous: Option.Option<CacheEntry.Entry>,
+  ): Effect.Effect<
+    | { readonly _tag: "Go"; readonly deadline: number; readonly previous: Option.Option<CacheEntry.Entry> }
+    | { readonly _tag: "Unchanged" },
+    DocumentCache.StaleWriteError | WriteConflictError
+  > =>
+    Effect.gen(function* () {
+      const now = yield* Clock.currentTimeMillis
+      const budgetMillis = Duration.toMillis(budget)
+      if (leaseExpiresAt - now >= budgetMillis) return { _tag: "Go", deadline: now + budgetMillis, previous } as const
+      const next = request(now)
+      const renewal = yield* Effect.either(cache.intend(next))
+      if (renewal._tag === "Left") {
+        if (renewal.left._tag === "StaleWriteError") return yield* renewal.left
+        return { _tag: "Go", deadline: Math.min(leaseExpiresAt, now + budgetMillis), previous } as const
+      }
+      const outcome = renewal.right
+      switch (outcome._tag) {
+        case "Recorded":
+          return {
+            _tag: "Go",
+            deadline: Math.min(next.leaseExpiresAt, now + budgetMillis),
+            previous: outcome.previous,
+          } as const
+        case "Unchanged":
+          return { _tag: "Unchanged" } as const
+        case "Blocked":
+          return yield* new WriteConflictError({
+            reason: "Contention",
+            operation,
+            key,
+            otherVersion: outcome.intent.version,
+            otherWriter: outcome.intent.writer,
+            waitedMillis: 0,
+          })
+      }
+    })
 
-  /** The S3 call of a write, bounded by the write's deadline ({@link deadlineOf}), so it never outlives the lease. */
+  /** The S3 call of a write, bounded by the write's deadline ({@link prepare}), so it never outlives the lease. */
   const bounded = <A>(
     operation: string,
     s3Key: string,
@@ -256,7 +307,7 @@ export const make = ({ cache, store, settings, budget }: Deps) => {
       return { _tag: "DryRun", key, s3Key, version: document.version, actions } as WriteResult
     })
 
-  return { deadlineOf, bounded, acquire, clear, commit, unsettled, conditionsOf, settle, dryRunWrite }
+  return { prepare, bounded, acquire, clear, commit, unsettled, conditionsOf, settle, dryRunWrite }
 }
 
 export const interrupted = (operation: string, key: string) =>
