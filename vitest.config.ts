@@ -23,6 +23,7 @@ export default defineConfig({
     // A hang still fails (every paging loop in a property is bounded; this is the backstop).
     testTimeout: 300_000,
     hookTimeout: 120_000,
+    setupFiles: ["./vitest.setup.ts"],
     reporters: process.env.CI ? ["default", "json"] : ["default"],
     outputFile: { json: ".vitest-results.json" },
     projects: [

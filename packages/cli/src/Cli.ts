@@ -1,7 +1,12 @@
 /**
- * The `docket` command line: every command, its arguments and options, and its
- * help text (DESIGN section 10). The handlers live in `Handlers.ts` (imported lazily); `bin.ts`
- * provides the platform and runs it.
+ * The `docket` command line (DESIGN section 10): the root command with the
+ * global options (`GlobalOptions`), every subcommand with its own arguments,
+ * options and help text, and nothing else. Each command's body lives in its
+ * group's module under `commands/` (or `LocalMode`, `Demo`) and is imported
+ * when the command runs: `--help`, `--version` and usage errors never load
+ * them, nor core's workflows and the AWS SDK behind them (startup time,
+ * measured by the `cli-startup` benchmark). `bin.ts` provides the platform and
+ * runs it.
  *
  * @since 0.1.0
  */
@@ -9,26 +14,27 @@ import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import * as Effect from "effect/Effect"
-import type * as DoctorCommand from "./DoctorCommand.js"
 import * as GlobalOptions from "./GlobalOptions.js"
 
-/**
- * The handlers, imported when a command runs: `--help`, `--version` and usage
- * errors never load them, nor core's workflows and the AWS SDK behind them
- * (startup time, measured by the `cli-startup` benchmark).
- */
-const handlers = Effect.promise(() => import("./Handlers.js"))
-
-const g = GlobalOptions.options
+// The command groups' bodies, imported when one of their commands runs.
+const documents = Effect.promise(() => import("./commands/Documents.js"))
+const queries = Effect.promise(() => import("./commands/Query.js"))
+const backfills = Effect.promise(() => import("./commands/Backfill.js"))
+const repairs = Effect.promise(() => import("./commands/Repair.js"))
+const tables = Effect.promise(() => import("./commands/Table.js"))
+const doctors = Effect.promise(() => import("./commands/Doctor.js"))
 
 const kindArg = Args.text({ name: "KIND" }).pipe(Args.withDescription("Document kind: change or announcement"))
 const idArg = Args.text({ name: "ID" }).pipe(Args.withDescription("Document id, e.g. CHG-2026-000123"))
+const manifestOption = Options.text("manifest").pipe(
+  Options.optional,
+  Options.withDescription("Read the S3 side from an S3 Inventory: s3://BUCKET/.../manifest.json (CSV or Parquet)"),
+)
 
 /** `docket put FILE|-` */
 export const put = Command.make(
   "put",
   {
-    ...g,
     file: Args.text({ name: "FILE" }).pipe(
       Args.withDescription("A JSON document, or NDJSON (one document per line); - reads stdin"),
     ),
@@ -37,7 +43,7 @@ export const put = Command.make(
       Options.withDescription("Documents written at once"),
     ),
   },
-  (o) => Effect.flatMap(handlers, (h) => h.put(o)),
+  (o) => Effect.flatMap(documents, (m) => m.put(o)),
 ).pipe(
   Command.withDescription(
     "Write documents through the cache to S3. Every document is validated first; if any is invalid nothing is written (exit 2).",
@@ -45,17 +51,17 @@ export const put = Command.make(
 )
 
 /** `docket get KIND ID` */
-export const get = Command.make("get", { ...g, kind: kindArg, id: idArg }, (o) =>
-  Effect.flatMap(handlers, (h) => h.get(o)),
+export const get = Command.make("get", { kind: kindArg, id: idArg }, (o) =>
+  Effect.flatMap(documents, (m) => m.get(o)),
 ).pipe(Command.withDescription("Read a document (cache first, S3 on a miss) and print it as JSON."))
 
 /** `docket delete KIND ID` */
-export const del = Command.make("delete", { ...g, kind: kindArg, id: idArg }, (o) =>
-  Effect.flatMap(handlers, (h) => h.del(o)),
+export const del = Command.make("delete", { kind: kindArg, id: idArg }, (o) =>
+  Effect.flatMap(documents, (m) => m.del(o)),
 ).pipe(Command.withDescription("Delete a document from S3 and the cache."))
 
+/** The options every query subcommand takes; core's planner validates them. */
 const queryOptions = {
-  ...g,
   from: Options.text("from").pipe(
     Options.optional,
     Options.withDescription("Start of the range, inclusive (ISO-8601); default now - ttl-days"),
@@ -73,21 +79,23 @@ const queryOptions = {
 }
 
 const queryTime = Command.make("time", queryOptions, (o) =>
-  Effect.flatMap(handlers, (h) => h.query({ _tag: "Time" }, o)),
+  Effect.flatMap(queries, (m) => m.query({ _tag: "Time" }, o)),
 ).pipe(
   Command.withDescription(
     "Documents whose time (a change's schedule.start, an announcement's publishAt) is in [from, to).",
   ),
 )
+
 const queryCustomer = Command.make(
   "customer",
   { ...queryOptions, customer: Args.text({ name: "CODE" }).pipe(Args.withDescription("Customer code")) },
-  (o) => Effect.flatMap(handlers, (h) => h.query({ _tag: "Customer", customer: o.customer }, o)),
+  (o) => Effect.flatMap(queries, (m) => m.query({ _tag: "Customer", customer: o.customer }, o)),
 ).pipe(Command.withDescription("One customer's documents in [from, to)."))
+
 const queryStatus = Command.make(
   "status",
   { ...queryOptions, status: Args.text({ name: "STATUS" }).pipe(Args.withDescription("A status, e.g. approved")) },
-  (o) => Effect.flatMap(handlers, (h) => h.query({ _tag: "Status", status: o.status }, o)),
+  (o) => Effect.flatMap(queries, (m) => m.query({ _tag: "Status", status: o.status }, o)),
 ).pipe(Command.withDescription("Documents of one status in [from, to)."))
 
 /** `docket query time|customer CODE|status STATUS` */
@@ -100,7 +108,6 @@ export const query = Command.make("query").pipe(
 export const backfill = Command.make(
   "backfill",
   {
-    ...g,
     from: Options.text("from").pipe(Options.optional, Options.withDescription("Only documents with time >= this")),
     to: Options.text("to").pipe(Options.optional, Options.withDescription("Only documents with time < this")),
     customer: Options.text("customer").pipe(
@@ -122,10 +129,7 @@ export const backfill = Command.make(
       Options.optional,
       Options.withDescription("Checkpoint file; default .docket/backfill-TABLE-BUCKET[-shard-I-of-N].json"),
     ),
-    manifest: Options.text("manifest").pipe(
-      Options.optional,
-      Options.withDescription("Read the S3 side from an S3 Inventory: s3://BUCKET/.../manifest.json (CSV or Parquet)"),
-    ),
+    manifest: manifestOption,
     shard: Options.text("shard").pipe(
       Options.optional,
       Options.withDescription(
@@ -133,17 +137,10 @@ export const backfill = Command.make(
       ),
     ),
   },
-  (o) => Effect.flatMap(handlers, (h) => h.backfill(o)),
+  (o) => Effect.flatMap(backfills, (m) => m.backfill(o)),
 ).pipe(
   Command.withDescription(
     "Fill the cache from S3: stream the listing, filter, write under the rate limit. Exit 1 if any document failed.",
-  ),
-)
-
-/** `docket heal` */
-export const heal = Command.make("heal", { ...g }, (o) => Effect.flatMap(handlers, (h) => h.heal(o))).pipe(
-  Command.withDescription(
-    "Resolve abandoned write intents (a writer died between its intent and its commit) from the intents index. Exit 1 if any failed.",
   ),
 )
 
@@ -151,37 +148,40 @@ export const heal = Command.make("heal", { ...g }, (o) => Effect.flatMap(handler
 export const reconcile = Command.make(
   "reconcile",
   {
-    ...g,
     fix: Options.boolean("fix").pipe(Options.withDescription("Repair the cache from S3")),
     concurrency: Options.integer("concurrency").pipe(Options.withDefault(8)),
-    manifest: Options.text("manifest").pipe(
-      Options.optional,
-      Options.withDescription("Read the S3 side from an S3 Inventory: s3://BUCKET/.../manifest.json (CSV or Parquet)"),
-    ),
+    manifest: manifestOption,
     segments: Options.integer("segments").pipe(
       Options.withDefault(4),
       Options.withDescription("Parallel Scan segments of the table (1-1000)"),
     ),
   },
-  (o) => Effect.flatMap(handlers, (h) => h.reconcile(o)),
+  (o) => Effect.flatMap(repairs, (m) => m.reconcile(o)),
 ).pipe(
   Command.withDescription(
     "Compare cache and S3: missing, stale, orphaned, expired. Exit 0 clean (or all fixed), 3 drift found, 1 failure.",
   ),
 )
 
+/** `docket heal` */
+export const heal = Command.make("heal", {}, () => Effect.flatMap(repairs, (m) => m.heal)).pipe(
+  Command.withDescription(
+    "Resolve abandoned write intents (a writer died between its intent and its commit) from the intents index. Exit 1 if any failed.",
+  ),
+)
+
 const tableCreate = Command.make(
   "create",
   {
-    ...g,
     tag: Options.keyValueMap("tag").pipe(
       Options.optional,
       Options.withDescription("Cost tag key=value (repeatable; skipped on DynamoDB Local)"),
     ),
   },
-  (o) => Effect.flatMap(handlers, (h) => h.tableCreate(o)),
+  (o) => Effect.flatMap(tables, (m) => m.create(o)),
 ).pipe(Command.withDescription("Create the table from core's definition, with TTL on expiresAt."))
-const tableDescribe = Command.make("describe", g, (o) => Effect.flatMap(handlers, (h) => h.tableDescribe(o))).pipe(
+
+const tableDescribe = Command.make("describe", {}, () => Effect.flatMap(tables, (m) => m.describe)).pipe(
   Command.withDescription("Show the table's keys, indexes, TTL and item count."),
 )
 
@@ -191,10 +191,34 @@ export const table = Command.make("table").pipe(
   Command.withSubcommands([tableCreate, tableDescribe]),
 )
 
+/** `docket doctor` */
+export const doctor = Command.make(
+  "doctor",
+  {
+    function: Options.text("function").pipe(
+      Options.optional,
+      Options.withDescription("The sync Lambda (name or ARN): compare its environment; the bucket must notify it"),
+    ),
+    queue: Options.text("queue").pipe(
+      Options.optional,
+      Options.withDescription("The SQS queue ARN the bucket notifies (delivery = sqs)"),
+    ),
+    namespace: Options.text("namespace").pipe(
+      Options.withDefault("Docket"),
+      Options.withDescription("CloudWatch namespace of Docket's metrics"),
+    ),
+  },
+  (o) => Effect.flatMap(doctors, (m) => m.doctor(o)),
+).pipe(
+  Command.withDescription(
+    "Check a deployment: configuration, credentials, reachability, the table against Docket's definition, the bucket's event delivery, the function's environment, recent metrics. Exit 0 only when no check failed.",
+  ),
+)
+
+/** `docket local start` */
 const localStart = Command.make(
   "start",
   {
-    ...g,
     delivery: Options.choice("delivery", ["sqs", "direct"]).pipe(
       Options.withDefault("sqs" as const),
       Options.withDescription(
@@ -202,7 +226,11 @@ const localStart = Command.make(
       ),
     ),
   },
-  (o) => Effect.flatMap(handlers, (h) => h.localStart(o)),
+  (o) =>
+    Effect.flatMap(
+      Effect.promise(() => import("./LocalMode.js")),
+      (m) => m.start(o.delivery),
+    ),
 ).pipe(
   Command.withDescription(
     "Run the embedded stack in the foreground; print the export lines for a second shell; Ctrl-C stops it.",
@@ -219,48 +247,22 @@ export const local = Command.make("local").pipe(
 export const demo = Command.make(
   "demo",
   {
-    ...g,
     documents: Options.integer("documents").pipe(Options.withDefault(2000), Options.withDescription("Corpus size")),
     customers: Options.integer("customers").pipe(Options.withDefault(50)),
   },
-  (o) => Effect.flatMap(handlers, (h) => h.demo(o)),
+  (o) =>
+    Effect.flatMap(
+      Effect.promise(() => import("./Demo.js")),
+      (m) => m.run(o),
+    ),
 ).pipe(
   Command.withDescription(
     "Start a private stack, write a generated corpus through Docket, query it, show fallback and event sync, reconcile, report.",
   ),
 )
 
-/** `docket doctor` */
-export const doctor = Command.make(
-  "doctor",
-  {
-    ...g,
-    function: Options.text("function").pipe(
-      Options.optional,
-      Options.withDescription("The sync Lambda (name or ARN): compare its environment; the bucket must notify it"),
-    ),
-    queue: Options.text("queue").pipe(
-      Options.optional,
-      Options.withDescription("The SQS queue ARN the bucket notifies (delivery = sqs)"),
-    ),
-    namespace: Options.text("namespace").pipe(
-      Options.withDefault("Docket"),
-      Options.withDescription("CloudWatch namespace of Docket's metrics"),
-    ),
-  },
-  (o: DoctorCommand.DoctorOptions) =>
-    Effect.flatMap(
-      Effect.promise(() => import("./DoctorCommand.js")),
-      (doctor) => doctor.run(o),
-    ),
-).pipe(
-  Command.withDescription(
-    "Check a deployment: configuration, credentials, reachability, the table against Docket's definition, the bucket's event delivery, the function's environment, recent metrics. Exit 0 only when no check failed.",
-  ),
-)
-
 /** The `docket` command. */
-export const docket = Command.make("docket").pipe(
+export const docket = GlobalOptions.root.pipe(
   Command.withDescription(
     "A DynamoDB cache and index in front of the S3 bucket of change and announcement documents. Exit codes: 0 ok, 1 failure, 2 bad usage or input, 3 drift (reconcile).",
   ),

@@ -1,11 +1,14 @@
 /**
- * The CLI's own error and the mapping from every error a command can end with
- * to an exit code and a one-line message: 0 success, 1 failure, 2 bad usage or
- * bad input, 3 drift found by `reconcile` (without `--fix`, or not all fixed),
- * 130 interrupted.
+ * The CLI's own error, the exit codes (0 success, 1 failure, 2 bad usage or
+ * bad input, 3 drift found by `reconcile` without `--fix` or not all fixed,
+ * 130 interrupted) and the one-line message of any error a command can end
+ * with. Which exit code an error gets is decided by its class in `ExitCode`,
+ * loaded only when a command fails (it imports core's error classes, and with
+ * them the workflows they belong to).
  *
  * @since 0.1.0
  */
+
 import * as Data from "effect/Data"
 
 /** A command failed: `BadInput` (exit 2), `Failure` (exit 1) or `Drift` (exit 3). */
@@ -22,30 +25,7 @@ export class CliError extends Data.TaggedError("CliError")<{
 /** Exit codes. */
 export const ExitCode = { Ok: 0, Failure: 1, BadInput: 2, Drift: 3, Interrupted: 130 } as const
 
-const badInputTags = new Set([
-  "DocumentDecodeError",
-  "InvalidQueryError",
-  "CursorError",
-  "ValidationError",
-  "ConfigError",
-  "KeyDecodeError",
-])
-
 const configOps = ["MissingData", "InvalidData", "SourceUnavailable", "Unsupported", "And", "Or"]
-
-/** The exit code of an error. */
-export const exitCode = (error: unknown): number => {
-  const e = error as { _tag?: unknown; reason?: unknown; _op?: unknown }
-  if (e?._tag === "CliError") {
-    return e.reason === "BadInput" ? ExitCode.BadInput : e.reason === "Drift" ? ExitCode.Drift : ExitCode.Failure
-  }
-  if (e?._tag === "BackfillError") return e.reason === "ListingFailed" ? ExitCode.Failure : ExitCode.BadInput
-  if (e?._tag === "InventoryError") return e.reason === "BadLocation" ? ExitCode.BadInput : ExitCode.Failure
-  if (typeof e?._tag === "string" && badInputTags.has(e._tag)) return ExitCode.BadInput
-  // effect's ConfigError carries its kind in `_op`.
-  if (e?._tag === undefined && typeof e?._op === "string" && configOps.includes(e._op)) return ExitCode.BadInput
-  return ExitCode.Failure
-}
 
 /** The tag of an error, for the JSON error object. */
 export const tagOf = (error: unknown): string => {

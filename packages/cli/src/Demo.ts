@@ -22,9 +22,8 @@ import * as Effect from "effect/Effect"
 import * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
 import * as DemoCorpus from "./DemoCorpus.js"
-import type * as GlobalOptions from "./GlobalOptions.js"
-import { loggerLayer } from "./Handlers.js"
-import { acquireStack } from "./LocalMode.js"
+import * as Environment from "./Environment.js"
+import * as GlobalOptions from "./GlobalOptions.js"
 import * as Output from "./Output.js"
 import * as Services from "./Services.js"
 
@@ -45,17 +44,16 @@ const timed = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
 const say = (text: string) => Output.line(text)
 
 /** Runs the demo. */
-export const run = (o: GlobalOptions.Globals & { readonly documents: number; readonly customers: number }) =>
+export const run = (o: { readonly documents: number; readonly customers: number }) =>
   Effect.scoped(
     Effect.gen(function* () {
+      const globals = yield* GlobalOptions.root
       const t0 = performance.now()
       yield* Output.note("starting a private local stack (DynamoDB Local + S3 emulator)...")
-      const stack = yield* acquireStack
+      const stack = yield* LocalStack.acquire()
       const table = "docket-demo"
       const bucket = "docket-demo"
       yield* Effect.promise(() => Promise.all([stack.createTable(table), stack.createBucket(bucket)]))
-      process.env.AWS_ACCESS_KEY_ID = LocalStack.credentials.accessKeyId
-      process.env.AWS_SECRET_ACCESS_KEY = LocalStack.credentials.secretAccessKey
       const stackMs = performance.now() - t0
       const settings = DocketConfig.make({
         table,
@@ -63,9 +61,16 @@ export const run = (o: GlobalOptions.Globals & { readonly documents: number; rea
         region: stack.region,
         dynamodbEndpoint: Option.some(stack.dynamodbEndpoint),
         s3Endpoint: Option.some(stack.s3Endpoint),
-        rps: Option.getOrElse(o.rps, () => 5000),
-        burst: Option.getOrElse(o.rps, () => 5000),
+        rps: Option.getOrElse(globals.rps, () => 5000),
+        burst: Option.getOrElse(globals.rps, () => 5000),
+        logLevel: LogLevel.Warning,
       })
+      // The stack's variables and credentials reach Docket's clients through the Environment layer.
+      const environment = Environment.make(
+        globals,
+        { ...Environment.processEnvironment(), ...stack.environment({ table, bucket }) },
+        settings,
+      )
       yield* say(`Docket demo: stack up in ${Output.ms(stackMs)} (table ${table}, bucket ${bucket})\n`)
       const body = Effect.gen(function* () {
         const writer = yield* WriteThrough.WriteThrough
@@ -265,11 +270,10 @@ export const run = (o: GlobalOptions.Globals & { readonly documents: number; rea
           ),
         )
       })
-      const logFormat = Option.getOrElse(o.logFormat, () => (process.stderr.isTTY ? "pretty" : "json"))
       yield* body.pipe(
         Effect.scoped,
-        Effect.provide(Services.layer(settings)),
-        Effect.provide(loggerLayer(LogLevel.Warning, logFormat)),
+        Effect.provide(Services.layer),
+        Effect.provideService(Environment.Environment, environment),
       )
     }),
   )

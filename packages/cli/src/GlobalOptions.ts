@@ -1,29 +1,18 @@
 /**
- * The options every `docket` command accepts, and how they become Docket's
- * configuration: a flag overrides the stack recorded by `docket local start`
- * (with `--local`), which overrides the environment (DESIGN section 10).
+ * The options every `docket` command accepts, declared once on the root
+ * command (`docket --help` lists them once; `docket put --help` shows what
+ * `put` takes). A subcommand reads them by yielding {@link root}, which
+ * @effect/cli provides to every subcommand's handler.
+ *
+ * They may be written anywhere on the command line (`docket put FILE
+ * --dry-run` as well as `docket --dry-run put FILE`): {@link hoist} moves them
+ * in front of the subcommand before @effect/cli parses.
  *
  * @since 0.1.0
  */
+import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
-import * as ConfigProvider from "effect/ConfigProvider"
-import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import { CliError } from "./CliError.js"
-import * as LocalState from "./LocalState.js"
-
-/**
- * The log level given with @effect/cli's built-in `--log-level` (which takes
- * precedence over `DOCKET_LOG_LEVEL`), if any.
- */
-export const logLevelFlag = (argv: ReadonlyArray<string> = process.argv): string | undefined => {
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] ?? ""
-    if (arg === "--log-level") return argv[i + 1]
-    if (arg.startsWith("--log-level=")) return arg.slice("--log-level=".length)
-  }
-  return undefined
-}
 
 /** Output formats. */
 export type Format = "table" | "json" | "ndjson"
@@ -31,7 +20,7 @@ export type Format = "table" | "json" | "ndjson"
 const text = (name: string, env: string, description: string) =>
   Options.text(name).pipe(Options.optional, Options.withDescription(`${description} (env ${env})`))
 
-/** The global options, as an `Options` record spread into every command. */
+/** The global options, as the root command's `Options` record. */
 export const options = {
   table: text("table", "DOCKET_TABLE", "DynamoDB table name; default docket"),
   bucket: text("bucket", "DOCKET_BUCKET", "S3 bucket holding the documents"),
@@ -90,6 +79,13 @@ export interface Globals {
   readonly metrics: Option.Option<"emf" | "cloudwatch">
 }
 
+/**
+ * The root command with the global options and no handler of its own: `Cli`
+ * adds the description and the subcommands. Yielding it inside a subcommand's
+ * handler gives the {@link Globals}.
+ */
+export const root = Command.make("docket", options)
+
 /** The flags given, as the environment variables they override. */
 export const flagEnvironment = (globals: Globals): Record<string, string> => {
   const env: Record<string, string> = {}
@@ -109,34 +105,38 @@ export const flagEnvironment = (globals: Globals): Record<string, string> => {
   return env
 }
 
-/**
- * The whole environment Docket reads for a command: flags, then the local
- * stack's variables (with `--local`), then the process environment. Fails when
- * `--local` is given and no stack is running.
- */
-export const environment = (globals: Globals): Effect.Effect<Record<string, string>, CliError> =>
-  Effect.gen(function* () {
-    const fromProcess = Object.fromEntries(
-      Object.entries(process.env).filter((entry): entry is [string, string] => entry[1] !== undefined),
-    )
-    if (fromProcess.DOCKET_LOG_LEVEL === undefined) fromProcess.DOCKET_LOG_LEVEL = "warning"
-    let fromLocal: Record<string, string> = {}
-    if (globals.local) {
-      const found = LocalState.read()
-      if (found._tag !== "Running") {
-        return yield* new CliError({
-          reason: "Failure",
-          message:
-            found._tag === "NoStateFile"
-              ? `--local: no local stack is running (no state file at ${found.file}). Start one in another shell with \`docket local start\` (or \`npx docket local start\`), then run this command again.`
-              : `--local: the local stack recorded in ${found.file} (pid ${found.pid}) is not running any more. Start it again with \`docket local start\`.`,
-        })
-      }
-      fromLocal = { ...found.state.environment }
-    }
-    return { ...fromProcess, ...fromLocal, ...flagEnvironment(globals) }
-  })
+/** `--name` of each global option, and whether it takes a value (`--table NAME`) or is a flag (`--dry-run`). */
+export const names: ReadonlyMap<string, { readonly takesValue: boolean }> = new Map(
+  Object.values<Options.Options<unknown>>(options).flatMap((option) =>
+    Option.match(Options.getIdentifier(option), {
+      onNone: () => [],
+      onSome: (name) => [[name, { takesValue: !Options.isBool(option) }] as const],
+    }),
+  ),
+)
 
-/** A `ConfigProvider` over an environment map (names as in the process environment). */
-export const configProvider = (env: Record<string, string>): ConfigProvider.ConfigProvider =>
-  ConfigProvider.fromMap(new Map(Object.entries(env)))
+/**
+ * Moves the global options found anywhere in `args` (the arguments after the
+ * program name) to the front, each as one `--name=value` word (so that a value
+ * that happens to be a command's name, `--table demo`, is never taken for the
+ * command). Stops at `--`. Everything else keeps its order.
+ */
+export const hoist = (args: ReadonlyArray<string>): ReadonlyArray<string> => {
+  const globals: Array<string> = []
+  const rest: Array<string> = []
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] ?? ""
+    if (arg === "--") {
+      rest.push(...args.slice(i))
+      break
+    }
+    const eq = arg.indexOf("=")
+    const name = eq > 0 ? arg.slice(0, eq) : arg
+    const spec = arg.startsWith("--") ? names.get(name) : undefined
+    if (spec === undefined) rest.push(arg)
+    else if (!spec.takesValue || eq > 0) globals.push(arg)
+    else if (i + 1 < args.length) globals.push(`${name}=${args[++i]}`)
+    else globals.push(arg)
+  }
+  return [...globals, ...rest]
+}

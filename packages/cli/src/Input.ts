@@ -6,10 +6,12 @@
  *
  * @since 0.1.0
  */
-import { readFileSync } from "node:fs"
 import type * as Document from "@docket/core/Document"
 import type * as DocumentKind from "@docket/core/DocumentKind"
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Stream from "effect/Stream"
 import { CliError } from "./CliError.js"
 
 /** A decoded document and where it came from (`file:line`). */
@@ -18,26 +20,31 @@ export interface Parsed {
   readonly document: Document.AnyDocument
 }
 
-/** Reads `file` (or stdin for `-`). */
-export const readText = (file: string): Either.Either<string, CliError> => {
-  try {
-    return Either.right(readFileSync(file === "-" ? 0 : file, "utf8"))
-  } catch (error) {
-    const code = (error as { code?: string }).code
-    return Either.left(
-      new CliError({
-        reason: "BadInput",
-        message:
-          code === "ENOENT"
-            ? `Cannot read ${file}: no such file`
-            : code === "EISDIR"
-              ? `Cannot read ${file}: it is a directory`
-              : `Cannot read ${file}: ${(error as Error).message}`,
-        cause: error,
-      }),
-    )
-  }
-}
+/** Everything on stdin, as text. */
+const readStdin: Effect.Effect<string, CliError> = Stream.fromAsyncIterable(
+  process.stdin as AsyncIterable<Uint8Array>,
+  (cause) => new CliError({ reason: "BadInput", message: `Cannot read stdin: ${String(cause)}`, cause }),
+).pipe(Stream.decodeText(), Stream.mkString)
+
+/** Reads `file` through the platform's `FileSystem` (or stdin for `-`). */
+export const readText = (file: string): Effect.Effect<string, CliError, FileSystem.FileSystem> =>
+  file === "-"
+    ? readStdin
+    : Effect.flatMap(FileSystem.FileSystem, (fs) => fs.readFileString(file)).pipe(
+        Effect.mapError(
+          (error) =>
+            new CliError({
+              reason: "BadInput",
+              message:
+                error._tag === "SystemError" && error.reason === "NotFound"
+                  ? `Cannot read ${file}: no such file`
+                  : /EISDIR/.test(error.message)
+                    ? `Cannot read ${file}: it is a directory`
+                    : `Cannot read ${file}: ${error.message}`,
+              cause: error,
+            }),
+        ),
+      )
 
 /**
  * Decodes the text of a `put` input. A text that is one JSON value (possibly
@@ -98,34 +105,3 @@ export const parseDocuments = (
     entries.map((e) => ({ source: e.source, document: Either.getOrThrow(e.decoded) as Document.AnyDocument })),
   )
 }
-
-/**
- * Parses a `--from`/`--to` value: an ISO-8601 date (`2026-11-01`, midnight
- * UTC) or date-time with a zone. Returns the normalised instant.
- */
-export const parseInstant = (flag: string, value: string): Either.Either<string, CliError> => {
-  const dateOnly = /^\d{4}-\d{2}-\d{2}$/.test(value)
-  const dateTime = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/.test(value)
-  const ms = Date.parse(dateOnly ? `${value}T00:00:00Z` : value)
-  const real = !Number.isNaN(ms) && new Date(ms).toISOString().slice(0, 10) === value.slice(0, 10)
-  if ((!dateOnly && !dateTime) || Number.isNaN(ms) || (dateOnly && !real)) {
-    return Either.left(
-      new CliError({
-        reason: "BadInput",
-        message: `--${flag} ${JSON.stringify(value)} is not an ISO-8601 date (2026-11-01) or date-time with a zone (2026-11-01T09:00:00Z)`,
-      }),
-    )
-  }
-  return Either.right(new Date(ms).toISOString())
-}
-
-/** Checks `from < to` (the range is half-open). */
-export const checkRange = (from: string, to: string, given: { from: string; to: string }) =>
-  from < to
-    ? Either.right({ from, to })
-    : Either.left(
-        new CliError({
-          reason: "BadInput",
-          message: `--from ${given.from} must be before --to ${given.to} (the range [from, to) is half-open)`,
-        }),
-      )

@@ -14,11 +14,14 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Cli from "./Cli.js"
 import * as CliError from "./CliError.js"
+import * as GlobalOptions from "./GlobalOptions.js"
 import * as Terminal from "./Terminal.js"
 
-// @effect/cli stops reading options after a bare `-` (stdin): move it last so `put - --local` works.
-const argv = process.argv.includes("-") ? [...process.argv.filter((a) => a !== "-"), "-"] : process.argv
-const args = argv.slice(2)
+// Global options may be written anywhere: they go in front of the subcommand, where @effect/cli reads them.
+const hoisted = GlobalOptions.hoist(process.argv.slice(2))
+// @effect/cli stops reading options after a bare `-` (stdin): move it last so `put - --concurrency 2` works.
+const args = hoisted.includes("-") ? [...hoisted.filter((a) => a !== "-"), "-"] : hoisted
+const argv = [...process.argv.slice(0, 2), ...args]
 const jsonErrors = args.some((a, i) => a === "--format=json" || (a === "--format" && args[i + 1] === "json"))
 
 const report = (error: unknown) =>
@@ -46,9 +49,14 @@ const program = Cli.run(argv).pipe(
   Effect.catchAll((error) =>
     Effect.zipRight(
       report(error),
-      Effect.sync(() => {
-        exitCode = ValidationError.isValidationError(error) ? CliError.ExitCode.BadInput : CliError.exitCode(error)
-      }),
+      // The classes that decide the code are imported only now: a command that succeeds never loads them.
+      Effect.flatMap(
+        Effect.promise(() => import("./ExitCode.js")),
+        (ExitCode) =>
+          Effect.sync(() => {
+            exitCode = ExitCode.of(error)
+          }),
+      ),
     ),
   ),
   // Help, tables and logs carry no ANSI escapes on a pipe, a file, or with NO_COLOR.

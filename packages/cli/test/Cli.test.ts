@@ -4,7 +4,7 @@
  * dry-run, backfill interrupted with SIGINT then resumed, reconcile finding and
  * fixing injected drift, `local start` and `--local`, and the demo.
  */
-import { type ChildProcess, execFileSync, spawn } from "node:child_process"
+import { type ChildProcess, execFile, spawn } from "node:child_process"
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -79,9 +79,14 @@ const queryCount = async (env: Record<string, string>) => {
   return (JSON.parse(r.stdout) as { items: Array<unknown> }).items.length
 }
 
-beforeAll(() => {
-  execFileSync(process.execPath, [join(root, "scripts", "bundle.mjs")], { stdio: "ignore" })
-}, 120_000)
+// Asynchronously: a worker blocked in a synchronous child process cannot answer Vitest's progress RPC.
+beforeAll(
+  () =>
+    new Promise<void>((resolve, reject) =>
+      execFile(process.execPath, [join(root, "scripts", "bundle.mjs")], (error) => (error ? reject(error) : resolve())),
+    ),
+  120_000,
+)
 
 describe("docket binary", () => {
   it("explains every command in --help and prints completions", async () => {

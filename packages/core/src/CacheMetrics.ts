@@ -1,103 +1,117 @@
 /**
  * Docket's metrics (DESIGN section 9): Effect `Metric`s are the one source.
- * Every name here is what the CloudWatch alarms use (namespace
- * {@link namespace}); exporters (Embedded Metric Format, PutMetricData) read
- * them from the metric registry.
+ * Every metric is declared here once, with its unit, the tags it is published
+ * by and its description; {@link catalog} lists them in declaration order, and
+ * the exporters (`MetricsExport`: Embedded Metric Format, PutMetricData) and
+ * the CloudWatch alarms (namespace {@link namespace}) use only those.
  *
  * @since 0.1.0
  */
 import * as Metric from "effect/Metric"
 import * as MetricBoundaries from "effect/MetricBoundaries"
 
+/** CloudWatch units Docket uses. */
+export type Unit = "Count" | "Milliseconds"
+
+/** One metric Docket emits, as the exporters publish it. */
+export interface Definition {
+  /** The CloudWatch metric name (= the Effect metric's name). */
+  readonly name: string
+  readonly type: "counter" | "histogram"
+  readonly unit: Unit
+  /** Tags published as extra dimensions (in a second dimension set). */
+  readonly dimensions: ReadonlyArray<string>
+  readonly description: string
+}
+
+const definitions: Array<Definition> = []
+
+/** Declares an incremental counter and its catalog entry. */
+const counter = (name: string, description: string, dimensions: ReadonlyArray<string> = []) => {
+  definitions.push({ name, type: "counter", unit: "Count", dimensions, description })
+  return Metric.counter(name, { description, incremental: true })
+}
+
+/** Declares a histogram of milliseconds and its catalog entry. */
+const histogram = (
+  name: string,
+  boundaries: MetricBoundaries.MetricBoundaries,
+  description: string,
+  dimensions: ReadonlyArray<string> = [],
+) => {
+  definitions.push({ name, type: "histogram", unit: "Milliseconds", dimensions, description })
+  return Metric.histogram(name, boundaries, description)
+}
+
 /** The CloudWatch namespace Docket publishes to. */
 export const namespace = "Docket"
 
 /** Cache reads that found a live document. */
-export const cacheHits = Metric.counter("CacheHits", {
-  description: "Cache reads answered from DynamoDB",
-  incremental: true,
-})
+export const cacheHits = counter("CacheHits", "Cache reads answered from DynamoDB")
 
 /** Cache reads that found nothing live (absent, expired, tombstone or pointer). */
-export const cacheMisses = Metric.counter("CacheMisses", {
-  description: "Cache reads that had to go to S3",
-  incremental: true,
-})
+export const cacheMisses = counter("CacheMisses", "Cache reads that had to go to S3")
 
 /** Reads answered from S3 because the cache missed or failed. */
-export const fallbacks = Metric.counter("Fallbacks", { description: "Reads answered from S3", incremental: true })
+export const fallbacks = counter("Fallbacks", "Reads answered from S3")
 
 /** Cache refills after a fallback read, tagged `outcome` = `ok` | `failed`. */
-export const refills = Metric.counter("CacheRefills", {
-  description: "Cache refills after fallback",
-  incremental: true,
-})
+export const refills = counter("CacheRefills", "Cache refills after a fallback read", ["outcome"])
 
 /**
  * Query latency in milliseconds (histogram, for p99), tagged `index`. The
  * boundaries include the alarm threshold (500 ms) so that the exported p99 is
  * on the right side of it (see `MetricsExport`).
  */
-export const queryLatency = Metric.histogram(
+export const queryLatency = histogram(
   "QueryLatency",
   MetricBoundaries.fromIterable(
     [...MetricBoundaries.exponential({ start: 1, factor: 1.6, count: 24 }).values, 500].sort((a, b) => a - b),
   ),
-  "Query latency in milliseconds",
+  "Query latency (p99 alarm)",
+  ["index"],
 )
 
 /** Write-through outcomes, tagged `outcome` = `written` | `unchanged` | `rolled-back` | `failed` | `stale`. */
-export const writes = Metric.counter("WriteOutcomes", { description: "Write-through outcomes", incremental: true })
+export const writes = counter("WriteOutcomes", "Write-through outcomes", ["outcome"])
 
 /** Rollbacks of the cache after an S3 failure, tagged `outcome` = `ok` | `failed`. */
-export const rollbacks = Metric.counter("Rollbacks", { description: "Cache rollbacks", incremental: true })
+export const rollbacks = counter("Rollbacks", "Cache rollbacks after an S3 failure", ["outcome"])
 
 /** Keys whose rollback failed: the cache may disagree with S3 until reconcile runs. */
-export const reconcileNeeded = Metric.counter("ReconcileNeeded", {
-  description: "Keys marked for reconcile after a failed rollback",
-  incremental: true,
-})
+export const reconcileNeeded = counter("ReconcileNeeded", "Keys whose rollback failed")
 
 /**
  * Abandoned write intents resolved (lease expired), tagged `outcome` =
  * `rolled-forward` (S3 held the intent's ETag: committed) | `dropped` (it did
  * not: cleared) | `failed`.
  */
-export const intentsResolved = Metric.counter("IntentsResolved", {
-  description: "Expired write intents resolved",
-  incremental: true,
-})
+export const intentsResolved = counter("IntentsResolved", "Expired write intents resolved", ["outcome"])
 
 /** Milliseconds from an S3 event's time to its processing. */
-export const eventLag = Metric.histogram(
+export const eventLag = histogram(
   "EventLag",
   MetricBoundaries.exponential({ start: 10, factor: 2, count: 20 }),
-  "S3 event lag in milliseconds",
+  "Time from an S3 event to its processing",
 )
 
 /** S3 event records applied to the cache. */
-export const eventsProcessed = Metric.counter("EventsProcessed", {
-  description: "S3 events applied",
-  incremental: true,
-})
+export const eventsProcessed = counter("EventsProcessed", "S3 events applied")
 
 /** S3 event records skipped because the cache already holds a newer state. */
-export const eventsStale = Metric.counter("EventsStale", {
-  description: "S3 events older than the cache",
-  incremental: true,
-})
+export const eventsStale = counter("EventsStale", "S3 events older than the cache")
 
 /** S3 event records skipped because the key is not a document. */
-export const eventsSkipped = Metric.counter("EventsSkipped", {
-  description: "S3 events for non-document keys",
-  incremental: true,
-})
+export const eventsSkipped = counter("EventsSkipped", "S3 events for non-document keys")
 
 /** S3 event records that failed after retries. */
-export const eventsFailed = Metric.counter("EventsFailed", { description: "S3 events that failed", incremental: true })
+export const eventsFailed = counter("EventsFailed", "S3 events that failed after retries")
 
 /** DynamoDB throttling responses seen (before retries). */
-export const throttles = Metric.counter("Throttles", {
-  description: "Throttled DynamoDB or S3 calls",
-  incremental: true,
-})
+export const throttles = counter("Throttles", "Throttled DynamoDB or S3 calls")
+
+/**
+ * Every metric above, in declaration order: what the exporters publish and the
+ * Terraform alarms may reference (tested).
+ */
+export const catalog: ReadonlyArray<Definition> = definitions

@@ -7,10 +7,14 @@
  *
  * @since 0.1.0
  */
+import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 
 /** A field this module does not know, kept as it is. */
 const Rest = Schema.Record({ key: Schema.String, value: Schema.Unknown })
+
+const timestampPattern = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/
+const datePattern = /^\d{4}-\d{2}-\d{2}$/
 
 /**
  * An ISO-8601 timestamp with a date, a time and a zone (`Z` or `±hh:mm`), e.g.
@@ -18,7 +22,7 @@ const Rest = Schema.Record({ key: Schema.String, value: Schema.Unknown })
  * by its UTC instant (see {@link toInstant}).
  */
 export const IsoTimestamp = Schema.String.pipe(
-  Schema.pattern(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/, {
+  Schema.pattern(timestampPattern, {
     message: (issue) =>
       `Expected an ISO-8601 timestamp with a zone (e.g. 2026-11-30T22:00:00Z), got ${JSON.stringify(issue.actual)}`,
   }),
@@ -47,6 +51,19 @@ const isRealDateTime = (s: string): boolean => {
     (Number.isNaN(se) || se < 60) &&
     !Number.isNaN(Date.parse(s))
   )
+}
+
+/**
+ * The one parser of instants that people and queries give (`--from`, `--to`, a
+ * query's range, backfill filters): an ISO-8601 date (`2026-11-01`, midnight
+ * UTC) or a timestamp with a zone (`2026-11-01T09:00:00+01:00`). Returns the
+ * normalised UTC instant ({@link toInstant}); `None` for anything else,
+ * including dates that do not exist (30 February) and times without a zone
+ * (which would silently depend on the machine's time zone).
+ */
+export const parseInstant = (text: string): Option.Option<string> => {
+  const full = datePattern.test(text) ? `${text}T00:00:00Z` : text
+  return timestampPattern.test(full) && isRealDateTime(full) ? Option.some(toInstant(full)) : Option.none()
 }
 
 /** The UTC instant of a timestamp as `YYYY-MM-DDTHH:mm:ss.sssZ`: sortable as text. */

@@ -6,7 +6,9 @@
  *
  * Resolving = HEAD the object. A put intent whose ETag S3 holds is committed
  * (rolled forward: the body is read, the document committed as S3 has it);
- * otherwise the intent is dropped (cleared: the committed state stays). A
+ * otherwise the intent is dropped: cleared, the committed state kept when S3
+ * still holds it, else replaced by what S3 holds (a put that landed after its
+ * writer gave up, a foreign write whose event met the intent). A
  * delete intent is rolled forward (a tombstone) when S3 has no object.
  * Because a writer gives up on its S3 call before its lease ends, nothing of
  * that writer can land after the resolution decided (docs/write-through.md).
@@ -75,8 +77,39 @@ export const resolve = (
     ) {
       return "gone" as Resolution
     }
-    const drop = Effect.as(cache.clearIntent(kind, id, intent.writer), "dropped" as Resolution)
+    const clear = Effect.as(cache.clearIntent(kind, id, intent.writer), "dropped" as Resolution)
     const head = yield* store.head(intent.s3Key)
+    // Dropping keeps the committed state, unless S3 holds something else than it (a put that landed after its
+    // writer gave up, a foreign write whose event met this intent and left the key to it): then the intent is
+    // dropped by committing S3's state, so the cache converges to S3 (found by the invariant 6 property).
+    const drop = Effect.gen(function* () {
+      const entry = Option.getOrUndefined(current.entry)
+      if (Option.isNone(head)) {
+        if (entry === undefined || entry._tag === "Tombstone") return yield* clear
+        yield* cache.commit({
+          kind,
+          id,
+          writer: intent.writer,
+          previous: current.entry,
+          change: { _tag: "Delete", ttlSeconds: tombstoneTtlSeconds },
+        })
+        return "dropped" as Resolution
+      }
+      const there = DocumentStore.normalizeEtag(head.value.etag)
+      if (entry?._tag === "Cached" && entry.etag !== undefined && DocumentStore.normalizeEtag(entry.etag) === there) {
+        return yield* clear
+      }
+      const stored = yield* store.getKey(intent.s3Key)
+      if (Option.isNone(stored)) return yield* clear
+      yield* cache.commit({
+        kind,
+        id,
+        writer: intent.writer,
+        previous: current.entry,
+        change: { _tag: "Put", document: stored.value.document, s3Key: intent.s3Key, etag: stored.value.etag },
+      })
+      return "dropped" as Resolution
+    })
     if (intent.operation === "delete") {
       if (Option.isSome(head)) return yield* drop
       yield* cache.commit({

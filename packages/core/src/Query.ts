@@ -22,7 +22,6 @@
  */
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Stream from "effect/Stream"
 import * as CacheEntry from "./CacheEntry.js"
 import type * as Document from "./Document.js"
@@ -34,7 +33,7 @@ import {
   type Page,
   type Query,
 } from "./DocumentCache.js"
-import { type DocumentDecodeError, DocumentKinds } from "./DocumentKind.js"
+import type { DocumentDecodeError, DocumentKinds } from "./DocumentKind.js"
 import type { DocumentStore, StoreError } from "./DocumentStore.js"
 import * as QueryPlan from "./internal/query.js"
 import * as Scan from "./internal/scan.js"
@@ -65,11 +64,6 @@ const beforeHorizon = (plan: QueryPlan.Plan, options: HorizonOptions, now: numbe
     (result) => result.items,
   )
 
-const planOf = (query: Query) =>
-  Effect.flatMap(DocumentKinds, (registry) =>
-    Either.match(QueryPlan.plan(query, registry), { onLeft: Effect.fail, onRight: Effect.succeed }),
-  )
-
 const combined = (plan: QueryPlan.Plan, query: Query, options: HorizonOptions, now: number) =>
   Stream.unwrap(
     Effect.gen(function* () {
@@ -90,7 +84,7 @@ export const withS3Horizon = (
 ): Stream.Stream<Document.Summary, HorizonError, DocumentCache | DocumentStore | DocumentKinds> =>
   Stream.unwrap(
     Effect.gen(function* () {
-      const plan = yield* planOf(query)
+      const plan = yield* QueryPlan.planOf(query)
       return combined(plan, query, options, yield* Clock.currentTimeMillis)
     }),
   )
@@ -104,7 +98,7 @@ export const pageWithS3Horizon = (
   options: HorizonOptions & { readonly limit: number; readonly cursor?: string },
 ): Effect.Effect<Page, HorizonError | CursorError, DocumentCache | DocumentStore | DocumentKinds> =>
   Effect.gen(function* () {
-    const plan = yield* planOf(query)
+    const plan = yield* QueryPlan.planOf(query)
     const now = yield* Clock.currentTimeMillis
     return yield* QueryPlan.page(
       plan,

@@ -498,13 +498,15 @@ export const consume = (
 ): Effect.Effect<Consumer, never, Requirements | Scope.Scope> =>
   Effect.gen(function* () {
     const queue = yield* Effect.acquireRelease(Queue.unbounded<unknown>(), Queue.shutdown)
+    // The listener runs outside any fiber: it reads the same Clock through the service.
+    const clock = yield* Effect.clock
     let pending = 0
-    let lastArrival = Date.now()
+    let lastArrival = clock.unsafeCurrentTimeMillis()
     const failures: Array<RecordResult> = []
     yield* Effect.acquireRelease(
       Effect.sync(() =>
         subscribe((event) => {
-          lastArrival = Date.now()
+          lastArrival = clock.unsafeCurrentTimeMillis()
           pending += 1
           if (!Queue.unsafeOffer(queue, event)) pending -= 1
         }),
@@ -531,10 +533,9 @@ export const consume = (
     // A push source may deliver an event a moment after the write that caused it
     // returned to its caller: idle also waits for a short quiet period.
     const quietMillis = 50
-    const idle: Effect.Effect<void> = Effect.suspend(() => {
-      const since = Date.now()
-      const wait: Effect.Effect<void> = Effect.suspend(() =>
-        pending === 0 && Date.now() - Math.max(lastArrival, since) >= quietMillis
+    const idle: Effect.Effect<void> = Effect.flatMap(Clock.currentTimeMillis, (since) => {
+      const wait: Effect.Effect<void> = Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        pending === 0 && now - Math.max(lastArrival, since) >= quietMillis
           ? Effect.void
           : Effect.zipRight(Effect.sleep("5 millis"), wait),
       )

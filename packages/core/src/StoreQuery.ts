@@ -24,12 +24,11 @@
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import type * as Document from "./Document.js"
 import type { CursorError, InvalidQueryError, Page, Query } from "./DocumentCache.js"
-import { type DocumentDecodeError, DocumentKinds } from "./DocumentKind.js"
+import type { DocumentDecodeError, DocumentKinds } from "./DocumentKind.js"
 import type { DocumentStore, StoreError } from "./DocumentStore.js"
 import * as QueryPlan from "./internal/query.js"
 import * as Scan from "./internal/scan.js"
@@ -56,11 +55,6 @@ export type StoreQueryError = InvalidQueryError | StoreError | DocumentDecodeErr
 /** The warning every S3-answered query logs (and the CLI prints). */
 export const slowerNotice =
   "answered from S3 with the cache off: listed the bucket and read object metadata, slower than the cache"
-
-const planOf = (query: Query) =>
-  Effect.flatMap(DocumentKinds, (registry) =>
-    Either.match(QueryPlan.plan(query, registry), { onLeft: Effect.fail, onRight: Effect.succeed }),
-  )
 
 const run = (plan: QueryPlan.Plan, options: Options) =>
   Scan.scan(plan, () => true, options.concurrency ?? 16).pipe(
@@ -95,7 +89,7 @@ export const stream = (
 ): Stream.Stream<Document.Summary, StoreQueryError, DocumentStore | DocumentKinds> =>
   Stream.unwrap(
     Effect.gen(function* () {
-      const plan = yield* planOf(query)
+      const plan = yield* QueryPlan.planOf(query)
       const result = yield* run(plan, options).pipe(Effect.tap(warnSlow(plan)), logged(plan, "query.s3"))
       return Stream.fromIterable(result.items)
     }),
@@ -111,7 +105,7 @@ export const page = (
   options: Options & { readonly limit: number; readonly cursor?: string },
 ): Effect.Effect<StorePage, StoreQueryError | CursorError, DocumentStore | DocumentKinds> =>
   Effect.gen(function* () {
-    const plan = yield* planOf(query)
+    const plan = yield* QueryPlan.planOf(query)
     let requests: Requests = { listed: 0, heads: 0, gets: 0 }
     const result = yield* QueryPlan.page(
       plan,

@@ -150,8 +150,9 @@ describe("Tracing: span trees on the local stack", () => {
             "docket.outcome": "Written",
           })
           const all = names(root)
-          // The cache calls and the S3 put (with its attempts) are children of the write, in one trace.
+          // The protocol's three round trips are the write's children, in order: intent, S3 put, commit.
           expect(all.some((n) => n.startsWith("cache."))).toBe(true)
+          expect(root.children.map((c) => c.span.name)).toEqual(["cache.intend", "s3.PutObject", "cache.commit"])
           const put = find(root, "s3.PutObject")
           expect(put).toBeDefined()
           expect(childNames(put!)).toContain("s3.PutObject.attempt")

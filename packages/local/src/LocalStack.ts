@@ -27,19 +27,15 @@ import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
-import {
-  CreateTableCommand,
-  DynamoDBClient,
-  ListTablesCommand,
-  UpdateTimeToLiveCommand,
-} from "@aws-sdk/client-dynamodb"
+import { DynamoDBClient, ListTablesCommand } from "@aws-sdk/client-dynamodb"
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3"
-import * as Table from "@docket/core/Table"
+import * as TableAdmin from "@docket/core/TableAdmin"
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { buildApp } from "fauxqs"
+import type * as Scope from "effect/Scope"
+import * as S3Emulator from "./internal/s3Emulator.js"
 
 /** Static credentials the local endpoints accept. */
 export const credentials = { accessKeyId: "docketlocal", secretAccessKey: "docketlocal" } as const
@@ -73,21 +69,7 @@ export interface ClientConfig {
 }
 
 /** A S3 object change the emulator served (for local event notifications). */
-export interface ObjectChange {
-  readonly type: "created" | "deleted"
-  readonly bucket: string
-  /** The decoded key. */
-  readonly key: string
-  /** The HTTP method and status of the request that caused it. */
-  readonly method: string
-  readonly time: Date
-  /** What S3 would name the operation in an event: `Put`, `Copy`, `CompleteMultipartUpload`, `Delete`. */
-  readonly operation?: "Put" | "Copy" | "CompleteMultipartUpload" | "Delete"
-  /** The object's ETag, when the response carried it (PUT). */
-  readonly etag?: string
-  /** The object's size in bytes, when the request said it (PUT). */
-  readonly size?: number
-}
+export type ObjectChange = S3Emulator.ObjectChange
 
 /** A running stack. */
 export interface Stack extends Endpoints {
@@ -109,7 +91,7 @@ export interface Stack extends Endpoints {
 
 /** The stack could not start. */
 export class LocalStackError extends Data.TaggedError("LocalStackError")<{
-  readonly reason: "JavaNotFound" | "JarNotFound" | "DynamoDBDidNotStart" | "S3DidNotStart"
+  readonly reason: "JavaNotFound" | "JarNotFound" | "DynamoDBDidNotStart" | "S3DidNotStart" | "Unknown"
   readonly detail: string
   readonly cause?: unknown
 }> {
@@ -282,86 +264,20 @@ const startDynamo = async (options: StartOptions) => {
   return { endpoint, stop }
 }
 
-const startS3 = async (onChange: (change: ObjectChange) => void) => {
-  const app = buildApp({ logger: false, defaultRegion: region })
-  app.addHook("onResponse", async (request, reply) => {
-    if (reply.statusCode < 200 || reply.statusCode >= 300) return
-    const method = request.method
-    const url = new URL(request.url, "http://localhost")
-    const query = url.searchParams
-    const parts = url.pathname.split("/").slice(1)
-    const bucket = decodeURIComponent(parts[0] ?? "")
-    const key = parts
-      .slice(1)
-      .map((p) => decodeURIComponent(p))
-      .join("/")
-    if (key === "") {
-      // POST /bucket?delete: DeleteObjects; the deleted keys are in the request body.
-      if (method === "POST" && query.has("delete")) {
-        const body =
-          typeof request.body === "string" ? request.body : Buffer.isBuffer(request.body) ? request.body.toString() : ""
-        for (const match of body.matchAll(/<Key>([\s\S]*?)<\/Key>/g)) {
-          onChange({
-            type: "deleted",
-            bucket,
-            key: unescapeXml(match[1] ?? ""),
-            method,
-            time: new Date(),
-            operation: "Delete",
-          })
-        }
-      }
-      return
-    }
-    if (method === "PUT" && !query.has("uploadId") && !query.has("tagging") && !query.has("acl")) {
-      const etag = reply.getHeader("etag")
-      // aws-chunked uploads (the SDK's default checksums) say the object's size in x-amz-decoded-content-length.
-      const length = Number(request.headers["x-amz-decoded-content-length"] ?? request.headers["content-length"])
-      const copy = request.headers["x-amz-copy-source"] !== undefined
-      onChange({
-        type: "created",
-        bucket,
-        key,
-        method,
-        time: new Date(),
-        operation: copy ? "Copy" : "Put",
-        ...(typeof etag === "string" ? { etag: etag.replace(/"/g, "") } : {}),
-        ...(!copy && Number.isFinite(length) ? { size: length } : {}),
-      })
-    } else if (method === "POST" && query.has("uploadId")) {
-      onChange({ type: "created", bucket, key, method, time: new Date(), operation: "CompleteMultipartUpload" })
-    } else if (method === "DELETE" && !query.has("uploadId") && !query.has("tagging")) {
-      onChange({ type: "deleted", bucket, key, method, time: new Date(), operation: "Delete" })
-    }
-  })
-  try {
-    await app.listen({ port: 0, host: "127.0.0.1" })
-  } catch (cause) {
+/** The S3 emulator, its failure to listen reported as `S3DidNotStart`. */
+const startS3Emulator = (onChange: (change: ObjectChange) => void) =>
+  S3Emulator.start(onChange).catch((cause: unknown) => {
     throw new LocalStackError({
       reason: "S3DidNotStart",
       detail: "The S3 emulator could not listen on 127.0.0.1",
       cause,
     })
-  }
-  const address = app.server.address()
-  const port = typeof address === "object" && address !== null ? address.port : 0
-  return { endpoint: `http://127.0.0.1:${port}`, stop: () => app.close() }
-}
-
-const unescapeXml = (s: string) =>
-  s
-    .replace(/&lt;/g, "<")
-    .replace(/&gt;/g, ">")
-    .replace(/&quot;/g, '"')
-    .replace(/&apos;/g, "'")
-    .replace(/&#x([0-9a-fA-F]+);/g, (_, h) => String.fromCodePoint(Number.parseInt(h, 16)))
-    .replace(/&#(\d+);/g, (_, d) => String.fromCodePoint(Number(d)))
-    .replace(/&amp;/g, "&")
+  })
 
 /** Starts DynamoDB Local and the S3 emulator. Call `stop()` when done. */
 export const start = async (options: StartOptions = {}): Promise<Stack> => {
   const listeners = new Set<(change: ObjectChange) => void>()
-  const s3 = await startS3((change) => {
+  const s3 = await startS3Emulator((change) => {
     for (const listener of listeners) {
       try {
         listener(change)
@@ -449,23 +365,15 @@ export const isolate = async (e: Endpoints, label: string, prefix = "docket"): P
   }
 }
 
-/** Creates Docket's table at an endpoint, from core's definition, with TTL on. No-op if it exists. */
+/**
+ * Creates Docket's table at an endpoint with core's `TableAdmin.create` (the
+ * same Effect `docket table create` runs), with TTL on. No-op if it exists.
+ * DynamoDB Local does not support tagging, so the local table has no cost tags.
+ */
 export const createTable = async (config: ClientConfig, name: string): Promise<void> => {
-  const client = new DynamoDBClient({ ...config.dynamodb, maxAttempts: 3 })
+  const client = new DynamoDBClient({ ...config.dynamodb, maxAttempts: 1 })
   try {
-    try {
-      // DynamoDB Local does not support tagging, so the local table is created without cost tags.
-      await client.send(new CreateTableCommand(Table.createTableInput(name)))
-    } catch (error) {
-      if ((error as { name?: string }).name !== "ResourceInUseException") throw error
-      return
-    }
-    await client.send(
-      new UpdateTimeToLiveCommand({
-        TableName: name,
-        TimeToLiveSpecification: { AttributeName: Table.definition.ttlAttribute, Enabled: true },
-      }),
-    )
+    await Effect.runPromise(Effect.asVoid(TableAdmin.create(client, name)))
   } finally {
     client.destroy()
   }
@@ -487,18 +395,26 @@ export const createBucket = async (config: ClientConfig, name: string): Promise<
 /** The running stack as a service. */
 export class LocalStack extends Context.Tag("@docket/local/LocalStack")<LocalStack, Stack>() {}
 
-/** A scoped layer: starts the stack, stops it (and the JVM) when the scope closes. */
-export const layer = (options: StartOptions = {}): Layer.Layer<LocalStack, LocalStackError> =>
-  Layer.scoped(
-    LocalStack,
-    Effect.acquireRelease(
-      Effect.tryPromise({
-        try: () => start(options),
-        catch: (cause) =>
-          cause instanceof LocalStackError
-            ? cause
-            : new LocalStackError({ reason: "S3DidNotStart", detail: String(cause), cause }),
-      }),
-      (stack) => Effect.promise(() => stack.stop()),
-    ),
+/**
+ * Starts the stack in a scope and stops it (and the JVM) when the scope
+ * closes. A failure that {@link start} did not classify is `Unknown`, with its cause.
+ */
+export const acquire = (options: StartOptions = {}): Effect.Effect<Stack, LocalStackError, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.tryPromise({
+      try: () => start(options),
+      catch: (cause) =>
+        cause instanceof LocalStackError
+          ? cause
+          : new LocalStackError({
+              reason: "Unknown",
+              detail: `The local stack did not start: ${String(cause)}`,
+              cause,
+            }),
+    }),
+    (stack) => Effect.promise(() => stack.stop()),
   )
+
+/** A scoped layer over {@link acquire}. */
+export const layer = (options: StartOptions = {}): Layer.Layer<LocalStack, LocalStackError> =>
+  Layer.scoped(LocalStack, acquire(options))

@@ -7,6 +7,7 @@
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import * as Document from "../Document.js"
 import type * as DocumentCache from "../DocumentCache.js"
 import * as DocumentKind from "../DocumentKind.js"
 import type * as DocumentStore from "../DocumentStore.js"
@@ -60,15 +61,16 @@ export const validate = (
   Effect.gen(function* () {
     const instant = (name: string, value: string | undefined) => {
       if (value === undefined) return Effect.succeed(undefined)
-      const ms = Date.parse(value)
-      return Number.isNaN(ms) || !/^\d{4}-\d{2}-\d{2}/.test(value)
-        ? Effect.fail(
+      return Option.match(Document.parseInstant(value), {
+        onNone: () =>
+          Effect.fail(
             new BackfillError({
               reason: "BadRange",
-              detail: `--${name} ${JSON.stringify(value)} is not an ISO-8601 date or date-time`,
+              detail: `--${name} ${JSON.stringify(value)} is not an ISO-8601 date (2026-11-01) or date-time with a zone (2026-11-01T09:00:00Z)`,
             }),
-          )
-        : Effect.succeed(new Date(ms).toISOString())
+          ),
+        onSome: (instant) => Effect.succeed(instant),
+      })
     }
     const from = yield* instant("from", options.from)
     const to = yield* instant("to", options.to)

@@ -5,7 +5,6 @@
  */
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as CacheEntry from "../CacheEntry.js"
@@ -19,7 +18,6 @@ import type {
   IntentOutcome,
   PendingIntent,
   PutOutcome,
-  Query,
   Service,
 } from "../DocumentCache.js"
 import { DocumentKinds } from "../DocumentKind.js"
@@ -329,12 +327,6 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Docum
         )
       })
 
-    const planOf = (query: Query) =>
-      Either.match(QueryPlan.plan(query, registry), {
-        onLeft: (error) => Effect.fail(error),
-        onRight: (plan) => Effect.succeed(plan),
-      })
-
     return Write.validated({
       get,
       fingerprints: (refs) =>
@@ -379,13 +371,13 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Docum
       query: (query) =>
         Stream.unwrap(
           Effect.gen(function* () {
-            const plan = yield* planOf(query)
+            const plan = yield* QueryPlan.plan(query, registry)
             return scan(plan, yield* Clock.currentTimeMillis)
           }),
         ),
       page: (query, pageOptions) =>
         Effect.gen(function* () {
-          const plan = yield* planOf(query)
+          const plan = yield* QueryPlan.plan(query, registry)
           const now = yield* Clock.currentTimeMillis
           return yield* QueryPlan.page(
             plan,

@@ -22,7 +22,7 @@ import * as CacheEntry from "../CacheEntry.js"
 import { CursorError, InvalidQueryError } from "../CacheError.js"
 import * as Document from "../Document.js"
 import type { Query, QueryTarget } from "../DocumentCache.js"
-import type * as DocumentKind from "../DocumentKind.js"
+import { DocumentKinds, type Registry } from "../DocumentKind.js"
 
 /** Where a query resumes: strictly after this item. */
 export interface Position {
@@ -48,23 +48,23 @@ export interface Plan {
 
 const customerPattern = /^[a-z0-9][a-z0-9-]{1,31}$/
 
-const instantOf = (label: string, value: string): Either.Either<string, InvalidQueryError> => {
-  const millis = typeof value === "string" && /^\d{4}-\d{2}-\d{2}/.test(value) ? Date.parse(value) : Number.NaN
-  return Number.isNaN(millis)
-    ? Either.left(
+const instantOf = (label: string, value: string): Either.Either<string, InvalidQueryError> =>
+  Option.match(typeof value === "string" ? Document.parseInstant(value) : Option.none(), {
+    onNone: () =>
+      Either.left(
         new InvalidQueryError({
           reason: "BadRange",
-          detail: `${label} ${JSON.stringify(value)} is not an ISO-8601 timestamp (e.g. 2026-11-30T22:00:00Z)`,
+          detail: `${label} ${JSON.stringify(value)} is not an ISO-8601 date (2026-11-01) or date-time with a zone (2026-11-01T09:00:00Z)`,
         }),
-      )
-    : Either.right(new Date(millis).toISOString())
-}
+      ),
+    onSome: Either.right,
+  })
 
 const bad = (reason: InvalidQueryError["reason"], detail: string) =>
   Either.left(new InvalidQueryError({ reason, detail }))
 
 /** Validates a query against the registered kinds. */
-export const plan = (query: Query, registry: DocumentKind.Registry): Either.Either<Plan, InvalidQueryError> =>
+export const plan = (query: Query, registry: Registry): Either.Either<Plan, InvalidQueryError> =>
   Either.gen(function* () {
     const from = yield* instantOf("from", query.from)
     const to = yield* instantOf("to", query.to)
@@ -126,11 +126,26 @@ export const plan = (query: Query, registry: DocumentKind.Registry): Either.Eith
     }
   })
 
-/** Validates a page limit. */
+/**
+ * {@link plan} over the kinds registered in context: the first step of every
+ * query, whichever backend answers it.
+ */
+export const planOf = (query: Query): Effect.Effect<Plan, InvalidQueryError, DocumentKinds> =>
+  Effect.flatMap(DocumentKinds, (registry) => plan(query, registry))
+
+/** The largest page a query returns at once. */
+export const maxLimit = 1000
+
+/** Validates a page limit: an integer from 1 to {@link maxLimit}. */
 export const checkLimit = (limit: number): Effect.Effect<void, InvalidQueryError> =>
-  Number.isInteger(limit) && limit >= 1
+  Number.isInteger(limit) && limit >= 1 && limit <= maxLimit
     ? Effect.void
-    : Effect.fail(new InvalidQueryError({ reason: "BadLimit", detail: `limit must be an integer >= 1, got ${limit}` }))
+    : Effect.fail(
+        new InvalidQueryError({
+          reason: "BadLimit",
+          detail: `limit ${limit} must be an integer from 1 to ${maxLimit}`,
+        }),
+      )
 
 /** The result order: time, then kind, then id. */
 export const compare = (a: Position, b: Position): number =>

@@ -68,14 +68,10 @@ export const decideIntent = (request: IntentRequest, slot: Slot): IntentDecision
     }
     if (current.summary.version === version) {
       if (slot.committed.value.contentHash === contentHash(change.document)) {
-        // Another writer's intent for a higher version may already be in S3: "unchanged" is only true once it is settled.
+        // Another writer's pending intent may already be in S3 (its put of a higher version: an intent is only
+        // recorded over a lower committed version; or its delete): "unchanged" is only true once it is settled.
         const pending = slot.intent
-        if (
-          Option.isSome(pending) &&
-          pending.value.writer !== request.writer &&
-          pending.value.version !== undefined &&
-          pending.value.version > version
-        ) {
+        if (Option.isSome(pending) && pending.value.writer !== request.writer) {
           return { _tag: "Blocked", intent: pending.value }
         }
         return { _tag: "Unchanged", current }

@@ -27,7 +27,7 @@ import * as Stream from "effect/Stream"
 import * as CacheEntry from "../../CacheEntry.js"
 import * as CacheMetrics from "../../CacheMetrics.js"
 import type * as Document from "../../Document.js"
-import { CacheError, type Query, type Service } from "../../DocumentCache.js"
+import { CacheError, type Service } from "../../DocumentCache.js"
 import * as Items from "../../Items.js"
 import { mergeSorted } from "../../internal/merge.js"
 import * as QueryPlan from "../../internal/query.js"
@@ -269,12 +269,6 @@ export const make = (backend: Backend, bucketConcurrency: number): Pick<Service,
     return QueryPlan.strictlyAfter(after)(stream)
   }
 
-  const planOf = (query: Query) =>
-    Either.match(QueryPlan.plan(query, registry), {
-      onLeft: (error) => Effect.fail(error),
-      onRight: (plan) => Effect.succeed(plan),
-    })
-
   const timed = <A, E, R>(index: string, self: Effect.Effect<A, E, R>) =>
     Effect.gen(function* () {
       const start = yield* Clock.currentTimeMillis
@@ -290,7 +284,7 @@ export const make = (backend: Backend, bucketConcurrency: number): Pick<Service,
     query: (query) =>
       Stream.unwrapScoped(
         Effect.gen(function* () {
-          const plan = yield* planOf(query)
+          const plan = yield* QueryPlan.plan(query, registry)
           const stats = newStats()
           const start = yield* Clock.currentTimeMillis
           let count = 0
@@ -335,7 +329,7 @@ export const make = (backend: Backend, bucketConcurrency: number): Pick<Service,
       ),
     page: (query, pageOptions) => {
       const stats = newStats()
-      return Effect.flatMap(planOf(query), (plan) =>
+      return Effect.flatMap(QueryPlan.plan(query, registry), (plan) =>
         log(
           "cache.page",
           { table, index: indexOf(plan), range: plan.description, limit: pageOptions.limit, stats },

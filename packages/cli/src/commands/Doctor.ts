@@ -2,19 +2,22 @@
  * `docket doctor`: core's `Doctor` checks as a checklist for people (or one
  * JSON document with `--format json`). Exit 0 only when no check failed
  * (skipped checks, which had nothing to check against, do not fail it).
+ * Incomplete configuration is a failed check, not an error: the checklist is
+ * printed either way. Imported when the command (declared in `Cli.ts`) runs.
  *
  * @since 0.1.0
  */
+
 import * as Doctor from "@docket/core/Doctor"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import { CliError } from "./CliError.js"
-import * as GlobalOptions from "./GlobalOptions.js"
-import * as Output from "./Output.js"
-import * as Services from "./Services.js"
+import { CliError } from "../CliError.js"
+import * as Environment from "../Environment.js"
+import * as GlobalOptions from "../GlobalOptions.js"
+import * as Output from "../Output.js"
 
 /** Options of `docket doctor`. */
-export interface DoctorOptions extends GlobalOptions.Globals {
+interface DoctorOptions {
   readonly function: Option.Option<string>
   readonly queue: Option.Option<string>
   readonly namespace: string
@@ -34,13 +37,24 @@ export const checklist = (checks: ReadonlyArray<Doctor.Check>): string => {
   return lines.join("\n")
 }
 
+/** The clients' credentials: the local stack's static ones (`--local`) travel with the clients, not the process env. */
+const clientsOf = (env: Readonly<Record<string, string>>) =>
+  Option.match(Environment.credentialsOf(env), {
+    onNone: () => ({}),
+    onSome: (credentials) => ({
+      dynamodb: { credentials },
+      s3: { credentials },
+      lambda: { credentials },
+      cloudwatch: { credentials },
+    }),
+  })
+
 /** `docket doctor` */
-export const run = (o: DoctorOptions) =>
+const runDoctor = (o: DoctorOptions) =>
   Effect.gen(function* () {
-    const env = yield* GlobalOptions.environment(o)
-    const settings = yield* Effect.either(
-      Effect.withConfigProvider(Services.settingsFrom, GlobalOptions.configProvider(env)),
-    )
+    const globals = yield* GlobalOptions.root
+    const env = yield* Environment.environmentOf(globals)
+    const settings = yield* Effect.either(Environment.settingsFrom(Environment.providerOf(env)))
     const checks: ReadonlyArray<Doctor.Check> =
       settings._tag === "Left"
         ? [{ name: "configuration", status: "fail", summary: settings.left.message, details: [], durationMs: 0 }]
@@ -49,12 +63,9 @@ export const run = (o: DoctorOptions) =>
             ...(Option.isSome(o.function) ? { functionName: o.function.value } : {}),
             ...(Option.isSome(o.queue) ? { queueArn: o.queue.value } : {}),
             metricsNamespace: o.namespace,
-            clients: {
-              // The local stack's static credentials (--local) travel with the clients, not the process env.
-              ...credentialsOf(env),
-            },
+            clients: clientsOf(env),
           })
-    if (o.format === "table") yield* Output.line(checklist(checks))
+    if (globals.format === "table") yield* Output.line(checklist(checks))
     else yield* Output.line(JSON.stringify({ ok: Doctor.allPassed(checks), checks }))
     if (!Doctor.allPassed(checks)) {
       const failed = checks.filter((c) => c.status === "fail").map((c) => c.name)
@@ -67,14 +78,5 @@ export const run = (o: DoctorOptions) =>
     }
   })
 
-const credentialsOf = (env: Record<string, string>) => {
-  const accessKeyId = env.AWS_ACCESS_KEY_ID
-  const secretAccessKey = env.AWS_SECRET_ACCESS_KEY
-  if (accessKeyId === undefined || secretAccessKey === undefined) return {}
-  const credentials = {
-    accessKeyId,
-    secretAccessKey,
-    ...(env.AWS_SESSION_TOKEN !== undefined ? { sessionToken: env.AWS_SESSION_TOKEN } : {}),
-  }
-  return { dynamodb: { credentials }, s3: { credentials }, lambda: { credentials }, cloudwatch: { credentials } }
-}
+/** `docket doctor` (declared in `Cli.ts`). */
+export const doctor = runDoctor
