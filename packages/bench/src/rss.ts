@@ -1,12 +1,18 @@
 /**
- * Memory of backfill and reconcile at scale: `node --import tsx packages/bench/src/rss.ts [N]`
- * (default 100,000). Starts the local stack, puts N documents into the bucket
- * and their items (with the objects' ETags) into the table, then runs an
- * unchanged backfill re-run and a clean reconcile, sampling the process's RSS
- * every 100 ms. The S3 emulator runs in this process and holds every object in
- * memory, so the figure that belongs to Docket is the peak minus the RSS before
- * the run (both are printed).
+ * Memory of backfill and reconcile at scale:
+ * `node --conditions=@docket/source --import tsx packages/bench/src/rss.ts [N]`
+ * (default 100,000). Starts the local stack, puts N documents into the bucket and
+ * their items (with the objects' ETags) into the table, then runs an unchanged
+ * backfill re-run and a clean reconcile, each in **its own child process** (the
+ * S3 emulator runs in this process and holds every object in memory, so only a
+ * separate process measures Docket alone). The child reports its peak RSS
+ * (`process.resourceUsage().maxRSS`, the kernel's high-water mark) and an RSS
+ * sampled every 100 ms; a counting proxy in front of both emulators counts the
+ * requests of each run. The child runs through tsx, so its figure includes the
+ * TypeScript loader (an upper bound of what the bundled CLI uses).
  */
+import { spawn } from "node:child_process"
+import { fileURLToPath } from "node:url"
 import { BatchWriteItemCommand, DynamoDBClient, type WriteRequest } from "@aws-sdk/client-dynamodb"
 import { ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3"
 import * as Backfill from "@docket/core/Backfill"
@@ -15,42 +21,98 @@ import * as DocketConfig from "@docket/core/DocketConfig"
 import * as DocumentKind from "@docket/core/DocumentKind"
 import * as Items from "@docket/core/Items"
 import * as Reconcile from "@docket/core/Reconcile"
+import * as CountingProxy from "@docket/local/CountingProxy"
 import * as LocalStack from "@docket/local/LocalStack"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Corpus from "./Corpus.js"
 import * as Harness from "./Harness.js"
 
-const count = Number(process.argv[2] ?? 100_000)
 const mb = (bytes: number) => Math.round(bytes / 1024 / 1024)
 
-const sampled = async <A>(label: string, f: () => Promise<A>): Promise<A> => {
-  globalThis.gc?.()
-  const before = process.memoryUsage().rss
-  let peak = before
-  const timer = setInterval(() => {
-    peak = Math.max(peak, process.memoryUsage().rss)
-  }, 100)
-  const started = performance.now()
-  try {
-    return await f()
-  } finally {
-    clearInterval(timer)
-    peak = Math.max(peak, process.memoryUsage().rss)
-    console.log(
-      JSON.stringify({
-        run: label,
-        documents: count,
-        seconds: Math.round((performance.now() - started) / 100) / 10,
-        rssBeforeMB: mb(before),
-        rssPeakMB: mb(peak),
-        rssGrowthMB: mb(peak - before),
-      }),
-    )
-  }
+/** What the parent hands the child: where to run, and what. */
+interface Job {
+  readonly run: "backfill-rerun" | "reconcile"
+  readonly table: string
+  readonly bucket: string
+  readonly endpoints: LocalStack.Endpoints
 }
 
-const main = async () => {
+/** The child: runs one job, then prints its figures as one JSON line on stdout. */
+const child = async (job: Job) => {
+  let peak = process.memoryUsage().rss
+  let heapPeak = process.memoryUsage().heapUsed
+  const timer = setInterval(() => {
+    const usage = process.memoryUsage()
+    peak = Math.max(peak, usage.rss)
+    heapPeak = Math.max(heapPeak, usage.heapUsed)
+  }, 100)
+  const layer = Docket.layer(
+    DocketConfig.make({
+      table: job.table,
+      bucket: job.bucket,
+      region: job.endpoints.region,
+      dynamodbEndpoint: Option.some(job.endpoints.dynamodbEndpoint),
+      s3Endpoint: Option.some(job.endpoints.s3Endpoint),
+      ttlDays: 3650,
+      rps: 100_000,
+    }),
+    {
+      dynamodbClient: { credentials: job.endpoints.credentials },
+      store: { clientConfig: { credentials: job.endpoints.credentials } },
+    },
+  )
+  const run = <A, E>(self: Effect.Effect<A, E, Docket.Services>) =>
+    Effect.runPromise(self.pipe(Effect.provide(layer), Effect.provide(Harness.silentJsonLogger)))
+  const started = performance.now()
+  const result =
+    job.run === "backfill-rerun"
+      ? await run(Backfill.run({ concurrency: 16 })).then((r) => ({
+          listed: r.listed,
+          unchanged: r.unchanged,
+          written: r.written,
+          bodiesRead: r.bodiesRead,
+        }))
+      : await run(Reconcile.run({ segments: 4 })).then((r) => ({
+          documents: r.documents,
+          compared: r.compared,
+          bodiesRead: r.bodiesRead,
+          drift: r.counts,
+        }))
+  clearInterval(timer)
+  peak = Math.max(peak, process.memoryUsage().rss)
+  process.stdout.write(
+    `${JSON.stringify({
+      seconds: Math.round((performance.now() - started) / 100) / 10,
+      maxRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
+      sampledPeakRssMB: mb(peak),
+      heapUsedPeakMB: mb(heapPeak),
+      result,
+    })}\n`,
+  )
+}
+
+/** Runs `job` in a child process with this process's loader flags; resolves to its JSON line. */
+const inChild = (job: Job, flags: ReadonlyArray<string>): Promise<Record<string, unknown>> =>
+  new Promise((resolve, reject) => {
+    const proc = spawn(
+      process.execPath,
+      [...process.execArgv, ...flags, fileURLToPath(import.meta.url), "--child", JSON.stringify(job)],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    )
+    let out = ""
+    proc.stdout.on("data", (chunk) => {
+      out += chunk
+    })
+    proc.on("error", reject)
+    proc.on("exit", (code) => {
+      const line = out.trim().split("\n").pop() ?? ""
+      if (code !== 0) reject(new Error(`${job.run} child exited with ${code}: ${out}`))
+      else resolve(JSON.parse(line) as Record<string, unknown>)
+    })
+  })
+
+const main = async (count: number) => {
   const stack = await LocalStack.start()
   try {
     const iso = await LocalStack.isolate(stack, "rss", "bench")
@@ -91,7 +153,8 @@ const main = async () => {
           })
           for (let i = 0; i < requests.length; i += 25) {
             let pending = requests.slice(i, i + 25)
-            while (pending.length > 0) {
+            for (let attempt = 0; pending.length > 0; attempt++) {
+              if (attempt >= 50) throw new Error("BatchWriteItem: items still unprocessed after 50 attempts")
               const out = await dynamodb.send(new BatchWriteItemCommand({ RequestItems: { [iso.table]: pending } }))
               pending = out.UnprocessedItems?.[iso.table] ?? []
             }
@@ -100,37 +163,35 @@ const main = async () => {
       }),
     )
     dynamodb.destroy()
-    const layer = Docket.layer(
-      DocketConfig.make({
-        table: iso.table,
-        bucket: iso.bucket,
-        region: stack.region,
-        dynamodbEndpoint: Option.some(stack.dynamodbEndpoint),
-        s3Endpoint: Option.some(stack.s3Endpoint),
-        ttlDays: 3650,
-        rps: 100_000,
-      }),
-      {
-        dynamodbClient: { credentials: stack.credentials },
-        store: { clientConfig: { credentials: stack.credentials } },
-      },
-    )
-    const run = <A, E>(self: Effect.Effect<A, E, Docket.Services>) =>
-      Effect.runPromise(self.pipe(Effect.provide(layer), Effect.provide(Harness.silentJsonLogger)))
-    const rerun = await sampled("backfill-rerun", () => run(Backfill.run({ concurrency: 16 })))
-    console.log(
-      JSON.stringify({ backfill: { listed: rerun.listed, unchanged: rerun.unchanged, bodiesRead: rerun.bodiesRead } }),
-    )
-    const report = await sampled("reconcile", () => run(Reconcile.run({ segments: 4 })))
-    console.log(
-      JSON.stringify({ reconcile: { documents: report.documents, compared: report.compared, drift: report.counts } }),
-    )
+    const proxied = await CountingProxy.around(stack)
+    const measured: Record<string, unknown> = {}
+    // Each run with Node's default heap, then (RSS_CHILD_FLAGS, e.g. "--max-old-space-size=96") with a
+    // capped one: finishing under a small cap shows what the run holds, as opposed to garbage V8 has
+    // not collected yet because nothing asked it to.
+    const variants = [[], ...(process.env.RSS_CHILD_FLAGS ? [process.env.RSS_CHILD_FLAGS.split(" ")] : [])]
+    for (const flags of variants) {
+      for (const run of ["backfill-rerun", "reconcile"] as const) {
+        proxied.reset()
+        const job = { run, table: iso.table, bucket: iso.bucket, endpoints: proxied.endpoints }
+        const figures = await inChild(job, flags)
+        measured[run] = {
+          ...figures,
+          requests: { s3: proxied.s3.counts().byOperation, dynamodb: proxied.dynamodb.counts().byOperation },
+        }
+        console.log(JSON.stringify({ run, documents: count, nodeFlags: flags.join(" "), ...(measured[run] as object) }))
+      }
+    }
+    await proxied.close()
   } finally {
     await stack.stop()
   }
 }
 
-main().catch((error) => {
-  console.error(error)
-  process.exit(1)
-})
+const args = process.argv.slice(2)
+const childAt = args.indexOf("--child")
+;(childAt >= 0 ? child(JSON.parse(args[childAt + 1] as string) as Job) : main(Number(args[0] ?? 100_000))).catch(
+  (error) => {
+    console.error(error)
+    process.exit(1)
+  },
+)

@@ -13,4 +13,22 @@ const builder = new URL("../scripts/fresh.mjs", import.meta.url)
 if (await import("node:fs").then((fs) => fs.existsSync(builder))) {
   await (await import(builder.href)).ensureFresh()
 }
+// `docket --help` and `docket --version` alone print what the built CLI printed for them when it
+// was built (dist/startup.json, written with the bundle), without loading it: 0.1 s instead of
+// 0.35 s of CPU. Colour by the CLI's rule (src/Terminal.ts colorAllowed). Anything else runs the CLI.
+const args = process.argv.slice(2)
+if (args.length === 1 && (args[0] === "--help" || args[0] === "--version")) {
+  const fs = await import("node:fs")
+  const file = new URL("../dist/startup.json", import.meta.url)
+  const startup = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, "utf8")) : undefined
+  if (startup !== undefined) {
+    const env = process.env
+    const color =
+      (env.NO_COLOR === undefined || env.NO_COLOR === "") &&
+      (process.stdout.isTTY === true ||
+        (env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== "" && env.FORCE_COLOR !== "0"))
+    process.stdout.write(args[0] === "--version" ? startup.version : color ? startup.helpColor : startup.help)
+    process.exit(0)
+  }
+}
 await import("../dist/docket.mjs")

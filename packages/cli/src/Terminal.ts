@@ -14,11 +14,18 @@ import type * as Layer from "effect/Layer"
 import * as List from "effect/List"
 import * as Logger from "effect/Logger"
 
-/** Whether escape sequences may go to `stream`: a terminal, and `NO_COLOR` unset or empty (https://no-color.org). */
+/**
+ * Whether escape sequences may go to `stream`: `NO_COLOR` unset or empty
+ * (https://no-color.org), and a terminal or `FORCE_COLOR` set (not `0`), as
+ * Node and most tools read it. `packages/cli/bin/docket.mjs` applies the same
+ * rule to the help it prints without loading the CLI.
+ */
 export const colorAllowed = (
   stream: { readonly isTTY?: boolean } = process.stdout,
   env: Readonly<Record<string, string | undefined>> = process.env,
-): boolean => stream.isTTY === true && (env.NO_COLOR === undefined || env.NO_COLOR === "")
+): boolean =>
+  (env.NO_COLOR === undefined || env.NO_COLOR === "") &&
+  (stream.isTTY === true || (env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== "" && env.FORCE_COLOR !== "0"))
 
 // CSI sequences (colours, cursor movement) and OSC sequences (hyperlinks, titles).
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching escape sequences is the point

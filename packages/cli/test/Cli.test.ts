@@ -5,7 +5,7 @@
  * fixing injected drift, `local start` and `--local`, and the demo.
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process"
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { DeleteItemCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb"
@@ -89,6 +89,43 @@ beforeAll(
 )
 
 describe("docket binary", () => {
+  it("bin/docket.mjs prints --help and --version without loading the CLI, exactly as the CLI prints them", async () => {
+    const run = (entry: string, args: ReadonlyArray<string>, env: Record<string, string>) =>
+      new Promise<string>((resolve, reject) =>
+        execFile(
+          process.execPath,
+          [entry, ...args],
+          { cwd: work, env: { PATH: process.env.PATH ?? "", HOME: work, ...env } },
+          (error, stdout) => (error ? reject(error) : resolve(stdout)),
+        ),
+      )
+    const bin = join(root, "bin", "docket.mjs")
+    for (const args of [["--help"], ["--version"]]) {
+      for (const env of [{}, { NO_COLOR: "1" }, { FORCE_COLOR: "1" }, { FORCE_COLOR: "1", NO_COLOR: "1" }]) {
+        const [fast, full] = await Promise.all([run(bin, args, env), run(bundle, args, env)])
+        expect(fast, `${args.join(" ")} ${JSON.stringify(env)}`).toBe(full)
+      }
+    }
+    // The fast path reads dist/startup.json alone: a copy of the bin beside a startup.json and no CLI bundle
+    // (and no scripts/, so no rebuild) prints it; anything but --help/--version needs the bundle.
+    const alone = mkdtempSync(join(tmpdir(), "docket-bin-alone-"))
+    mkdirSync(join(alone, "bin"))
+    mkdirSync(join(alone, "dist"))
+    copyFileSync(bin, join(alone, "bin", "docket.mjs"))
+    writeFileSync(
+      join(alone, "dist", "startup.json"),
+      JSON.stringify({ version: "v\n", help: "plain\n", helpColor: "colour\n" }),
+    )
+    expect(await run(join(alone, "bin", "docket.mjs"), ["--help"], {})).toBe("plain\n")
+    expect(await run(join(alone, "bin", "docket.mjs"), ["--help"], { FORCE_COLOR: "1" })).toBe("colour\n")
+    expect(await run(join(alone, "bin", "docket.mjs"), ["--version"], {})).toBe("v\n")
+    await expect(run(join(alone, "bin", "docket.mjs"), ["get", "change", "x"], {})).rejects.toThrow()
+    // Colour only where the CLI's rule allows it; a subcommand's help is the CLI's own.
+    expect(await run(bin, ["--help"], { FORCE_COLOR: "1" })).toContain("\x1b[")
+    expect(await run(bin, ["--help"], {})).not.toContain("\x1b[")
+    expect(await run(bin, ["put", "--help"], {})).toBe(await run(bundle, ["put", "--help"], {}))
+  })
+
   it("explains every command in --help and prints completions", async () => {
     const [help, queryHelp, bash] = await Promise.all([
       docket(["--help"]),

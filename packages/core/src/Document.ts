@@ -22,33 +22,46 @@ const datePattern = /^\d{4}-\d{2}-\d{2}$/
  * by its UTC instant (see {@link toInstant}).
  */
 export const IsoTimestamp = Schema.String.pipe(
-  Schema.pattern(timestampPattern, {
-    message: (issue) =>
-      `Expected an ISO-8601 timestamp with a zone (e.g. 2026-11-30T22:00:00Z), got ${JSON.stringify(issue.actual)}`,
-  }),
-  Schema.filter((s) => isRealDateTime(s) || `Not a real date-time: ${s}`),
+  // One refinement for the form and the calendar (each refinement is a layer of the parser; a
+  // document has up to a dozen timestamps): the same messages as a pattern and a filter would give.
+  Schema.filter((s) =>
+    !timestampPattern.test(s)
+      ? `Expected an ISO-8601 timestamp with a zone (e.g. 2026-11-30T22:00:00Z), got ${JSON.stringify(s)}`
+      : isRealDateTime(s) || `Not a real date-time: ${s}`,
+  ),
   Schema.brand("IsoTimestamp"),
 ).annotations({ identifier: "IsoTimestamp" })
 export type IsoTimestamp = typeof IsoTimestamp.Type
 
-/** True when the date and time fields name a real moment (no 30 February, no 25:00). */
+/** The number written by the `n` digits of `s` from `at` (the pattern has checked they are digits). */
+const digits = (s: string, at: number, n: number): number => {
+  let value = 0
+  for (let i = at; i < at + n; i++) value = value * 10 + (s.charCodeAt(i) - 48)
+  return value
+}
+
+const daysInMonth = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+
+/**
+ * True when the date and time fields of a timestamp of {@link timestampPattern}'s form name a real
+ * moment (no 30 February, no 25:00) that `Date` can represent. Years before 100 are refused (as
+ * `Date.UTC` reads them as 19xx).
+ */
 const isRealDateTime = (s: string): boolean => {
-  const [y, mo, d, h, mi, se] = [
-    s.slice(0, 4),
-    s.slice(5, 7),
-    s.slice(8, 10),
-    s.slice(11, 13),
-    s.slice(14, 16),
-    s.slice(17, 19),
-  ].map(Number) as [number, number, number, number, number, number]
-  const day = new Date(Date.UTC(y, mo - 1, d))
+  const y = digits(s, 0, 4)
+  const mo = digits(s, 5, 2)
+  const d = digits(s, 8, 2)
+  const leap = (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0
+  const days = mo === 2 && leap ? 29 : (daysInMonth[mo - 1] ?? 0)
+  // Seconds are optional: `hh:mm` may be followed by the zone directly.
+  const seconds = s.charCodeAt(16) === 58 ? digits(s, 17, 2) : 0
   return (
-    day.getUTCFullYear() === y &&
-    day.getUTCMonth() === mo - 1 &&
-    day.getUTCDate() === d &&
-    h < 24 &&
-    mi < 60 &&
-    (Number.isNaN(se) || se < 60) &&
+    y >= 100 &&
+    d >= 1 &&
+    d <= days &&
+    digits(s, 11, 2) < 24 &&
+    digits(s, 14, 2) < 60 &&
+    seconds < 60 &&
     !Number.isNaN(Date.parse(s))
   )
 }

@@ -130,9 +130,18 @@ export const registry = (kinds: ReadonlyArray<DocumentKind<any>>): Registry => {
     byName.set(kind.name, kind)
     byFolderMap.set(kind.folder, kind)
   }
-  const decoders = new Map(
-    kinds.map((k) => [k.name, Schema.decodeUnknownEither(k.schema as Schema.Schema<any, any>, { errors: "all" })]),
-  )
+  // Compiled on a kind's first decode, not here: compiling every kind's decoder is most of the CPU
+  // a Lambda spends importing Docket (the default registry is built at import), and a process
+  // often decodes only some of the kinds.
+  const decoders = new Map<string, (value: unknown) => Either.Either<unknown, ParseResult.ParseError>>()
+  const decoderOf = (kind: DocumentKind<any>) => {
+    let decoder = decoders.get(kind.name)
+    if (decoder === undefined) {
+      decoder = Schema.decodeUnknownEither(kind.schema as Schema.Schema<any, any>, { errors: "all" })
+      decoders.set(kind.name, decoder)
+    }
+    return decoder
+  }
   const decode: Registry["decode"] = (value, source) => {
     const name =
       typeof value === "object" && value !== null && !Array.isArray(value)
@@ -147,8 +156,8 @@ export const registry = (kinds: ReadonlyArray<DocumentKind<any>>): Registry => {
         }),
       )
     }
-    const decoder = decoders.get(name)
-    if (decoder === undefined) {
+    const kind = byName.get(name)
+    if (kind === undefined) {
       return Either.left(
         new DocumentDecodeError({
           reason: "UnknownKind",
@@ -158,7 +167,7 @@ export const registry = (kinds: ReadonlyArray<DocumentKind<any>>): Registry => {
       )
     }
     return Either.mapLeft(
-      decoder(value),
+      decoderOf(kind)(value) as Either.Either<Document.AnyDocument, ParseResult.ParseError>,
       (error) =>
         new DocumentDecodeError({
           reason: "SchemaViolation",

@@ -32,6 +32,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
+import { isBatchOperations } from "./Route.js"
 
 /** One task of an S3 Batch Operations invocation (schema 2.0). */
 export const BatchTask = Schema.Struct({
@@ -114,16 +115,7 @@ export type Requirements =
   | DocumentKind.DocumentKinds
   | DocketConfig.DocketConfig
 
-/** Whether an event is an S3 Batch Operations invocation. */
-export const isBatchOperations = (event: unknown): boolean =>
-  typeof event === "object" && event !== null && "invocationSchemaVersion" in event && "tasks" in event
-
-/** Whether an event is a Distributed Map item batch for Docket. */
-export const isItemBatch = (event: unknown): boolean =>
-  typeof event === "object" &&
-  event !== null &&
-  "Items" in event &&
-  (event as { BatchInput?: { docket?: unknown } }).BatchInput?.docket === "backfill"
+export { isBatchOperations, isItemBatch } from "./Route.js"
 
 const invalid = (error: ParseResult.ParseError) =>
   new BatchBackfillError({

@@ -51,9 +51,7 @@ export const HealTask = Schema.Struct({ docket: Schema.Literal("heal") })
 export const Task = Schema.Union(ReconcileTask, HealTask)
 export type Task = typeof Task.Type
 
-/** Whether an invocation's event is a scheduled task (it names `docket`) rather than an S3 event. */
-export const isScheduledTask = (event: unknown): boolean =>
-  typeof event === "object" && event !== null && !Array.isArray(event) && "docket" in event
+export { isScheduledTask } from "./Route.js"
 
 /** A scheduled run that Lambda should retry and, after the retries, dead-letter. */
 export class ScheduledTaskError extends Data.TaggedError("ScheduledTaskError")<{

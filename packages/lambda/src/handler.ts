@@ -14,14 +14,20 @@
  * in the bundle: measured, +39 KB minified (852 -> 813 KB) and ~4% of the
  * handler's import time. Deep imports only (DESIGN section 2).
  *
+ * Only S3 event sync is imported up front. The scheduled tasks and the
+ * distributed backfill are imported on the first invocation that needs them
+ * (the package is bundled with code splitting, so their code, Reconcile's and
+ * Backfill's included, sits in chunks that an S3-event container never loads).
+ *
  * @since 0.1.0
  */
 import type { Context as LambdaContext } from "aws-lambda"
 import * as Effect from "effect/Effect"
 import * as ManagedRuntime from "effect/ManagedRuntime"
-import * as BatchBackfill from "./BatchBackfill.js"
+import type * as BatchBackfill from "./BatchBackfill.js"
 import * as EventHandler from "./EventHandler.js"
-import * as ScheduledTask from "./ScheduledTask.js"
+import * as Route from "./Route.js"
+import type * as ScheduledTask from "./ScheduledTask.js"
 
 /** The container's runtime: its layer is built on the first invocation, then shared. */
 const runtime = ManagedRuntime.make(EventHandler.layerConfig)
@@ -52,11 +58,16 @@ export const handler = async (
 > => {
   // Do not wait for the runtime's background fibers (the rate limiter's refill) to end.
   context.callbackWaitsForEmptyEventLoop = false
-  if (ScheduledTask.isScheduledTask(event)) {
-    return runtime.runPromise(ScheduledTask.handle(event, context).pipe(Effect.provide(EventHandler.layerTracing)))
+  switch (Route.of(event)) {
+    case "scheduled": {
+      const ScheduledTask = await import("./ScheduledTask.js")
+      return runtime.runPromise(ScheduledTask.handle(event, context).pipe(Effect.provide(EventHandler.layerTracing)))
+    }
+    case "backfill": {
+      const BatchBackfill = await import("./BatchBackfill.js")
+      return runtime.runPromise(BatchBackfill.handle(event, context).pipe(Effect.provide(EventHandler.layerTracing)))
+    }
+    case "s3":
+      return runtime.runPromise(EventHandler.handle(event, context).pipe(Effect.provide(EventHandler.layerTracing)))
   }
-  if (BatchBackfill.isBatchOperations(event) || BatchBackfill.isItemBatch(event)) {
-    return runtime.runPromise(BatchBackfill.handle(event, context).pipe(Effect.provide(EventHandler.layerTracing)))
-  }
-  return runtime.runPromise(EventHandler.handle(event, context).pipe(Effect.provide(EventHandler.layerTracing)))
 }

@@ -31,7 +31,7 @@ let cacheLayer: Layer.Layer<DocumentCache.DocumentCache>
 const outDir = mkdtempSync(join(tmpdir(), "docket-lambda-"))
 const saved = { ...process.env }
 const entry = join(import.meta.dirname, "..", "src", "handler.ts")
-let first: { readonly sha256: string; readonly bytes: number }
+let first: { readonly sha256: string; readonly bytes: number; readonly files: ReadonlyArray<string> }
 
 beforeAll(async () => {
   const outfile = join(outDir, "handler.mjs")
@@ -103,13 +103,24 @@ const cached = (id: string) =>
 
 describe("the bundled Lambda handler", () => {
   it("packages reproducibly: the same source gives the same bundle and a byte-identical zip", async () => {
-    const again = await bundle({ entry, outfile: join(outDir, "again.mjs") })
-    expect(again.sha256).toBe(first.sha256)
-    expect(first.bytes).toBeLessThan(1.5 * 1024 * 1024)
-    const a = zip({ "handler.mjs": readFileSync(join(outDir, "handler.mjs")) })
-    const b = zip({ "handler.mjs": readFileSync(join(outDir, "again.mjs")) })
-    expect(Buffer.compare(Buffer.from(a), Buffer.from(b))).toBe(0)
-    expect(Object.keys(unzipSync(a))).toStrictEqual(["handler.mjs"])
+    const againDir = mkdtempSync(join(tmpdir(), "docket-lambda-again-"))
+    try {
+      const again = await bundle({ entry, outfile: join(againDir, "handler.mjs") })
+      expect(again.sha256).toBe(first.sha256)
+      expect(again.files).toStrictEqual(first.files)
+      expect(first.bytes).toBeLessThan(1.5 * 1024 * 1024)
+      // The entry and its chunks (code splitting): the scheduled and backfill entries are chunks of their own.
+      expect(first.files).toContain("handler.mjs")
+      expect(first.files.some((f) => /^chunks\/ScheduledTask-\w+\.mjs$/.test(f))).toBe(true)
+      expect(first.files.some((f) => /^chunks\/BatchBackfill-\w+\.mjs$/.test(f))).toBe(true)
+      const files = (root: string) => Object.fromEntries(first.files.map((f) => [f, readFileSync(join(root, f))]))
+      const a = zip(files(outDir))
+      const b = zip(files(againDir))
+      expect(Buffer.compare(Buffer.from(a), Buffer.from(b))).toBe(0)
+      expect(Object.keys(unzipSync(a)).sort()).toStrictEqual([...first.files])
+    } finally {
+      rmSync(againDir, { recursive: true, force: true })
+    }
   })
 
   it("direct S3 events: converges the cache to S3 and fails the invocation only when a record failed", async () => {
@@ -210,5 +221,15 @@ describe("the bundled Lambda handler", () => {
       handler({ source: "aws.s3", "detail-type": "Object Created", detail: {} }, context("r6")),
     ).rejects.toThrow(/EventBridge event/)
     await expect(handler({ unexpected: true }, context("r7"))).rejects.toThrow(/not an S3 notification/)
+  })
+
+  it("loads the scheduled and backfill entries from their chunks on the invocation that needs them", async () => {
+    expect(await handler({ docket: "heal" }, context("r8"))).toMatchObject({ task: "heal", failed: 0 })
+    await expect(
+      handler(
+        { invocationSchemaVersion: "2.0", invocationId: "i", job: { id: "j" }, tasks: "not a list" },
+        context("r9"),
+      ),
+    ).rejects.toThrow()
   })
 })

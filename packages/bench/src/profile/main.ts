@@ -161,7 +161,9 @@ const lambdaImport = async () => {
     }
     const total = [...bytes.values()].reduce((a, b) => a + b, 0)
     process.stdout.write(
-      `bundle ${(shipped.bytes / 1024).toFixed(1)} KB minified, by package:\n${[...bytes.entries()]
+      `bundle ${(shipped.bytes / 1024).toFixed(1)} KB minified loaded at import (${(shipped.totalBytes / 1024).toFixed(1)} KB in ${shipped.files.length} files), by package (all files):\n${[
+        ...bytes.entries(),
+      ]
         .sort((a, b) => b[1] - a[1])
         .slice(0, 10)
         .map(
@@ -171,16 +173,22 @@ const lambdaImport = async () => {
     )
     // Profiled: the same bundle unminified, so that esbuild's "// path" markers tell each line's source.
     const file = join(dir, "handler.mjs")
-    await bundle({ entry: join(packageDir, "src", "handler.ts"), outfile: file, minify: false })
-    const markers: Array<{ line: number; source: string }> = []
-    readFileSync(file, "utf8")
-      .split("\n")
-      .forEach((text, line) => {
-        const m = /^\/\/ (\S+\.(?:js|ts|mjs|cjs))$/.exec(text)
-        if (m !== null) markers.push({ line, source: m[1]! })
-      })
+    const unminified = await bundle({ entry: join(packageDir, "src", "handler.ts"), outfile: file, minify: false })
+    // Code splitting: the entry and its chunks each carry their own markers.
+    const markersOf = new Map<string, Array<{ line: number; source: string }>>()
+    for (const output of unminified.files) {
+      const markers: Array<{ line: number; source: string }> = []
+      readFileSync(join(dir, output), "utf8")
+        .split("\n")
+        .forEach((text, line) => {
+          const m = /^\/\/ (\S+\.(?:js|ts|mjs|cjs))$/.exec(text)
+          if (m !== null) markers.push({ line, source: m[1]! })
+        })
+      markersOf.set(output.split("/").at(-1)!, markers)
+    }
     const locate = (url: string, line: number) => {
-      if (!url.endsWith("handler.mjs")) return undefined
+      const markers = markersOf.get(url.split("/").at(-1) ?? "")
+      if (markers === undefined) return undefined
       let lo = 0
       let hi = markers.length - 1
       let found: string | undefined

@@ -1,17 +1,25 @@
 /**
- * `rate-limit-precision`: runs a backfill (more documents than it can finish)
- * with `rps` 50 and then 200 for a fixed time, and records every DynamoDB
- * request on the wire through a small HTTP proxy in front of DynamoDB Local.
- * Achieved rate = requests after the initial burst window / its duration; the
- * burst check is the token-bucket bound: no 1-second window holds more than
- * `rps + burst` requests (and none beyond the first holds more than `rps` plus
- * a small timer slack). The baseline is the configured limit.
+ * `rate-limit-precision`: the process's RateLimit under demand that exceeds
+ * the limit (64 fibers reading the cache through Docket's DynamoDB backend as
+ * fast as they can), at `rps` 50 and then 200 for a fixed time; every DynamoDB
+ * request is recorded on the wire through a small HTTP proxy in front of
+ * DynamoDB Local. Achieved rate = requests after the first second (the bucket
+ * starts full) / the rest of the duration; the burst check is the token-bucket
+ * bound: no 1-second window holds more than `rps + burst` requests. The
+ * baseline is the configured limit.
+ *
+ * A context row runs a backfill (more documents than it can finish) under the
+ * same limits: its achieved rate is the backfill's own throughput whenever that
+ * is below the limit (on this shared 2-core machine it often is), so it says
+ * whether the bound holds end to end, not how precise the limiter is.
  */
 import { createServer, request as httpRequest } from "node:http"
 import type { AddressInfo } from "node:net"
 import * as Backfill from "@docket/core/Backfill"
 import * as Docket from "@docket/core/Docket"
 import * as DocketConfig from "@docket/core/DocketConfig"
+import * as DocumentCache from "@docket/core/DocumentCache"
+import * as RateLimit from "@docket/core/RateLimit"
 import * as Effect from "effect/Effect"
 import * as Logger from "effect/Logger"
 import * as Option from "effect/Option"
@@ -55,10 +63,15 @@ const proxy = async (target: string) => {
   }
 }
 
-const measure = async (ctx: Harness.Context, rps: number, seconds: number) => {
-  const iso = await ctx.isolated(`rate-${rps}`)
-  const documents = Corpus.generate({ count: Math.ceil(rps * seconds * 0.8) + 200, customers: 20, seed: rps })
-  await Corpus.loadBucket(iso.clientConfig, iso.bucket, documents)
+/** What drives the DynamoDB requests: cache reads from 64 fibers (saturating), or a backfill (context). */
+type Workload = "saturating" | "backfill"
+
+const measure = async (ctx: Harness.Context, workload: Workload, rps: number, seconds: number) => {
+  const iso = await ctx.isolated(`rate-${workload}-${rps}`)
+  if (workload === "backfill") {
+    const documents = Corpus.generate({ count: Math.ceil(rps * seconds * 0.8) + 200, customers: 20, seed: rps })
+    await Corpus.loadBucket(iso.clientConfig, iso.bucket, documents)
+  }
   const wire = await proxy(iso.clientConfig.dynamodb.endpoint)
   const layer = Docket.layer(
     DocketConfig.make({
@@ -76,10 +89,21 @@ const measure = async (ctx: Harness.Context, rps: number, seconds: number) => {
       store: { clientConfig: { credentials: iso.clientConfig.s3.credentials } },
     },
   )
+  // 64 readers, each one consistent GetItem after the other (of keys that are not cached: no decode).
+  const saturating = Effect.flatMap(DocumentCache.DocumentCache, (cache) =>
+    Effect.forEach(
+      Array.from({ length: 64 }, (_, i) => i),
+      (i) => {
+        let n = 0
+        return Effect.forever(Effect.suspend(() => cache.get("change", `CHG-rate-${i}-${n++}`)))
+      },
+      { concurrency: "unbounded", discard: true },
+    ),
+  )
   const started = performance.now()
   try {
     await Effect.runPromise(
-      Backfill.run({ concurrency: 32 }).pipe(
+      (workload === "saturating" ? Effect.ignore(saturating) : Effect.ignore(Backfill.run({ concurrency: 32 }))).pipe(
         Effect.timeout(`${seconds} seconds`),
         Effect.ignore,
         Effect.provide(layer),
@@ -103,6 +127,7 @@ const measure = async (ctx: Harness.Context, rps: number, seconds: number) => {
     if ((times[i] as number) >= started + 2000) maxLaterWindow = Math.max(maxLaterWindow, inWindow)
   }
   return {
+    workload,
     rps,
     burst: rps,
     seconds,
@@ -115,34 +140,74 @@ const measure = async (ctx: Harness.Context, rps: number, seconds: number) => {
   }
 }
 
+/**
+ * The limiter alone, no I/O: 64 fibers taking tokens for `seconds`; the rate after the first second.
+ * When the wire rate falls short of both the limit and this, the machine (DynamoDB Local's
+ * throughput under the load of the moment) is what bounded it.
+ */
+const limiterOnly = async (rps: number, seconds: number) => {
+  const times: Array<number> = []
+  const started = performance.now()
+  await Effect.runPromise(
+    Effect.scoped(
+      Effect.flatMap(RateLimit.make({ rps, burst: rps }), (limiter) =>
+        Effect.forEach(
+          Array.from({ length: 64 }, (_, i) => i),
+          () => Effect.forever(limiter.limit(Effect.sync(() => times.push(performance.now())))),
+          { concurrency: "unbounded", discard: true },
+        ).pipe(Effect.timeout(`${seconds} seconds`), Effect.ignore),
+      ),
+    ),
+  )
+  const steady = times.filter((t) => t >= started + 1000 && t <= started + seconds * 1000).length / (seconds - 1)
+  return {
+    rps,
+    achievedRps: Math.round(steady * 100) / 100,
+    error: Math.round(Math.abs(steady / rps - 1) * 10000) / 10000,
+  }
+}
+
 const scenario: Harness.Scenario = {
   name: "rate-limit-precision",
   description:
-    "A backfill under --rps 50 and 200 (burst = rps), every DynamoDB request timestamped by a proxy. Target: achieved rate within 2% of the limit after the first second (ratio = 1 - worst relative error >= 0.98), and no 1 s window above rps + burst.",
+    "The process's RateLimit at rps 50 and 200 (burst = rps) under demand above the limit (64 fibers of cache reads through the DynamoDB backend), every DynamoDB request timestamped by a proxy; a backfill under the same limits is a context row. Target: achieved rate within 2% of the limit after the first second (ratio = 1 - worst relative error >= 0.98), and no 1 s window above rps + burst.",
   run: async (ctx) => {
     const seconds = ctx.quick ? 5 : 30
     const results = []
+    const backfills = []
+    const alone = []
     for (const rps of [50, 200]) {
-      const r = await measure(ctx, rps, seconds)
-      ctx.log(`  rps ${rps}: achieved ${r.achievedRps}/s, max ${r.maxRequestsInAnySecond} in any 1 s window`)
+      alone.push(await limiterOnly(rps, seconds))
+      const r = await measure(ctx, "saturating", rps, seconds)
+      ctx.log(
+        `  rps ${rps}, saturating: achieved ${r.achievedRps}/s, max ${r.maxRequestsInAnySecond} in any 1 s window`,
+      )
       results.push(r)
+      const b = await measure(ctx, "backfill", rps, seconds)
+      ctx.log(`  rps ${rps}, backfill: achieved ${b.achievedRps}/s, max ${b.maxRequestsInAnySecond} in any 1 s window`)
+      backfills.push(b)
     }
     const worst = Math.max(...results.map((r) => r.error))
     return {
       baseline: Object.fromEntries(results.map((r) => [`rps${r.rps}`, { limit: r.rps, burst: r.burst }])),
       docket: Object.fromEntries(results.map((r) => [`rps${r.rps}`, r])),
+      context: {
+        limiterOnly: Object.fromEntries(alone.map((r) => [`rps${r.rps}`, r])),
+        backfill: Object.fromEntries(backfills.map((r) => [`rps${r.rps}`, r])),
+      },
       ratio: Math.round((1 - worst) * 10000) / 10000,
       target: 0.98,
       direction: ">=",
-      criterion: "1 - worst relative error of achieved/limit at rps 50 and 200",
+      criterion: "1 - worst relative error of achieved/limit at rps 50 and 200, demand above the limit",
       checks: [
         {
-          name: "1 s windows above rps + burst",
-          value: results.filter((r) => !r.boundHolds).length,
+          name: "1 s windows above rps + burst (saturating and backfill runs)",
+          value: [...results, ...backfills].filter((r) => !r.boundHolds).length,
           target: 0,
           direction: "<=",
         },
       ],
+      notes: `Demand: 64 fibers of consistent GetItems through DocumentCache (the DynamoDB backend's calls all pass the process's RateLimit). Context row, the limiter alone (no I/O, the same 64 fibers): ${alone.map((a) => `${a.achievedRps}/s at rps ${a.rps}`).join(", ")}; a wire rate short of both the limit and this is the machine's (DynamoDB Local's throughput under the load of the moment), not the limiter's. Context row, a backfill (concurrency 32) under the same limits: achieved ${backfills.map((b) => `${b.achievedRps}/s at rps ${b.rps}`).join(", ")}; below the limit it is the backfill's own throughput on this machine (GetObject, schema check, BatchGetItem, a transaction per document), not the limiter's error.`,
     }
   },
 }

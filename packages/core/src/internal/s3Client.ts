@@ -1,0 +1,53 @@
+/**
+ * The plumbing of the S3 store's SDK calls: the client, one command sent with
+ * the fiber's abort signal, and the SDK's errors classified into `StoreError`s.
+ *
+ * @since 0.2.0
+ */
+import { S3Client, type S3ClientConfig } from "@aws-sdk/client-s3"
+import * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
+import { StoreError } from "../DocumentStore.js"
+import * as Retry from "../Retry.js"
+
+/**
+ * A scoped client: `maxAttempts: 1` so that {@link Retry} is the only retry
+ * layer, path-style addressing whenever an endpoint is set (emulators).
+ */
+export const acquire = (clientConfig: S3ClientConfig = {}): Effect.Effect<S3Client, never, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.sync(
+      () =>
+        new S3Client({
+          ...(clientConfig.endpoint !== undefined ? { forcePathStyle: true } : {}),
+          ...clientConfig,
+          maxAttempts: 1,
+        }),
+    ),
+    (c) => Effect.sync(() => c.destroy()),
+  )
+
+/** One SDK command, sent with the fiber's abort signal; fails with the SDK's error as it is. */
+export const send = <O>(command: (abortSignal: AbortSignal) => Promise<O>): Effect.Effect<O, unknown> =>
+  Effect.tryPromise({ try: command, catch: (e) => e })
+
+/** The S3 errors that mean "no such object" (NoSuchKey, a HEAD's NotFound, any 404). */
+export const isNotFound = (error: unknown): boolean => Retry.classify(error).reason === "NotFound"
+
+/** A refused conditional write: 412, or 409 (a conflicting conditional write in flight). */
+export const isPrecondition = (error: unknown): boolean => {
+  const e = error as { readonly name?: string; readonly $metadata?: { httpStatusCode?: number } }
+  const status = e?.$metadata?.httpStatusCode
+  return (
+    e?.name === "PreconditionFailed" || e?.name === "ConditionalRequestConflict" || status === 412 || status === 409
+  )
+}
+
+/** The SDK's error as the port's `StoreError` of `operation` on `key`. */
+export const toStoreError =
+  (operation: string, key: string) =>
+  (error: unknown): StoreError => {
+    if (error instanceof StoreError) return error
+    if (isPrecondition(error)) return new StoreError({ reason: "PreconditionFailed", operation, key, cause: error })
+    return new StoreError({ reason: Retry.classify(error).reason, operation, key, cause: error })
+  }
