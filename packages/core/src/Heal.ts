@@ -184,7 +184,8 @@ export const sweep = (
     const store = yield* DocumentStore.DocumentStore
     const now = yield* Clock.currentTimeMillis
     let report: SweepReport = { found: 0, rolledForward: 0, dropped: 0, gone: 0, failed: 0 }
-    yield* cache.intents({ expiredBefore: now }).pipe(
+    // Expired means `leaseExpiresAt <= now` (as in `resolve`); the index answers strictly before its bound.
+    yield* cache.intents({ expiredBefore: now + 1 }).pipe(
       Stream.mapEffect((pending) => Effect.either(resolve(cache, store, pending, "sweep")), {
         concurrency: Math.max(1, options.concurrency ?? 4),
       }),

@@ -12,9 +12,11 @@
  *    (a dead writer) is resolved first (`Heal.resolve`).
  * 2. *S3*: the put (or delete) `If-Match` the committed ETag, `If-None-Match: *`
  *    when nothing was committed. The whole call, retries included, is bounded
- *    by {@link Options.putBudget}, shorter than the lease: no put of ours is in
- *    flight once the lease has run out. A refused condition ends the write as a
- *    conflict (or as stale, when S3 holds a newer version), never as an overwrite.
+ *    by {@link Options.putBudget}, shorter than the lease, and starts only with
+ *    a whole budget of lease left (the writer renews its lease first when it has
+ *    less): no put of ours is in flight once the lease has run out. A refused
+ *    condition ends the write as a conflict (or as stale, when S3 holds a newer
+ *    version), never as an overwrite.
  * 3. *commit* ({@link DocumentCache.Service.commit}): one transaction writes the
  *    committed document (or a tombstone) and its customer items and clears the
  *    intent, guarded by our writer id.
@@ -114,7 +116,7 @@ export const makeWith = (
     if (Duration.toMillis(budget) >= leaseMillis) {
       return yield* Effect.dieMessage("WriteThrough: putBudget must be shorter than the lease")
     }
-    const { bounded, acquire, clear, commit, unsettled, conditionsOf, settle, dryRunWrite } = Steps.make({
+    const { prepare, bounded, acquire, clear, commit, unsettled, conditionsOf, settle, dryRunWrite } = Steps.make({
       cache,
       store,
       settings,
@@ -129,18 +131,19 @@ export const makeWith = (
           const { kind, id, version } = document
           const writer = randomUUID()
           const etag = DocumentStore.etagOf(DocumentStore.encodeBody(document))
-          const { recorded, leaseExpiresAt } = yield* restore(
-            acquire("write", key, (now) => ({
-              kind,
-              id,
-              writer,
-              s3Key,
-              leaseExpiresAt: now + leaseMillis,
-              change: { _tag: "Put", document, etag },
-            })),
-          )
+          const request = (now: number): DocumentCache.IntentRequest => ({
+            kind,
+            id,
+            writer,
+            s3Key,
+            leaseExpiresAt: now + leaseMillis,
+            change: { _tag: "Put", document, etag },
+          })
+          const { recorded, leaseExpiresAt } = yield* restore(acquire("write", key, request))
           if (recorded._tag === "Unchanged") return { _tag: "Unchanged", key, s3Key, version } as WriteResult
-          const previous = recorded.previous
+          const prepared = yield* restore(prepare("write", key, request, leaseExpiresAt, recorded.previous))
+          if (prepared._tag === "Unchanged") return { _tag: "Unchanged", key, s3Key, version } as WriteResult
+          const { previous, deadline } = prepared
           const written = (out: { readonly etag: string }) =>
             Effect.as(
               commit(
@@ -151,7 +154,7 @@ export const makeWith = (
               { _tag: "Written", key, s3Key, version, etag: out.etag, previous, repaired: false } as WriteResult,
             )
           let put = yield* Effect.exit(
-            restore(bounded("PutObject", s3Key, leaseExpiresAt, store.put(document, conditionsOf(previous)))),
+            restore(bounded("PutObject", s3Key, deadline, store.put(document, conditionsOf(previous)))),
           )
           if (Exit.isSuccess(put)) return yield* written(put.value)
           // Did it land after all (a lost answer), or does S3 hold something the cache did not know of?
@@ -178,7 +181,7 @@ export const makeWith = (
               onNone: () => ({ ifNoneMatch: "*" as const }),
               onSome: (info) => ({ ifMatch: info.etag }),
             })
-            put = yield* Effect.exit(restore(bounded("PutObject", s3Key, leaseExpiresAt, store.put(document, retry))))
+            put = yield* Effect.exit(restore(bounded("PutObject", s3Key, deadline, store.put(document, retry))))
             if (Exit.isSuccess(put)) return yield* written(put.value)
             const again = Option.getOrUndefined(failureOf(put.cause))
             if (again !== undefined && DocumentStore.isPreconditionFailed(again)) {
@@ -254,17 +257,27 @@ export const makeWith = (
       Effect.uninterruptibleMask((restore) =>
         Effect.gen(function* () {
           const writer = randomUUID()
-          const { recorded, leaseExpiresAt } = yield* restore(
-            acquire("delete", key, (now) => ({
-              kind,
-              id,
-              writer,
-              s3Key,
-              leaseExpiresAt: now + leaseMillis,
-              change: { _tag: "Delete" },
-            })),
+          const request = (now: number): DocumentCache.IntentRequest => ({
+            kind,
+            id,
+            writer,
+            s3Key,
+            leaseExpiresAt: now + leaseMillis,
+            change: { _tag: "Delete" },
+          })
+          const { recorded, leaseExpiresAt } = yield* restore(acquire("delete", key, request))
+          const prepared = yield* restore(
+            prepare(
+              "delete",
+              key,
+              request,
+              leaseExpiresAt,
+              recorded._tag === "Recorded" ? recorded.previous : Option.some(recorded.current),
+            ),
           )
-          const previous = recorded._tag === "Recorded" ? recorded.previous : Option.some(recorded.current)
+          // A delete intent is never `Unchanged`: the renewal of one is recorded, refused or fails.
+          if (prepared._tag === "Unchanged") return yield* Effect.dieMessage(`delete of ${key}: unexpected Unchanged`)
+          const { previous, deadline } = prepared
           const deleted = Effect.as(
             commit(
               "delete",
@@ -281,7 +294,7 @@ export const makeWith = (
               bounded(
                 "DeleteObject",
                 s3Key,
-                leaseExpiresAt,
+                deadline,
                 store.delete(kind, id, Option.match(known, { onNone: () => ({}), onSome: (ifMatch) => ({ ifMatch }) })),
               ),
             ),

@@ -103,7 +103,8 @@ const runPut = (o: { readonly file: string; readonly concurrency: number }) =>
       { concurrency },
     )
     if (progress !== undefined) yield* progress.finish
-    const failed = results.filter((r) => r.outcome === "failed").length
+    // A rolled-back write did not reach S3: the caller must not take it as written (exit 1).
+    const failed = results.filter((r) => r.outcome === "failed" || r.outcome === "rolled-back").length
     yield* printPut(format, results, failed)
     yield* failIfAny(failed, results.length, "documents")
   })
@@ -130,6 +131,7 @@ const runDelete = (o: { readonly kind: string; readonly id: string }) =>
     const result = yield* documents.remove(o.kind, o.id)
     if (format === "table") yield* Output.line(`${result.outcome}  ${o.kind}/${o.id}  ${result.key}`)
     else yield* Output.line(JSON.stringify({ kind: o.kind, id: o.id, ...result }))
+    if (result.outcome === "rolled-back") yield* failIfAny(1, 1, "deletes")
   })
 
 /** `docket put FILE|-` */

@@ -52,16 +52,54 @@ const readBody = (req: IncomingMessage): Promise<Buffer> =>
     req.on("error", reject)
   })
 
+/** Options of {@link start}. */
+export interface Options {
+  /**
+   * Enforce `If-Match` / `If-None-Match: *` on PutObject the way AWS S3 does (the
+   * emulator ignores them), when the request reaches the emulator: a held put is
+   * judged when it is released, as S3 judges a put when it arrives. The proxy knows
+   * an object's ETag from the puts and deletes it forwarded, so every writer of a key
+   * must go through it; a put of a key it has not seen passes.
+   */
+  readonly conditional?: boolean
+}
+
+const preconditionFailed = (res: ServerResponse | undefined, key: string): number => {
+  if (res !== undefined && !res.destroyed && !res.headersSent) {
+    res.writeHead(412, { "content-type": "application/xml" })
+    res.end(
+      `<?xml version="1.0" encoding="UTF-8"?><Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message><Key>${key}</Key></Error>`,
+    )
+  }
+  return 412
+}
+
 /** Starts a proxy on a free loopback port in front of `target` (the emulator's endpoint). */
-export const start = async (target: string): Promise<S3Proxy> => {
+export const start = async (target: string, options: Options = {}): Promise<S3Proxy> => {
   const upstream = new URL(target)
   const rules = new Map<string, Rule>()
   const waiting = new Map<string, Array<(h: Held) => void>>()
   const heldQueue = new Map<string, Array<Held>>()
   const seen: Array<string> = []
+  // Object key -> its ETag (null: deleted), from what went through (for `conditional`).
+  const etags = new Map<string, string | null>()
 
-  const forward = (req: IncomingMessage, body: Buffer, res: ServerResponse | undefined): Promise<number> =>
-    new Promise((resolve, reject) => {
+  const keyOf = (req: IncomingMessage) =>
+    decodeURIComponent(new URL(req.url ?? "/", "http://proxy").pathname.split("/").slice(2).join("/"))
+
+  const refused = (req: IncomingMessage, key: string): boolean => {
+    if (options.conditional !== true || req.method !== "PUT" || !etags.has(key)) return false
+    const current = etags.get(key) ?? null
+    const ifNoneMatch = req.headers["if-none-match"]
+    const ifMatch = req.headers["if-match"]
+    if (ifNoneMatch === "*" && current !== null) return true
+    return typeof ifMatch === "string" && ifMatch !== current
+  }
+
+  const forward = (req: IncomingMessage, body: Buffer, res: ServerResponse | undefined): Promise<number> => {
+    const key = keyOf(req)
+    if (refused(req, key)) return Promise.resolve(preconditionFailed(res, key))
+    return new Promise((resolve, reject) => {
       const out = request(
         {
           host: upstream.hostname,
@@ -72,6 +110,12 @@ export const start = async (target: string): Promise<S3Proxy> => {
         },
         (upRes) => {
           const status = upRes.statusCode ?? 0
+          if (key !== "" && status >= 200 && status < 300) {
+            const etag = upRes.headers.etag
+            if (req.method === "PUT" && req.headers["x-amz-copy-source"] === undefined && typeof etag === "string")
+              etags.set(key, etag)
+            if (req.method === "DELETE") etags.set(key, null)
+          }
           if (res !== undefined && !res.destroyed && !res.headersSent) {
             res.writeHead(status, upRes.headers)
             upRes.pipe(res)
@@ -86,6 +130,7 @@ export const start = async (target: string): Promise<S3Proxy> => {
       })
       out.end(body)
     })
+  }
 
   const matching = (key: string): string | undefined => [...rules.keys()].find((suffix) => key.endsWith(suffix))
 

@@ -42,16 +42,74 @@ export const failureOf = <E>(cause: Cause.Cause<E>): Option.Option<E> =>
 
 /** The steps over `deps`. */
 export const make = ({ cache, store, settings, budget }: Deps) => {
-  /** The S3 call of a write, bounded so that it never outlives the lease. */
+  /**
+   * Before the S3 call: when its budget would run past our lease (the process
+   * was slow to get here: a slow or retried intent call, a pause), renew the
+   * lease first, with the same conditional write on our own intent (our writer
+   * id passes its condition; it moves the lease and the index key). So no put
+   * of ours is ever in flight past our lease. Returns the S3 calls' deadline
+   * (one put budget from now, never past the lease: the put and its one
+   * conditional retry share it, so a writer ends within `DOCKET_WRITE_WAIT`
+   * plus one budget) and the committed state to put over (re-read by a renewal).
+   *
+   * A renewal that finds our intent gone (its lease ran out and a resolver
+   * dropped it) ends the write without an S3 call: another writer's intent is a
+   * {@link WriteConflictError}, a newer committed version a `StaleWriteError`,
+   * our very document `Unchanged`. A renewal that fails keeps the old lease, and
+   * the put is cut off at it.
+   */
+  const prepare = (
+    operation: "write" | "delete",
+    key: string,
+    request: (now: number) => DocumentCache.IntentRequest,
+    leaseExpiresAt: number,
+    previous: Option.Option<CacheEntry.Entry>,
+  ): Effect.Effect<
+    | { readonly _tag: "Go"; readonly deadline: number; readonly previous: Option.Option<CacheEntry.Entry> }
+    | { readonly _tag: "Unchanged" },
+    DocumentCache.StaleWriteError | WriteConflictError
+  > =>
+    Effect.gen(function* () {
+      const now = yield* Clock.currentTimeMillis
+      const budgetMillis = Duration.toMillis(budget)
+      if (leaseExpiresAt - now >= budgetMillis) return { _tag: "Go", deadline: now + budgetMillis, previous } as const
+      const next = request(now)
+      const renewal = yield* Effect.either(cache.intend(next))
+      if (renewal._tag === "Left") {
+        if (renewal.left._tag === "StaleWriteError") return yield* renewal.left
+        return { _tag: "Go", deadline: Math.min(leaseExpiresAt, now + budgetMillis), previous } as const
+      }
+      const outcome = renewal.right
+      switch (outcome._tag) {
+        case "Recorded":
+          return {
+            _tag: "Go",
+            deadline: Math.min(next.leaseExpiresAt, now + budgetMillis),
+            previous: outcome.previous,
+          } as const
+        case "Unchanged":
+          return { _tag: "Unchanged" } as const
+        case "Blocked":
+          return yield* new WriteConflictError({
+            reason: "Contention",
+            operation,
+            key,
+            otherVersion: outcome.intent.version,
+            otherWriter: outcome.intent.writer,
+            waitedMillis: 0,
+          })
+      }
+    })
+
+  /** The S3 call of a write, bounded by the write's deadline ({@link prepare}), so it never outlives the lease. */
   const bounded = <A>(
     operation: string,
     s3Key: string,
-    leaseExpiresAt: number,
+    deadline: number,
     self: Effect.Effect<A, DocumentStore.StoreError>,
   ) =>
     Effect.flatMap(Clock.currentTimeMillis, (now) => {
-      // The budget, or what is left of the lease when the process was slow to get here.
-      const left = Math.min(Duration.toMillis(budget), leaseExpiresAt - now)
+      const left = deadline - now
       const timeout = new DocumentStore.StoreError({
         reason: "Timeout",
         operation,
@@ -80,7 +138,12 @@ export const make = ({ cache, store, settings, budget }: Deps) => {
       for (let round = 0; ; round++) {
         const now = yield* Clock.currentTimeMillis
         const next = request(now)
-        const outcome = yield* cache.intend(next)
+        const outcome = yield* cache.intend(next).pipe(
+          // An attempt may have recorded our intent before the call failed (an answer lost, then a retry
+          // refused): clear it, or the next writer of the key waits out our whole lease for a write that
+          // never reached S3. Best effort: if this fails too, the intent expires and is resolved.
+          Effect.tapErrorTag("CacheError", () => Effect.ignore(cache.clearIntent(next.kind, next.id, next.writer))),
+        )
         if (outcome._tag !== "Blocked") return { recorded: outcome, leaseExpiresAt: next.leaseExpiresAt }
         const other = outcome.intent
         if (other.leaseExpiresAt <= now) {
@@ -244,7 +307,7 @@ export const make = ({ cache, store, settings, budget }: Deps) => {
       return { _tag: "DryRun", key, s3Key, version: document.version, actions } as WriteResult
     })
 
-  return { bounded, acquire, clear, commit, unsettled, conditionsOf, settle, dryRunWrite }
+  return { prepare, bounded, acquire, clear, commit, unsettled, conditionsOf, settle, dryRunWrite }
 }
 
 export const interrupted = (operation: string, key: string) =>

@@ -176,7 +176,14 @@ export const decodeSlot = (
     onLeft: (error) => Effect.fail(new CacheError({ reason: "Corrupt", operation, key, cause: error })),
     onRight: (entry) =>
       Effect.succeed<Write.Slot>({
-        committed: Option.some({ entry, contentHash: value[contentHash]?.S }),
+        // Items of early releases carry no content hash: take it from the body, so the same document is
+        // recognised as `Unchanged` (a pointer item without one compares as different content).
+        committed: Option.some({
+          entry,
+          contentHash:
+            value[contentHash]?.S ??
+            (entry._tag === "Cached" && entry.document !== undefined ? Write.contentHash(entry.document) : undefined),
+        }),
         intent,
       }),
   })
