@@ -1,6 +1,6 @@
 // Mutation testing of core's invariant modules (docs/testing.md). Run it through
 // `npm run mutate` (scripts/mutate.mjs), which mutates one module at a time against
-// core's memory-only test files (vitest.mutate.config.ts): no JVM, two workers.
+// core's memory-only test files (vitest.mutate.config.ts): no JVM, one worker.
 const reportDir = process.env.DOCKET_MUTATE_REPORT_DIR ?? "reports/mutation/all"
 
 /** @type {import("@stryker-mutator/api/core").PartialStrykerOptions} */
@@ -9,7 +9,8 @@ export default {
   vitest: { configFile: "vitest.mutate.config.ts", related: true },
   plugins: ["@stryker-mutator/vitest-runner"],
   coverageAnalysis: "perTest",
-  concurrency: Number(process.env.DOCKET_MUTATE_CONCURRENCY ?? 2),
+  // One worker by default: the machine is two cores shared by five people.
+  concurrency: Number(process.env.DOCKET_MUTATE_CONCURRENCY ?? 1),
   // Property tests under a loaded machine: a mutant that makes a test loop is a
   // timeout (counted as detected); give honest tests room on two busy cores.
   timeoutMS: 60_000,

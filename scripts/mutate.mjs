@@ -21,10 +21,13 @@ const test = "packages/core/test"
  */
 export const modules = {
   "write-path": {
-    mutate: [`${src}/WriteThrough.ts`, `${src}/internal/write.ts`],
-    tests: [`${test}/WriteThrough.test.ts`],
+    mutate: [`${src}/WriteThrough.ts`, `${src}/internal/write.ts`, `${src}/internal/writeSteps.ts`, `${src}/Heal.ts`],
+    tests: [`${test}/WriteThrough.test.ts`, `${test}/Invariants67.test.ts`, `${test}/DeleteRace.test.ts`],
   },
-  "fallback-reader": { mutate: [`${src}/FallbackReader.ts`], tests: [`${test}/FallbackReader.test.ts`] },
+  "fallback-reader": {
+    mutate: [`${src}/FallbackReader.ts`],
+    tests: [`${test}/FallbackReader.test.ts`, `${test}/FallbackReader.races.test.ts`, `${test}/DeleteRace.test.ts`],
+  },
   "event-sync": {
     mutate: [`${src}/S3EventSync.ts`, `${src}/internal/syncRecord.ts`],
     tests: [`${test}/S3EventSync.test.ts`],

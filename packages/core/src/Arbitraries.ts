@@ -67,11 +67,10 @@ const knownFields = new Set([
 
 /** Unknown extra fields, which must survive every round trip. */
 export const extraFields: fc.Arbitrary<Record<string, unknown>> = fc.dictionary(
-  // "constructor" is left out: a field of that name is lost in a decode/encode round trip (a known open bug,
-  // closing note of 2026-12-01), which made the Document properties fail on rare seeds.
-  fc
-    .string({ minLength: 1, maxLength: 12 })
-    .filter((k) => !knownFields.has(k) && k !== "__proto__" && k !== "constructor"),
+  // fast-check's strings include "constructor", "toString" ... on purpose; they round-trip (Document.test.ts).
+  // "__proto__" is left out of random documents (it round-trips through the registry, tested on its own in
+  // Document.test.ts) because object spreads and `{}` lookups in test code would mistake it for a prototype.
+  fc.string({ minLength: 1, maxLength: 12 }).filter((k) => !knownFields.has(k) && k !== "__proto__"),
   fc.jsonValue({ maxDepth: 2 }),
   { maxKeys: 3 },
 )

@@ -118,6 +118,38 @@ export interface Registry {
 
 const kindPattern = /^[a-z][a-z0-9-]*$/
 
+/**
+ * Schema's decoder builds its output by assignment, so an own `__proto__` field of
+ * the input (`JSON.parse` makes one for a `"__proto__"` key) would become the
+ * output's prototype instead of a field, and be lost when the document is written
+ * back. Puts it back as a field at every level the decoder rebuilt: Docket keeps
+ * unknown fields, whatever their name.
+ */
+const keepProtoFields = <A>(input: unknown, output: A): A => {
+  if (input === output || typeof input !== "object" || input === null || typeof output !== "object" || output === null)
+    return output
+  if (Array.isArray(input)) {
+    if (Array.isArray(output)) for (let i = 0; i < input.length; i++) keepProtoFields(input[i], output[i])
+    return output
+  }
+  const fields = input as Record<string, unknown>
+  if (Object.hasOwn(fields, "__proto__")) {
+    Object.setPrototypeOf(output, Object.prototype)
+    Object.defineProperty(output, "__proto__", {
+      value: Object.getOwnPropertyDescriptor(fields, "__proto__")?.value,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    })
+  }
+  for (const key of Object.keys(fields)) {
+    if (key !== "__proto__" && Object.hasOwn(output, key)) {
+      keepProtoFields(fields[key], (output as Record<string, unknown>)[key])
+    }
+  }
+  return output
+}
+
 /** Builds a registry; fails fast (a defect) on a bad or duplicate kind definition. */
 export const registry = (kinds: ReadonlyArray<DocumentKind<any>>): Registry => {
   const byName = new Map<string, DocumentKind<any>>()
@@ -167,7 +199,9 @@ export const registry = (kinds: ReadonlyArray<DocumentKind<any>>): Registry => {
       )
     }
     return Either.mapLeft(
-      decoderOf(kind)(value) as Either.Either<Document.AnyDocument, ParseResult.ParseError>,
+      Either.map(decoderOf(kind)(value) as Either.Either<Document.AnyDocument, ParseResult.ParseError>, (document) =>
+        keepProtoFields(value, document),
+      ),
       (error) =>
         new DocumentDecodeError({
           reason: "SchemaViolation",

@@ -45,6 +45,34 @@ describe("Document", () => {
     { fastCheck: { numRuns: 200 } },
   )
 
+  it("keeps unknown fields named like Object.prototype members (constructor, prototype, __proto__ ...), nested too", () => {
+    const names = ["constructor", "prototype", "__proto__", "toString", "hasOwnProperty", "valueOf", "isPrototypeOf"]
+    const values: ReadonlyArray<unknown> = [[], { a: 1 }, 5, "x", null]
+    for (const value of values) {
+      const extra = Object.fromEntries(names.map((name) => [name, value]))
+      const text = JSON.stringify({ ...change, ...extra, schedule: { ...change.schedule, ...extra }, ticket: extra })
+      const decoded = Either.getOrThrow(registry.decodeJson(text, "test"))
+      // Written back, the document is the JSON it was read from: no field lost, none turned into a prototype.
+      expect(canonical(decoded)).toBe(canonical(JSON.parse(text)))
+      expect(Object.getPrototypeOf(decoded)).toBe(Object.prototype)
+      expect(Object.getPrototypeOf((decoded as unknown as { schedule: object }).schedule)).toBe(Object.prototype)
+      for (const name of names) {
+        expect(Object.hasOwn(decoded, name), name).toBe(true)
+        expect(JSON.parse(JSON.stringify(decoded))[name], name).toEqual(value)
+      }
+    }
+  })
+
+  it("toStrictEqual compares a field named constructor as data (vitest.setup.ts), and still sees a difference in it", () => {
+    const doc = (value: unknown) => JSON.parse(JSON.stringify({ ...change, constructor: value }))
+    expect(doc([])).toStrictEqual(doc([]))
+    expect(doc({ a: [1] })).toStrictEqual(doc({ a: [1] }))
+    expect(doc([1])).not.toStrictEqual(doc([2]))
+    // Strict inside the field too: an undefined property is not an absent one.
+    expect({ ...change, constructor: { a: 1 } }).not.toStrictEqual({ ...change, constructor: { a: 1, b: undefined } })
+    expect(doc({ a: 1 })).not.toStrictEqual({ ...change })
+  })
+
   it("keeps unknown fields, nested too", () => {
     const doc = { ...change, ticket: { system: "jira", key: "OPS-1" }, schedule: { ...change.schedule, tz: "UTC" } }
     expect(Either.getOrThrow(registry.decode(doc, "x"))).toStrictEqual(doc)

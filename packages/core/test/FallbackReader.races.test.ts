@@ -47,6 +47,9 @@ type Race =
 
 const race: fc.Arbitrary<Race> = fc.oneof(
   fc.record({ _tag: fc.constant("Write" as const), version: fc.integer({ min: 1, max: 4 }) }),
+  // A write-through delete between the read's S3 read and its refill (issue #11's race): the delete's intent,
+  // then its tombstone, refuse the refill.
+  fc.constant<Race>({ _tag: "Delete" }),
   fc.record({ _tag: fc.constant("ExternalPut" as const), version: fc.integer({ min: 1, max: 4 }) }),
   fc.constant<Race>({ _tag: "ExternalDelete" }),
 )

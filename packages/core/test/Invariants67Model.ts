@@ -594,13 +594,13 @@ export const run = (env: Env, base: Document.AnyDocument, schedule: Schedule) =>
       }
       while (!(yield* finished(pausedCount))) {
         // A writer waits out other writers' leases (and its own write wait): bounded, so a hang fails.
-        if (waited++ > 400) {
-          obs.regressions.push("a live writer did not finish within 400 steps of a tenth of a lease")
+        if (waited++ > 200) {
+          obs.regressions.push("a live writer did not finish within 200 steps of a fifth of a lease")
           break
         }
         while (held.length > 0) yield* release(0, true)
         if (!pausedCount) while (paused.length > 0) yield* Deferred.succeed(paused.shift()!.resume, undefined)
-        yield* env.tick(Math.ceil(env.leaseMillis / 10))
+        yield* env.tick(Math.ceil(env.leaseMillis / 5))
         yield* env.settle
       }
     }
