@@ -1,16 +1,12 @@
 /**
- * DESIGN invariants 6 and 7 end to end, with real `docket put` processes against
- * the shared local stack and a loopback proxy (support/S3Proxy.ts) in front of the
- * S3 emulator that holds or delays PutObject requests:
+ * The crash-safety harness itself, with real `docket put` processes against the
+ * shared local stack and the loopback proxy (support/S3Proxy.ts) in front of the
+ * S3 emulator: the proxy holds a put until released, the writer blocks on it, is
+ * killed with SIGKILL, and its held put can still land afterwards.
  *
- * - a writer SIGKILLed while its S3 put is held, the put then dropped (it never
- *   arrived) or delivered late (it was on the wire): reads and queries never show a
- *   version S3 never had, and show S3's version within 30 s without reconcile;
- * - a writer whose S3 put is slow (3 s) racing a second writer: no version
- *   acknowledged to a caller (exit 0) is lost, and the cache converges to S3.
- *
- * The time from the kill until the key reads at S3's version is printed (the
- * "what a crashed writer costs" figure of docs/testing.md).
+ * The invariant 6 and 7 scenarios built on this harness are in
+ * CrashSafetyProtocol.test.ts; its setup repeats this file's and belongs in
+ * support/ next to Processes and S3Proxy.
  */
 import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"

@@ -71,7 +71,9 @@ export const extraFields: fc.Arbitrary<Record<string, unknown>> = fc.dictionary(
   // "__proto__" is left out of random documents (it round-trips through the registry, tested on its own in
   // Document.test.ts) because object spreads and `{}` lookups in test code would mistake it for a prototype.
   fc.string({ minLength: 1, maxLength: 12 }).filter((k) => !knownFields.has(k) && k !== "__proto__"),
-  fc.jsonValue({ maxDepth: 2 }),
+  // Through a JSON round trip: fast-check's JSON values include -0, which a document's JSON text carries as 0
+  // once written back (JSON.stringify(-0) is "0"), so a cache entry would hold 0 where the generated one held -0.
+  fc.jsonValue({ maxDepth: 2 }).map((value) => JSON.parse(JSON.stringify(value)) as unknown),
   { maxKeys: 3 },
 )
 
