@@ -10,6 +10,12 @@ import * as Stream from "effect/Stream"
 import * as CacheEntry from "../CacheEntry.js"
 import { CacheError, type ConditionFailedError } from "../CacheError.js"
 import type * as Document from "../Document.js"
+import { DocumentKinds } from "../DocumentKind.js"
+import * as Items from "../Items.js"
+import * as OperationLog from "../OperationLog.js"
+import { normalizeSequencer } from "../Sequencer.js"
+import * as Table from "../Table.js"
+import * as Bulk from "./bulk.js"
 import type {
   CommitOutcome,
   Condition,
@@ -19,13 +25,7 @@ import type {
   PendingIntent,
   PutOutcome,
   Service,
-} from "../DocumentCache.js"
-import { DocumentKinds } from "../DocumentKind.js"
-import * as Items from "../Items.js"
-import * as OperationLog from "../OperationLog.js"
-import { normalizeSequencer } from "../Sequencer.js"
-import * as Table from "../Table.js"
-import * as Bulk from "./bulk.js"
+} from "./cacheTypes.js"
 import { mergeSorted } from "./merge.js"
 import * as QueryPlan from "./query.js"
 import * as Write from "./write.js"
