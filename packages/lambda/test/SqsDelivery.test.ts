@@ -83,7 +83,9 @@ describe("local SQS delivery", () => {
       queueName: `${isolated.bucket}-poison`,
       batchSize: 10,
       maximumBatchingWindowMs: 500,
-      visibilityTimeoutSeconds: 1,
+      // 3 s: a good message's batch finishes within its visibility even on a loaded machine, so only
+      // the poison is received again (the assertions below count receives).
+      visibilityTimeoutSeconds: 3,
       maxReceiveCount: 2,
       pollers: 1,
       onBatch: (outcome) => batches.push(outcome),
@@ -138,8 +140,11 @@ describe("local SQS delivery", () => {
     const delivery = await SqsDelivery.start(stack, isolated.bucket, flaky, {
       queueName: `${isolated.bucket}-flaky`,
       maximumBatchingWindowMs: 300,
-      visibilityTimeoutSeconds: 1,
-      maxReceiveCount: 3,
+      // Long enough that a batch still being handled on a loaded machine is not received again
+      // while in flight, and receives to spare: this test is about the whole-batch retry, and a
+      // slow handler's redelivery must not dead-letter a good message (2 did at load 28 with 1 s / 3).
+      visibilityTimeoutSeconds: 3,
+      maxReceiveCount: 6,
       pollers: 2,
       onBatch: (outcome) => batches.push(outcome),
     })
