@@ -87,7 +87,7 @@ describe("Heal on DynamoDB Local and the S3 emulator", () => {
             writer: `dead-${id}`,
             s3Key: store.keyOf(v2.kind, id),
             leaseExpiresAt,
-            change: { _tag: "Put", document: v2, etag: DocumentStore.etagOf(DocumentStore.encodeBody(v2)) },
+            change: { _tag: "Put", document: v2, etag: DocumentStore.expectedEtag(v2) },
           })
         }
         yield* intend("CHG-heal-landed", now - 1_000)
