@@ -135,7 +135,8 @@ const runDelete = (o: { readonly kind: string; readonly id: string }) =>
   })
 
 /** `docket put FILE|-` */
-export const put = (o: { readonly file: string; readonly concurrency: number }) => runPut(o).pipe(Services.provide("put"))
+export const put = (o: { readonly file: string; readonly concurrency: number }) =>
+  runPut(o).pipe(Services.provide("put"))
 
 /** `docket get KIND ID` */
 export const get = (o: { readonly kind: string; readonly id: string }) => runGet(o).pipe(Services.provide("get"))
