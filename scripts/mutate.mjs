@@ -28,7 +28,10 @@ export const modules = {
     mutate: [`${src}/FallbackReader.ts`],
     tests: [`${test}/FallbackReader.test.ts`, `${test}/FallbackReader.races.test.ts`, `${test}/DeleteRace.test.ts`],
   },
-  "event-sync": { mutate: [`${src}/S3EventSync.ts`], tests: [`${test}/S3EventSync.test.ts`] },
+  "event-sync": {
+    mutate: [`${src}/S3EventSync.ts`, `${src}/internal/syncRecord.ts`],
+    tests: [`${test}/S3EventSync.test.ts`],
+  },
   sequencer: { mutate: [`${src}/Sequencer.ts`], tests: [`${test}/S3Event.test.ts`, `${test}/S3EventSync.test.ts`] },
   "query-planning": {
     mutate: [`${src}/internal/query.ts`, `${src}/internal/merge.ts`, `${src}/Query.ts`],

@@ -7,6 +7,7 @@ import * as Stream from "effect/Stream"
 import * as DocketError from "./DocketError.js"
 import type * as Document from "./Document.js"
 import * as DocumentKind from "./DocumentKind.js"
+import type { ObjectMetadata } from "./internal/objectCodec.js"
 import {
   compareKeys,
   decodeBody,
@@ -30,17 +31,6 @@ export class StoreError extends DocketError.Remote("StoreError")<{
   override get message() {
     return `S3 ${this.operation} on ${JSON.stringify(this.key)} failed (${this.reason})${DocketError.causeText(this.cause)}`
   }
-}
-
-/** The object metadata Docket writes, so listings can filter without reading bodies. */
-export interface ObjectMetadata {
-  readonly kind: string
-  readonly id: string
-  readonly version: number
-  /** The indexing time, normalised UTC instant. */
-  readonly time: string
-  readonly customers: ReadonlyArray<string>
-  readonly status: string
 }
 
 /** A document read from S3. */
@@ -132,6 +122,7 @@ export {
   etagOf,
   metadataOf,
   normalizeEtag,
+  type ObjectMetadata,
 } from "./internal/objectCodec.js"
 
 // ---------------------------------------------------------------------------

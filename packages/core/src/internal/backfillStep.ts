@@ -89,10 +89,10 @@ export const validate = (
       }
     }
     for (const code of options.customers ?? []) {
-      if (!/^[a-z0-9][a-z0-9-]{1,31}$/.test(code)) {
+      if (!Document.isCustomerCode(code)) {
         return yield* new BackfillError({
           reason: "BadFilter",
-          detail: `Customer code ${JSON.stringify(code)} does not match [a-z0-9][a-z0-9-]{1,31}`,
+          detail: `Customer code ${JSON.stringify(code)} does not match ${Document.customerCodeRule}`,
         })
       }
     }

@@ -8,8 +8,18 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import type * as Document from "../Document.js"
 import * as DocumentKind from "../DocumentKind.js"
-import type { ObjectMetadata } from "../DocumentStore.js"
 import * as S3Key from "../S3Key.js"
+
+/** The object metadata Docket writes, so listings can filter without reading bodies. */
+export interface ObjectMetadata {
+  readonly kind: string
+  readonly id: string
+  readonly version: number
+  /** The indexing time, normalised UTC instant. */
+  readonly time: string
+  readonly customers: ReadonlyArray<string>
+  readonly status: string
+}
 
 /** The metadata of a document, derived through its kind. */
 export const metadataOf = (registry: DocumentKind.Registry, document: Document.AnyDocument): ObjectMetadata => {

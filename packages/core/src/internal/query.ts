@@ -46,8 +46,6 @@ export interface Plan {
   readonly description: string
 }
 
-const customerPattern = /^[a-z0-9][a-z0-9-]{1,31}$/
-
 const instantOf = (label: string, value: string): Either.Either<string, InvalidQueryError> =>
   Option.match(typeof value === "string" ? Document.parseInstant(value) : Option.none(), {
     onNone: () =>
@@ -87,10 +85,10 @@ export const plan = (query: Query, registry: Registry): Either.Either<Plan, Inva
         what = "time"
         break
       case "Customer":
-        if (!customerPattern.test(target.customer)) {
+        if (!Document.isCustomerCode(target.customer)) {
           return yield* bad(
             "BadCustomer",
-            `Customer code ${JSON.stringify(target.customer)} does not match [a-z0-9][a-z0-9-]{1,31}`,
+            `Customer code ${JSON.stringify(target.customer)} does not match ${Document.customerCodeRule}`,
           )
         }
         what = `customer ${target.customer}`
