@@ -113,17 +113,18 @@ export const DefaultMaxObjectBytes = 10 * 1024 * 1024
 /** The content type of every document object. */
 export const contentType = "application/json"
 
-export {
-  compareKeys,
-  decodeBody,
-  decodeMetadata,
-  encodeBody,
-  encodeMetadata,
-  etagOf,
-  metadataOf,
-  normalizeEtag,
-  type ObjectMetadata,
-} from "./internal/objectCodec.js"
+export type { ObjectMetadata } from "./internal/objectCodec.js"
+
+/**
+ * The ETag a put of `document` gives its object, on every backend (S3's for a
+ * single-part body: the MD5 of the JSON body {@link Service.put} writes). The
+ * write protocol records it in the intent before the put, and resolution
+ * compares S3's ETag against it.
+ */
+export const expectedEtag = (document: Document.AnyDocument): string => etagOf(encodeBody(document))
+
+/** Whether two ETags name the same body (S3's surrounding quotes ignored: a cache entry keeps them as stored). */
+export const sameEtag = (a: string, b: string): boolean => normalizeEtag(a) === normalizeEtag(b)
 
 // ---------------------------------------------------------------------------
 // Memory layer

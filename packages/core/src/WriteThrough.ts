@@ -130,7 +130,7 @@ export const makeWith = (
         Effect.gen(function* () {
           const { kind, id, version } = document
           const writer = randomUUID()
-          const etag = DocumentStore.etagOf(DocumentStore.encodeBody(document))
+          const etag = DocumentStore.expectedEtag(document)
           const request = (now: number): DocumentCache.IntentRequest => ({
             kind,
             id,

@@ -55,18 +55,20 @@ import {
   DefaultMaxObjectBytes,
   type DeleteConditions,
   DocumentStore,
-  decodeBody,
-  decodeMetadata,
-  encodeBody,
-  encodeMetadata,
-  metadataOf,
-  normalizeEtag,
   type ObjectInfo,
   type PutConditions,
   type Service,
   type StoredDocument,
   StoreError,
 } from "../DocumentStore.js"
+import {
+  decodeBody,
+  decodeMetadata,
+  encodeBody,
+  encodeMetadata,
+  metadataOf,
+  normalizeEtag,
+} from "../internal/objectCodec.js"
 import { destroy, readBody } from "../internal/readBody.js"
 import * as S3Client from "../internal/s3Client.js"
 import { isNotFound, send, toStoreError } from "../internal/s3Client.js"

@@ -1,7 +1,9 @@
 /**
- * The object codecs every DocumentStore backend shares (re-exported by
- * `DocumentStore.ts`): Docket's metadata, the body and its ETag, decoding
- * through the registry, and S3's key order.
+ * The object codecs the DocumentStore backends share (the S3 backend and the
+ * memory layer): Docket's metadata, the body and its ETag, decoding through the
+ * registry, and S3's key order. Internal: the port exports only what its users
+ * need of them (`ObjectMetadata`, `expectedEtag`, `sameEtag`), so the object
+ * layout can change without a change to the port.
  */
 import { createHash } from "node:crypto"
 import * as Either from "effect/Either"

@@ -21,8 +21,8 @@ import * as Stream from "effect/Stream"
 import * as CacheEntry from "../CacheEntry.js"
 import { CursorError, InvalidQueryError } from "../CacheError.js"
 import * as Document from "../Document.js"
-import type { Query, QueryTarget } from "../DocumentCache.js"
 import { DocumentKinds, type Registry } from "../DocumentKind.js"
+import type { Query, QueryTarget } from "./cacheTypes.js"
 
 /** Where a query resumes: strictly after this item. */
 export interface Position {
