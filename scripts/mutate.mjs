@@ -219,6 +219,7 @@ for (const name of selected) {
   }
   writeFileSync(join(dir, "survivors.json"), `${JSON.stringify(survivors, null, 2)}\n`)
 }
+mkdirSync(reportRoot, { recursive: true })
 writeFileSync(summaryFile, `${JSON.stringify(summary, null, 2)}\n`)
 
 const pct = (x) => (x === null || x === undefined ? "-" : `${(x * 100).toFixed(1)}%`)
