@@ -46,7 +46,13 @@ export const modules = {
   },
   "query-planning": {
     mutate: [`${src}/internal/query.ts`, `${src}/internal/merge.ts`, `${src}/Query.ts`],
-    tests: [`${test}/DocumentCache.test.ts`, `${test}/DocumentCache.properties.test.ts`, `${test}/Query.test.ts`],
+    tests: [
+      `${test}/QueryPlan.test.ts`,
+      `${test}/MergeSorted.test.ts`,
+      `${test}/DocumentCache.test.ts`,
+      `${test}/DocumentCache.properties.test.ts`,
+      `${test}/Query.test.ts`,
+    ],
   },
   "rate-limit": { mutate: [`${src}/RateLimit.ts`], tests: [`${test}/RateLimit.test.ts`] },
   backfill: { mutate: [`${src}/Backfill.ts`], tests: [`${test}/Backfill.test.ts`] },
@@ -213,6 +219,7 @@ for (const name of selected) {
   }
   writeFileSync(join(dir, "survivors.json"), `${JSON.stringify(survivors, null, 2)}\n`)
 }
+mkdirSync(reportRoot, { recursive: true })
 writeFileSync(summaryFile, `${JSON.stringify(summary, null, 2)}\n`)
 
 const pct = (x) => (x === null || x === undefined ? "-" : `${(x * 100).toFixed(1)}%`)
