@@ -10,14 +10,13 @@ import * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
-import * as Option from "effect/Option"
 import * as Backfill from "../src/Backfill.js"
-import * as Docket from "../src/Docket.js"
-import * as DocketConfig from "../src/DocketConfig.js"
+import type * as Docket from "../src/Docket.js"
 import type * as Document from "../src/Document.js"
 import * as DocumentCache from "../src/DocumentCache.js"
 import * as DocumentStore from "../src/DocumentStore.js"
 import * as Reconcile from "../src/Reconcile.js"
+import * as Counted from "./support/Counted.js"
 
 const N = 1_050
 const quiet = Logger.minimumLogLevel(LogLevel.Warning)
@@ -40,20 +39,7 @@ let layer: Layer.Layer<Docket.Services>
 beforeAll(async () => {
   const isolated = await Testing.isolated("bulk-requests")
   proxied = await CountingProxy.around(Testing.endpoints())
-  layer = Docket.layer(
-    DocketConfig.make({
-      table: isolated.table,
-      bucket: isolated.bucket,
-      region: proxied.endpoints.region,
-      dynamodbEndpoint: Option.some(proxied.dynamodb.endpoint),
-      s3Endpoint: Option.some(proxied.s3.endpoint),
-      ttlDays: 36_500,
-    }),
-    {
-      dynamodbClient: { credentials: proxied.endpoints.credentials },
-      store: { clientConfig: { credentials: proxied.endpoints.credentials } },
-    },
-  )
+  layer = Counted.layer(proxied, isolated, { ttlDays: 36_500 })
 })
 
 afterAll(async () => {
@@ -63,14 +49,7 @@ afterAll(async () => {
 const within = <A, E>(self: Effect.Effect<A, E, Docket.Services>) =>
   Effect.suspend(() => self.pipe(Effect.provide(layer), Effect.provide(quiet)))
 
-const counted = <A, E>(self: Effect.Effect<A, E, Docket.Services>) =>
-  within(
-    Effect.gen(function* () {
-      proxied.reset()
-      const result = yield* self
-      return { result, s3: proxied.s3.counts(), dynamodb: proxied.dynamodb.counts() }
-    }),
-  )
+const counted = <A, E>(self: Effect.Effect<A, E, Docket.Services>) => within(Counted.counted(proxied, self))
 
 describe("backfill and reconcile request budgets (counted by a proxy)", () => {
   it.live(

@@ -351,7 +351,7 @@ export const layer = (options: Options): Layer.Layer<DocumentStore, never, Docum
 
 /**
  * Provides the S3 store from {@link DocketConfig}: bucket, prefix, region,
- * `DOCKET_S3_ENDPOINT` (path-style) and `DOCKET_MAX_ATTEMPTS`. Credentials come
+ * `DOCKET_S3_ENDPOINT` (path-style), `DOCKET_MAX_ATTEMPTS` and `DOCKET_ATTEMPT_TIMEOUT`. Credentials come
  * the SDK's usual way.
  */
 export const layerConfig = (
@@ -370,6 +370,7 @@ export const optionsFromSettings = (
   bucket: settings.bucket,
   prefix: settings.prefix,
   retry: { ...Retry.defaultPolicy, maxAttempts: settings.maxAttempts },
+  attemptTimeout: `${settings.attemptTimeoutMillis} millis`,
   conditionalWrites: settings.s3ConditionalWrites,
   ...overrides,
   clientConfig: {
