@@ -25,7 +25,8 @@ export default {
   reporters: ["json", "html", "clear-text", "progress"],
   jsonReporter: { fileName: `${reportDir}/mutation.json` },
   htmlReporter: { fileName: `${reportDir}/html/index.html` },
-  incrementalFile: `${reportDir}/incremental.json`,
+  // A quick pass (scaled numRuns) keeps its own file: its verdicts are not reused for a full run.
+  incrementalFile: `${reportDir}/incremental${process.env.DOCKET_MUTATE_RUNS && process.env.DOCKET_MUTATE_RUNS !== "1" ? `-runs-${process.env.DOCKET_MUTATE_RUNS}` : ""}.json`,
   clearTextReporter: { allowColor: false, logTests: false, reportScoreTable: true },
   ignorePatterns: [
     "dist",

@@ -2,10 +2,18 @@
 // `npm run mutate [-- MODULE...]`: mutation testing of core's invariant modules, one
 // module at a time (the machine is shared), each against core's memory-only test files.
 // Writes reports/mutation/MODULE/{mutation.json,html/} and reports/mutation/summary.json,
-// and prints the kill rate per module. `--incremental` reuses the previous run's
-// results for mutants whose code and covering tests did not change.
-import { spawnSync } from "node:child_process"
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
+// and prints the kill rate per module (docs/testing.md, "Mutation testing").
+//
+//   --incremental      reuse the previous run's results for mutants whose code and
+//                      covering tests did not change (reports/mutation/MODULE/incremental.json)
+//   --since REF        mutate only the lines of each module changed since the git ref REF
+//                      (`git diff -U0 REF`); modules without changed lines are skipped.
+//                      Reports go to reports/mutation/changed/ (CI runs this: .ci/run)
+//   --budget MINUTES   start no further module once MINUTES have passed (CI's time box)
+//   --runs F           scale the properties' numRuns by F (0 < F <= 1) for a quick pass;
+//                      re-run its survivors without it (vitest.mutate.config.ts)
+import { execFileSync, spawnSync } from "node:child_process"
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 
@@ -28,11 +36,23 @@ export const modules = {
     mutate: [`${src}/FallbackReader.ts`],
     tests: [`${test}/FallbackReader.test.ts`, `${test}/FallbackReader.races.test.ts`, `${test}/DeleteRace.test.ts`],
   },
-  "event-sync": { mutate: [`${src}/S3EventSync.ts`], tests: [`${test}/S3EventSync.test.ts`] },
-  sequencer: { mutate: [`${src}/Sequencer.ts`], tests: [`${test}/S3Event.test.ts`, `${test}/S3EventSync.test.ts`] },
+  "event-sync": {
+    mutate: [`${src}/S3EventSync.ts`, `${src}/internal/syncRecord.ts`],
+    tests: [`${test}/S3EventSync.test.ts`],
+  },
+  sequencer: {
+    mutate: [`${src}/Sequencer.ts`],
+    tests: [`${test}/Sequencer.test.ts`, `${test}/S3Event.test.ts`, `${test}/S3EventSync.test.ts`],
+  },
   "query-planning": {
     mutate: [`${src}/internal/query.ts`, `${src}/internal/merge.ts`, `${src}/Query.ts`],
-    tests: [`${test}/DocumentCache.test.ts`, `${test}/DocumentCache.properties.test.ts`, `${test}/Query.test.ts`],
+    tests: [
+      `${test}/QueryPlan.test.ts`,
+      `${test}/MergeSorted.test.ts`,
+      `${test}/DocumentCache.test.ts`,
+      `${test}/DocumentCache.properties.test.ts`,
+      `${test}/Query.test.ts`,
+    ],
   },
   "rate-limit": { mutate: [`${src}/RateLimit.ts`], tests: [`${test}/RateLimit.test.ts`] },
   backfill: { mutate: [`${src}/Backfill.ts`], tests: [`${test}/Backfill.test.ts`] },
@@ -41,6 +61,29 @@ export const modules = {
 }
 
 const args = process.argv.slice(2)
+const option = (flag) => {
+  const i = args.indexOf(flag)
+  if (i < 0) return undefined
+  const value = args[i + 1]
+  if (value === undefined || value.startsWith("--")) {
+    console.error(`${flag} needs a value`)
+    process.exit(2)
+  }
+  args.splice(i, 2)
+  return value
+}
+const since = option("--since")
+const budgetOption = option("--budget")
+const budgetMinutes = budgetOption === undefined ? Number.POSITIVE_INFINITY : Number(budgetOption)
+if (!(budgetMinutes > 0)) {
+  console.error(`--budget must be a positive number of minutes, got ${budgetOption}`)
+  process.exit(2)
+}
+const runs = option("--runs") ?? process.env.DOCKET_MUTATE_RUNS ?? "1"
+if (!(Number(runs) > 0 && Number(runs) <= 1)) {
+  console.error(`--runs must be in (0, 1], got ${runs}`)
+  process.exit(2)
+}
 const incremental = args.includes("--incremental")
 const names = args.filter((a) => !a.startsWith("--"))
 const selected = names.length > 0 ? names : Object.keys(modules)
@@ -51,8 +94,40 @@ for (const name of selected) {
   }
 }
 
-const summaryFile = join(root, "reports/mutation/summary.json")
-const summary = existsSync(summaryFile) ? JSON.parse(readFileSync(summaryFile, "utf8")) : {}
+// Every property runs on one seed (vitest.setup.ts), so a mutant's verdict is a function of
+// the code and the tests, not of the draw: a re-run, or `--incremental`, gives the same
+// result. DOCKET_SEED=<n> picks another seed, DOCKET_SEED=random draws one per property run.
+const seed = process.env.DOCKET_SEED ?? "20261201"
+
+/**
+ * The lines of `file` added or changed since `ref`, as Stryker `--mutate` ranges
+ * (`file:first-last`); empty when the file did not change. A file that did not exist at
+ * `ref` is changed everywhere.
+ */
+const changedRanges = (ref, file) => {
+  const diff = execFileSync("git", ["diff", "--no-color", "--unified=0", ref, "--", file], {
+    cwd: root,
+    encoding: "utf8",
+  })
+  const ranges = []
+  for (const [, start, count] of diff.matchAll(/^@@ -\S+ \+(\d+)(?:,(\d+))? @@/gm)) {
+    const n = count === undefined ? 1 : Number(count)
+    if (n > 0) ranges.push(`${file}:${start}-${Number(start) + n - 1}`)
+  }
+  return ranges
+}
+
+if (since !== undefined) {
+  try {
+    execFileSync("git", ["rev-parse", "--verify", "--quiet", `${since}^{commit}`], { cwd: root, stdio: "ignore" })
+  } catch {
+    console.error(`--since ${since}: not a commit in this checkout`)
+    process.exit(2)
+  }
+}
+const reportRoot = join(root, since === undefined ? "reports/mutation" : "reports/mutation/changed")
+const summaryFile = join(reportRoot, "summary.json")
+const summary = existsSync(summaryFile) && since === undefined ? JSON.parse(readFileSync(summaryFile, "utf8")) : {}
 
 const count = (report) => {
   const c = { killed: 0, timeout: 0, survived: 0, noCoverage: 0, errors: 0, ignored: 0 }
@@ -83,11 +158,26 @@ const count = (report) => {
 }
 
 let failed = false
+const begun = Date.now()
 for (const name of selected) {
-  const dir = join(root, "reports/mutation", name)
-  mkdirSync(dir, { recursive: true })
+  const dir = join(reportRoot, name)
   const started = Date.now()
-  const { mutate, tests } = modules[name]
+  const { tests } = modules[name]
+  const mutate =
+    since === undefined ? modules[name].mutate : modules[name].mutate.flatMap((f) => changedRanges(since, f))
+  if (mutate.length === 0) {
+    console.log(`\n==> ${name}: no line changed since ${since}`)
+    continue
+  }
+  if ((started - begun) / 60_000 > budgetMinutes) {
+    console.log(
+      `\n==> ${name}: skipped, the ${budgetMinutes}-minute budget is spent (run it by hand: npm run mutate -- ${name})`,
+    )
+    summary[name] = { skipped: "budget", files: mutate }
+    continue
+  }
+  mkdirSync(dir, { recursive: true })
+  rmSync(join(dir, "mutation.json"), { force: true })
   console.log(`\n==> mutating ${name}: ${mutate.join(", ")} (tests: ${tests.join(", ")})`)
   const run = spawnSync(
     "npx",
@@ -101,11 +191,20 @@ for (const name of selected) {
       tests.join(","),
       ...(incremental ? ["--incremental"] : []),
     ],
-    { cwd: root, stdio: "inherit", env: { ...process.env, DOCKET_MUTATE_REPORT_DIR: dir } },
+    {
+      cwd: root,
+      stdio: "inherit",
+      env: { ...process.env, DOCKET_SEED: seed, DOCKET_MUTATE_RUNS: runs, DOCKET_MUTATE_REPORT_DIR: dir },
+    },
   )
   if (run.status !== 0) {
     console.error(`stryker failed on ${name} (exit ${run.status})`)
     failed = true
+    continue
+  }
+  if (!existsSync(join(dir, "mutation.json"))) {
+    // Stryker found nothing to mutate (a changed range of comments or types only).
+    console.log(`${name}: no mutant in ${mutate.join(", ")}`)
     continue
   }
   const report = JSON.parse(readFileSync(join(dir, "mutation.json"), "utf8"))
@@ -113,17 +212,23 @@ for (const name of selected) {
   summary[name] = {
     files: mutate,
     tests,
+    runs: Number(runs),
     ...counts,
     minutes: (Date.now() - started) / 60_000,
     at: new Date().toISOString(),
   }
   writeFileSync(join(dir, "survivors.json"), `${JSON.stringify(survivors, null, 2)}\n`)
 }
+mkdirSync(reportRoot, { recursive: true })
 writeFileSync(summaryFile, `${JSON.stringify(summary, null, 2)}\n`)
 
 const pct = (x) => (x === null || x === undefined ? "-" : `${(x * 100).toFixed(1)}%`)
 console.log("\nmodule            killed timeout survived no-cov  kill rate  minutes")
 for (const [name, s] of Object.entries(summary)) {
+  if (s.skipped !== undefined) {
+    console.log(`${name.padEnd(17)} skipped (${s.skipped})`)
+    continue
+  }
   console.log(
     `${name.padEnd(17)} ${String(s.killed).padStart(6)} ${String(s.timeout).padStart(7)} ${String(s.survived).padStart(8)} ${String(s.noCoverage).padStart(6)} ${pct(s.killRate).padStart(10)} ${s.minutes.toFixed(1).padStart(8)}`,
   )

@@ -170,6 +170,8 @@ export const loadCache = async (
     await pool(batches, options.concurrency ?? 8, async (batch) => {
       let pending = batch
       for (let attempt = 0; pending.length > 0; attempt++) {
+        // Bounded: a table that never takes the items fails the run instead of hanging it.
+        if (attempt === 30) throw new Error(`loadCache: ${pending.length} items still unprocessed after 30 attempts`)
         if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 20 * 2 ** attempt)))
         const out = await client.send(new BatchWriteItemCommand({ RequestItems: { [table]: pending } }))
         pending = out.UnprocessedItems?.[table] ?? []

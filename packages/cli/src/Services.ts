@@ -136,24 +136,21 @@ export const layerTracing: Layer.Layer<never, never, Environment.Environment> = 
   ),
 )
 
-/** The command words of this process's argv, e.g. `query time`: the root span's name. */
-const commandName = (argv: ReadonlyArray<string> = process.argv.slice(2)): string =>
-  argv
-    .filter((a) => /^[a-z]+$/.test(a))
-    .slice(0, 2)
-    .join(" ")
-
 /**
  * Gives a command's body its services ({@link layer} over the command's
- * {@link Environment.layer}) inside the command's root span (`docket put`,
- * exported when tracing is on): `run(o).pipe(Services.provide)`. The bodies,
- * and with them this module, the composition layer and the AWS SDK clients,
- * are imported when their command runs, never for `--help`.
+ * {@link Environment.layer}) inside the command's root span, named after the
+ * command (`docket put`, `docket query status`; exported when tracing is on):
+ * `run(o).pipe(Services.provide("put"))`. The name is the command's own, never
+ * read from argv, where option values (`--format json`) look like command words.
+ * The bodies, and with them this module, the composition layer and the AWS SDK
+ * clients, are imported when their command runs, never for `--help`.
  */
-export const provide = <A, E, R>(self: Effect.Effect<A, E, R>) =>
-  self.pipe(
-    Effect.provide(layer),
-    Effect.withSpan(`docket ${commandName()}`, { captureStackTrace: false }),
-    Effect.provide(layerTracing),
-    Effect.provide(Environment.layer),
-  )
+export const provide =
+  (command: string) =>
+  <A, E, R>(self: Effect.Effect<A, E, R>) =>
+    self.pipe(
+      Effect.provide(layer),
+      Effect.withSpan(`docket ${command}`, { captureStackTrace: false }),
+      Effect.provide(layerTracing),
+      Effect.provide(Environment.layer),
+    )

@@ -6,6 +6,8 @@
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process"
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
+import { createServer } from "node:http"
+import type { AddressInfo } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { DeleteItemCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb"
@@ -396,6 +398,55 @@ describe("docket binary", () => {
       child?.kill("SIGKILL")
     }
   }, 180_000)
+
+  it("a command's root span is named after the command, not argv's words, and parents its operations (OTLP)", async () => {
+    const bodies: Array<string> = []
+    const collector = createServer((req, res) => {
+      let body = ""
+      req.on("data", (d: Buffer) => {
+        body += d.toString()
+      })
+      req.on("end", () => {
+        if (req.url === "/v1/traces") bodies.push(body)
+        res.writeHead(200, { "content-type": "application/json" }).end("{}")
+      })
+    })
+    const url = await new Promise<string>((resolve) =>
+      collector.listen(0, "127.0.0.1", () => resolve(`http://127.0.0.1:${(collector.address() as AddressInfo).port}`)),
+    )
+    try {
+      const { environment } = await Testing.isolated("cli-trace")
+      const env = { ...environment, OTEL_EXPORTER_OTLP_ENDPOINT: url }
+      // Global options before the command: their values ("json") are lowercase words too.
+      const put = await docket(["--format", "json", "put", "-"], env, JSON.stringify(change(21)))
+      expect(put.code).toBe(0)
+      const query = await docket(["--format", "json", "query", "status", "approved", ...range], env)
+      expect(query.code).toBe(0)
+      interface Span {
+        readonly name: string
+        readonly spanId: string
+        readonly parentSpanId?: string
+      }
+      const spans = bodies.flatMap((b) =>
+        (
+          JSON.parse(b) as { resourceSpans: Array<{ scopeSpans: Array<{ spans: Array<Span> }> }> }
+        ).resourceSpans.flatMap((r) => r.scopeSpans.flatMap((s) => s.spans)),
+      )
+      const roots = spans.filter((s) => !s.parentSpanId)
+      expect(roots.map((s) => s.name).sort()).toStrictEqual(["docket put", "docket query status"])
+      const putRoot = roots.find((s) => s.name === "docket put")!
+      const byId = new Map(spans.map((s) => [s.spanId, s]))
+      const rootOf = (span: Span): Span => {
+        const parent = span.parentSpanId ? byId.get(span.parentSpanId) : undefined
+        return parent ? rootOf(parent) : span
+      }
+      const write = spans.find((s) => s.name === "writeThrough.write")
+      expect(write).toBeDefined()
+      expect(rootOf(write!).spanId).toBe(putRoot.spanId)
+    } finally {
+      await new Promise<void>((resolve) => collector.close(() => resolve()))
+    }
+  }, 120_000)
 
   it("runs the demo end to end on its own stack", async () => {
     const demo = await docket(["demo", "--documents", "60", "--customers", "5"])

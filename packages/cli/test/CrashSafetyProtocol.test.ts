@@ -17,73 +17,24 @@
  * The time from the kill until the key reads at S3's version is printed (the
  * "what a crashed writer costs" figure of docs/testing.md).
  */
-import { mkdtempSync, writeFileSync } from "node:fs"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
-import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3"
 import * as Testing from "@docket/local/Testing"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
+import * as CrashHarness from "./support/CrashHarness.js"
 import * as Processes from "./support/Processes.js"
 import * as S3Proxy from "./support/S3Proxy.js"
 
-let binary: string
-let iso: Testing.Isolated
-let proxy: S3Proxy.S3Proxy
-let s3: S3Client
-let scratch: string
-
-beforeAll(async () => {
-  binary = await Processes.bundle()
-  scratch = mkdtempSync(join(tmpdir(), "docket-crash-safety-"))
-  iso = await Testing.isolated("crash-safety")
-  proxy = await S3Proxy.start(iso.environment.DOCKET_S3_ENDPOINT ?? "")
-  s3 = new S3Client(iso.clientConfig.s3)
-}, 180_000)
-
-afterAll(async () => {
-  s3?.destroy()
-  await proxy?.close()
-})
-
-const change = (id: string, version: number, customers: ReadonlyArray<string>) => ({
-  kind: "change",
-  id,
-  version,
-  title: `${id} v${version}`,
-  customers,
-  status: "scheduled",
-  schedule: { start: "2026-11-10T10:00:00Z", end: "2026-11-10T11:00:00Z" },
-  createdAt: "2026-10-01T00:00:00Z",
-  updatedAt: `2026-10-0${version}T00:00:00Z`,
-})
-
+const harness = CrashHarness.use(() => Testing.isolated("crash-safety"))
+const change = CrashHarness.change
 const range = ["--from", "2026-11-01", "--to", "2026-12-01"]
-const direct = () => iso.environment
-const viaProxy = () => ({ ...iso.environment, DOCKET_S3_ENDPOINT: proxy.endpoint })
-
-const fileOf = (doc: ReturnType<typeof change>) => {
-  const file = join(scratch, `${doc.id}-v${doc.version}.json`)
-  writeFileSync(file, JSON.stringify(doc))
-  return file
-}
-
-const put = (doc: ReturnType<typeof change>, env: Record<string, string>) =>
-  Processes.start(binary, ["put", fileOf(doc)], env)
-
-/** The version S3 holds for a change (undefined when there is no object). */
-const s3Version = async (id: string): Promise<number | undefined> => {
-  try {
-    const got = await s3.send(new GetObjectCommand({ Bucket: iso.bucket, Key: `changes/${id}.json` }))
-    return (JSON.parse(await got.Body!.transformToString()) as { version: number }).version
-  } catch (error) {
-    if ((error as { name?: string }).name === "NoSuchKey") return undefined
-    throw error
-  }
-}
+const direct = harness.direct
+const viaProxy = harness.viaProxy
+const fileOf = harness.fileOf
+const put = harness.put
+const s3Version = harness.s3Version
 
 /** What `docket get` shows: the version, or undefined when not found. */
 const readVersion = async (id: string): Promise<number | undefined> => {
-  const got = await Processes.run(binary, ["get", "change", id, "--format", "json"], direct())
+  const got = await Processes.run(harness.binary, ["get", "change", id, "--format", "json"], direct())
   if (got.code !== 0) return undefined
   return (JSON.parse(got.stdout) as { version: number }).version
 }
@@ -91,7 +42,7 @@ const readVersion = async (id: string): Promise<number | undefined> => {
 /** The versions `docket query customer CODE` lists for `id`. */
 const queriedVersions = async (customer: string, id: string): Promise<Array<number>> => {
   const got = await Processes.run(
-    binary,
+    harness.binary,
     ["query", "customer", customer, ...range, "--format", "json", "--limit", "100"],
     direct(),
   )
@@ -138,12 +89,12 @@ describe("crash safety (protocol) end to end", () => {
     // The held put never arrives (S3 keeps v1), and the held put arrives after the writer died (S3 has v2).
     for (const delivered of [false, true]) {
       const id = delivered ? "CHG-E2E-KILL-LANDED" : "CHG-E2E-KILL-LOST"
-      expect((await Processes.run(binary, ["put", fileOf(change(id, 1, ["acme"]))], direct())).code).toBe(0)
-      proxy.rule(`changes/${id}.json`, { _tag: "Hold" })
+      expect((await Processes.run(harness.binary, ["put", fileOf(change(id, 1, ["acme"]))], direct())).code).toBe(0)
+      harness.proxy.rule(`changes/${id}.json`, { _tag: "Hold" })
       // v2 adds a customer, so a phantom v2 would also show in that customer's query.
       const writer = put(change(id, 2, ["acme", "initech"]), viaProxy())
       const held = await Promise.race([
-        proxy.held(`changes/${id}.json`),
+        harness.proxy.held(`changes/${id}.json`),
         writer.done.then((r) => {
           throw new Error(`the writer ended before its put was held: ${r.code} ${r.stderr}`)
         }),
@@ -162,7 +113,7 @@ describe("crash safety (protocol) end to end", () => {
         killed,
       )
       // The next writer is not blocked for good by the dead writer's intent.
-      const next = await Processes.run(binary, ["put", fileOf(change(id, 3, ["acme"]))], direct())
+      const next = await Processes.run(harness.binary, ["put", fileOf(change(id, 3, ["acme"]))], direct())
       expect(next.code, next.stderr).toBe(0)
       expect(await s3Version(id)).toBe(3)
       expect(await readVersion(id)).toBe(3)
@@ -172,13 +123,13 @@ describe("crash safety (protocol) end to end", () => {
 
   it("invariant 7: a writer racing a slow writer (its put 3 s slow) loses no acknowledged version, and the cache converges to S3", async () => {
     const id = "CHG-E2E-RACE"
-    expect((await Processes.run(binary, ["put", fileOf(change(id, 1, ["acme"]))], direct())).code).toBe(0)
+    expect((await Processes.run(harness.binary, ["put", fileOf(change(id, 1, ["acme"]))], direct())).code).toBe(0)
     // The slow writer's put reaches S3 3 s late, inside its put budget; the other writer starts meanwhile and
     // waits for the slow writer's intent. On the old write path both exited 0 and S3 ended with v2.
-    proxy.rule(`changes/${id}.json`, { _tag: "Delay", ms: 3_000 })
+    harness.proxy.rule(`changes/${id}.json`, { _tag: "Delay", ms: 3_000 })
     const slow = put(change(id, 2, ["acme"]), viaProxy())
     await Processes.eventually(
-      async () => (proxy.puts().some((k) => k.endsWith(`changes/${id}.json`)) ? true : undefined),
+      async () => (harness.proxy.puts().some((k) => k.endsWith(`changes/${id}.json`)) ? true : undefined),
       30_000,
       50,
     )
@@ -203,11 +154,11 @@ describe("crash safety (protocol) end to end", () => {
   it("invariant 7 with S3 conditional writes: a put delivered after its writer gave up cannot replace an acknowledged newer version", async () => {
     // A proxy that enforces If-Match / If-None-Match as AWS S3 does (the emulator ignores them); every writer
     // of the key goes through it, so it knows the object's ETag.
-    const conditional = await S3Proxy.start(iso.environment.DOCKET_S3_ENDPOINT ?? "", { conditional: true })
+    const conditional = await S3Proxy.start(harness.iso.environment.DOCKET_S3_ENDPOINT ?? "", { conditional: true })
     try {
-      const env = { ...iso.environment, DOCKET_S3_ENDPOINT: conditional.endpoint }
+      const env = { ...harness.iso.environment, DOCKET_S3_ENDPOINT: conditional.endpoint }
       const id = "CHG-E2E-LATE"
-      expect((await Processes.run(binary, ["put", fileOf(change(id, 1, ["acme"]))], env)).code).toBe(0)
+      expect((await Processes.run(harness.binary, ["put", fileOf(change(id, 1, ["acme"]))], env)).code).toBe(0)
       // The slow writer's put is held past its put budget: the writer gives up, clears its intent and exits
       // non-zero; the other writer then writes v3. Only then does the network deliver the old put.
       conditional.rule(`changes/${id}.json`, { _tag: "Hold" })

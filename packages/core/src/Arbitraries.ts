@@ -6,7 +6,7 @@
  * @since 0.1.0
  */
 import * as fc from "effect/FastCheck"
-import type * as Document from "./Document.js"
+import * as Document from "./Document.js"
 
 /** Options of the document arbitraries. */
 export interface Options {
@@ -23,7 +23,7 @@ export interface Options {
 }
 
 /** A customer code. */
-export const customerCode: fc.Arbitrary<string> = fc.stringMatching(/^[a-z0-9][a-z0-9-]{1,31}$/)
+export const customerCode: fc.Arbitrary<string> = fc.stringMatching(Document.customerCodePattern)
 
 const text = (max: number) => fc.string({ unit: "grapheme", maxLength: max })
 const nonEmptyText = (max: number) => fc.string({ unit: "grapheme", minLength: 1, maxLength: Math.max(1, max) })

@@ -75,6 +75,7 @@ export const layer = (settings: DocketConfig.Settings, options: Options = {}): L
     retentionDays: settings.ttlDays,
     dryRun: settings.dryRun,
     retry: { ...Retry.defaultPolicy, maxAttempts: settings.maxAttempts },
+    attemptTimeout: `${settings.attemptTimeoutMillis} millis`,
     client: {
       region: settings.region,
       ...Option.match(settings.dynamodbEndpoint, { onNone: () => ({}), onSome: (endpoint) => ({ endpoint }) }),

@@ -39,6 +39,12 @@ export interface Settings {
   /** `DOCKET_MAX_ATTEMPTS`: attempts per AWS call for retryable failures (default 5). */
   readonly maxAttempts: number
   /**
+   * `DOCKET_ATTEMPT_TIMEOUT` (milliseconds, default 10000): longest wait for one AWS
+   * call attempt's answer, DynamoDB and S3 alike; the request is aborted and the
+   * attempt retried as a `Timeout` (a hung connection never hangs an operation).
+   */
+  readonly attemptTimeoutMillis: number
+  /**
    * `DOCKET_WRITE_WAIT` (milliseconds, default 20000, longer than the 15 s lease so a dead writer's intent is resolved rather than waited out): how long a write waits, with
    * backoff, for another writer's live intent on the same document before it
    * fails with a `WriteConflictError`. 0 fails at once.
@@ -101,6 +107,13 @@ export const config: Config.Config<Settings> = Config.all({
     Config.withDefault(5),
     Config.validate({ message: "DOCKET_MAX_ATTEMPTS must be at least 1", validation: (n) => n >= 1 }),
   ),
+  attemptTimeoutMillis: Config.integer("DOCKET_ATTEMPT_TIMEOUT").pipe(
+    Config.withDefault(10_000),
+    Config.validate({
+      message: "DOCKET_ATTEMPT_TIMEOUT must be a number of milliseconds, 1 or more",
+      validation: (n) => n >= 1,
+    }),
+  ),
   writeWaitMillis: Config.integer("DOCKET_WRITE_WAIT").pipe(
     Config.withDefault(20_000),
     Config.validate({
@@ -135,6 +148,7 @@ export const environmentVariables = [
   "DOCKET_DRY_RUN",
   "DOCKET_LOG_LEVEL",
   "DOCKET_MAX_ATTEMPTS",
+  "DOCKET_ATTEMPT_TIMEOUT",
   "DOCKET_WRITE_WAIT",
   "DOCKET_S3_CONDITIONAL_WRITES",
   "DOCKET_TOMBSTONE_TTL_SECONDS",
@@ -158,6 +172,7 @@ export const make = (settings: Partial<Settings> & Pick<Settings, "bucket">): Se
   dryRun: false,
   logLevel: LogLevel.Info,
   maxAttempts: 5,
+  attemptTimeoutMillis: 10_000,
   writeWaitMillis: 20_000,
   s3ConditionalWrites: true,
   ...settings,

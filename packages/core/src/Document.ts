@@ -82,11 +82,24 @@ export const parseInstant = (text: string): Option.Option<string> => {
 /** The UTC instant of a timestamp as `YYYY-MM-DDTHH:mm:ss.sssZ`: sortable as text. */
 export const toInstant = (iso: string): string => new Date(iso).toISOString()
 
-/** A customer code: `[a-z0-9][a-z0-9-]{1,31}`. */
+/**
+ * The customer-code rule, in one place: lowercase letters, digits and `-`,
+ * 2 to 32 characters, not starting with `-`. The schema, the S3 key layout
+ * (`customers/{code}/`), the query planner, backfill's filters and the
+ * arbitraries all read it from here.
+ */
+export const customerCodeRule = "[a-z0-9][a-z0-9-]{1,31}"
+
+/** {@link customerCodeRule} as an anchored pattern. */
+export const customerCodePattern: RegExp = new RegExp(`^${customerCodeRule}$`)
+
+/** Whether `text` is a customer code ({@link customerCodeRule}). */
+export const isCustomerCode = (text: string): boolean => customerCodePattern.test(text)
+
+/** A customer code: {@link customerCodeRule}. */
 export const CustomerCode = Schema.String.pipe(
-  Schema.pattern(/^[a-z0-9][a-z0-9-]{1,31}$/, {
-    message: (issue) =>
-      `Expected a customer code matching [a-z0-9][a-z0-9-]{1,31}, got ${JSON.stringify(issue.actual)}`,
+  Schema.pattern(customerCodePattern, {
+    message: (issue) => `Expected a customer code matching ${customerCodeRule}, got ${JSON.stringify(issue.actual)}`,
   }),
   Schema.brand("CustomerCode"),
 ).annotations({ identifier: "CustomerCode" })

@@ -7,6 +7,7 @@ import * as Stream from "effect/Stream"
 import * as DocketError from "./DocketError.js"
 import type * as Document from "./Document.js"
 import * as DocumentKind from "./DocumentKind.js"
+import type { ObjectMetadata } from "./internal/objectCodec.js"
 import {
   compareKeys,
   decodeBody,
@@ -30,17 +31,6 @@ export class StoreError extends DocketError.Remote("StoreError")<{
   override get message() {
     return `S3 ${this.operation} on ${JSON.stringify(this.key)} failed (${this.reason})${DocketError.causeText(this.cause)}`
   }
-}
-
-/** The object metadata Docket writes, so listings can filter without reading bodies. */
-export interface ObjectMetadata {
-  readonly kind: string
-  readonly id: string
-  readonly version: number
-  /** The indexing time, normalised UTC instant. */
-  readonly time: string
-  readonly customers: ReadonlyArray<string>
-  readonly status: string
 }
 
 /** A document read from S3. */
@@ -123,16 +113,18 @@ export const DefaultMaxObjectBytes = 10 * 1024 * 1024
 /** The content type of every document object. */
 export const contentType = "application/json"
 
-export {
-  compareKeys,
-  decodeBody,
-  decodeMetadata,
-  encodeBody,
-  encodeMetadata,
-  etagOf,
-  metadataOf,
-  normalizeEtag,
-} from "./internal/objectCodec.js"
+export type { ObjectMetadata } from "./internal/objectCodec.js"
+
+/**
+ * The ETag a put of `document` gives its object, on every backend (S3's for a
+ * single-part body: the MD5 of the JSON body {@link Service.put} writes). The
+ * write protocol records it in the intent before the put, and resolution
+ * compares S3's ETag against it.
+ */
+export const expectedEtag = (document: Document.AnyDocument): string => etagOf(encodeBody(document))
+
+/** Whether two ETags name the same body (S3's surrounding quotes ignored: a cache entry keeps them as stored). */
+export const sameEtag = (a: string, b: string): boolean => normalizeEtag(a) === normalizeEtag(b)
 
 // ---------------------------------------------------------------------------
 // Memory layer

@@ -95,8 +95,7 @@ export const resolve = (
         })
         return "dropped" as Resolution
       }
-      const there = DocumentStore.normalizeEtag(head.value.etag)
-      if (entry?._tag === "Cached" && entry.etag !== undefined && DocumentStore.normalizeEtag(entry.etag) === there) {
+      if (entry?._tag === "Cached" && entry.etag !== undefined && DocumentStore.sameEtag(entry.etag, head.value.etag)) {
         return yield* clear
       }
       const stored = yield* store.getKey(intent.s3Key)

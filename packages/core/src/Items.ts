@@ -6,7 +6,10 @@
  *
  * Also the item-size rule: a document item over DynamoDB's 400 KB limit keeps
  * its summary and a pointer to S3, never a truncated body. The entries it
- * decodes to, and the retention rule, are backend-neutral: `CacheEntry`.
+ * decodes to, and the retention rule, are backend-neutral: `CacheEntry`; the
+ * key layout (partition and sort keys, status shards, time buckets) is the
+ * table's: `Table`, re-exported here. The memory layer reads `Table`, never
+ * this module: the AttributeValue codec belongs to the DynamoDB backend.
  *
  * @since 0.1.0
  */
@@ -16,8 +19,18 @@ import * as Either from "effect/Either"
 import * as CacheEntry from "./CacheEntry.js"
 import type * as Document from "./Document.js"
 import type * as DocumentKind from "./DocumentKind.js"
-import { stableHash } from "./internal/hash.js"
 import * as Table from "./Table.js"
+import {
+  customerPk,
+  customerSk,
+  documentPk,
+  documentSk,
+  statusPk,
+  statusPkOf,
+  statusSortKey,
+  timeBucket,
+  timeSortKey,
+} from "./Table.js"
 
 /** A DynamoDB item in the wire format of the SDK. */
 export type Item = Record<string, AttributeValue>
@@ -25,76 +38,22 @@ export type Item = Record<string, AttributeValue>
 /** DynamoDB's item size limit: 400 KB. */
 export const MaxItemBytes = 400 * 1024
 
-/** The partition key of every item of a document. */
-export const documentPk = (kind: string, id: string): string => `DOC#${kind}#${id}`
-
-/** The kind and id of a document partition key; `undefined` when it is not one. */
-export const parseDocumentPk = (pk: string): { readonly kind: string; readonly id: string } | undefined => {
-  const match = /^DOC#([^#]+)#(.+)$/.exec(pk)
-  return match === null ? undefined : { kind: match[1] as string, id: match[2] as string }
-}
-
-/** The sort key of the document item. */
-export const documentSk = "DOC"
-
-/** The sort key of a customer item. */
-export const customerSk = (code: string): string => `CUST#${code}`
-
-/** The TimeRangeIndex partition of an instant: its UTC month, `T#YYYY-MM`. */
-export const timeBucket = (instant: string): string => `T#${instant.slice(0, 7)}`
-
-/** The TimeRangeIndex and CustomerTimeIndex sort key. */
-export const timeSortKey = (time: string, kind: string, id: string): string => `${time}#${kind}#${id}`
-
-/** The CustomerTimeIndex partition. */
-export const customerPk = (code: string): string => `C#${code}`
-
-/**
- * The StatusTimeIndex shard of a document: a stable hash of its key, modulo
- * `shards`. Always 0 when `shards` is 1.
- */
-export const statusShard = (kind: string, id: string, shards: number): number =>
-  shards <= 1 ? 0 : stableHash(documentPk(kind, id)) % shards
-
-/**
- * A StatusTimeIndex partition: `S#{kind}#{status}#{shard}`, or the unsharded
- * `S#{kind}#{status}` when the table has one shard (the layout before sharding).
- */
-export const statusPk = (kind: string, status: string, shard: number, shards: number): string =>
-  shards <= 1 ? `S#${kind}#${status}` : `S#${kind}#${status}#${shard}`
-
-/** The StatusTimeIndex partition of one document. */
-export const statusPkOf = (kind: string, status: string, id: string, shards: number): string =>
-  statusPk(kind, status, statusShard(kind, id, shards), shards)
-
-/** Every StatusTimeIndex partition of a status, shard 0 first. */
-export const statusPartitions = (kind: string, status: string, shards: number): ReadonlyArray<string> =>
-  Array.from({ length: Math.max(1, shards) }, (_, shard) => statusPk(kind, status, shard, shards))
-
-/** The StatusTimeIndex sort key. */
-export const statusSortKey = (time: string, id: string): string => `${time}#${id}`
-
-/**
- * The months (`T#YYYY-MM` buckets) that intersect `[from, to)`, in order.
- * Both are normalised instants.
- */
-export const timeBuckets = (from: string, to: string): ReadonlyArray<string> => {
-  const out: Array<string> = []
-  const end = new Date(to)
-  let year = Number(from.slice(0, 4))
-  let month = Number(from.slice(5, 7)) - 1
-  for (;;) {
-    const start = new Date(Date.UTC(year, month, 1))
-    if (start.getTime() >= end.getTime()) break
-    out.push(timeBucket(start.toISOString()))
-    month += 1
-    if (month === 12) {
-      month = 0
-      year += 1
-    }
-  }
-  return out
-}
+/** The key layout, re-exported from `Table` (where the memory layer reads it too). */
+export {
+  customerPk,
+  customerSk,
+  documentPk,
+  documentSk,
+  parseDocumentPk,
+  statusPartitions,
+  statusPk,
+  statusPkOf,
+  statusShard,
+  statusSortKey,
+  timeBucket,
+  timeBuckets,
+  timeSortKey,
+} from "./Table.js"
 
 /** Options of {@link toItems}. */
 export interface ToItemsOptions extends CacheEntry.Provenance {

@@ -26,52 +26,43 @@
  * returns one result per record, so a bad record never loses the others and SQS
  * can report `batchItemFailures`.
  *
+ * One record's steps (guard, converge, meet an intent) are named functions in
+ * `internal/syncRecord.ts`; this module re-exports its public names.
+ *
  * @since 0.1.0
  */
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Config from "effect/Config"
-import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Metric from "effect/Metric"
-import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as CacheMetrics from "./CacheMetrics.js"
-import * as DocketConfig from "./DocketConfig.js"
-import * as DocumentCache from "./DocumentCache.js"
-import * as DocumentKind from "./DocumentKind.js"
-import * as DocumentStore from "./DocumentStore.js"
-import * as Heal from "./Heal.js"
+import {
+  defaultConcurrency,
+  EventSyncError,
+  type Options,
+  type Outcome,
+  type Requirements,
+  syncRecord,
+} from "./internal/syncRecord.js"
 import * as OperationLog from "./OperationLog.js"
-import * as Retry from "./Retry.js"
 import * as S3Event from "./S3Event.js"
-import * as S3Key from "./S3Key.js"
 
-/** How event sync behaves. */
-export interface Options {
-  /**
-   * How long a tombstone outlives a delete. It only has to outlast the window in
-   * which a worker may hold an older read of S3 (one Lambda invocation, at most
-   * 15 minutes, plus retries); a late record after it expires re-reads S3 and
-   * finds the object absent anyway. Default: 1 hour.
-   */
-  readonly tombstoneTtl?: Duration.DurationInput
-  /** Records processed at once in a batch. Default 16. */
-  readonly concurrency?: number
-  /** Retry policy per record. Default: {@link Retry.defaultPolicy} with `DOCKET_MAX_ATTEMPTS`. */
-  readonly retry?: Retry.Policy
-}
-
-/** The default tombstone lifetime: one hour. */
-export const defaultTombstoneTtl: Duration.Duration = Duration.hours(1)
-
-/** The default number of records processed at once. */
-export const defaultConcurrency = 16
+export {
+  defaultConcurrency,
+  defaultTombstoneTtl,
+  EventSyncError,
+  type Options,
+  type Outcome,
+  type Requirements,
+  syncRecord,
+} from "./internal/syncRecord.js"
 
 /**
  * {@link Options} from the environment: `DOCKET_TOMBSTONE_TTL_SECONDS` (default
@@ -88,56 +79,6 @@ export const config: Config.Config<Options> = Config.all({
     Config.validate({ message: "DOCKET_EVENT_CONCURRENCY must be at least 1", validation: (n) => n >= 1 }),
   ),
 })
-
-/** What processing one record did. */
-export type Outcome =
-  /** The cache now holds S3's current document (`Unchanged`: it already did). */
-  | {
-      readonly _tag: "Written" | "Unchanged"
-      readonly kind: string
-      readonly id: string
-      readonly version: number
-    }
-  /** S3 has no object: the cache holds a tombstone. */
-  | { readonly _tag: "Tombstoned"; readonly kind: string; readonly id: string }
-  /** The cache already holds a newer state (a later sequencer was applied). */
-  | { readonly _tag: "Stale"; readonly kind: string; readonly id: string }
-  /** Nothing to do for this record. */
-  | {
-      readonly _tag: "Skipped"
-      readonly reason: "NotADocument" | "OtherBucket" | "NoContentChange" | "TestEvent" | "CacheDisabled"
-    }
-  /** Dry run: what would have been written. */
-  | { readonly _tag: "DryRun"; readonly kind: string; readonly id: string; readonly action: "put" | "tombstone" }
-
-/** A record that could not be applied (after retries). */
-export class EventSyncError extends Data.TaggedError("EventSyncError")<{
-  readonly reason: "StoreFailed" | "CacheFailed" | "InvalidDocument" | "Defect"
-  /** The decoded S3 key. */
-  readonly key: string
-  /** Where the record sits in its event. */
-  readonly location: string
-  readonly messageId?: string
-  readonly cause?: unknown
-}> {
-  get retryable(): boolean {
-    const cause = this.cause as { retryable?: unknown } | undefined
-    return cause?.retryable === true
-  }
-  override get message() {
-    const cause = this.cause as { message?: unknown } | undefined
-    const why = typeof cause?.message === "string" ? `: ${cause.message}` : ""
-    const what =
-      this.reason === "InvalidDocument"
-        ? "holds no valid document for its key"
-        : this.reason === "StoreFailed"
-          ? "could not be read from S3"
-          : this.reason === "CacheFailed"
-            ? "could not be written to the cache"
-            : "hit a defect"
-    return `Event ${this.location} for ${JSON.stringify(this.key)} ${what}${why}`
-  }
-}
 
 /** The result of one entry of a batch. */
 export interface RecordResult {
@@ -160,205 +101,6 @@ export interface BatchResult {
    */
   readonly failedMessageIds: ReadonlyArray<string>
 }
-
-/** What the workflow needs. */
-export type Requirements =
-  | DocumentCache.DocumentCache
-  | DocumentStore.DocumentStore
-  | DocketConfig.DocketConfig
-  | DocumentKind.DocumentKinds
-
-const skipped = (
-  record: S3Event.EventRecord,
-  reason: Extract<Outcome, { _tag: "Skipped" }>["reason"],
-): Effect.Effect<Outcome> =>
-  Effect.logDebug("event-sync").pipe(
-    Effect.annotateLogs({
-      operation: "event-sync",
-      outcome: "Skipped",
-      reason,
-      key: record.key,
-      bucket: record.bucket,
-      eventName: record.eventName,
-      location: record.location,
-    }),
-    Effect.zipRight(Metric.increment(CacheMetrics.eventsSkipped)),
-    Effect.as({ _tag: "Skipped", reason } as const),
-  )
-
-const retryPolicy = (options: Options, settings: DocketConfig.Settings): Retry.Policy =>
-  options.retry ?? { ...Retry.defaultPolicy, maxAttempts: settings.maxAttempts }
-
-/**
- * Applies one record: re-reads S3 and converges the cache to it (see the module
- * documentation). Stale records succeed with `Stale`.
- */
-export const syncRecord = (
-  record: S3Event.EventRecord,
-  options: Options = {},
-): Effect.Effect<Outcome, EventSyncError, Requirements> =>
-  Effect.gen(function* () {
-    const settings = yield* DocketConfig.DocketConfig
-    const kinds = yield* DocumentKind.DocumentKinds
-    const now = yield* Clock.currentTimeMillis
-    yield* Metric.update(CacheMetrics.eventLag, Math.max(0, now - record.eventTimeMillis))
-
-    if (record.bucket !== settings.bucket) return yield* skipped(record, "OtherBucket")
-    const parsed = S3Key.parse(settings.prefix, record.key, kinds)
-    if (Option.isNone(parsed)) return yield* skipped(record, "NotADocument")
-    if (record.eventType === "other") return yield* skipped(record, "NoContentChange")
-    // DOCKET_CACHE=off: everything is answered from S3, there is no cache to keep true.
-    if (!settings.cacheEnabled) return yield* skipped(record, "CacheDisabled")
-    const { kind, id } = parsed.value
-
-    const cache = yield* DocumentCache.DocumentCache
-    const store = yield* DocumentStore.DocumentStore
-    const fail = (reason: EventSyncError["reason"], cause: unknown) =>
-      new EventSyncError({
-        reason,
-        key: record.key,
-        location: record.location,
-        cause,
-        ...(record.messageId !== undefined ? { messageId: record.messageId } : {}),
-      })
-    const ttlSeconds = Math.max(
-      1,
-      Math.ceil(Duration.toSeconds(Duration.decode(options.tombstoneTtl ?? defaultTombstoneTtl))),
-    )
-
-    // Which sequencer to store and under which condition to write. With the
-    // record's sequencer: "nothing newer is stored". Without one ("re-read S3"):
-    // keep the sequencer already stored, on condition that it did not move
-    // meanwhile, so a no-sequencer record never lets an older read win later.
-    const guard: Effect.Effect<
-      { readonly sequencer?: string; readonly condition?: DocumentCache.Condition },
-      EventSyncError
-    > = Option.match(record.sequencer, {
-      onSome: (sequencer) =>
-        Effect.succeed({ sequencer, condition: { _tag: "SequencerBefore", sequencer } as DocumentCache.Condition }),
-      onNone: () =>
-        cache.get(kind, id, { includeExpired: true }).pipe(
-          Effect.mapError((e) => fail("CacheFailed", e)),
-          Effect.map((entry) => {
-            const stored = Option.getOrUndefined(entry)?.sequencer
-            // Nothing sequenced stored yet: still only if no sequenced record lands meanwhile
-            // (every normalised sequencer is at or after "0"), or a record in flight while a
-            // newer event completes would overwrite that event's state with what it read.
-            return stored === undefined
-              ? { condition: { _tag: "SequencerBefore", sequencer: "0" } as const }
-              : { sequencer: stored, condition: { _tag: "SequencerBefore", sequencer: successor(stored) } as const }
-          }),
-        ),
-    })
-    // A write intent on the key (DESIGN section 6): commit it when S3 shows what it means, resolve it when
-    // expired (then converge again), leave a live one to its writer.
-    const meetIntent = (
-      seen: Option.Option<DocumentStore.StoredDocument>,
-      committed: Outcome,
-    ): Effect.Effect<Outcome, EventSyncError> =>
-      Heal.meet(cache, store, kind, id, seen, "event-sync").pipe(
-        Effect.mapError((e) => fail(e._tag === "StoreError" ? "StoreFailed" : "CacheFailed", e)),
-        Effect.flatMap((met) =>
-          met === "committed"
-            ? Effect.succeed(committed)
-            : met === "pending"
-              ? Effect.succeed<Outcome>({ _tag: "Stale", kind, id })
-              : Effect.fail(
-                  fail(
-                    "CacheFailed",
-                    new DocumentCache.CacheError({
-                      reason: "Contention",
-                      operation: "event-sync",
-                      key: `${kind}/${id}`,
-                      cause: "a write intent was resolved; converging again",
-                    }),
-                  ),
-                ),
-        ),
-      )
-    const converge: Effect.Effect<Outcome, EventSyncError> = Effect.gen(function* () {
-      // The guard is read before S3, so that any write in between makes ours fail.
-      const { sequencer, condition } = yield* guard
-      const current = yield* store
-        .getKey(record.key)
-        .pipe(Effect.mapError((e) => (e._tag === "StoreError" ? fail("StoreFailed", e) : fail("InvalidDocument", e))))
-      if (Option.isSome(current)) {
-        const { document, etag } = current.value
-        if (document.kind !== kind || document.id !== id) {
-          return yield* fail(
-            "InvalidDocument",
-            new Error(`the object holds ${document.kind} ${document.id}, but its key names ${kind} ${id}`),
-          )
-        }
-        if (settings.dryRun) return { _tag: "DryRun", kind, id, action: "put" } as const
-        return yield* cache
-          .put(document, {
-            s3Key: record.key,
-            etag,
-            ...(sequencer !== undefined ? { sequencer } : {}),
-            ...(condition !== undefined ? { condition } : {}),
-          })
-          .pipe(
-            Effect.map(
-              (outcome): Outcome => ({
-                _tag: outcome._tag === "Written" ? "Written" : "Unchanged",
-                kind,
-                id,
-                version: document.version,
-              }),
-            ),
-            Effect.catchTags({
-              StaleWriteError: () => Effect.succeed<Outcome>({ _tag: "Stale", kind, id }),
-              ConditionFailedError: (e) =>
-                Heal.isIntentRefusal(e)
-                  ? meetIntent(current, { _tag: "Written", kind, id, version: document.version })
-                  : Effect.succeed<Outcome>({ _tag: "Stale", kind, id }),
-              CacheError: (e) => Effect.fail(fail("CacheFailed", e)),
-            }),
-          )
-      }
-      if (settings.dryRun) return { _tag: "DryRun", kind, id, action: "tombstone" } as const
-      return yield* cache
-        .tombstone(kind, id, {
-          ttlSeconds,
-          ...(sequencer !== undefined ? { sequencer } : {}),
-          ...(condition !== undefined ? { condition } : {}),
-        })
-        .pipe(
-          Effect.as<Outcome>({ _tag: "Tombstoned", kind, id }),
-          Effect.catchTags({
-            ConditionFailedError: (e) =>
-              Heal.isIntentRefusal(e)
-                ? meetIntent(current, { _tag: "Tombstoned", kind, id })
-                : Effect.succeed<Outcome>({ _tag: "Stale", kind, id }),
-            CacheError: (e) => Effect.fail(fail("CacheFailed", e)),
-          }),
-        )
-    })
-
-    const outcome = yield* converge.pipe(
-      Retry.retrying(retryPolicy(options, settings)),
-      OperationLog.logged<Outcome>(
-        "event-sync",
-        {
-          key: record.key,
-          bucket: record.bucket,
-          eventName: record.eventName,
-          sequencer: record.rawSequencer ?? null,
-          source: record.source,
-          location: record.location,
-          ...(record.messageId !== undefined ? { messageId: record.messageId } : {}),
-        },
-        { describe: (o) => ({ outcome: o._tag, ...("version" in o ? { version: o.version } : {}) }) },
-      ),
-    )
-    yield* Metric.increment(outcome._tag === "Stale" ? CacheMetrics.eventsStale : CacheMetrics.eventsProcessed)
-    return outcome
-  })
-
-/** The next sequencer after a normalised one (same width). */
-const successor = (sequencer: string): string =>
-  (BigInt(`0x${sequencer}`) + 1n).toString(16).toUpperCase().padStart(sequencer.length, "0")
 
 const whereOf = (entry: S3Event.Entry): { location: string; messageId?: string; key?: string } => {
   switch (entry._tag) {

@@ -8,6 +8,7 @@
 import * as Data from "effect/Data"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
+import * as Document from "./Document.js"
 import type * as DocumentKind from "./DocumentKind.js"
 
 /** The key of a document. `prefix` is used as given (include a trailing `/`). */
@@ -22,7 +23,7 @@ export interface ParsedKey {
   readonly customer?: string
 }
 
-const customerSegment = /^customers\/([a-z0-9][a-z0-9-]{1,31})\/(.*)$/
+const customerSegment = new RegExp(`^customers/(${Document.customerCodeRule})/(.*)$`)
 
 /**
  * Maps a (decoded) key to the document it holds, or `None` when it is not a

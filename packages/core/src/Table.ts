@@ -6,6 +6,7 @@
  * @since 0.1.0
  */
 import type { CreateTableCommandInput, Tag } from "@aws-sdk/client-dynamodb"
+import { stableHash } from "./internal/hash.js"
 
 /** Attributes of the summary projection that every index carries. */
 export const summaryAttributes = ["kind", "id", "version", "title", "status", "customers", "time", "expiresAt"] as const
@@ -135,4 +136,82 @@ export const createTableInput = (
     })),
     ...(tagList.length > 0 ? { Tags: tagList } : {}),
   }
+}
+
+// ---------------------------------------------------------------------------
+// The key layout: the partition and sort keys of the table and its indexes
+// (DESIGN section 4). Plain strings, no SDK type: the DynamoDB backend writes
+// them (`Items`) and the memory layer keys its map and orders its status
+// shards by them, so both answer alike.
+// ---------------------------------------------------------------------------
+
+/** The partition key of every item of a document. */
+export const documentPk = (kind: string, id: string): string => `DOC#${kind}#${id}`
+
+/** The kind and id of a document partition key; `undefined` when it is not one. */
+export const parseDocumentPk = (pk: string): { readonly kind: string; readonly id: string } | undefined => {
+  const match = /^DOC#([^#]+)#(.+)$/.exec(pk)
+  return match === null ? undefined : { kind: match[1] as string, id: match[2] as string }
+}
+
+/** The sort key of the document item. */
+export const documentSk = "DOC"
+
+/** The sort key of a customer item. */
+export const customerSk = (code: string): string => `CUST#${code}`
+
+/** The TimeRangeIndex partition of an instant: its UTC month, `T#YYYY-MM`. */
+export const timeBucket = (instant: string): string => `T#${instant.slice(0, 7)}`
+
+/** The TimeRangeIndex and CustomerTimeIndex sort key. */
+export const timeSortKey = (time: string, kind: string, id: string): string => `${time}#${kind}#${id}`
+
+/** The CustomerTimeIndex partition. */
+export const customerPk = (code: string): string => `C#${code}`
+
+/**
+ * The StatusTimeIndex shard of a document: a stable hash of its key, modulo
+ * `shards`. Always 0 when `shards` is 1.
+ */
+export const statusShard = (kind: string, id: string, shards: number): number =>
+  shards <= 1 ? 0 : stableHash(documentPk(kind, id)) % shards
+
+/**
+ * A StatusTimeIndex partition: `S#{kind}#{status}#{shard}`, or the unsharded
+ * `S#{kind}#{status}` when the table has one shard (the layout before sharding).
+ */
+export const statusPk = (kind: string, status: string, shard: number, shards: number): string =>
+  shards <= 1 ? `S#${kind}#${status}` : `S#${kind}#${status}#${shard}`
+
+/** The StatusTimeIndex partition of one document. */
+export const statusPkOf = (kind: string, status: string, id: string, shards: number): string =>
+  statusPk(kind, status, statusShard(kind, id, shards), shards)
+
+/** Every StatusTimeIndex partition of a status, shard 0 first. */
+export const statusPartitions = (kind: string, status: string, shards: number): ReadonlyArray<string> =>
+  Array.from({ length: Math.max(1, shards) }, (_, shard) => statusPk(kind, status, shard, shards))
+
+/** The StatusTimeIndex sort key. */
+export const statusSortKey = (time: string, id: string): string => `${time}#${id}`
+
+/**
+ * The months (`T#YYYY-MM` buckets) that intersect `[from, to)`, in order.
+ * Both are normalised instants.
+ */
+export const timeBuckets = (from: string, to: string): ReadonlyArray<string> => {
+  const out: Array<string> = []
+  const end = new Date(to)
+  let year = Number(from.slice(0, 4))
+  let month = Number(from.slice(5, 7)) - 1
+  for (;;) {
+    const start = new Date(Date.UTC(year, month, 1))
+    if (start.getTime() >= end.getTime()) break
+    out.push(timeBucket(start.toISOString()))
+    month += 1
+    if (month === 12) {
+      month = 0
+      year += 1
+    }
+  }
+  return out
 }

@@ -44,68 +44,19 @@ import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
-import type * as CacheEntry from "./CacheEntry.js"
 import * as CacheMetrics from "./CacheMetrics.js"
 import * as DocketConfig from "./DocketConfig.js"
 import type * as Document from "./Document.js"
 import * as DocumentCache from "./DocumentCache.js"
 import * as DocumentStore from "./DocumentStore.js"
 import * as Heal from "./Heal.js"
-import { type Rollback, type RollbackFailedError, WriteConflictError } from "./internal/writeErrors.js"
+import { type RollbackFailedError, WriteConflictError } from "./internal/writeErrors.js"
+import type { DeleteResult, WriteResult } from "./internal/writeResult.js"
 import * as Steps from "./internal/writeSteps.js"
 import * as OperationLog from "./OperationLog.js"
 
 export { type Rollback, RollbackFailedError, WriteConflictError } from "./internal/writeErrors.js"
-
-/** What a write did. */
-export type WriteResult =
-  | {
-      readonly _tag: "Written"
-      /** `kind/id`. */
-      readonly key: string
-      readonly s3Key: string
-      readonly version: number
-      readonly etag: string
-      /** The cache entry our write replaced (None with the cache off). */
-      readonly previous: Option.Option<CacheEntry.Entry>
-      /** True when the cache already had this version but S3 did not: S3 was written again. */
-      readonly repaired: boolean
-    }
-  | { readonly _tag: "Unchanged"; readonly key: string; readonly s3Key: string; readonly version: number }
-  | {
-      readonly _tag: "RolledBack"
-      readonly key: string
-      readonly s3Key: string
-      readonly version: number
-      /** Why S3 did not take the write (after its retries). */
-      readonly cause: DocumentStore.StoreError
-      readonly rollback: Rollback
-    }
-  | {
-      readonly _tag: "DryRun"
-      readonly key: string
-      readonly s3Key: string
-      readonly version: number
-      /** What would happen, in order. */
-      readonly actions: ReadonlyArray<string>
-    }
-
-/** What a delete did. */
-export type DeleteResult =
-  | {
-      readonly _tag: "Deleted"
-      readonly key: string
-      readonly s3Key: string
-      readonly previous: Option.Option<CacheEntry.Entry>
-    }
-  | {
-      readonly _tag: "RolledBack"
-      readonly key: string
-      readonly s3Key: string
-      readonly cause: DocumentStore.StoreError
-      readonly rollback: Rollback
-    }
-  | { readonly _tag: "DryRun"; readonly key: string; readonly s3Key: string; readonly actions: ReadonlyArray<string> }
+export type { DeleteResult, WriteResult } from "./internal/writeResult.js"
 
 /** Errors of {@link Service.write}. */
 export type WriteError =
@@ -179,7 +130,7 @@ export const makeWith = (
         Effect.gen(function* () {
           const { kind, id, version } = document
           const writer = randomUUID()
-          const etag = DocumentStore.etagOf(DocumentStore.encodeBody(document))
+          const etag = DocumentStore.expectedEtag(document)
           const request = (now: number): DocumentCache.IntentRequest => ({
             kind,
             id,

@@ -22,6 +22,7 @@ import * as DocumentKind from "../src/DocumentKind.js"
 import * as DocumentStore from "../src/DocumentStore.js"
 import * as FallbackReader from "../src/FallbackReader.js"
 import * as WriteThrough from "../src/WriteThrough.js"
+import { yieldTurn } from "./support/EventLoop.js"
 
 const quiet = Logger.minimumLogLevel(LogLevel.None)
 
@@ -74,6 +75,8 @@ describe("a write-through delete racing fallback reads", () => {
     ],
     ([initial, readers, picks]) =>
       Effect.gen(function* () {
+        // Let the test runner's worker breathe between runs (support/EventLoop.ts says why).
+        yield* yieldTurn
         const cache = yield* DocumentCache.makeMemory()
         const store = yield* DocumentStore.makeMemory({ bucket: "docs" })
         const settings = DocketConfig.make({ bucket: "docs" })

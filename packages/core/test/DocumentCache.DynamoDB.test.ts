@@ -1,11 +1,14 @@
+import { type AddressInfo, createServer, type Socket } from "node:net"
 import { type BatchGetItemCommandInput, type BatchGetItemCommandOutput, DynamoDBClient } from "@aws-sdk/client-dynamodb"
 import * as Testing from "@docket/local/Testing"
 import { describe, expect, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
+import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
+import * as DocketConfig from "../src/DocketConfig.js"
 import type * as Document from "../src/Document.js"
 import * as DynamoDB from "../src/DocumentCache/DynamoDB.js"
 import { DocumentCache, type PutOptions } from "../src/DocumentCache.js"
@@ -143,4 +146,85 @@ describe("DynamoDB cache fingerprints (BatchGetItem)", () => {
       expect(calls).toBeGreaterThan(2)
     }),
   )
+})
+
+describe("DynamoDB cache attempts (a connection that never answers)", () => {
+  it.live(
+    "each attempt is aborted after attemptTimeout and retried; the operation fails as a Timeout naming the key",
+    () =>
+      Effect.gen(function* () {
+        // Accepts every connection and reads the request, never answers: a hung endpoint.
+        const requests: Array<number> = []
+        const sockets = new Set<Socket>()
+        const server = createServer((socket) => {
+          sockets.add(socket)
+          requests.push(Date.now())
+          socket.on("data", () => {})
+          socket.on("close", () => sockets.delete(socket))
+        })
+        const port = yield* Effect.promise(
+          () =>
+            new Promise<number>((resolve) =>
+              server.listen(0, "127.0.0.1", () => resolve((server.address() as AddressInfo).port)),
+            ),
+        )
+        yield* Effect.addFinalizer(() =>
+          Effect.promise(
+            () =>
+              new Promise<void>((resolve) => {
+                for (const socket of sockets) socket.destroy()
+                server.close(() => resolve())
+              }),
+          ),
+        )
+        // Through DocketConfig, as the CLI and the Lambda build it: DOCKET_ATTEMPT_TIMEOUT and DOCKET_MAX_ATTEMPTS.
+        const settings = yield* DocketConfig.config.pipe(
+          Effect.withConfigProvider(
+            ConfigProvider.fromMap(
+              new Map([
+                ["DOCKET_BUCKET", "unused"],
+                ["DOCKET_TABLE", "never-answers"],
+                ["AWS_REGION", "eu-west-1"],
+                ["DOCKET_DYNAMODB_ENDPOINT", `http://127.0.0.1:${port}`],
+                ["DOCKET_ATTEMPT_TIMEOUT", "300"],
+                ["DOCKET_MAX_ATTEMPTS", "3"],
+              ]),
+            ),
+          ),
+        )
+        expect(settings.attemptTimeoutMillis).toBe(300)
+        const hung = DynamoDB.layerConfig.pipe(
+          Layer.provide(
+            Layer.mergeAll(DocumentKind.layerDefault, RateLimit.layerUnlimited, DocketConfig.layer(settings)),
+          ),
+        )
+        process.env.AWS_ACCESS_KEY_ID ??= "test"
+        process.env.AWS_SECRET_ACCESS_KEY ??= "test"
+        const error = yield* Effect.flatMap(DocumentCache, (cache) => cache.get("change", "CHG-hung-1")).pipe(
+          Effect.provide(hung),
+          Effect.flip,
+        )
+        if (error._tag !== "CacheError") return yield* Effect.die(error) // a ConfigError: the settings were read above
+        expect(error.reason).toBe("Timeout")
+        expect(error.key).toBe("change/CHG-hung-1")
+        expect(String(error.cause)).toContain("no answer within 300 ms")
+        // Three attempts, each on its own connection: every timed-out request was aborted (its socket closed).
+        expect(requests).toHaveLength(3)
+      }).pipe(Effect.scoped),
+    30_000,
+  )
+
+  it("DOCKET_ATTEMPT_TIMEOUT defaults to 10 s and must be at least 1 ms", () => {
+    const read = (entries: ReadonlyArray<readonly [string, string]>) =>
+      Effect.runSync(
+        DocketConfig.config.pipe(
+          Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["DOCKET_BUCKET", "b"], ...entries]))),
+          Effect.either,
+        ),
+      )
+    expect(read([])).toMatchObject({ _tag: "Right", right: { attemptTimeoutMillis: 10_000 } })
+    const zero = read([["DOCKET_ATTEMPT_TIMEOUT", "0"]])
+    expect(zero._tag).toBe("Left")
+    expect(String(zero._tag === "Left" ? zero.left : "")).toContain("DOCKET_ATTEMPT_TIMEOUT must be")
+  })
 })

@@ -14,7 +14,7 @@ import * as DocumentStore from "../src/DocumentStore.js"
 import { change, type Fresh, NOW } from "./DocumentCache.contract.js"
 
 const s3Key = (doc: Document.AnyDocument) => `${doc.kind}s/${doc.id}.json`
-const etagOf = (doc: Document.AnyDocument) => DocumentStore.etagOf(DocumentStore.encodeBody(doc))
+const etagOf = (doc: Document.AnyDocument) => DocumentStore.expectedEtag(doc)
 const lease = NOW + 15_000
 
 const putIntent = (doc: Document.AnyDocument, writer: string, leaseExpiresAt = lease): IntentRequest => ({

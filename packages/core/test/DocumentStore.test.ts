@@ -11,6 +11,7 @@ import * as Stream from "effect/Stream"
 import * as DocumentKind from "../src/DocumentKind.js"
 import * as S3 from "../src/DocumentStore/S3.js"
 import * as DocumentStore from "../src/DocumentStore.js"
+import * as ObjectCodec from "../src/internal/objectCodec.js"
 import { contract, contractPrefix, metadataRoundTrip } from "./DocumentStore.contract.js"
 
 const pageSize = 3
@@ -151,8 +152,8 @@ describe("DocumentStore memory listing", () => {
         const listed = yield* Stream.runCollect(store.list(startAfter === undefined ? {} : { startAfter }))
         const expected = names
           .map((n) => `p +é/${n}`)
-          .filter((k) => startAfter === undefined || DocumentStore.compareKeys(k, startAfter) > 0)
-          .sort(DocumentStore.compareKeys)
+          .filter((k) => startAfter === undefined || ObjectCodec.compareKeys(k, startAfter) > 0)
+          .sort(ObjectCodec.compareKeys)
         expect(Chunk.toReadonlyArray(listed).map((o) => o.key)).toEqual(expected)
       }).pipe(Effect.provide(DocumentKind.layerDefault)),
     { fastCheck: { numRuns: 200 } },

@@ -26,6 +26,7 @@ import * as RateLimit from "../src/RateLimit.js"
 import * as S3EventSync from "../src/S3EventSync.js"
 import * as WriteThrough from "../src/WriteThrough.js"
 import * as SyncModel from "./S3EventSyncModel.js"
+import { yieldTurn } from "./support/EventLoop.js"
 
 const quiet = Logger.minimumLogLevel(LogLevel.None)
 const base = fc.sample(Arbitraries.change({ maxTextLength: 12, ids: ["CHG-race-1"] }), { numRuns: 1, seed: 11 })[0]!
@@ -87,7 +88,7 @@ describe("FallbackReader with writes racing its refill", () => {
       Effect.gen(function* () {
         // Let the test runner's worker breathe between runs (the memory layers never yield to
         // the event loop, and a loaded machine then times out the worker's RPC).
-        yield* Effect.promise(() => new Promise((resolve) => setImmediate(resolve)))
+        yield* yieldTurn
         const kinds = Layer.succeed(DocumentKind.DocumentKinds, DocumentKind.defaultRegistry)
         const config = DocketConfig.layer(settings)
         const ports = Layer.mergeAll(

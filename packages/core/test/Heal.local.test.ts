@@ -15,13 +15,13 @@ import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
 import type * as CacheEntry from "../src/CacheEntry.js"
-import * as Docket from "../src/Docket.js"
-import * as DocketConfig from "../src/DocketConfig.js"
+import type * as Docket from "../src/Docket.js"
 import type * as Document from "../src/Document.js"
 import * as DocumentCache from "../src/DocumentCache.js"
 import * as DocumentStore from "../src/DocumentStore.js"
 import * as Heal from "../src/Heal.js"
 import * as Table from "../src/Table.js"
+import * as Counted from "./support/Counted.js"
 
 const quiet = Logger.minimumLogLevel(LogLevel.Warning)
 
@@ -43,19 +43,7 @@ let layer: Layer.Layer<Docket.Services>
 beforeAll(async () => {
   const isolated = await Testing.isolated("heal")
   proxied = await CountingProxy.around(Testing.endpoints())
-  layer = Docket.layer(
-    DocketConfig.make({
-      table: isolated.table,
-      bucket: isolated.bucket,
-      region: proxied.endpoints.region,
-      dynamodbEndpoint: Option.some(proxied.dynamodb.endpoint),
-      s3Endpoint: Option.some(proxied.s3.endpoint),
-    }),
-    {
-      dynamodbClient: { credentials: proxied.endpoints.credentials },
-      store: { clientConfig: { credentials: proxied.endpoints.credentials } },
-    },
-  )
+  layer = Counted.layer(proxied, isolated)
 })
 
 afterAll(async () => {
@@ -87,7 +75,7 @@ describe("Heal on DynamoDB Local and the S3 emulator", () => {
             writer: `dead-${id}`,
             s3Key: store.keyOf(v2.kind, id),
             leaseExpiresAt,
-            change: { _tag: "Put", document: v2, etag: DocumentStore.etagOf(DocumentStore.encodeBody(v2)) },
+            change: { _tag: "Put", document: v2, etag: DocumentStore.expectedEtag(v2) },
           })
         }
         yield* intend("CHG-heal-landed", now - 1_000)

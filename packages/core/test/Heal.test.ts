@@ -83,7 +83,7 @@ const abandoned = (
     const writer = `dead-${id}`
     const leaseExpiresAt = now + (options.leaseMillis ?? lease)
     if (change._tag === "Put") {
-      const etag = DocumentStore.etagOf(DocumentStore.encodeBody(change.document))
+      const etag = DocumentStore.expectedEtag(change.document)
       yield* w.cache.intend({
         kind: base.kind,
         id,

@@ -19,6 +19,7 @@ import * as DocumentCache from "../src/DocumentCache.js"
 import * as DocumentKind from "../src/DocumentKind.js"
 import * as DocumentStore from "../src/DocumentStore.js"
 import * as Model from "./Invariants67Model.js"
+import { yieldTurn } from "./support/EventLoop.js"
 
 const runs = Number(process.env.DOCKET_PROPERTY_RUNS ?? 300)
 const quiet = Logger.minimumLogLevel(LogLevel.None)
@@ -44,7 +45,7 @@ const budgetMillis = 2_000
 const runMemory = (schedule: Model.Schedule) =>
   Effect.gen(function* () {
     // Let the test runner's worker breathe between runs (the memory layers never yield to the event loop).
-    yield* Effect.promise(() => new Promise((resolve) => setImmediate(resolve)))
+    yield* yieldTurn
     const cache = yield* DocumentCache.makeMemory()
     const store = yield* DocumentStore.makeMemory({
       conditional: schedule.mode !== "abortable-unconditional",

@@ -15,6 +15,7 @@ import * as S3Event from "../src/S3Event.js"
 import * as S3EventSync from "../src/S3EventSync.js"
 import * as S3Key from "../src/S3Key.js"
 import * as SyncModel from "./S3EventSyncModel.js"
+import { yieldTurn } from "./support/EventLoop.js"
 
 const bucket = "docs"
 const prefix = SyncModel.prefix
@@ -43,10 +44,8 @@ describe("S3EventSync", () => {
     [SyncModel.scenario],
     ([scenario]) =>
       Effect.gen(function* () {
-        // Each run first lets the worker's event loop turn: on the memory layers and TestClock the 300 runs are
-        // otherwise one chain of microtasks (16.9 s with no turn on an idle machine), and Vitest's worker must
-        // answer its main process within 60 s.
-        yield* Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
+        // Each run first lets the worker's event loop turn (support/EventLoop.ts says why).
+        yield* yieldTurn
         const { cache, store, context } = yield* memory()
         const hooks = SyncModel.withReadHook(store)
         const withHooks = Layer.merge(context, Layer.succeed(DocumentStore.DocumentStore, hooks.store))

@@ -13,12 +13,12 @@ import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
 import * as Backfill from "../src/Backfill.js"
-import * as Docket from "../src/Docket.js"
-import * as DocketConfig from "../src/DocketConfig.js"
+import type * as Docket from "../src/Docket.js"
 import type * as Document from "../src/Document.js"
 import * as DocumentCache from "../src/DocumentCache.js"
 import * as DocumentStore from "../src/DocumentStore.js"
 import * as Table from "../src/Table.js"
+import * as Counted from "./support/Counted.js"
 
 const N = 240
 const quiet = Logger.minimumLogLevel(LogLevel.Warning)
@@ -42,22 +42,7 @@ let sharded: Layer.Layer<Docket.Services>
 beforeAll(async () => {
   const isolated = await Testing.isolated("status-shards")
   proxied = await CountingProxy.around(Testing.endpoints())
-  const layerWith = (statusShards: number) =>
-    Docket.layer(
-      DocketConfig.make({
-        table: isolated.table,
-        bucket: isolated.bucket,
-        region: proxied.endpoints.region,
-        dynamodbEndpoint: Option.some(proxied.dynamodb.endpoint),
-        s3Endpoint: Option.some(proxied.s3.endpoint),
-        ttlDays: 36_500,
-      }),
-      {
-        dynamodbClient: { credentials: proxied.endpoints.credentials },
-        store: { clientConfig: { credentials: proxied.endpoints.credentials } },
-        statusShards,
-      },
-    )
+  const layerWith = (statusShards: number) => Counted.layer(proxied, isolated, { ttlDays: 36_500 }, { statusShards })
   unsharded = layerWith(1)
   sharded = layerWith(Table.statusShards)
 })
@@ -67,14 +52,7 @@ afterAll(async () => {
 })
 
 const counted = <A, E>(layer: Layer.Layer<Docket.Services>, self: Effect.Effect<A, E, Docket.Services>) =>
-  Effect.suspend(() => {
-    proxied.reset()
-    return self.pipe(
-      Effect.map((result) => ({ result, s3: proxied.s3.counts(), dynamodb: proxied.dynamodb.counts() })),
-      Effect.provide(layer),
-      Effect.provide(quiet),
-    )
-  })
+  Effect.suspend(() => Counted.counted(proxied, self).pipe(Effect.provide(layer), Effect.provide(quiet)))
 
 /** Every page of the completed-changes query, resumed by cursor (bounded: a loop that repeats fails). */
 const allPages = Effect.gen(function* () {

@@ -26,6 +26,7 @@ import * as DocumentKind from "../src/DocumentKind.js"
 import * as DocumentStore from "../src/DocumentStore.js"
 import * as FaultInjection from "../src/FaultInjection.js"
 import * as WriteThrough from "../src/WriteThrough.js"
+import { yieldTurn } from "./support/EventLoop.js"
 
 const runs = Number(process.env.DOCKET_PROPERTY_RUNS ?? 300)
 const schedulesTried = { sequential: 0, concurrent: 0 }
@@ -128,6 +129,8 @@ describe("WriteThrough liveness", () => {
               schedulesTried.sequential++
               await Effect.runPromise(
                 Effect.gen(function* () {
+                  // Let the test runner's worker breathe between runs (support/EventLoop.ts says why).
+                  yield* yieldTurn
                   const w = yield* world(verdicts, delay)
                   for (const o of ops) {
                     yield* endWithinBound(
@@ -160,6 +163,8 @@ describe("WriteThrough liveness", () => {
               schedulesTried.concurrent++
               await Effect.runPromise(
                 Effect.gen(function* () {
+                  // Let the test runner's worker breathe between runs (support/EventLoop.ts says why).
+                  yield* yieldTurn
                   const w = yield* world(verdicts, delay)
                   for (const group of groups) {
                     yield* endWithinBound(

@@ -209,7 +209,7 @@ describe("WriteThrough and FallbackReader on DynamoDB Local and the S3 emulator"
         Effect.gen(function* () {
           const cache = yield* DocumentCache.DocumentCache
           const store = yield* DocumentStore.DocumentStore
-          const seed = Number(process.env.DOCKET_SEED ?? Math.floor(Math.random() * 2 ** 31))
+          const seed = fc.readConfigureGlobal().seed ?? Math.floor(Math.random() * 2 ** 31) // DOCKET_SEED or CI's seed (vitest.setup.ts)
           console.log(`invariant 1 (local) seed ${seed}`)
           const cases = fc.sample(
             fc.tuple(

@@ -18,6 +18,7 @@ import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Option from "effect/Option"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as EventHandler from "../src/EventHandler.js"
+import * as Handlers from "./support/Handlers.js"
 
 let stack: LocalStack.Stack
 let isolated: LocalStack.Isolated
@@ -52,17 +53,7 @@ const handler: SqsDelivery.Handler = (event) =>
     SqsDelivery.BatchResponse | undefined
   >
 
-const change = (id: string, version = 1) => ({
-  kind: "change",
-  id,
-  version,
-  title: `Change ${id}`,
-  customers: ["acme"],
-  status: "approved",
-  schedule: { start: "2026-11-30T22:00:00Z", end: "2026-12-01T02:00:00Z" },
-  createdAt: "2026-11-01T10:00:00Z",
-  updatedAt: "2026-11-01T10:00:00Z",
-})
+const change = Handlers.change
 
 const put = (key: string, body: string) =>
   s3.send(new PutObjectCommand({ Bucket: isolated.bucket, Key: key, Body: body, ContentType: "application/json" }))
@@ -83,7 +74,9 @@ describe("local SQS delivery", () => {
       queueName: `${isolated.bucket}-poison`,
       batchSize: 10,
       maximumBatchingWindowMs: 500,
-      visibilityTimeoutSeconds: 1,
+      // 3 s: a good message's batch finishes within its visibility even on a loaded machine, so only
+      // the poison is received again (the assertions below count receives).
+      visibilityTimeoutSeconds: 3,
       maxReceiveCount: 2,
       pollers: 1,
       onBatch: (outcome) => batches.push(outcome),
@@ -138,8 +131,11 @@ describe("local SQS delivery", () => {
     const delivery = await SqsDelivery.start(stack, isolated.bucket, flaky, {
       queueName: `${isolated.bucket}-flaky`,
       maximumBatchingWindowMs: 300,
-      visibilityTimeoutSeconds: 1,
-      maxReceiveCount: 3,
+      // Long enough that a batch still being handled on a loaded machine is not received again
+      // while in flight, and receives to spare: this test is about the whole-batch retry, and a
+      // slow handler's redelivery must not dead-letter a good message (2 did at load 28 with 1 s / 3).
+      visibilityTimeoutSeconds: 3,
+      maxReceiveCount: 6,
       pollers: 2,
       onBatch: (outcome) => batches.push(outcome),
     })

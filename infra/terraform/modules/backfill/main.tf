@@ -17,108 +17,115 @@ locals {
   max_concurrency = max(1, floor(var.table_write_budget / var.writes_per_second_per_invocation))
 }
 
-# ---- S3 Batch Operations -------------------------------------------------------
+# ---- The two roles that invoke the Docket Lambda --------------------------------
+# S3 Batch Operations (once per object of a manifest; the job itself is created per
+# run) and the Step Functions Distributed Map: each is assumed by its service, may
+# invoke the Lambda, and reads and writes what its statements add.
 
-data "aws_iam_policy_document" "batch_trust" {
+locals {
+  invokers = {
+    batch_operations = {
+      role_name   = "${var.name}-s3-batch-backfill"
+      policy_name = "invoke-docket"
+      service     = "batchoperations.s3.amazonaws.com"
+      statements = [
+        { sid = "ReadManifest", actions = ["s3:GetObject", "s3:GetObjectVersion"], resources = ["${local.inventory_arn}/*"] },
+        { sid = "WriteReport", actions = ["s3:PutObject"], resources = ["${local.report_arn}/${var.report_prefix}*"] },
+      ]
+    }
+    state_machine = {
+      role_name   = "${var.name}-backfill-map"
+      policy_name = "docket-backfill-map"
+      service     = "states.amazonaws.com"
+      statements = [
+        { sid = "ReadInventory", actions = ["s3:GetObject"], resources = ["${local.inventory_arn}/*"] },
+        {
+          sid       = "WriteResults"
+          actions   = ["s3:PutObject", "s3:GetObject", "s3:ListMultipartUploadParts", "s3:AbortMultipartUpload"]
+          resources = ["${local.report_arn}/${var.report_prefix}*"]
+        },
+        # A Distributed Map runs its items as child executions of the same state machine.
+        {
+          sid       = "ChildExecutions"
+          actions   = ["states:StartExecution", "states:DescribeExecution", "states:StopExecution"]
+          resources = ["arn:${local.partition}:states:*:*:stateMachine:${var.name}-backfill", "arn:${local.partition}:states:*:*:execution:${var.name}-backfill:*"]
+        },
+      ]
+    }
+  }
+}
+
+data "aws_iam_policy_document" "trust" {
+  for_each = local.invokers
   statement {
     effect  = "Allow"
     actions = ["sts:AssumeRole"]
     principals {
       type        = "Service"
-      identifiers = ["batchoperations.s3.amazonaws.com"]
+      identifiers = [each.value.service]
     }
   }
 }
 
-resource "aws_iam_role" "batch_operations" {
-  name               = "${var.name}-s3-batch-backfill"
-  assume_role_policy = data.aws_iam_policy_document.batch_trust.json
+resource "aws_iam_role" "invoker" {
+  for_each           = local.invokers
+  name               = each.value.role_name
+  assume_role_policy = data.aws_iam_policy_document.trust[each.key].json
   tags               = var.tags
 }
 
-data "aws_iam_policy_document" "batch_operations" {
+data "aws_iam_policy_document" "invoker" {
+  for_each = local.invokers
   statement {
     sid       = "InvokeDocket"
     effect    = "Allow"
     actions   = ["lambda:InvokeFunction"]
     resources = [var.function_arn, "${var.function_arn}:*"]
   }
-  statement {
-    sid       = "ReadManifest"
-    effect    = "Allow"
-    actions   = ["s3:GetObject", "s3:GetObjectVersion"]
-    resources = ["${local.inventory_arn}/*"]
-  }
-  statement {
-    sid       = "WriteReport"
-    effect    = "Allow"
-    actions   = ["s3:PutObject"]
-    resources = ["${local.report_arn}/${var.report_prefix}*"]
+  dynamic "statement" {
+    for_each = each.value.statements
+    content {
+      sid       = statement.value.sid
+      effect    = "Allow"
+      actions   = statement.value.actions
+      resources = statement.value.resources
+    }
   }
 }
 
-resource "aws_iam_role_policy" "batch_operations" {
-  name   = "invoke-docket"
-  role   = aws_iam_role.batch_operations.id
-  policy = data.aws_iam_policy_document.batch_operations.json
+resource "aws_iam_role_policy" "invoker" {
+  for_each = local.invokers
+  name     = each.value.policy_name
+  role     = aws_iam_role.invoker[each.key].id
+  policy   = data.aws_iam_policy_document.invoker[each.key].json
+}
+
+# The roles and policies had an address each before: existing deployments keep them.
+moved {
+  from = aws_iam_role.batch_operations
+  to   = aws_iam_role.invoker["batch_operations"]
+}
+
+moved {
+  from = aws_iam_role.state_machine
+  to   = aws_iam_role.invoker["state_machine"]
+}
+
+moved {
+  from = aws_iam_role_policy.batch_operations
+  to   = aws_iam_role_policy.invoker["batch_operations"]
+}
+
+moved {
+  from = aws_iam_role_policy.state_machine
+  to   = aws_iam_role_policy.invoker["state_machine"]
 }
 
 # ---- Step Functions Distributed Map over an inventory manifest ----------------
 
-data "aws_iam_policy_document" "states_trust" {
-  statement {
-    effect  = "Allow"
-    actions = ["sts:AssumeRole"]
-    principals {
-      type        = "Service"
-      identifiers = ["states.amazonaws.com"]
-    }
-  }
-}
-
-resource "aws_iam_role" "state_machine" {
-  name               = "${var.name}-backfill-map"
-  assume_role_policy = data.aws_iam_policy_document.states_trust.json
-  tags               = var.tags
-}
-
-data "aws_iam_policy_document" "state_machine" {
-  statement {
-    sid       = "InvokeDocket"
-    effect    = "Allow"
-    actions   = ["lambda:InvokeFunction"]
-    resources = [var.function_arn, "${var.function_arn}:*"]
-  }
-  statement {
-    sid       = "ReadInventory"
-    effect    = "Allow"
-    actions   = ["s3:GetObject"]
-    resources = ["${local.inventory_arn}/*"]
-  }
-  statement {
-    sid       = "WriteResults"
-    effect    = "Allow"
-    actions   = ["s3:PutObject", "s3:GetObject", "s3:ListMultipartUploadParts", "s3:AbortMultipartUpload"]
-    resources = ["${local.report_arn}/${var.report_prefix}*"]
-  }
-  # A Distributed Map runs its items as child executions of the same state machine.
-  statement {
-    sid       = "ChildExecutions"
-    effect    = "Allow"
-    actions   = ["states:StartExecution", "states:DescribeExecution", "states:StopExecution"]
-    resources = ["arn:${local.partition}:states:*:*:stateMachine:${var.name}-backfill", "arn:${local.partition}:states:*:*:execution:${var.name}-backfill:*"]
-  }
-}
-
-resource "aws_iam_role_policy" "state_machine" {
-  name   = "docket-backfill-map"
-  role   = aws_iam_role.state_machine.id
-  policy = data.aws_iam_policy_document.state_machine.json
-}
-
 resource "aws_sfn_state_machine" "backfill" {
   name     = "${var.name}-backfill"
-  role_arn = aws_iam_role.state_machine.arn
+  role_arn = aws_iam_role.invoker["state_machine"].arn
   tags     = var.tags
   # Input: { "manifestBucket": "...", "manifestKey": ".../manifest.json" }
   definition = jsonencode({

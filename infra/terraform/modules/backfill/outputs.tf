@@ -1,6 +1,6 @@
 output "batch_operations_role_arn" {
   description = "The role to pass as --role-arn to `aws s3control create-job` (docs/backfill-at-scale.md)."
-  value       = aws_iam_role.batch_operations.arn
+  value       = aws_iam_role.invoker["batch_operations"].arn
 }
 
 output "state_machine_arn" {

@@ -37,6 +37,7 @@ locals {
     DOCKET_DRY_RUN               = tostring(var.dry_run)
     DOCKET_LOG_LEVEL             = var.log_level
     DOCKET_MAX_ATTEMPTS          = tostring(var.max_attempts)
+    DOCKET_ATTEMPT_TIMEOUT       = tostring(var.attempt_timeout_ms)
     DOCKET_WRITE_WAIT            = "20000"
     DOCKET_S3_CONDITIONAL_WRITES = "on"
     DOCKET_TOMBSTONE_TTL_SECONDS = tostring(var.tombstone_ttl_seconds)

@@ -342,6 +342,17 @@ variable "max_attempts" {
   }
 }
 
+variable "attempt_timeout_ms" {
+  description = "DOCKET_ATTEMPT_TIMEOUT: milliseconds one AWS call attempt may wait for its answer before it is aborted and retried."
+  type        = number
+  default     = 10000
+
+  validation {
+    condition     = var.attempt_timeout_ms >= 1 && floor(var.attempt_timeout_ms) == var.attempt_timeout_ms
+    error_message = "attempt_timeout_ms must be a whole number of milliseconds >= 1."
+  }
+}
+
 variable "permissions_boundary_arn" {
   description = "Permissions boundary for the function's role, if your account requires one."
   type        = string

@@ -210,4 +210,4 @@ const runBackfill = (o: BackfillOptions) =>
   })
 
 /** `docket backfill` (declared in `Cli.ts`). */
-export const backfill = (o: BackfillOptions) => runBackfill(o).pipe(Services.provide)
+export const backfill = (o: BackfillOptions) => runBackfill(o).pipe(Services.provide("backfill"))

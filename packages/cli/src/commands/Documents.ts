@@ -135,10 +135,11 @@ const runDelete = (o: { readonly kind: string; readonly id: string }) =>
   })
 
 /** `docket put FILE|-` */
-export const put = (o: { readonly file: string; readonly concurrency: number }) => runPut(o).pipe(Services.provide)
+export const put = (o: { readonly file: string; readonly concurrency: number }) =>
+  runPut(o).pipe(Services.provide("put"))
 
 /** `docket get KIND ID` */
-export const get = (o: { readonly kind: string; readonly id: string }) => runGet(o).pipe(Services.provide)
+export const get = (o: { readonly kind: string; readonly id: string }) => runGet(o).pipe(Services.provide("get"))
 
 /** `docket delete KIND ID` */
-export const del = (o: { readonly kind: string; readonly id: string }) => runDelete(o).pipe(Services.provide)
+export const del = (o: { readonly kind: string; readonly id: string }) => runDelete(o).pipe(Services.provide("delete"))

@@ -54,4 +54,5 @@ const runQuery = (target: DocumentCache.QueryTarget, o: QueryOptions) =>
   })
 
 /** `docket query time|customer CODE|status STATUS`: one page of `target`. */
-export const query = (target: DocumentCache.QueryTarget, o: QueryOptions) => runQuery(target, o).pipe(Services.provide)
+export const query = (target: DocumentCache.QueryTarget, o: QueryOptions) =>
+  runQuery(target, o).pipe(Services.provide(`query ${target._tag.toLowerCase()}`))

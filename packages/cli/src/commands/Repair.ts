@@ -82,7 +82,7 @@ const runReconcile = (o: ReconcileOptions) =>
   })
 
 /** `docket reconcile [--fix]` (declared in `Cli.ts`). */
-export const reconcile = (o: ReconcileOptions) => runReconcile(o).pipe(Services.provide)
+export const reconcile = (o: ReconcileOptions) => runReconcile(o).pipe(Services.provide("reconcile"))
 
 /**
  * `docket heal`: resolves every abandoned write intent (lease expired) from the
@@ -118,4 +118,4 @@ const runHeal = Effect.gen(function* () {
 })
 
 /** `docket heal` (declared in `Cli.ts`). */
-export const heal = runHeal.pipe(Services.provide)
+export const heal = runHeal.pipe(Services.provide("heal"))

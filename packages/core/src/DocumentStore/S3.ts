@@ -55,18 +55,20 @@ import {
   DefaultMaxObjectBytes,
   type DeleteConditions,
   DocumentStore,
-  decodeBody,
-  decodeMetadata,
-  encodeBody,
-  encodeMetadata,
-  metadataOf,
-  normalizeEtag,
   type ObjectInfo,
   type PutConditions,
   type Service,
   type StoredDocument,
   StoreError,
 } from "../DocumentStore.js"
+import {
+  decodeBody,
+  decodeMetadata,
+  encodeBody,
+  encodeMetadata,
+  metadataOf,
+  normalizeEtag,
+} from "../internal/objectCodec.js"
 import { destroy, readBody } from "../internal/readBody.js"
 import * as S3Client from "../internal/s3Client.js"
 import { isNotFound, send, toStoreError } from "../internal/s3Client.js"
@@ -349,7 +351,7 @@ export const layer = (options: Options): Layer.Layer<DocumentStore, never, Docum
 
 /**
  * Provides the S3 store from {@link DocketConfig}: bucket, prefix, region,
- * `DOCKET_S3_ENDPOINT` (path-style) and `DOCKET_MAX_ATTEMPTS`. Credentials come
+ * `DOCKET_S3_ENDPOINT` (path-style), `DOCKET_MAX_ATTEMPTS` and `DOCKET_ATTEMPT_TIMEOUT`. Credentials come
  * the SDK's usual way.
  */
 export const layerConfig = (
@@ -368,6 +370,7 @@ export const optionsFromSettings = (
   bucket: settings.bucket,
   prefix: settings.prefix,
   retry: { ...Retry.defaultPolicy, maxAttempts: settings.maxAttempts },
+  attemptTimeout: `${settings.attemptTimeoutMillis} millis`,
   conditionalWrites: settings.s3ConditionalWrites,
   ...overrides,
   clientConfig: {

@@ -4,7 +4,7 @@
  */
 
 import type * as CacheEntry from "../CacheEntry.js"
-import type { Fingerprint, ScanOptions } from "../DocumentCache.js"
+import type { Fingerprint, ScanOptions } from "./cacheTypes.js"
 import { stableHash as hashOf } from "./hash.js"
 
 /** DynamoDB's BatchGetItem limit: 100 keys a request. */

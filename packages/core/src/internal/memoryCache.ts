@@ -10,6 +10,11 @@ import * as Stream from "effect/Stream"
 import * as CacheEntry from "../CacheEntry.js"
 import { CacheError, type ConditionFailedError } from "../CacheError.js"
 import type * as Document from "../Document.js"
+import { DocumentKinds } from "../DocumentKind.js"
+import * as OperationLog from "../OperationLog.js"
+import { normalizeSequencer } from "../Sequencer.js"
+import * as Table from "../Table.js"
+import * as Bulk from "./bulk.js"
 import type {
   CommitOutcome,
   Condition,
@@ -19,13 +24,7 @@ import type {
   PendingIntent,
   PutOutcome,
   Service,
-} from "../DocumentCache.js"
-import { DocumentKinds } from "../DocumentKind.js"
-import * as Items from "../Items.js"
-import * as OperationLog from "../OperationLog.js"
-import { normalizeSequencer } from "../Sequencer.js"
-import * as Table from "../Table.js"
-import * as Bulk from "./bulk.js"
+} from "./cacheTypes.js"
 import { mergeSorted } from "./merge.js"
 import * as QueryPlan from "./query.js"
 import * as Write from "./write.js"
@@ -53,7 +52,7 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Docum
     const dryRun = options.dryRun === true
     const statusShards = Math.max(1, Math.floor(options.statusShards ?? Table.statusShards))
     const items = new Map<string, Item>()
-    const pk = (kind: string, id: string) => Items.documentPk(kind, id)
+    const pk = (kind: string, id: string) => Table.documentPk(kind, id)
     const slot = (kind: string, id: string): Write.Slot => {
       const item = items.get(pk(kind, id))
       return { committed: Option.fromNullable(item?.committed), intent: Option.fromNullable(item?.intent) }
@@ -291,7 +290,7 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Docum
           [...items.entries()]
             .flatMap(([key, item]): Array<PendingIntent> => {
               if (item.intent === undefined || item.intent.leaseExpiresAt >= expiredBefore) return []
-              const parsed = Items.parseDocumentPk(key)
+              const parsed = Table.parseDocumentPk(key)
               return parsed === undefined ? [] : [{ ...parsed, intent: item.intent }]
             })
             .sort((a, b) => a.intent.leaseExpiresAt - b.intent.leaseExpiresAt),
@@ -317,10 +316,10 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Docum
         const status = plan.target.status
         const partitions = new Map(
           plan.kinds.flatMap((kind) =>
-            Items.statusPartitions(kind, status, statusShards).map((key) => [key, [] as Array<Document.Summary>]),
+            Table.statusPartitions(kind, status, statusShards).map((key) => [key, [] as Array<Document.Summary>]),
           ),
         )
-        for (const s of found) partitions.get(Items.statusPkOf(s.kind, s.status, s.id, statusShards))?.push(s)
+        for (const s of found) partitions.get(Table.statusPkOf(s.kind, s.status, s.id, statusShards))?.push(s)
         return mergeSorted(
           [...partitions.values()].map((part) => Stream.fromIterable(part.sort(QueryPlan.compare))),
           QueryPlan.compare,

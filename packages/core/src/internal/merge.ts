@@ -7,10 +7,14 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 
+/** One source's pulled, not yet emitted elements: `buffer[at..]` (an index, not `shift`, which is O(n) per element). */
 interface Head<A> {
   buffer: Array<A>
+  at: number
   done: boolean
 }
+
+const size = <A>(head: Head<A>): number => head.buffer.length - head.at
 
 /** Merges sorted streams into one sorted stream; the sources are read in parallel. */
 export const mergeSorted = <A, E, R>(
@@ -21,14 +25,14 @@ export const mergeSorted = <A, E, R>(
   return Stream.unwrapScoped(
     Effect.gen(function* () {
       const pulls = yield* Effect.forEach(streams, (stream) => Stream.toPull(stream))
-      const heads: Array<Head<A>> = pulls.map(() => ({ buffer: [], done: false }))
+      const heads: Array<Head<A>> = pulls.map(() => ({ buffer: [], at: 0, done: false }))
       // Refills every empty, unfinished head (in parallel) so each has a first element or is done.
       const fill = Effect.forEach(
         pulls,
         (pull, i) => {
           const head = heads[i] as Head<A>
           const loop: Effect.Effect<void, E, R> = Effect.suspend(() =>
-            head.done || head.buffer.length > 0
+            head.done || size(head) > 0
               ? Effect.void
               : pull.pipe(
                   Effect.matchEffect({
@@ -41,7 +45,11 @@ export const mergeSorted = <A, E, R>(
                     }),
                     onSuccess: (chunk) =>
                       Effect.zipRight(
-                        Effect.sync(() => head.buffer.push(...Chunk.toArray(chunk))),
+                        Effect.sync(() => {
+                          // The head is empty here: the chunk becomes its buffer.
+                          head.buffer = Chunk.toArray(chunk)
+                          head.at = 0
+                        }),
                         loop,
                       ),
                   }),
@@ -58,15 +66,16 @@ export const mergeSorted = <A, E, R>(
         for (;;) {
           let best: Head<A> | undefined
           for (const head of heads) {
-            if (head.buffer.length === 0) {
+            if (size(head) === 0) {
               if (head.done) continue
               best = undefined
               break
             }
-            if (best === undefined || compare(head.buffer[0] as A, best.buffer[0] as A) < 0) best = head
+            if (best === undefined || compare(head.buffer[head.at] as A, best.buffer[best.at] as A) < 0) best = head
           }
           if (best === undefined) break
-          out.push(best.buffer.shift() as A)
+          out.push(best.buffer[best.at] as A)
+          best.at += 1
         }
         if (out.length === 0) return yield* Effect.fail(Option.none())
         return Chunk.unsafeFromArray(out)

@@ -1,15 +1,27 @@
 /**
- * The object codecs every DocumentStore backend shares (re-exported by
- * `DocumentStore.ts`): Docket's metadata, the body and its ETag, decoding
- * through the registry, and S3's key order.
+ * The object codecs the DocumentStore backends share (the S3 backend and the
+ * memory layer): Docket's metadata, the body and its ETag, decoding through the
+ * registry, and S3's key order. Internal: the port exports only what its users
+ * need of them (`ObjectMetadata`, `expectedEtag`, `sameEtag`), so the object
+ * layout can change without a change to the port.
  */
 import { createHash } from "node:crypto"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import type * as Document from "../Document.js"
 import * as DocumentKind from "../DocumentKind.js"
-import type { ObjectMetadata } from "../DocumentStore.js"
 import * as S3Key from "../S3Key.js"
+
+/** The object metadata Docket writes, so listings can filter without reading bodies. */
+export interface ObjectMetadata {
+  readonly kind: string
+  readonly id: string
+  readonly version: number
+  /** The indexing time, normalised UTC instant. */
+  readonly time: string
+  readonly customers: ReadonlyArray<string>
+  readonly status: string
+}
 
 /** The metadata of a document, derived through its kind. */
 export const metadataOf = (registry: DocumentKind.Registry, document: Document.AnyDocument): ObjectMetadata => {

@@ -21,8 +21,8 @@ import * as Stream from "effect/Stream"
 import * as CacheEntry from "../CacheEntry.js"
 import { CursorError, InvalidQueryError } from "../CacheError.js"
 import * as Document from "../Document.js"
-import type { Query, QueryTarget } from "../DocumentCache.js"
 import { DocumentKinds, type Registry } from "../DocumentKind.js"
+import type { Query, QueryTarget } from "./cacheTypes.js"
 
 /** Where a query resumes: strictly after this item. */
 export interface Position {
@@ -45,8 +45,6 @@ export interface Plan {
   /** For log lines: `time [from, to)`, `customer acme [from, to)`. */
   readonly description: string
 }
-
-const customerPattern = /^[a-z0-9][a-z0-9-]{1,31}$/
 
 const instantOf = (label: string, value: string): Either.Either<string, InvalidQueryError> =>
   Option.match(typeof value === "string" ? Document.parseInstant(value) : Option.none(), {
@@ -87,10 +85,10 @@ export const plan = (query: Query, registry: Registry): Either.Either<Plan, Inva
         what = "time"
         break
       case "Customer":
-        if (!customerPattern.test(target.customer)) {
+        if (!Document.isCustomerCode(target.customer)) {
           return yield* bad(
             "BadCustomer",
-            `Customer code ${JSON.stringify(target.customer)} does not match [a-z0-9][a-z0-9-]{1,31}`,
+            `Customer code ${JSON.stringify(target.customer)} does not match ${Document.customerCodeRule}`,
           )
         }
         what = `customer ${target.customer}`

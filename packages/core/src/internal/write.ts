@@ -9,8 +9,8 @@ import * as Option from "effect/Option"
 import type * as CacheEntry from "../CacheEntry.js"
 import { CacheError, ConditionFailedError, noIntentCondition, StaleWriteError } from "../CacheError.js"
 import * as Document from "../Document.js"
-import type { CommitRequest, Condition, Intent, IntentRequest, PutOptions, Service } from "../DocumentCache.js"
 import { isValid, normalizeSequencer } from "../Sequencer.js"
+import type { CommitRequest, Condition, Intent, IntentRequest, PutOptions, Service } from "./cacheTypes.js"
 
 /** A document item as stored: its entry and, when known, the hash of its content. */
 export interface Stored {

@@ -19,8 +19,8 @@ import * as DocumentCache from "../DocumentCache.js"
 import * as DocumentStore from "../DocumentStore.js"
 import * as Heal from "../Heal.js"
 import * as OperationLog from "../OperationLog.js"
-import type { DeleteResult, WriteResult } from "../WriteThrough.js"
 import { type Rollback, RollbackFailedError, WriteConflictError } from "./writeErrors.js"
+import type { DeleteResult, WriteResult } from "./writeResult.js"
 
 /** An intent recorded (or found unnecessary). */
 export type Recorded = Extract<DocumentCache.IntentOutcome, { readonly _tag: "Recorded" | "Unchanged" }>

@@ -1,7 +1,8 @@
 /**
  * The plumbing of every DynamoDB call of the cache backend: the process's
- * {@link RateLimit}, the retry policy (throttling, 5xx, network errors and
- * transaction conflicts; never condition failures or validation), consumed
+ * {@link RateLimit}, a per-attempt timeout, the retry policy (throttling, 5xx,
+ * network errors, timeouts and transaction conflicts; never condition failures
+ * or validation), consumed
  * capacity, and one log line per operation with its attempts and requests.
  *
  * @since 0.2.0
@@ -88,6 +89,31 @@ export const isConditionalCheckFailed = (error: unknown): boolean =>
 /** The item a failed single-item write returned (`ReturnValuesOnConditionCheckFailure: ALL_OLD`). */
 export const conditionalCheckItem = (error: unknown): Items.Item | undefined => (error as { Item?: Items.Item })?.Item
 
+/** An attempt that did not answer within the backend's `attemptTimeout` (its request was aborted). */
+export class AttemptTimeoutError extends Error {
+  // The name `Retry.classify` reads as a timeout: retried under the policy, reported as `Timeout`.
+  override readonly name = "TimeoutError"
+  constructor(readonly timeoutMs: number) {
+    super(`no answer within ${timeoutMs} ms`)
+  }
+}
+
+/**
+ * One attempt of `send`, aborted after `timeoutMs`: the SDK cancels the HTTP request, and the
+ * attempt fails with an {@link AttemptTimeoutError}. An interruption (`signal`) aborts it too.
+ * Native timer signals, not an Effect race: no fiber per call on the hot path.
+ */
+const attemptWithin = <O>(
+  send: (signal: AbortSignal) => Promise<O>,
+  signal: AbortSignal,
+  timeoutMs: number,
+): Promise<O> => {
+  const timeout = AbortSignal.timeout(timeoutMs)
+  return send(AbortSignal.any([signal, timeout])).catch((error: unknown) => {
+    throw timeout.aborted && !signal.aborted ? new AttemptTimeoutError(timeoutMs) : error
+  })
+}
+
 /** What every module of the backend shares. */
 export interface Backend {
   readonly client: DynamoDBClient
@@ -114,7 +140,10 @@ export const makeBackend = (options: {
   readonly dryRun: boolean
   readonly rateLimit: RateLimitService
   readonly retry: Retry.Policy
+  /** Longest wait for one attempt's answer, in ms. */
+  readonly attemptTimeoutMs: number
 }): Backend => {
+  const timeoutMs = options.attemptTimeoutMs
   const retrying = Retry.retrying(options.retry)
   const call = <O extends { ConsumedCapacity?: unknown }>(
     stats: Stats,
@@ -124,7 +153,7 @@ export const makeBackend = (options: {
       .limit(
         Effect.suspend(() => {
           stats.attempts++
-          return Effect.tryPromise({ try: send, catch: classifyFailure })
+          return Effect.tryPromise({ try: (signal) => attemptWithin(send, signal, timeoutMs), catch: classifyFailure })
         }),
       )
       .pipe(

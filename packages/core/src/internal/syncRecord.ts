@@ -1,0 +1,350 @@
+/**
+ * Event sync of one record (DESIGN section 6), the steps of
+ * `S3EventSync.syncRecord` as named functions: which sequencer to store and
+ * under which condition ({@link guardOf}), the conditional put or tombstone of
+ * S3's current state ({@link converge}), and what to do about a write intent on
+ * the key ({@link meetIntent}). `S3EventSync` re-exports the public names; the
+ * batch and the in-process consumer are there.
+ *
+ * @since 0.1.0
+ */
+import * as Clock from "effect/Clock"
+import * as Data from "effect/Data"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Metric from "effect/Metric"
+import * as Option from "effect/Option"
+import * as CacheMetrics from "../CacheMetrics.js"
+import * as DocketConfig from "../DocketConfig.js"
+import * as DocumentCache from "../DocumentCache.js"
+import * as DocumentKind from "../DocumentKind.js"
+import * as DocumentStore from "../DocumentStore.js"
+import * as Heal from "../Heal.js"
+import * as OperationLog from "../OperationLog.js"
+import * as Retry from "../Retry.js"
+import type * as S3Event from "../S3Event.js"
+import * as S3Key from "../S3Key.js"
+
+/** How event sync behaves. */
+export interface Options {
+  /**
+   * How long a tombstone outlives a delete. It only has to outlast the window in
+   * which a worker may hold an older read of S3 (one Lambda invocation, at most
+   * 15 minutes, plus retries); a late record after it expires re-reads S3 and
+   * finds the object absent anyway. Default: 1 hour.
+   */
+  readonly tombstoneTtl?: Duration.DurationInput
+  /** Records processed at once in a batch. Default 16. */
+  readonly concurrency?: number
+  /** Retry policy per record. Default: {@link Retry.defaultPolicy} with `DOCKET_MAX_ATTEMPTS`. */
+  readonly retry?: Retry.Policy
+}
+
+/** The default tombstone lifetime: one hour. */
+export const defaultTombstoneTtl: Duration.Duration = Duration.hours(1)
+
+/** The default number of records processed at once. */
+export const defaultConcurrency = 16
+
+/** What processing one record did. */
+export type Outcome =
+  /** The cache now holds S3's current document (`Unchanged`: it already did). */
+  | {
+      readonly _tag: "Written" | "Unchanged"
+      readonly kind: string
+      readonly id: string
+      readonly version: number
+    }
+  /** S3 has no object: the cache holds a tombstone. */
+  | { readonly _tag: "Tombstoned"; readonly kind: string; readonly id: string }
+  /** The cache already holds a newer state (a later sequencer was applied). */
+  | { readonly _tag: "Stale"; readonly kind: string; readonly id: string }
+  /** Nothing to do for this record. */
+  | {
+      readonly _tag: "Skipped"
+      readonly reason: "NotADocument" | "OtherBucket" | "NoContentChange" | "TestEvent" | "CacheDisabled"
+    }
+  /** Dry run: what would have been written. */
+  | { readonly _tag: "DryRun"; readonly kind: string; readonly id: string; readonly action: "put" | "tombstone" }
+
+/** A record that could not be applied (after retries). */
+export class EventSyncError extends Data.TaggedError("EventSyncError")<{
+  readonly reason: "StoreFailed" | "CacheFailed" | "InvalidDocument" | "Defect"
+  /** The decoded S3 key. */
+  readonly key: string
+  /** Where the record sits in its event. */
+  readonly location: string
+  readonly messageId?: string
+  readonly cause?: unknown
+}> {
+  get retryable(): boolean {
+    const cause = this.cause as { retryable?: unknown } | undefined
+    return cause?.retryable === true
+  }
+  override get message() {
+    const cause = this.cause as { message?: unknown } | undefined
+    const why = typeof cause?.message === "string" ? `: ${cause.message}` : ""
+    const what =
+      this.reason === "InvalidDocument"
+        ? "holds no valid document for its key"
+        : this.reason === "StoreFailed"
+          ? "could not be read from S3"
+          : this.reason === "CacheFailed"
+            ? "could not be written to the cache"
+            : "hit a defect"
+    return `Event ${this.location} for ${JSON.stringify(this.key)} ${what}${why}`
+  }
+}
+
+/** What the workflow needs. */
+export type Requirements =
+  | DocumentCache.DocumentCache
+  | DocumentStore.DocumentStore
+  | DocketConfig.DocketConfig
+  | DocumentKind.DocumentKinds
+
+const skipped = (
+  record: S3Event.EventRecord,
+  reason: Extract<Outcome, { _tag: "Skipped" }>["reason"],
+): Effect.Effect<Outcome> =>
+  Effect.logDebug("event-sync").pipe(
+    Effect.annotateLogs({
+      operation: "event-sync",
+      outcome: "Skipped",
+      reason,
+      key: record.key,
+      bucket: record.bucket,
+      eventName: record.eventName,
+      location: record.location,
+    }),
+    Effect.zipRight(Metric.increment(CacheMetrics.eventsSkipped)),
+    Effect.as({ _tag: "Skipped", reason } as const),
+  )
+
+const retryPolicy = (options: Options, settings: DocketConfig.Settings): Retry.Policy =>
+  options.retry ?? { ...Retry.defaultPolicy, maxAttempts: settings.maxAttempts }
+
+/** The next sequencer after a normalised one (same width). */
+const successor = (sequencer: string): string =>
+  (BigInt(`0x${sequencer}`) + 1n).toString(16).toUpperCase().padStart(sequencer.length, "0")
+
+/** What one record's convergence works on: the record, its key, the ports and the settings. */
+interface Step {
+  readonly record: S3Event.EventRecord
+  readonly kind: string
+  readonly id: string
+  readonly cache: DocumentCache.Service
+  readonly store: DocumentStore.Service
+  readonly settings: DocketConfig.Settings
+  readonly ttlSeconds: number
+}
+
+/** The record's failure, with its key and where it sits in its event. */
+const failure = (record: S3Event.EventRecord, reason: EventSyncError["reason"], cause: unknown) =>
+  new EventSyncError({
+    reason,
+    key: record.key,
+    location: record.location,
+    cause,
+    ...(record.messageId !== undefined ? { messageId: record.messageId } : {}),
+  })
+
+/** Which sequencer to store and under which condition to write. */
+interface Guard {
+  readonly sequencer?: string
+  readonly condition?: DocumentCache.Condition
+}
+
+/**
+ * The guard of a write. With the record's sequencer: "nothing newer is stored".
+ * Without one ("re-read S3"): keep the sequencer already stored, on condition
+ * that it did not move meanwhile, so a no-sequencer record never lets an older
+ * read win later.
+ */
+export const guardOf = (step: Step): Effect.Effect<Guard, EventSyncError> =>
+  Option.match(step.record.sequencer, {
+    onSome: (sequencer) =>
+      Effect.succeed({ sequencer, condition: { _tag: "SequencerBefore", sequencer } as DocumentCache.Condition }),
+    onNone: () =>
+      step.cache.get(step.kind, step.id, { includeExpired: true }).pipe(
+        Effect.mapError((e) => failure(step.record, "CacheFailed", e)),
+        Effect.map((entry): Guard => {
+          const stored = Option.getOrUndefined(entry)?.sequencer
+          // Nothing sequenced stored yet: still only if no sequenced record lands meanwhile
+          // (every normalised sequencer is at or after "0"), or a record in flight while a
+          // newer event completes would overwrite that event's state with what it read.
+          return stored === undefined
+            ? { condition: { _tag: "SequencerBefore", sequencer: "0" } }
+            : { sequencer: stored, condition: { _tag: "SequencerBefore", sequencer: successor(stored) } }
+        }),
+      ),
+  })
+
+/**
+ * A write intent on the key (DESIGN section 6): commit it when S3 shows what it
+ * means (then the record's outcome is `committed`), resolve it when expired (then
+ * fail retryably, to converge again), leave a live one to its writer (`Stale`).
+ */
+export const meetIntent = (
+  step: Step,
+  seen: Option.Option<DocumentStore.StoredDocument>,
+  committed: Outcome,
+): Effect.Effect<Outcome, EventSyncError> => {
+  const { kind, id } = step
+  return Heal.meet(step.cache, step.store, kind, id, seen, "event-sync").pipe(
+    Effect.mapError((e) => failure(step.record, e._tag === "StoreError" ? "StoreFailed" : "CacheFailed", e)),
+    Effect.flatMap((met) =>
+      met === "committed"
+        ? Effect.succeed(committed)
+        : met === "pending"
+          ? Effect.succeed<Outcome>({ _tag: "Stale", kind, id })
+          : Effect.fail(
+              failure(
+                step.record,
+                "CacheFailed",
+                new DocumentCache.CacheError({
+                  reason: "Contention",
+                  operation: "event-sync",
+                  key: `${kind}/${id}`,
+                  cause: "a write intent was resolved; converging again",
+                }),
+              ),
+            ),
+    ),
+  )
+}
+
+/** Puts S3's current document under the guard; a refused condition means a newer state is cached. */
+const putCurrent = (
+  step: Step,
+  current: DocumentStore.StoredDocument,
+  guard: Guard,
+): Effect.Effect<Outcome, EventSyncError> => {
+  const { kind, id } = step
+  const { document, etag } = current
+  if (document.kind !== kind || document.id !== id) {
+    return Effect.fail(
+      failure(
+        step.record,
+        "InvalidDocument",
+        new Error(`the object holds ${document.kind} ${document.id}, but its key names ${kind} ${id}`),
+      ),
+    )
+  }
+  if (step.settings.dryRun) return Effect.succeed({ _tag: "DryRun", kind, id, action: "put" })
+  return step.cache
+    .put(document, {
+      s3Key: step.record.key,
+      etag,
+      ...(guard.sequencer !== undefined ? { sequencer: guard.sequencer } : {}),
+      ...(guard.condition !== undefined ? { condition: guard.condition } : {}),
+    })
+    .pipe(
+      Effect.map(
+        (outcome): Outcome => ({
+          _tag: outcome._tag === "Written" ? "Written" : "Unchanged",
+          kind,
+          id,
+          version: document.version,
+        }),
+      ),
+      Effect.catchTags({
+        StaleWriteError: () => Effect.succeed<Outcome>({ _tag: "Stale", kind, id }),
+        ConditionFailedError: (e) =>
+          Heal.isIntentRefusal(e)
+            ? meetIntent(step, Option.some(current), { _tag: "Written", kind, id, version: document.version })
+            : Effect.succeed<Outcome>({ _tag: "Stale", kind, id }),
+        CacheError: (e) => Effect.fail(failure(step.record, "CacheFailed", e)),
+      }),
+    )
+}
+
+/** Replaces the entry by a tombstone under the guard: S3 has no object for the key. */
+const tombstoneAbsent = (step: Step, guard: Guard): Effect.Effect<Outcome, EventSyncError> => {
+  const { kind, id } = step
+  if (step.settings.dryRun) return Effect.succeed({ _tag: "DryRun", kind, id, action: "tombstone" })
+  return step.cache
+    .tombstone(kind, id, {
+      ttlSeconds: step.ttlSeconds,
+      ...(guard.sequencer !== undefined ? { sequencer: guard.sequencer } : {}),
+      ...(guard.condition !== undefined ? { condition: guard.condition } : {}),
+    })
+    .pipe(
+      Effect.as<Outcome>({ _tag: "Tombstoned", kind, id }),
+      Effect.catchTags({
+        ConditionFailedError: (e) =>
+          Heal.isIntentRefusal(e)
+            ? meetIntent(step, Option.none(), { _tag: "Tombstoned", kind, id })
+            : Effect.succeed<Outcome>({ _tag: "Stale", kind, id }),
+        CacheError: (e) => Effect.fail(failure(step.record, "CacheFailed", e)),
+      }),
+    )
+}
+
+/**
+ * Converges the key's cache entry to S3's current state: the guard is read
+ * before S3, so that any write in between makes ours fail.
+ */
+export const converge = (step: Step): Effect.Effect<Outcome, EventSyncError> =>
+  Effect.gen(function* () {
+    const guard = yield* guardOf(step)
+    const current = yield* step.store
+      .getKey(step.record.key)
+      .pipe(
+        Effect.mapError((e) => failure(step.record, e._tag === "StoreError" ? "StoreFailed" : "InvalidDocument", e)),
+      )
+    return yield* Option.isSome(current) ? putCurrent(step, current.value, guard) : tombstoneAbsent(step, guard)
+  })
+
+/**
+ * Applies one record: re-reads S3 and converges the cache to it (see
+ * `S3EventSync`'s module documentation). Stale records succeed with `Stale`.
+ */
+export const syncRecord = (
+  record: S3Event.EventRecord,
+  options: Options = {},
+): Effect.Effect<Outcome, EventSyncError, Requirements> =>
+  Effect.gen(function* () {
+    const settings = yield* DocketConfig.DocketConfig
+    const kinds = yield* DocumentKind.DocumentKinds
+    const now = yield* Clock.currentTimeMillis
+    yield* Metric.update(CacheMetrics.eventLag, Math.max(0, now - record.eventTimeMillis))
+
+    if (record.bucket !== settings.bucket) return yield* skipped(record, "OtherBucket")
+    const parsed = S3Key.parse(settings.prefix, record.key, kinds)
+    if (Option.isNone(parsed)) return yield* skipped(record, "NotADocument")
+    if (record.eventType === "other") return yield* skipped(record, "NoContentChange")
+    // DOCKET_CACHE=off: everything is answered from S3, there is no cache to keep true.
+    if (!settings.cacheEnabled) return yield* skipped(record, "CacheDisabled")
+
+    const step: Step = {
+      record,
+      kind: parsed.value.kind,
+      id: parsed.value.id,
+      cache: yield* DocumentCache.DocumentCache,
+      store: yield* DocumentStore.DocumentStore,
+      settings,
+      ttlSeconds: Math.max(
+        1,
+        Math.ceil(Duration.toSeconds(Duration.decode(options.tombstoneTtl ?? defaultTombstoneTtl))),
+      ),
+    }
+    const outcome = yield* converge(step).pipe(
+      Retry.retrying(retryPolicy(options, settings)),
+      OperationLog.logged<Outcome>(
+        "event-sync",
+        {
+          key: record.key,
+          bucket: record.bucket,
+          eventName: record.eventName,
+          sequencer: record.rawSequencer ?? null,
+          source: record.source,
+          location: record.location,
+          ...(record.messageId !== undefined ? { messageId: record.messageId } : {}),
+        },
+        { describe: (o) => ({ outcome: o._tag, ...("version" in o ? { version: o.version } : {}) }) },
+      ),
+    )
+    yield* Metric.increment(outcome._tag === "Stale" ? CacheMetrics.eventsStale : CacheMetrics.eventsProcessed)
+    return outcome
+  })

@@ -1,0 +1,60 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as fc from "effect/FastCheck"
+import * as Sequencer from "../src/Sequencer.js"
+
+/** A raw sequencer as S3 might spell it: any case, any number of leading zeros. */
+const raw = fc
+  .tuple(fc.bigInt({ min: 0n, max: (1n << 128n) - 1n }), fc.nat({ max: 6 }), fc.boolean())
+  .map(([n, zeros, upper]) => {
+    const digits = "0".repeat(zeros) + n.toString(16)
+    return { n, text: upper ? digits.toUpperCase() : digits }
+  })
+
+describe("Sequencer", () => {
+  it("accepts hex of at most 32 significant digits, leading zeros not counted", () => {
+    expect(Sequencer.isValid("0055aed6dcaa07a7b0")).toBe(true)
+    expect(Sequencer.isValid("F".repeat(32))).toBe(true)
+    expect(Sequencer.isValid(`00${"F".repeat(32)}`)).toBe(true)
+    expect(Sequencer.isValid("F".repeat(33))).toBe(false)
+    // Zeros that are not leading count: only the ones before the first other digit go.
+    expect(Sequencer.isValid(`1${"0".repeat(32)}`)).toBe(false)
+    for (const bad of ["", "0x1A", "12G", " 1A", "Happy Sequencer", "-1"]) expect(Sequencer.isValid(bad)).toBe(false)
+  })
+
+  it("normalises to 32 upper-case digits, dropping every leading zero", () => {
+    expect(Sequencer.normalizeSequencer("0055aed6dcaa07a7b0")).toBe("0000000000000055AED6DCAA07A7B0".padStart(32, "0"))
+    expect(Sequencer.normalizeSequencer(`00${"f".repeat(32)}`)).toBe("F".repeat(32))
+    expect(Sequencer.normalizeSequencer("0")).toBe("0".repeat(32))
+  })
+
+  it("a value that is not a sequencer is a defect that names it", () => {
+    expect(() => Sequencer.normalizeSequencer("Happy Sequencer")).toThrow(
+      "Not an S3 sequencer of at most 32 hex digits: Happy Sequencer",
+    )
+    expect(() => Sequencer.normalizeSequencer("F".repeat(33))).toThrow(/at most 32 hex digits/)
+    expect(() => Sequencer.compare("0A", "xyz")).toThrow(/xyz/)
+  })
+
+  it("compare orders raw sequencers numerically, whatever their case and padding", () => {
+    expect(Sequencer.compare("9", "0a")).toBe(-1)
+    expect(Sequencer.compare("00B", "a")).toBe(1)
+    expect(Sequencer.compare("0a", "A")).toBe(0)
+  })
+
+  it.prop(
+    "normalised sequencers have one width and compare as strings the way compare and S3 (numerically) order them",
+    [raw, raw],
+    ([a, b]) => {
+      const na = Sequencer.normalizeSequencer(a.text)
+      const nb = Sequencer.normalizeSequencer(b.text)
+      expect(na).toHaveLength(Sequencer.width)
+      expect(na).toBe(a.n.toString(16).toUpperCase().padStart(Sequencer.width, "0"))
+      const numeric = a.n < b.n ? -1 : a.n > b.n ? 1 : 0
+      expect(Sequencer.compare(a.text, b.text)).toBe(numeric)
+      expect(na < nb ? -1 : na > nb ? 1 : 0).toBe(numeric)
+      // The same number spelled another way is the same sequencer.
+      expect(Sequencer.compare(a.text, `0${a.n.toString(16).toUpperCase()}`)).toBe(0)
+    },
+    { fastCheck: { numRuns: 200 } },
+  )
+})
