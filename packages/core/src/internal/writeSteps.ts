@@ -110,15 +110,18 @@ export const make = ({ cache, store, settings, budget }: Deps) => {
   ) =>
     Effect.flatMap(Clock.currentTimeMillis, (now) => {
       const left = deadline - now
-      const timeout = new DocumentStore.StoreError({
-        reason: "Timeout",
-        operation,
-        key: s3Key,
-        cause: `gave up after ${Math.max(0, left)} ms, before the intent's lease ends`,
-      })
+      // Built only when it happens: an error captures a stack trace, which cost more than the
+      // rest of this step on every write that never times out.
+      const timeout = () =>
+        new DocumentStore.StoreError({
+          reason: "Timeout",
+          operation,
+          key: s3Key,
+          cause: `gave up after ${Math.max(0, left)} ms, before the intent's lease ends`,
+        })
       return left <= 0
-        ? Effect.fail(timeout)
-        : Effect.timeoutFail(self, { duration: Duration.millis(left), onTimeout: () => timeout })
+        ? Effect.fail(timeout())
+        : Effect.timeoutFail(self, { duration: Duration.millis(left), onTimeout: timeout })
     })
 
   /**
