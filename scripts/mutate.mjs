@@ -34,7 +34,12 @@ export const modules = {
   },
   "fallback-reader": {
     mutate: [`${src}/FallbackReader.ts`],
-    tests: [`${test}/FallbackReader.test.ts`, `${test}/FallbackReader.races.test.ts`, `${test}/DeleteRace.test.ts`],
+    tests: [
+      `${test}/FallbackReader.signals.test.ts`,
+      `${test}/FallbackReader.test.ts`,
+      `${test}/FallbackReader.races.test.ts`,
+      `${test}/DeleteRace.test.ts`,
+    ],
   },
   "event-sync": {
     mutate: [`${src}/S3EventSync.ts`, `${src}/internal/syncRecord.ts`],
