@@ -9,6 +9,9 @@
 //   --since REF        mutate only the lines of each module changed since the git ref REF
 //                      (`git diff -U0 REF`); modules without changed lines are skipped.
 //                      Reports go to reports/mutation/changed/ (CI runs this: .ci/run)
+//   --survivors        mutate only the lines of the module's last survivors
+//                      (reports/mutation/MODULE/survivors.json), e.g. at full strength after
+//                      a quick pass or after new tests; reports go to reports/mutation/recheck/
 //   --budget MINUTES   start no further module once MINUTES have passed (CI's time box)
 //   --runs F           scale the properties' numRuns by F (0 < F <= 1) for a quick pass;
 //                      re-run its survivors without it (vitest.mutate.config.ts)
@@ -34,7 +37,12 @@ export const modules = {
   },
   "fallback-reader": {
     mutate: [`${src}/FallbackReader.ts`],
-    tests: [`${test}/FallbackReader.test.ts`, `${test}/FallbackReader.races.test.ts`, `${test}/DeleteRace.test.ts`],
+    tests: [
+      `${test}/FallbackReader.signals.test.ts`,
+      `${test}/FallbackReader.test.ts`,
+      `${test}/FallbackReader.races.test.ts`,
+      `${test}/DeleteRace.test.ts`,
+    ],
   },
   "event-sync": {
     mutate: [`${src}/S3EventSync.ts`, `${src}/internal/syncRecord.ts`],
@@ -46,7 +54,13 @@ export const modules = {
   },
   "query-planning": {
     mutate: [`${src}/internal/query.ts`, `${src}/internal/merge.ts`, `${src}/Query.ts`],
-    tests: [`${test}/DocumentCache.test.ts`, `${test}/DocumentCache.properties.test.ts`, `${test}/Query.test.ts`],
+    tests: [
+      `${test}/QueryPlan.test.ts`,
+      `${test}/MergeSorted.test.ts`,
+      `${test}/DocumentCache.test.ts`,
+      `${test}/DocumentCache.properties.test.ts`,
+      `${test}/Query.test.ts`,
+    ],
   },
   "rate-limit": { mutate: [`${src}/RateLimit.ts`], tests: [`${test}/RateLimit.test.ts`] },
   backfill: { mutate: [`${src}/Backfill.ts`], tests: [`${test}/Backfill.test.ts`] },
@@ -79,6 +93,11 @@ if (!(Number(runs) > 0 && Number(runs) <= 1)) {
   process.exit(2)
 }
 const incremental = args.includes("--incremental")
+const survivorsOnly = args.includes("--survivors")
+if (survivorsOnly && since !== undefined) {
+  console.error("--survivors and --since do not go together")
+  process.exit(2)
+}
 const names = args.filter((a) => !a.startsWith("--"))
 const selected = names.length > 0 ? names : Object.keys(modules)
 for (const name of selected) {
@@ -119,9 +138,24 @@ if (since !== undefined) {
     process.exit(2)
   }
 }
-const reportRoot = join(root, since === undefined ? "reports/mutation" : "reports/mutation/changed")
+const reportRoot = join(
+  root,
+  since !== undefined ? "reports/mutation/changed" : survivorsOnly ? "reports/mutation/recheck" : "reports/mutation",
+)
+
+/** The lines of the module's last survivors, as Stryker `--mutate` ranges. */
+const survivorRanges = (name) => {
+  const file = join(root, "reports/mutation", name, "survivors.json")
+  if (!existsSync(file)) {
+    console.error(`${name}: no ${file}; run the module first`)
+    process.exit(2)
+  }
+  const survivors = JSON.parse(readFileSync(file, "utf8"))
+  return [...new Set(survivors.map((s) => `${s.file}:${s.line}-${s.line}`))]
+}
 const summaryFile = join(reportRoot, "summary.json")
-const summary = existsSync(summaryFile) && since === undefined ? JSON.parse(readFileSync(summaryFile, "utf8")) : {}
+const summary =
+  existsSync(summaryFile) && since === undefined && !survivorsOnly ? JSON.parse(readFileSync(summaryFile, "utf8")) : {}
 
 const count = (report) => {
   const c = { killed: 0, timeout: 0, survived: 0, noCoverage: 0, errors: 0, ignored: 0 }
@@ -158,9 +192,13 @@ for (const name of selected) {
   const started = Date.now()
   const { tests } = modules[name]
   const mutate =
-    since === undefined ? modules[name].mutate : modules[name].mutate.flatMap((f) => changedRanges(since, f))
+    since !== undefined
+      ? modules[name].mutate.flatMap((f) => changedRanges(since, f))
+      : survivorsOnly
+        ? survivorRanges(name)
+        : modules[name].mutate
   if (mutate.length === 0) {
-    console.log(`\n==> ${name}: no line changed since ${since}`)
+    console.log(`\n==> ${name}: ${survivorsOnly ? "no survivor" : `no line changed since ${since}`}`)
     continue
   }
   if ((started - begun) / 60_000 > budgetMinutes) {
@@ -213,6 +251,7 @@ for (const name of selected) {
   }
   writeFileSync(join(dir, "survivors.json"), `${JSON.stringify(survivors, null, 2)}\n`)
 }
+mkdirSync(reportRoot, { recursive: true })
 writeFileSync(summaryFile, `${JSON.stringify(summary, null, 2)}\n`)
 
 const pct = (x) => (x === null || x === undefined ? "-" : `${(x * 100).toFixed(1)}%`)

@@ -1,10 +1,12 @@
 /**
  * Progress of a long-running command on stderr, one renderer for every command
- * (`put` of NDJSON, `backfill`, `reconcile`): a bar with done/total, percent,
- * rate and ETA, redrawn in place on a terminal (at most every 100 ms); on a
- * pipe or file, one JSON line every `everyMs` (default 5 s) and at the end,
- * never an escape sequence. The caller supplies the counts; this module only
- * measures time and renders.
+ * (`put` of NDJSON, `backfill`, `reconcile`, `heal`): a bar with done/total,
+ * percent, rate and ETA, redrawn in place on a terminal (at most every 100 ms);
+ * on a pipe or file, or with `--format json|ndjson`, one JSON line every
+ * `everyMs` (default 5 s) and at the end, never an escape sequence. On a
+ * terminal the line is erased with an escape only where `Terminal.colorAllowed`
+ * says so (`NO_COLOR` unset), otherwise overwritten with spaces. The caller
+ * supplies the counts; this module only measures time and renders.
  *
  * @example
  * ```ts
@@ -17,6 +19,8 @@
  */
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
+import type * as GlobalOptions from "./GlobalOptions.js"
+import * as Terminal from "./Terminal.js"
 
 /** What the caller reports. */
 export interface Counts {
@@ -24,8 +28,10 @@ export interface Counts {
   readonly done: number
   /** Units in all, when known (a listing still running does not know it yet). */
   readonly total?: number | undefined
-  /** Further counts shown after the bar, e.g. `{ written: 10, failed: 1 }`. */
-  readonly extra?: Readonly<Record<string, number>>
+  /** Further counts shown after the bar, e.g. `{ written: 10, failed: 1 }` (or a word: `{ phase: "reading" }`). */
+  readonly extra?: Readonly<Record<string, number | string>>
+  /** Fields only the JSON lines carry (too long for the bar), e.g. backfill's checkpoint. */
+  readonly detail?: Readonly<Record<string, unknown>>
 }
 
 /** A rendered moment: the counts plus what time says about them. */
@@ -85,6 +91,7 @@ export const renderJson = (s: Snapshot): string =>
       done: s.done,
       total: s.total ?? null,
       ...s.extra,
+      ...s.detail,
       elapsedMs: Math.round(s.elapsedMs),
       ratePerSecond: Math.round(s.ratePerSecond * 10) / 10,
       etaMs: s.etaMs === undefined ? null : Math.round(s.etaMs),
@@ -95,9 +102,11 @@ export const renderJson = (s: Snapshot): string =>
 export interface Options {
   readonly label: string
   readonly total?: number
-  /** Draw in place (default: stderr is a terminal). */
+  /** The command's `--format`: anything but `table` means JSON lines, even on a terminal. */
+  readonly format?: GlobalOptions.Format
+  /** Draw in place (default: stderr is a terminal and the format is `table`). */
   readonly tty?: boolean
-  /** Whether the terminal may get escape sequences (default: `NO_COLOR` unset). */
+  /** Whether the terminal may get escape sequences (default: `Terminal.colorAllowed(process.stderr)`). */
   readonly escapes?: boolean
   /** Between JSON lines when not on a terminal (default 5000 ms). */
   readonly everyMs?: number
@@ -108,7 +117,7 @@ export interface Options {
 /** A running progress display. */
 export interface Progress {
   /** Adds `n` to the done count (and merges `extra` counts). */
-  readonly advance: (n: number, extra?: Readonly<Record<string, number>>) => Effect.Effect<void>
+  readonly advance: (n: number, extra?: Readonly<Record<string, number | string>>) => Effect.Effect<void>
   /** Replaces the counts (for callers that report absolute numbers, such as backfill). */
   readonly update: (counts: Counts) => Effect.Effect<void>
   /** Draws the final state and ends the line. */
@@ -119,17 +128,22 @@ export interface Progress {
 export const make = (options: Options): Effect.Effect<Progress> =>
   Effect.gen(function* () {
     const start = yield* Clock.currentTimeMillis
-    const tty = options.tty ?? process.stderr.isTTY === true
+    const tty = options.tty ?? ((options.format ?? "table") === "table" && process.stderr.isTTY === true)
     const write = options.write ?? ((text: string) => process.stderr.write(text))
     const every = tty ? 100 : (options.everyMs ?? 5000)
     let counts: Counts = { done: 0, total: options.total }
     let lastDraw = Number.NEGATIVE_INFINITY
     let drawn = false
     let lastLength = 0
-    const escapes = options.escapes ?? (process.env.NO_COLOR === undefined || process.env.NO_COLOR === "")
+    let lastKey = ""
+    const escapes = options.escapes ?? Terminal.colorAllowed(process.stderr)
     const draw = (force: boolean) =>
       Effect.map(Clock.currentTimeMillis, (now) => {
         if (!force && now - lastDraw < every) return
+        // The same counts again (a caller's final report, then finish) add nothing: drawn once.
+        const key = JSON.stringify(counts)
+        if (key === lastKey) return
+        lastKey = key
         lastDraw = now
         const s = snapshot(options.label, counts, now - start)
         if (tty) {
@@ -143,8 +157,11 @@ export const make = (options: Options): Effect.Effect<Progress> =>
     return {
       advance: (n, extra) =>
         Effect.suspend(() => {
-          const merged = { ...counts.extra }
-          for (const [k, v] of Object.entries(extra ?? {})) merged[k] = (merged[k] ?? 0) + v
+          const merged: Record<string, number | string> = { ...counts.extra }
+          for (const [k, v] of Object.entries(extra ?? {})) {
+            const before = merged[k]
+            merged[k] = typeof v === "number" && typeof before !== "string" ? (before ?? 0) + v : v
+          }
           counts = { ...counts, done: counts.done + n, extra: merged }
           return draw(false)
         }),

@@ -102,163 +102,171 @@ const send = <A>(what: string, f: (signal: AbortSignal) => Promise<A>) =>
 
 const region = (settings: DocketConfig.Settings) => ({ region: settings.region })
 
+/** What a probe answers: `check` times it and turns its failure into a failed check. */
+type Finding = { readonly status: Status; readonly summary: string; readonly details?: ReadonlyArray<string> }
+
+/** The DynamoDB and S3 clients every run uses (two attempts each: a doctor reports, it does not insist). */
+interface Clients {
+  readonly dynamodb: DynamoDBClient
+  readonly s3: S3Client
+}
+
+const openClients = (options: Options): Clients => {
+  const s = options.settings
+  const dynamodb = new DynamoDBClient({
+    ...region(s),
+    ...Option.match(s.dynamodbEndpoint, { onNone: () => ({}), onSome: (endpoint) => ({ endpoint }) }),
+    maxAttempts: 2,
+    ...options.clients?.dynamodb,
+  })
+  const s3 = new S3Client({
+    ...region(s),
+    ...Option.match(s.s3Endpoint, {
+      onNone: () => ({}),
+      onSome: (endpoint) => ({ endpoint, forcePathStyle: true }),
+    }),
+    maxAttempts: 2,
+    ...options.clients?.s3,
+  })
+  return { dynamodb, s3 }
+}
+
+const closeClients = ({ dynamodb, s3 }: Clients) =>
+  Effect.sync(() => {
+    dynamodb.destroy()
+    s3.destroy()
+  })
+
+/** The credentials the SDK resolves, masked. */
+const probeCredentials = (dynamodb: DynamoDBClient): Effect.Effect<Finding, Error> =>
+  Effect.map(
+    send("resolving credentials", () => dynamodb.config.credentials()),
+    (credentials) => ({
+      status: "pass" as const,
+      summary: `access key ${Expect.maskKey(credentials.accessKeyId)}${credentials.sessionToken !== undefined ? " (session)" : ""}${credentials.expiration !== undefined ? `, expires ${credentials.expiration.toISOString()}` : ""}`,
+    }),
+  )
+
+/** DynamoDB answers at all (ListTables of one). */
+const probeDynamoDB = (dynamodb: DynamoDBClient, s: DocketConfig.Settings): Effect.Effect<Finding, Error> =>
+  Effect.map(
+    send("DynamoDB ListTables", (abortSignal) => dynamodb.send(new ListTablesCommand({ Limit: 1 }), { abortSignal })),
+    () => ({
+      status: "pass" as const,
+      summary: `DynamoDB answers at ${Option.getOrElse(s.dynamodbEndpoint, () => `dynamodb.${s.region}.amazonaws.com`)}`,
+    }),
+  )
+
+/** The bucket is there and readable (HeadBucket). */
+const probeS3 = (s3: S3Client, s: DocketConfig.Settings): Effect.Effect<Finding, Error> =>
+  Effect.map(
+    send(`S3 HeadBucket ${s.bucket}`, (abortSignal) =>
+      s3.send(new HeadBucketCommand({ Bucket: s.bucket }), { abortSignal }),
+    ),
+    () => ({ status: "pass" as const, summary: `bucket ${s.bucket} is there and readable` }),
+  )
+
+/** The table against `Table.definition` and its TTL (skipped with the cache off). */
+const probeTable = (dynamodb: DynamoDBClient, s: DocketConfig.Settings): Effect.Effect<Finding, Error> =>
+  s.cacheEnabled
+    ? Effect.gen(function* () {
+        const table = yield* send(`DynamoDB DescribeTable ${s.table}`, (abortSignal) =>
+          dynamodb.send(new DescribeTableCommand({ TableName: s.table }), { abortSignal }),
+        )
+        const ttl = yield* send(`DynamoDB DescribeTimeToLive ${s.table}`, (abortSignal) =>
+          dynamodb.send(new DescribeTimeToLiveCommand({ TableName: s.table }), { abortSignal }),
+        )
+        return Expect.table(s.table, table.Table ?? {}, ttl.TimeToLiveDescription ?? {})
+      })
+    : Effect.succeed({
+        status: "skip" as const,
+        summary: "the cache is off (DOCKET_CACHE=off): no table needed",
+      })
+
+/** The bucket's notifications reach the function or queue named, under the document prefix. */
+const probeDelivery = (s3: S3Client, options: Options): Effect.Effect<Finding, Error> => {
+  const s = options.settings
+  return Effect.map(
+    send(`S3 GetBucketNotificationConfiguration ${s.bucket}`, (abortSignal) =>
+      s3.send(new GetBucketNotificationConfigurationCommand({ Bucket: s.bucket }), { abortSignal }),
+    ),
+    (notification) =>
+      Expect.delivery(notification, {
+        prefix: s.prefix,
+        ...(options.functionName !== undefined ? { functionName: options.functionName } : {}),
+        ...(options.queueArn !== undefined ? { queueArn: options.queueArn } : {}),
+      }),
+  )
+}
+
+/** The named function's environment against these settings (skipped without `--function`). */
+const probeFunction = (options: Options): Effect.Effect<Finding, Error> => {
+  const s = options.settings
+  return options.functionName === undefined
+    ? Effect.succeed({
+        status: "skip" as const,
+        summary: "no function named (--function): environment not compared",
+      })
+    : Effect.acquireUseRelease(
+        Effect.sync(() => new LambdaClient({ ...region(s), maxAttempts: 2, ...options.clients?.lambda })),
+        (lambda) =>
+          Effect.map(
+            send(`Lambda GetFunctionConfiguration ${options.functionName}`, (abortSignal) =>
+              lambda.send(new GetFunctionConfigurationCommand({ FunctionName: options.functionName }), {
+                abortSignal,
+              }),
+            ),
+            (fn) =>
+              Expect.environment(
+                s,
+                fn.Environment?.Variables ?? {},
+                fn.FunctionName ?? options.functionName ?? "",
+                DocketConfig.environmentVariables,
+              ),
+          ),
+        (lambda) => Effect.sync(() => lambda.destroy()),
+      )
+}
+
+/** Docket's metrics were published recently (skipped on a local stack without a CloudWatch endpoint). */
+const probeMetrics = (options: Options): Effect.Effect<Finding, Error> => {
+  const s = options.settings
+  const local = Option.isSome(s.dynamodbEndpoint) || Option.isSome(s.s3Endpoint)
+  const namespace = options.metricsNamespace ?? "Docket"
+  return local && options.clients?.cloudwatch?.endpoint === undefined
+    ? Effect.succeed({ status: "skip" as const, summary: "local stack: there is no CloudWatch to ask" })
+    : Effect.acquireUseRelease(
+        Effect.sync(() => new CloudWatchClient({ ...region(s), maxAttempts: 2, ...options.clients?.cloudwatch })),
+        (cloudwatch) =>
+          Effect.map(
+            send(`CloudWatch ListMetrics ${namespace}`, (abortSignal) =>
+              cloudwatch.send(new ListMetricsCommand({ Namespace: namespace, RecentlyActive: "PT3H" }), {
+                abortSignal,
+              }),
+            ),
+            (listed) => Expect.metrics(namespace, s.table, listed.Metrics ?? []),
+          ),
+        (cloudwatch) => Effect.sync(() => cloudwatch.destroy()),
+      )
+}
+
 /** Runs every check, in order; checks that need an unreachable service are still run (and say why they fail). */
 export const run = (options: Options): Effect.Effect<ReadonlyArray<Check>> =>
   Effect.acquireUseRelease(
-    Effect.sync(() => {
+    Effect.sync(() => openClients(options)),
+    ({ dynamodb, s3 }) => {
       const s = options.settings
-      const dynamodb = new DynamoDBClient({
-        ...region(s),
-        ...Option.match(s.dynamodbEndpoint, { onNone: () => ({}), onSome: (endpoint) => ({ endpoint }) }),
-        maxAttempts: 2,
-        ...options.clients?.dynamodb,
-      })
-      const s3 = new S3Client({
-        ...region(s),
-        ...Option.match(s.s3Endpoint, {
-          onNone: () => ({}),
-          onSome: (endpoint) => ({ endpoint, forcePathStyle: true }),
-        }),
-        maxAttempts: 2,
-        ...options.clients?.s3,
-      })
-      return { dynamodb, s3 }
-    }),
-    ({ dynamodb, s3 }) =>
-      Effect.gen(function* () {
-        const s = options.settings
-        const local = Option.isSome(s.dynamodbEndpoint) || Option.isSome(s.s3Endpoint)
-        const checks: Array<Check> = []
-        checks.push(yield* check("configuration", Effect.succeed(Expect.configuration(s))))
-        checks.push(
-          yield* check(
-            "credentials",
-            Effect.map(
-              send("resolving credentials", () => dynamodb.config.credentials()),
-              (credentials) => ({
-                status: "pass" as const,
-                summary: `access key ${Expect.maskKey(credentials.accessKeyId)}${credentials.sessionToken !== undefined ? " (session)" : ""}${credentials.expiration !== undefined ? `, expires ${credentials.expiration.toISOString()}` : ""}`,
-              }),
-            ),
-          ),
-        )
-        checks.push(
-          yield* check(
-            "dynamodb",
-            Effect.map(
-              send("DynamoDB ListTables", (abortSignal) =>
-                dynamodb.send(new ListTablesCommand({ Limit: 1 }), { abortSignal }),
-              ),
-              () => ({
-                status: "pass" as const,
-                summary: `DynamoDB answers at ${Option.getOrElse(s.dynamodbEndpoint, () => `dynamodb.${s.region}.amazonaws.com`)}`,
-              }),
-            ),
-          ),
-        )
-        checks.push(
-          yield* check(
-            "s3",
-            Effect.map(
-              send(`S3 HeadBucket ${s.bucket}`, (abortSignal) =>
-                s3.send(new HeadBucketCommand({ Bucket: s.bucket }), { abortSignal }),
-              ),
-              () => ({ status: "pass" as const, summary: `bucket ${s.bucket} is there and readable` }),
-            ),
-          ),
-        )
-        checks.push(
-          yield* check(
-            "table",
-            s.cacheEnabled
-              ? Effect.gen(function* () {
-                  const table = yield* send(`DynamoDB DescribeTable ${s.table}`, (abortSignal) =>
-                    dynamodb.send(new DescribeTableCommand({ TableName: s.table }), { abortSignal }),
-                  )
-                  const ttl = yield* send(`DynamoDB DescribeTimeToLive ${s.table}`, (abortSignal) =>
-                    dynamodb.send(new DescribeTimeToLiveCommand({ TableName: s.table }), { abortSignal }),
-                  )
-                  return Expect.table(s.table, table.Table ?? {}, ttl.TimeToLiveDescription ?? {})
-                })
-              : Effect.succeed({
-                  status: "skip" as const,
-                  summary: "the cache is off (DOCKET_CACHE=off): no table needed",
-                }),
-          ),
-        )
-        checks.push(
-          yield* check(
-            "delivery",
-            Effect.map(
-              send(`S3 GetBucketNotificationConfiguration ${s.bucket}`, (abortSignal) =>
-                s3.send(new GetBucketNotificationConfigurationCommand({ Bucket: s.bucket }), { abortSignal }),
-              ),
-              (notification) =>
-                Expect.delivery(notification, {
-                  prefix: s.prefix,
-                  ...(options.functionName !== undefined ? { functionName: options.functionName } : {}),
-                  ...(options.queueArn !== undefined ? { queueArn: options.queueArn } : {}),
-                }),
-            ),
-          ),
-        )
-        checks.push(
-          yield* check(
-            "function",
-            options.functionName === undefined
-              ? Effect.succeed({
-                  status: "skip" as const,
-                  summary: "no function named (--function): environment not compared",
-                })
-              : Effect.acquireUseRelease(
-                  Effect.sync(() => new LambdaClient({ ...region(s), maxAttempts: 2, ...options.clients?.lambda })),
-                  (lambda) =>
-                    Effect.map(
-                      send(`Lambda GetFunctionConfiguration ${options.functionName}`, (abortSignal) =>
-                        lambda.send(new GetFunctionConfigurationCommand({ FunctionName: options.functionName }), {
-                          abortSignal,
-                        }),
-                      ),
-                      (fn) =>
-                        Expect.environment(
-                          s,
-                          fn.Environment?.Variables ?? {},
-                          fn.FunctionName ?? options.functionName ?? "",
-                          DocketConfig.environmentVariables,
-                        ),
-                    ),
-                  (lambda) => Effect.sync(() => lambda.destroy()),
-                ),
-          ),
-        )
-        const namespace = options.metricsNamespace ?? "Docket"
-        checks.push(
-          yield* check(
-            "metrics",
-            local && options.clients?.cloudwatch?.endpoint === undefined
-              ? Effect.succeed({ status: "skip" as const, summary: "local stack: there is no CloudWatch to ask" })
-              : Effect.acquireUseRelease(
-                  Effect.sync(
-                    () => new CloudWatchClient({ ...region(s), maxAttempts: 2, ...options.clients?.cloudwatch }),
-                  ),
-                  (cloudwatch) =>
-                    Effect.map(
-                      send(`CloudWatch ListMetrics ${namespace}`, (abortSignal) =>
-                        cloudwatch.send(new ListMetricsCommand({ Namespace: namespace, RecentlyActive: "PT3H" }), {
-                          abortSignal,
-                        }),
-                      ),
-                      (listed) => Expect.metrics(namespace, s.table, listed.Metrics ?? []),
-                    ),
-                  (cloudwatch) => Effect.sync(() => cloudwatch.destroy()),
-                ),
-          ),
-        )
-        return checks
-      }),
-    ({ dynamodb, s3 }) =>
-      Effect.sync(() => {
-        dynamodb.destroy()
-        s3.destroy()
-      }),
+      const probes: ReadonlyArray<readonly [string, Effect.Effect<Finding, unknown>]> = [
+        ["configuration", Effect.succeed(Expect.configuration(s))],
+        ["credentials", probeCredentials(dynamodb)],
+        ["dynamodb", probeDynamoDB(dynamodb, s)],
+        ["s3", probeS3(s3, s)],
+        ["table", probeTable(dynamodb, s)],
+        ["delivery", probeDelivery(s3, options)],
+        ["function", probeFunction(options)],
+        ["metrics", probeMetrics(options)],
+      ]
+      return Effect.forEach(probes, ([name, probe]) => check(name, probe))
+    },
+    closeClients,
   ).pipe(Effect.withSpan("Doctor.run", { captureStackTrace: false }))

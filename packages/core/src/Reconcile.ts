@@ -22,7 +22,6 @@
  */
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
-import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
@@ -32,87 +31,13 @@ import * as Document from "./Document.js"
 import * as DocumentCache from "./DocumentCache.js"
 import * as DocumentKind from "./DocumentKind.js"
 import * as DocumentStore from "./DocumentStore.js"
+import type { Drift, DriftType, Options, Report, Source } from "./internal/reconcileTypes.js"
+import { driftTypes, ReconcileError } from "./internal/reconcileTypes.js"
 import * as Sort from "./internal/sort.js"
 import * as S3Key from "./S3Key.js"
 
-/** The kinds of drift. */
-export type DriftType = "missing" | "stale" | "orphaned" | "expired" | "unreadable"
-
-/** All drift types, in report order. */
-export const driftTypes: ReadonlyArray<DriftType> = ["missing", "stale", "orphaned", "expired", "unreadable"]
-
-/** One difference between the cache and S3. */
-export interface Drift {
-  readonly type: DriftType
-  readonly kind: string
-  readonly id: string
-  /** The S3 key (for orphans: the key the cache points at). */
-  readonly key: string
-  readonly detail: string
-  /** With `fix`: what the repair did. */
-  readonly repair?: { readonly outcome: "fixed" } | { readonly outcome: "failed"; readonly error: string }
-}
-
-/** What reconcile found (and fixed), and what it compared. */
-export interface Report {
-  /** Where the S3 side came from. */
-  readonly source: "listing" | "inventory"
-  /** Objects listed under the prefix, documents or not. */
-  readonly objects: number
-  /** Distinct documents S3 holds (document keys of the listing). */
-  readonly documents: number
-  /** Cache entries the Scan returned (documents and tombstones, expired included). */
-  readonly cacheEntries: number
-  /** Always `scan`: every entry is seen (kept for readers of older reports). */
-  readonly orphanCheck: "scan"
-  /** Parallel Scan segments. */
-  readonly segments: number
-  /** Documents on both sides whose ETags were compared. */
-  readonly compared: number
-  /** Object bodies read (only where the ETags differ or the cache has no entry). */
-  readonly bodiesRead: number
-  readonly counts: Readonly<Record<DriftType, number>>
-  /** The drift found, sorted by type then key; at most `maxDriftReported` (the counts are exact). */
-  readonly drift: ReadonlyArray<Drift>
-  /** True when more drift was found than `drift` lists. */
-  readonly driftTruncated: boolean
-  readonly fix: boolean
-  readonly fixed: number
-  readonly fixFailed: number
-  readonly durationMs: number
-}
-
-/** An S3 listing, or the entries of an S3 Inventory, as the S3 side of a run. */
-export type Source<E> = Stream.Stream<DocumentStore.ObjectInfo, E>
-
-/** Options of {@link run}. */
-export interface Options<E = never> {
-  /** Repair what can be repaired from S3. Ignored (nothing changes) in a dry run. */
-  readonly fix?: boolean
-  /** Documents compared (and repaired) at once (default 8). */
-  readonly concurrency?: number
-  /** Parallel Scan segments (default 4). */
-  readonly segments?: number
-  /** Defaults to `DOCKET_DRY_RUN`. */
-  readonly dryRun?: boolean
-  /** The S3 side; default the bucket listing under the prefix. */
-  readonly source?: { readonly kind: "listing" | "inventory"; readonly objects: Source<E> }
-  /** Items per sorted run before it is spilled to disk (default 50,000). */
-  readonly runSize?: number
-  /** How many drift entries the report lists (default 1,000). */
-  readonly maxDriftReported?: number
-}
-
-/** Reconcile could not run: the listing, the Scan or the temporary sort files failed. */
-export class ReconcileError extends Data.TaggedError("ReconcileError")<{
-  readonly reason: "ListingFailed" | "ScanFailed" | "SortFailed"
-  readonly detail: string
-  readonly cause?: unknown
-}> {
-  override get message() {
-    return this.detail
-  }
-}
+export type { Drift, DriftType, Options, Progress, Report, Source } from "./internal/reconcileTypes.js"
+export { driftTypes, ReconcileError } from "./internal/reconcileTypes.js"
 
 /** Whether a report found drift. */
 export const hasDrift = (report: Report): boolean => driftTypes.some((t) => report.counts[t] > 0)
@@ -174,6 +99,34 @@ export const run = <E = never>(
 
       let objects = 0
       let cacheEntries = 0
+      // Progress: entries read (document keys and cache entries), then entries joined.
+      let phase: "reading" | "comparing" = "reading"
+      let read = 0
+      let joined = 0
+      let driftFound = 0
+      let bodiesRead = 0
+      let lastReport = Number.NEGATIVE_INFINITY
+      const everyMs = Math.max(0, options.progressEveryMs ?? 1000)
+      const emit = (force: boolean): Effect.Effect<void> => {
+        const onProgress = options.onProgress
+        if (onProgress === undefined) return Effect.void
+        return Effect.flatMap(Clock.currentTimeMillis, (t) => {
+          if (!force && t - lastReport < everyMs) return Effect.void
+          lastReport = t
+          const reading = phase === "reading"
+          return onProgress({
+            phase,
+            done: read + joined,
+            total: reading ? undefined : 2 * read,
+            objects,
+            cacheEntries,
+            drift: driftFound,
+            bodiesRead,
+            elapsedMs: t - started,
+          })
+        })
+      }
+      const tick = <A>(chunk: Chunk.Chunk<A>) => Effect.as(emit(false), chunk)
       const source: { readonly kind: "listing" | "inventory"; readonly objects: Source<unknown> } = options.source ?? {
         kind: "listing",
         objects: store.list(),
@@ -185,12 +138,12 @@ export const run = <E = never>(
         ),
         Stream.filterMap((info): Option.Option<Listed> => {
           objects++
-          return Option.map(S3Key.parse(config.prefix, info.key, kinds), (p) => ({
-            k: `${p.kind}/${p.id}`,
-            key: info.key,
-            etag: info.etag,
-          }))
+          return Option.map(S3Key.parse(config.prefix, info.key, kinds), (p) => {
+            read++
+            return { k: `${p.kind}/${p.id}`, key: info.key, etag: info.etag }
+          })
         }),
+        Stream.mapChunksEffect(tick),
       )
       const scanned = cache.scan({ segments }).pipe(
         Stream.mapError(
@@ -199,8 +152,10 @@ export const run = <E = never>(
         ),
         Stream.map((f): Cached => {
           cacheEntries++
+          read++
           return { k: `${f.kind}/${f.id}`, f }
         }),
+        Stream.mapChunksEffect(tick),
       )
       const runSize = options.runSize !== undefined ? { runSize: options.runSize } : {}
       // Both sides are read at once: the listing and the Scan overlap.
@@ -211,10 +166,12 @@ export const run = <E = never>(
         ],
         { concurrency: 2 },
       )
+      yield* emit(true)
+      phase = "comparing"
+      yield* emit(true)
 
       let documents = 0
       let compared = 0
-      let bodiesRead = 0
       const now = yield* Clock.currentTimeMillis
 
       const repair = <E2>(drift: Omit<Drift, "repair">, effect: Effect.Effect<unknown, E2>): Effect.Effect<Drift> =>
@@ -390,12 +347,18 @@ export const run = <E = never>(
         sortError,
       ).pipe(
         Stream.rechunk(512),
-        Stream.mapChunks((rows) => Chunk.filter(rows, (row) => !clean(row))),
+        Stream.mapChunksEffect((rows) => {
+          Chunk.forEach(rows, (row) => {
+            joined += row.left.length + row.right.length
+          })
+          return tick(Chunk.filter(rows, (row) => !clean(row)))
+        }),
         Stream.mapEffect(compare, { concurrency, unordered: true }),
         Stream.runForEach((found) =>
           Effect.sync(() => {
             if (Option.isNone(found)) return
             const d = found.value
+            driftFound++
             counts[d.type]++
             if (d.repair?.outcome === "fixed") fixed++
             if (d.repair?.outcome === "failed") fixFailed++
@@ -404,6 +367,7 @@ export const run = <E = never>(
         ),
       )
 
+      yield* emit(true)
       const drift = kept.sort(
         (a, b) =>
           driftTypes.indexOf(a.type) - driftTypes.indexOf(b.type) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0),

@@ -95,4 +95,40 @@ describe("Reconcile", () => {
       expect(Reconcile.hasDrift(yield* Reconcile.run())).toBe(true)
     }).pipe(Effect.provide(Docket.layerMemory())),
   )
+
+  it.effect("reports progress: entries read, then joined, with the total once both sides are read", () =>
+    Effect.gen(function* () {
+      const store = yield* DocumentStore.DocumentStore
+      const documents = fc.sample(Arbitraries.change({ customers, minTime, maxTime }), { numRuns: 5, seed: 11 })
+      const ids = new Set(documents.map((d) => d.id))
+      yield* Effect.forEach(documents, (d) => store.put(d), { discard: true })
+      const seen: Array<Reconcile.Progress> = []
+      const record = (p: Reconcile.Progress) => Effect.sync(() => void seen.push(p))
+      const first = yield* Reconcile.run({ fix: true, onProgress: record, progressEveryMs: 0 })
+      expect(first.counts.missing).toBe(ids.size)
+      expect(seen[0]?.phase).toBe("reading")
+      expect(seen.filter((p) => p.phase === "reading").every((p) => p.total === undefined)).toBe(true)
+      expect(seen.map((p) => p.done)).toStrictEqual([...seen.map((p) => p.done)].sort((a, b) => a - b))
+      // S3 holds the documents, the cache nothing: each key is read once and joined once.
+      expect(seen.at(-1)).toMatchObject({
+        phase: "comparing",
+        done: 2 * ids.size,
+        total: 2 * ids.size,
+        drift: ids.size,
+      })
+
+      seen.length = 0
+      yield* Reconcile.run({ onProgress: record, progressEveryMs: 0 })
+      // Repaired: both sides hold every document now.
+      expect(seen.at(-1)).toMatchObject({
+        phase: "comparing",
+        done: 4 * ids.size,
+        total: 4 * ids.size,
+        objects: ids.size,
+        cacheEntries: ids.size,
+        drift: 0,
+        bodiesRead: 0,
+      })
+    }).pipe(Effect.provide(Docket.layerMemory())),
+  )
 })

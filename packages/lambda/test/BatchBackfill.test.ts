@@ -2,7 +2,6 @@ import * as DocketConfig from "@docket/core/DocketConfig"
 import * as DocumentCache from "@docket/core/DocumentCache"
 import * as DocumentKind from "@docket/core/DocumentKind"
 import * as DocumentStore from "@docket/core/DocumentStore"
-import * as MetricsExport from "@docket/core/MetricsExport"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -10,20 +9,11 @@ import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
 import * as BatchBackfill from "../src/BatchBackfill.js"
+import * as Handlers from "./support/Handlers.js"
 
 const bucket = "docs"
 
-const change = (id: string, version = 1) => ({
-  kind: "change",
-  id,
-  version,
-  title: `Change ${id}`,
-  customers: ["acme"],
-  status: "approved",
-  schedule: { start: "2026-11-30T22:00:00Z", end: "2026-12-01T02:00:00Z" },
-  createdAt: "2026-11-01T10:00:00Z",
-  updatedAt: "2026-11-01T10:00:00Z",
-})
+const change = Handlers.change
 
 /** S3 holds CHG-1, CHG-2 and an undecodable CHG-3; the cache holds CHG-1 already. */
 const setup = (options: { readonly throttled?: boolean } = {}) =>
@@ -37,25 +27,8 @@ const setup = (options: { readonly throttled?: boolean } = {}) =>
     yield* store.putRaw("team docs/changes/CHG-3.json", "{ not json")
     const stored = Option.getOrThrow(yield* Effect.orDie(store.getKey("team docs/changes/CHG-1.json")))
     yield* cache.put(stored.document, { s3Key: stored.key, etag: stored.etag })
-    const throttled: DocumentCache.Service = options.throttled
-      ? {
-          ...cache,
-          put: (document) =>
-            Effect.fail(
-              new DocumentCache.CacheError({
-                reason: "Throttled",
-                operation: "put",
-                key: `${document.kind}/${document.id}`,
-              }),
-            ),
-        }
-      : cache
-    const layer = Layer.mergeAll(
-      Layer.succeed(DocumentStore.DocumentStore, store),
-      Layer.succeed(DocumentCache.DocumentCache, throttled),
-      MetricsExport.layer({ table: "docket-test" }),
-      Logger.minimumLogLevel(LogLevel.None),
-    ).pipe(Layer.provideMerge(base))
+    const throttled = options.throttled ? Handlers.failingPuts(cache, "Throttled") : cache
+    const layer = Handlers.layer({ store, cache: throttled, logging: Logger.minimumLogLevel(LogLevel.None), base })
     const run = (event: unknown) =>
       BatchBackfill.handle(event, { awsRequestId: "req-batch" }).pipe(Effect.provide(layer), Effect.either)
     return { run, cache }

@@ -4,26 +4,16 @@ import * as DocumentKind from "@docket/core/DocumentKind"
 import * as DocumentStore from "@docket/core/DocumentStore"
 import * as MetricsExport from "@docket/core/MetricsExport"
 import { describe, expect, it } from "@effect/vitest"
-import type * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as EventHandler from "../src/EventHandler.js"
+import * as Handlers from "./support/Handlers.js"
 
 const bucket = "docs"
 
-const change = (id: string) => ({
-  kind: "change",
-  id,
-  version: 1,
-  title: `Change ${id}`,
-  customers: ["acme"],
-  status: "approved",
-  schedule: { start: "2026-11-30T22:00:00Z", end: "2026-12-01T02:00:00Z" },
-  createdAt: "2026-11-01T10:00:00Z",
-  updatedAt: "2026-11-01T10:00:00Z",
-})
+const change = (id: string) => Handlers.change(id)
 
 const s3Record = (key: string, sequencer: string) => ({
   eventVersion: "2.1",
@@ -43,14 +33,8 @@ const setup = Effect.gen(function* () {
   yield* store.put(change("CHG-2"))
   yield* store.putRaw("changes/CHG-bad.json", "{}")
   const cache = yield* DocumentCache.makeMemory()
-  const lines: Array<string> = []
+  const { console: capture, lines } = yield* Handlers.capturedConsole
   const logs: Array<{ message: unknown; annotations: Record<string, unknown> }> = []
-  const console = yield* Effect.console
-  const capture = {
-    ...console,
-    log: (...args: ReadonlyArray<unknown>) => Effect.sync(() => lines.push(args.map(String).join(" "))),
-    unsafe: { ...console.unsafe, log: (...args: ReadonlyArray<unknown>) => lines.push(args.map(String).join(" ")) },
-  } as Console.Console
   const logger = Logger.make(({ message, annotations }) => {
     logs.push({ message, annotations: Object.fromEntries(annotations) })
   })

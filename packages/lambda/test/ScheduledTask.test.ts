@@ -2,9 +2,7 @@ import * as DocketConfig from "@docket/core/DocketConfig"
 import * as DocumentCache from "@docket/core/DocumentCache"
 import * as DocumentKind from "@docket/core/DocumentKind"
 import * as DocumentStore from "@docket/core/DocumentStore"
-import * as MetricsExport from "@docket/core/MetricsExport"
 import { describe, expect, it } from "@effect/vitest"
-import type * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
@@ -12,21 +10,12 @@ import * as Logger from "effect/Logger"
 import * as Option from "effect/Option"
 import * as TestClock from "effect/TestClock"
 import * as ScheduledTask from "../src/ScheduledTask.js"
+import * as Handlers from "./support/Handlers.js"
 
 const bucket = "docs"
 const prefix = "team/"
 
-const change = (id: string, version = 1) => ({
-  kind: "change",
-  id,
-  version,
-  title: `Change ${id}`,
-  customers: ["acme"],
-  status: "approved",
-  schedule: { start: "2026-11-30T22:00:00Z", end: "2026-12-01T02:00:00Z" },
-  createdAt: "2026-11-01T10:00:00Z",
-  updatedAt: "2026-11-01T10:00:00Z",
-})
+const change = Handlers.change
 
 const announcement = (id: string, version = 1) => ({
   kind: "announcement",
@@ -64,32 +53,9 @@ const setup = (options: { readonly failPuts?: boolean } = {}) =>
     const logger = Logger.make(({ annotations }) => {
       logs.push(Object.fromEntries(annotations))
     })
-    const lines: Array<string> = []
-    const console = yield* Effect.console
-    const capture = {
-      ...console,
-      log: (...args: ReadonlyArray<unknown>) => Effect.sync(() => lines.push(args.map(String).join(" "))),
-      unsafe: { ...console.unsafe, log: (...args: ReadonlyArray<unknown>) => lines.push(args.map(String).join(" ")) },
-    } as Console.Console
-    const failing: DocumentCache.Service = options.failPuts
-      ? {
-          ...cache,
-          put: (document) =>
-            Effect.fail(
-              new DocumentCache.CacheError({
-                reason: "AccessDenied",
-                operation: "put",
-                key: `${document.kind}/${document.id}`,
-              }),
-            ),
-        }
-      : cache
-    const layer = Layer.mergeAll(
-      Layer.succeed(DocumentStore.DocumentStore, store),
-      Layer.succeed(DocumentCache.DocumentCache, failing),
-      MetricsExport.layer({ table: "docket-test" }),
-      Logger.replace(Logger.defaultLogger, logger),
-    ).pipe(Layer.provideMerge(base))
+    const { console: capture, lines } = yield* Handlers.capturedConsole
+    const failing = options.failPuts ? Handlers.failingPuts(cache, "AccessDenied") : cache
+    const layer = Handlers.layer({ store, cache: failing, logging: Logger.replace(Logger.defaultLogger, logger), base })
     const run = (event: unknown) =>
       ScheduledTask.handle(event, { awsRequestId: "req-schedule" }).pipe(
         Effect.provide(layer),

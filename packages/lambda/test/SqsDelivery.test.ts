@@ -18,6 +18,7 @@ import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Option from "effect/Option"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import * as EventHandler from "../src/EventHandler.js"
+import * as Handlers from "./support/Handlers.js"
 
 let stack: LocalStack.Stack
 let isolated: LocalStack.Isolated
@@ -52,17 +53,7 @@ const handler: SqsDelivery.Handler = (event) =>
     SqsDelivery.BatchResponse | undefined
   >
 
-const change = (id: string, version = 1) => ({
-  kind: "change",
-  id,
-  version,
-  title: `Change ${id}`,
-  customers: ["acme"],
-  status: "approved",
-  schedule: { start: "2026-11-30T22:00:00Z", end: "2026-12-01T02:00:00Z" },
-  createdAt: "2026-11-01T10:00:00Z",
-  updatedAt: "2026-11-01T10:00:00Z",
-})
+const change = Handlers.change
 
 const put = (key: string, body: string) =>
   s3.send(new PutObjectCommand({ Bucket: isolated.bucket, Key: key, Body: body, ContentType: "application/json" }))

@@ -16,6 +16,7 @@ import * as Option from "effect/Option"
 import { CliError } from "../CliError.js"
 import * as GlobalOptions from "../GlobalOptions.js"
 import * as Output from "../Output.js"
+import * as Progress from "../Progress.js"
 import * as Services from "../Services.js"
 import * as Sources from "../Sources.js"
 
@@ -40,16 +41,6 @@ interface CheckpointFile {
   readonly filters: string
   readonly startAfter: string
   readonly updatedAt: string
-}
-
-const progressLine = (p: Backfill.Progress) => {
-  const done = p.total === undefined ? `${p.processed}/${p.listed}+` : `${p.processed}/${p.total}`
-  const bar =
-    p.total === undefined || p.total === 0
-      ? ""
-      : `[${"#".repeat(Math.round((20 * p.processed) / p.total))}${".".repeat(20 - Math.round((20 * p.processed) / p.total))}] `
-  const eta = p.etaMs === undefined ? "" : `  eta ${Output.ms(p.etaMs)}`
-  return `${bar}${done}  written ${p.written}  unchanged ${p.unchanged}  failed ${p.failed}  ${Math.round(p.ratePerSecond)}/s${eta}`
 }
 
 /** The default checkpoint file of a table and bucket (and shard). */
@@ -106,11 +97,24 @@ const writeCheckpoint =
       yield* fs.writeFileString(file, `${JSON.stringify(content, null, 2)}\n`)
     }).pipe(Effect.orDie)
 
-/** Progress on stderr: one rewritten line on a terminal, JSON lines otherwise. */
-const reportProgress = (tty: boolean) => (p: Backfill.Progress) =>
-  Effect.sync(() => {
-    if (tty) process.stderr.write(`\r\x1b[2K${progressLine(p)}`)
-    else process.stderr.write(`${JSON.stringify({ progress: { ...p, checkpoint: Option.getOrNull(p.checkpoint) } })}\n`)
+/** Backfill's progress in the shared renderer: objects processed of the listing's total, once known. */
+const reportProgress = (progress: Progress.Progress) => (p: Backfill.Progress) =>
+  progress.update({
+    done: p.processed,
+    total: p.total,
+    extra: {
+      written: p.written,
+      unchanged: p.unchanged,
+      ...(p.newerInCache > 0 ? { newer: p.newerInCache } : {}),
+      failed: p.failed,
+    },
+    detail: {
+      listed: p.listed,
+      matched: p.matched,
+      newerInCache: p.newerInCache,
+      bodiesRead: p.bodiesRead,
+      checkpoint: Option.getOrNull(p.checkpoint),
+    },
   })
 
 const printSummary = (format: GlobalOptions.Format, summary: Backfill.Summary, dryRun: boolean) =>
@@ -178,7 +182,9 @@ const runBackfill = (o: BackfillOptions) =>
     const filters = Backfill.describe(options)
     const file = Option.getOrElse(o.checkpoint, () => defaultCheckpoint(config, shard))
     const startAfter = o.resume ? yield* readCheckpoint(file, config, filters) : undefined
-    const tty = process.stderr.isTTY === true
+    const tty = format === "table" && process.stderr.isTTY === true
+    // The core reports every 200 ms on a terminal, every 2 s otherwise: the renderer draws each report.
+    const progress = yield* Progress.make({ label: "backfill", format, everyMs: 0 })
     yield* Output.note(
       `backfill ${config.bucket}/${config.prefix} -> ${config.table}: ${filters}${config.dryRun ? " (dry run)" : ""}`,
     )
@@ -187,16 +193,17 @@ const runBackfill = (o: BackfillOptions) =>
       ...(startAfter !== undefined ? { startAfter } : {}),
       ...(source !== undefined ? { source } : {}),
       onCheckpoint: writeCheckpoint(yield* FileSystem.FileSystem, file, config, filters),
-      onProgress: reportProgress(tty),
+      onProgress: reportProgress(progress),
       progressEveryMs: tty ? 200 : 2000,
     }).pipe(
       Effect.onInterrupt(() =>
-        Output.note(
-          `${tty ? "\n" : ""}interrupted: the checkpoint is in ${file}; run the same command with --resume to continue`,
+        Effect.zipRight(
+          progress.finish,
+          Output.note(`interrupted: the checkpoint is in ${file}; run the same command with --resume to continue`),
         ),
       ),
     )
-    if (tty) process.stderr.write("\n")
+    yield* progress.finish
     if (summary.failed === 0 && !config.dryRun) {
       yield* Effect.flatMap(FileSystem.FileSystem, (fs) => fs.remove(file, { force: true })).pipe(Effect.ignore)
     }

@@ -93,7 +93,8 @@ const runPut = (o: { readonly file: string; readonly concurrency: number }) =>
     // Several versions of one document in one input are written in input order.
     const concurrency = keys.size < parsed.length ? 1 : Math.max(1, o.concurrency)
     // NDJSON of several documents: a progress bar (total, rate, ETA) on stderr.
-    const progress = parsed.length > 1 ? yield* Progress.make({ label: "put", total: parsed.length }) : undefined
+    const progress =
+      parsed.length > 1 ? yield* Progress.make({ label: "put", total: parsed.length, format }) : undefined
     const results = yield* Effect.forEach(
       parsed,
       (p) =>

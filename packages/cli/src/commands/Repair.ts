@@ -15,6 +15,7 @@ import type * as Option from "effect/Option"
 import { CliError } from "../CliError.js"
 import * as GlobalOptions from "../GlobalOptions.js"
 import * as Output from "../Output.js"
+import * as Progress from "../Progress.js"
 import * as Services from "../Services.js"
 import * as Sources from "../Sources.js"
 
@@ -63,12 +64,24 @@ const runReconcile = (o: ReconcileOptions) =>
       return yield* new CliError({ reason: "BadInput", message: `--segments ${o.segments} must be 1-1000` })
     }
     const source = yield* Sources.fromManifest(o.manifest)
+    // Entries read (listing and Scan), then joined: the total is known once both sides are read.
+    const progress = yield* Progress.make({ label: "reconcile", format, everyMs: 0 })
+    const tty = format === "table" && process.stderr.isTTY === true
     const report = yield* Reconcile.run({
       fix: o.fix,
       concurrency: o.concurrency,
       segments: o.segments,
       ...(source !== undefined ? { source } : {}),
-    })
+      progressEveryMs: tty ? 200 : 2000,
+      onProgress: (p) =>
+        progress.update({
+          done: p.done,
+          total: p.total,
+          extra: { phase: p.phase, drift: p.drift },
+          detail: { objects: p.objects, cacheEntries: p.cacheEntries, bodiesRead: p.bodiesRead },
+        }),
+    }).pipe(Effect.onInterrupt(() => progress.finish))
+    yield* progress.finish
     yield* printReport(format, report, o.fix, config.dryRun)
     if (report.fixFailed > 0) {
       return yield* new CliError({ reason: "Failure", message: `${report.fixFailed} repairs failed` })
@@ -91,14 +104,16 @@ export const reconcile = (o: ReconcileOptions) => runReconcile(o).pipe(Services.
  */
 const runHeal = Effect.gen(function* () {
   const { format } = yield* GlobalOptions.root
-  const tty = format === "table" && process.stderr.isTTY === true
+  // The sparse index is read as the sweep goes: the count of expired intents is never known ahead.
+  const progress = yield* Progress.make({ label: "heal", format, everyMs: 2000 })
   const report = yield* Heal.sweep({
     onProgress: (r) =>
-      Effect.sync(() => {
-        if (tty) process.stderr.write(`\r\x1b[2Kresolved ${r.found - r.failed} of ${r.found} expired intents`)
+      progress.update({
+        done: r.found,
+        extra: { rolledForward: r.rolledForward, dropped: r.dropped, gone: r.gone, failed: r.failed },
       }),
-  })
-  if (tty) process.stderr.write("\n")
+  }).pipe(Effect.onInterrupt(() => progress.finish))
+  if (report.found > 0) yield* progress.finish
   if (format === "table") {
     yield* Output.line(
       Output.table(

@@ -275,7 +275,12 @@ export const make = (ctx: Context) => {
         )
         return "written" as const
       }
-      const outcome = yield* cache.put(document, { s3Key: object.key, etag: stored.value.etag })
+      // No fingerprint: the batch comparison saw no item, so the put tries a create without a read first.
+      const outcome = yield* cache.put(document, {
+        s3Key: object.key,
+        etag: stored.value.etag,
+        ...(cached === undefined ? { likelyAbsent: true } : {}),
+      })
       return outcome._tag === "Written" ? ("written" as const) : ("unchanged" as const)
     }).pipe(
       Effect.catchTag("StaleWriteError", () => Effect.succeed<Outcome>("newer")),

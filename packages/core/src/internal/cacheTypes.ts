@@ -39,6 +39,13 @@ export interface PutOptions extends CacheEntry.Provenance {
    * event sync). The version rule still reports same-content writes as unchanged.
    */
   readonly condition?: Condition
+  /**
+   * A hint, not a condition: the caller has just seen no item for this document
+   * (backfill's BatchGetItem comparison), so the write skips its read and tries a
+   * create first. If an item exists after all, the create is refused atomically and
+   * the write is decided on the item it returns, exactly as after a read.
+   */
+  readonly likelyAbsent?: boolean
 }
 
 /** What a put did. */

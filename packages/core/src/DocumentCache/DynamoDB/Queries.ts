@@ -258,13 +258,19 @@ export const make = (backend: Backend, bucketConcurrency: number): Pick<Service,
           limit,
         )
         break
-      case "Status":
+      case "Status": {
         // Each partition is sorted by (time, id) within one kind: the merge orders them by (time, kind, id).
+        // A page of `limit` takes about limit/parts from each shard (the hash spreads them evenly), so each
+        // shard's first DynamoDB page asks for a little more than its share, not for `limit`: reading 8
+        // shards costs about one page of items, not eight. A skewed shard pages on, as the merge pulls it.
+        const parts = statusParts(plan, plan.target.status)
+        const share = limit === undefined ? undefined : Math.ceil((limit * 1.25) / parts.length) + 1
         stream = mergeSorted(
-          statusParts(plan, plan.target.status).map((part) => partitionStream(stats, plan, part, lower, now, limit)),
+          parts.map((part) => partitionStream(stats, plan, part, lower, now, share)),
           QueryPlan.compare,
         )
         break
+      }
     }
     return QueryPlan.strictlyAfter(after)(stream)
   }

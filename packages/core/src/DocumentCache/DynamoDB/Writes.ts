@@ -118,7 +118,8 @@ export const make = (backend: Backend) => {
         // (ALL_OLD), so the write is decided on it exactly as after a read.
         const create =
           !dryRun &&
-          (putOptions.condition?._tag === "Absent" || (putOptions.condition === undefined && document.version === 1)) &&
+          (putOptions.condition?._tag === "Absent" ||
+            (putOptions.condition === undefined && (document.version === 1 || putOptions.likelyAbsent === true))) &&
           Write.decidePut(document, hash, putOptions, Option.none())._tag === "Write"
         return yield* Transact.optimistic(
           "put",
