@@ -89,16 +89,42 @@ export const make = (options: Options): Effect.Effect<Service, never, Scope.Scop
         tokens = Math.max(0, tokens - 1)
       }),
     )
+    // Fibers in the slow path (waiting for the turn or sleeping for a token).
+    let waiting = 0
+    const queued = Effect.suspend(() => {
+      waiting += 1
+      return Effect.ensuring(
+        take,
+        Effect.sync(() => {
+          waiting -= 1
+        }),
+      )
+    })
     // The wait (for the turn and the token) is added to the caller's measureWait box, if any.
-    const acquire = Effect.flatMap(FiberRef.get(currentWait), (box) =>
+    const slow = Effect.flatMap(FiberRef.get(currentWait), (box) =>
       box === undefined
-        ? take
+        ? queued
         : Effect.gen(function* () {
             const start = yield* Clock.currentTimeMillis
-            yield* take
+            yield* queued
             box.ms += (yield* Clock.currentTimeMillis) - start
           }),
     )
+    // Fast path: nobody is waiting and a whole token has accrued: take it at once, no semaphore
+    // (the same refill and bucket as `take`; arrival order holds, as nobody is ahead). It is most
+    // calls below the limit, and the semaphore's acquire and release cost more than a cache hit.
+    const acquire = Effect.clockWith((clock) => {
+      if (waiting === 0) {
+        const now = clock.unsafeCurrentTimeMillis()
+        tokens = Math.min(burst, tokens + Math.max(0, now - last) * perMilli)
+        last = now
+        if (tokens >= 1) {
+          tokens = Math.max(0, tokens - 1)
+          return Effect.void
+        }
+      }
+      return slow
+    })
     return { limit: (effect) => Effect.zipRight(acquire, effect), rps: options.rps, burst } satisfies Service
   })
 }
