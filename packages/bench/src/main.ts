@@ -133,7 +133,12 @@ const main = async () => {
           }
           writeFileSync(join(resultsDir, `${name}.json`), `${JSON.stringify(file, null, 2)}\n`)
           log(
-            `${name}: ratio ${fmt(result.ratio)} (${result.direction} ${result.target}: ${result.criterion}) ${file.meetsTarget ? "meets target" : "MISSES target"} in ${Math.round(durationMs / 1000)} s`,
+            `${name}: ratio ${fmt(result.ratio)} (${result.direction} ${result.target}: ${result.criterion}) ${file.meetsTarget ? "meets target" : "MISSES target"}${(
+              file.checks ?? []
+            )
+              .filter((c) => !c.meetsTarget)
+              .map((c) => `; check missed: ${c.name} ${fmt(c.value)} (${c.direction} ${c.target})`)
+              .join("")} in ${Math.round(durationMs / 1000)} s`,
           )
         }
       } catch (error) {

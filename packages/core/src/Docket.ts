@@ -50,6 +50,11 @@ export interface Options {
   readonly dynamodbClient?: DynamoDBClientConfig
   /** Status index shards (default `Table.statusShards`; tests and the migration benchmark vary it). */
   readonly statusShards?: number
+  /**
+   * The process's rate limiter (default: a token bucket of `DOCKET_RPS` / `DOCKET_BURST`). Give one
+   * layer to several Docket layers to share one budget, or wrap the default to observe its grants.
+   */
+  readonly rateLimit?: Layer.Layer<RateLimit.RateLimit>
 }
 
 const kindsLayer = (options: Options): Layer.Layer<DocumentKind.DocumentKinds> =>
@@ -69,7 +74,7 @@ export const layerWorkflows: Layer.Layer<
  */
 export const layer = (settings: DocketConfig.Settings, options: Options = {}): Layer.Layer<Services> => {
   const base = Layer.mergeAll(DocketConfig.layer(settings), kindsLayer(options))
-  const rateLimit = RateLimit.layerConfig.pipe(Layer.provide(base))
+  const rateLimit = options.rateLimit ?? RateLimit.layerConfig.pipe(Layer.provide(base))
   const cache = DynamoDB.layer({
     table: settings.table,
     retentionDays: settings.ttlDays,

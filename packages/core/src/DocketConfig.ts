@@ -39,7 +39,7 @@ export interface Settings {
   /** `DOCKET_MAX_ATTEMPTS`: attempts per AWS call for retryable failures (default 5). */
   readonly maxAttempts: number
   /**
-   * `DOCKET_ATTEMPT_TIMEOUT` (milliseconds, default 10000): longest wait for one AWS
+   * `DOCKET_ATTEMPT_TIMEOUT` (milliseconds, default 30000): longest wait for one AWS
    * call attempt's answer, DynamoDB and S3 alike; the request is aborted and the
    * attempt retried as a `Timeout` (a hung connection never hangs an operation).
    */
@@ -108,7 +108,7 @@ export const config: Config.Config<Settings> = Config.all({
     Config.validate({ message: "DOCKET_MAX_ATTEMPTS must be at least 1", validation: (n) => n >= 1 }),
   ),
   attemptTimeoutMillis: Config.integer("DOCKET_ATTEMPT_TIMEOUT").pipe(
-    Config.withDefault(10_000),
+    Config.withDefault(30_000),
     Config.validate({
       message: "DOCKET_ATTEMPT_TIMEOUT must be a number of milliseconds, 1 or more",
       validation: (n) => n >= 1,
@@ -172,7 +172,7 @@ export const make = (settings: Partial<Settings> & Pick<Settings, "bucket">): Se
   dryRun: false,
   logLevel: LogLevel.Info,
   maxAttempts: 5,
-  attemptTimeoutMillis: 10_000,
+  attemptTimeoutMillis: 30_000,
   writeWaitMillis: 20_000,
   s3ConditionalWrites: true,
   ...settings,

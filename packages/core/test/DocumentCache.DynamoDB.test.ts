@@ -214,7 +214,7 @@ describe("DynamoDB cache attempts (a connection that never answers)", () => {
     30_000,
   )
 
-  it("DOCKET_ATTEMPT_TIMEOUT defaults to 10 s and must be at least 1 ms", () => {
+  it("DOCKET_ATTEMPT_TIMEOUT defaults to 30 s and must be at least 1 ms", () => {
     const read = (entries: ReadonlyArray<readonly [string, string]>) =>
       Effect.runSync(
         DocketConfig.config.pipe(
@@ -222,7 +222,7 @@ describe("DynamoDB cache attempts (a connection that never answers)", () => {
           Effect.either,
         ),
       )
-    expect(read([])).toMatchObject({ _tag: "Right", right: { attemptTimeoutMillis: 10_000 } })
+    expect(read([])).toMatchObject({ _tag: "Right", right: { attemptTimeoutMillis: 30_000 } })
     const zero = read([["DOCKET_ATTEMPT_TIMEOUT", "0"]])
     expect(zero._tag).toBe("Left")
     expect(String(zero._tag === "Left" ? zero.left : "")).toContain("DOCKET_ATTEMPT_TIMEOUT must be")

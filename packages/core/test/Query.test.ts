@@ -86,4 +86,38 @@ describe("Query", () => {
       }).pipe(Effect.provide(layer)),
     { fastCheck: { numRuns: 40 } },
   )
+
+  it.effect("a range the cache answers completely lists nothing in S3; one before the horizon does", () =>
+    Effect.gen(function* () {
+      yield* TestClock.setTime(now)
+      let lists = 0
+      const counted = Layer.effect(
+        DocumentStore.DocumentStore,
+        Effect.map(DocumentStore.makeMemory(), (store) => ({
+          ...store,
+          list: (options?: DocumentStore.ListOptions) => {
+            lists++
+            return store.list(options)
+          },
+        })),
+      )
+      const run = (fromDays: number) =>
+        Query.withS3Horizon(
+          {
+            target: { _tag: "Time" },
+            from: new Date(now + fromDays * day).toISOString(),
+            to: new Date(now + day).toISOString(),
+          },
+          { retentionDays },
+        ).pipe(
+          Stream.runCollect,
+          Effect.provide(Layer.mergeAll(DocumentCache.layerMemory({ retentionDays }), counted)),
+          Effect.provide(DocumentKind.layerDefault),
+        )
+      yield* run(-1)
+      expect(lists).toBe(0)
+      yield* run(-(retentionDays + 1))
+      expect(lists).toBeGreaterThan(0)
+    }),
+  )
 })

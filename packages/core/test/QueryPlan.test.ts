@@ -65,6 +65,8 @@ describe("QueryPlan", () => {
     )
     expect(planError({ ...time, to: "2026-13-01" }).message).toMatch(/^to "2026-13-01" is not an ISO-8601 date/)
     expect(planError({ ...time, from: 7 as unknown as string }).message).toMatch(/^from 7 is not/)
+    // Only strings: a String object that prints as a date is not one.
+    expect(planError({ ...time, from: new String("2026-06-01") as unknown as string }).reason).toBe("BadRange")
     const empty = planError({ ...time, to: time.from })
     expect(empty.reason).toBe("BadRange")
     expect(empty.message).toBe("from (2026-06-01) must be before to (2026-06-01): the range is [from, to)")
@@ -96,6 +98,7 @@ describe("QueryPlan", () => {
     const prints = [
       time,
       { ...time, kind: "change" },
+      { ...time, kind: "announcement" },
       { ...time, from: "2026-06-02" },
       { ...time, to: "2026-07-02" },
       { target: { _tag: "Customer", customer: "acme" }, ...range },
@@ -172,6 +175,8 @@ describe("QueryPlan", () => {
     const [payload = "", tag = ""] = cursor.split(".")
     expect(detail(42)).toBe("not a cursor Docket issued")
     expect(detail(`${cursor}${"A".repeat(2049 - cursor.length)}`)).toBe("not a cursor Docket issued")
+    // 2048 characters is still read (and found altered); 2049 is refused unread.
+    expect(detail(`${cursor}${"A".repeat(2048 - cursor.length)}`)).toBe("the cursor was altered or truncated")
     expect(detail(payload)).toBe("not a cursor Docket issued")
     expect(detail(`${cursor}.x`)).toBe("not a cursor Docket issued")
     expect(detail(`${payload}+.${tag}`)).toBe("not a cursor Docket issued")

@@ -4,7 +4,7 @@
  * Faults are injected around the real backends where a case needs them.
  */
 import * as Testing from "@docket/local/Testing"
-import { describe, expect, layer } from "@effect/vitest"
+import { describe, expect, it, layer } from "@effect/vitest"
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
@@ -23,6 +23,7 @@ import * as DocumentCache from "../src/DocumentCache.js"
 import * as DocumentStore from "../src/DocumentStore.js"
 import * as FallbackReader from "../src/FallbackReader.js"
 import * as FaultInjection from "../src/FaultInjection.js"
+import * as RateLimit from "../src/RateLimit.js"
 import * as WriteThrough from "../src/WriteThrough.js"
 
 const quiet = Logger.minimumLogLevel(LogLevel.None)
@@ -274,3 +275,54 @@ describe("WriteThrough and FallbackReader on DynamoDB Local and the S3 emulator"
 })
 
 const failureOf = (cause: Cause.Cause<unknown>): unknown => Option.getOrUndefined(Cause.failureOption(cause))
+
+describe("Docket.layer's rateLimit option", () => {
+  it.effect("every DynamoDB call of the cache passes the given limiter; S3 calls do not", () =>
+    Effect.gen(function* () {
+      const isolated = yield* Effect.promise(() => Testing.isolated("rate-limit-option"))
+      let calls = 0
+      const counting = Layer.succeed(RateLimit.RateLimit, {
+        rps: 1,
+        burst: 1,
+        limit: (effect) =>
+          Effect.zipRight(
+            Effect.sync(() => {
+              calls += 1
+            }),
+            effect,
+          ),
+      })
+      const docket = Docket.layer(
+        DocketConfig.make({
+          table: isolated.table,
+          bucket: isolated.bucket,
+          region: isolated.clientConfig.s3.region,
+          dynamodbEndpoint: Option.some(isolated.clientConfig.dynamodb.endpoint),
+          s3Endpoint: Option.some(isolated.clientConfig.s3.endpoint),
+          // A real limiter at 1 rps would make the calls below take seconds: the option replaces it.
+          rps: 1,
+        }),
+        {
+          dynamodbClient: { credentials: isolated.clientConfig.dynamodb.credentials },
+          store: { clientConfig: { credentials: isolated.clientConfig.s3.credentials } },
+          rateLimit: counting,
+        },
+      )
+      const document = fc.sample(Arbitraries.change({ maxTextLength: 12, ids: ["CHG-rl-1"] }), {
+        numRuns: 1,
+        seed: 4,
+      })[0]!
+      yield* Effect.gen(function* () {
+        const cache = yield* DocumentCache.DocumentCache
+        yield* cache.get(document.kind, document.id)
+        expect(calls).toBe(1)
+        const limiter = yield* RateLimit.RateLimit
+        expect(limiter.rps).toBe(1)
+        const written = yield* WriteThrough.write(document)
+        expect(written._tag).toBe("Written")
+        // The write protocol: the intent and the commit, each one DynamoDB call; the S3 put is not counted.
+        expect(calls).toBe(3)
+      }).pipe(Effect.provide(Layer.merge(docket, quiet)))
+    }),
+  )
+})

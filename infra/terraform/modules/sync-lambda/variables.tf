@@ -345,7 +345,7 @@ variable "max_attempts" {
 variable "attempt_timeout_ms" {
   description = "DOCKET_ATTEMPT_TIMEOUT: milliseconds one AWS call attempt may wait for its answer before it is aborted and retried."
   type        = number
-  default     = 10000
+  default     = 30000
 
   validation {
     condition     = var.attempt_timeout_ms >= 1 && floor(var.attempt_timeout_ms) == var.attempt_timeout_ms

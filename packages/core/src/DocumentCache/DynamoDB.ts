@@ -50,9 +50,12 @@ export interface Options {
   /** Retry policy of every call (default {@link Retry.defaultPolicy}). */
   readonly retry?: Retry.Policy
   /**
-   * Longest wait for one attempt's answer (default 10 s, as the S3 store's). The request is
-   * aborted and the attempt fails as `Timeout`, which the retry policy retries: a connection
-   * that never answers costs `attemptTimeout` per attempt instead of hanging the operation.
+   * Longest wait for one attempt's answer (default 30 s). The request is aborted and the
+   * attempt fails as `Timeout`, which the retry policy retries: a connection that never
+   * answers costs `attemptTimeout` per attempt instead of hanging the operation. AWS answers
+   * a 1 MB Scan page in well under a second; DynamoDB Local on a loaded 2-core machine took
+   * over 10 s for some (a 20,000-document reconcile failed at a 10 s bound), so 30 s bounds a
+   * hung connection without failing slow honest ones.
    */
   readonly attemptTimeout?: Duration.DurationInput
   /** Time buckets a time-range query reads ahead in parallel (default 4). */
@@ -82,7 +85,7 @@ export const make = (
       dryRun: options.dryRun === true,
       rateLimit: yield* RateLimit,
       retry: options.retry ?? Retry.defaultPolicy,
-      attemptTimeoutMs: Duration.toMillis(Duration.decode(options.attemptTimeout ?? "10 seconds")),
+      attemptTimeoutMs: Duration.toMillis(Duration.decode(options.attemptTimeout ?? "30 seconds")),
     })
     const writes = Writes.make(backend)
     const bulk = Bulk.make({
