@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as fc from "effect/FastCheck"
@@ -174,5 +175,29 @@ describe("RateLimit", () => {
       yield* TestClock.adjust("200 millis")
       yield* Fiber.join(plain)
     }),
+  )
+
+  it.scoped(
+    "a caller arriving once a token accrued does not take it ahead of a fiber already waiting (fast path)",
+    () =>
+      Effect.gen(function* () {
+        // rps 3: the next token accrues at 333.333... ms; the waiter's sleep is rounded up to the
+        // microsecond (333.334 ms), and the newcomer arrives in between (333.3335 ms), when a whole
+        // token is there and a fiber is still waiting for it. The waiter arrived first: it is served first.
+        const limiter = yield* RateLimit.make({ rps: 3, burst: 1 })
+        const served: Array<string> = []
+        yield* limiter.limit(Effect.void)
+        const waiter = yield* Effect.fork(limiter.limit(Effect.sync(() => served.push("waiter"))))
+        const newcomer = yield* Effect.fork(
+          Effect.zipRight(
+            Effect.sleep(Duration.nanos(333_333_500n)),
+            limiter.limit(Effect.sync(() => served.push("newcomer"))),
+          ),
+        )
+        yield* TestClock.adjust("2 seconds")
+        yield* Fiber.join(waiter)
+        yield* Fiber.join(newcomer)
+        expect(served).toStrictEqual(["waiter", "newcomer"])
+      }),
   )
 })
