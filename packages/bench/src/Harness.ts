@@ -6,8 +6,11 @@
  * @since 0.1.0
  */
 import { cpus, loadavg, totalmem } from "node:os"
+import * as Docket from "@docket/core/Docket"
+import * as DocketConfig from "@docket/core/DocketConfig"
 import * as LocalStack from "@docket/local/LocalStack"
 import * as Logger from "effect/Logger"
+import * as Option from "effect/Option"
 
 /** What a scenario gets to run with. */
 export interface Context {
@@ -222,6 +225,45 @@ export const isolatedOn =
   (stack: LocalStack.Stack) =>
   (label: string): Promise<Isolated> =>
     LocalStack.isolate(stack, label, "bench")
+
+/** An isolated table and bucket's endpoints; `overrides` put a proxy in front of one. */
+export const endpointsOf = (iso: Isolated, overrides: Partial<LocalStack.Endpoints> = {}): LocalStack.Endpoints => ({
+  region: iso.clientConfig.s3.region,
+  credentials: iso.clientConfig.s3.credentials,
+  dynamodbEndpoint: iso.clientConfig.dynamodb.endpoint,
+  s3Endpoint: iso.clientConfig.s3.endpoint,
+  ...overrides,
+})
+
+/**
+ * Docket over `target`'s table and bucket on `endpoints`, as every scenario runs it: a
+ * ten-year retention (no corpus document expires) and no practical rate limit (rps
+ * 100,000), then `settings` and `options` on top (the stack's credentials stay unless
+ * `options` sets others).
+ */
+export const docketLayer = (
+  target: { readonly table: string; readonly bucket: string },
+  endpoints: LocalStack.Endpoints,
+  settings: Partial<DocketConfig.Settings> = {},
+  options: Docket.Options = {},
+): ReturnType<typeof Docket.layer> =>
+  Docket.layer(
+    DocketConfig.make({
+      table: target.table,
+      bucket: target.bucket,
+      region: endpoints.region,
+      dynamodbEndpoint: Option.some(endpoints.dynamodbEndpoint),
+      s3Endpoint: Option.some(endpoints.s3Endpoint),
+      ttlDays: 3650,
+      rps: 100_000,
+      ...settings,
+    }),
+    {
+      ...options,
+      dynamodbClient: { credentials: endpoints.credentials, ...options.dynamodbClient },
+      store: { ...options.store, clientConfig: { credentials: endpoints.credentials, ...options.store?.clientConfig } },
+    },
+  )
 
 /**
  * Docket's JSON log lines formatted as in production (their cost is Docket's)

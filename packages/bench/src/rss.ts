@@ -16,15 +16,13 @@ import { fileURLToPath } from "node:url"
 import { BatchWriteItemCommand, DynamoDBClient, type WriteRequest } from "@aws-sdk/client-dynamodb"
 import { ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3"
 import * as Backfill from "@docket/core/Backfill"
-import * as Docket from "@docket/core/Docket"
-import * as DocketConfig from "@docket/core/DocketConfig"
+import type * as Docket from "@docket/core/Docket"
 import * as DocumentKind from "@docket/core/DocumentKind"
 import * as Items from "@docket/core/Items"
 import * as Reconcile from "@docket/core/Reconcile"
 import * as CountingProxy from "@docket/local/CountingProxy"
 import * as LocalStack from "@docket/local/LocalStack"
 import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
 import * as Corpus from "./Corpus.js"
 import * as Harness from "./Harness.js"
 
@@ -47,21 +45,7 @@ const child = async (job: Job) => {
     peak = Math.max(peak, usage.rss)
     heapPeak = Math.max(heapPeak, usage.heapUsed)
   }, 100)
-  const layer = Docket.layer(
-    DocketConfig.make({
-      table: job.table,
-      bucket: job.bucket,
-      region: job.endpoints.region,
-      dynamodbEndpoint: Option.some(job.endpoints.dynamodbEndpoint),
-      s3Endpoint: Option.some(job.endpoints.s3Endpoint),
-      ttlDays: 3650,
-      rps: 100_000,
-    }),
-    {
-      dynamodbClient: { credentials: job.endpoints.credentials },
-      store: { clientConfig: { credentials: job.endpoints.credentials } },
-    },
-  )
+  const layer = Harness.docketLayer(job, job.endpoints)
   const run = <A, E>(self: Effect.Effect<A, E, Docket.Services>) =>
     Effect.runPromise(self.pipe(Effect.provide(layer), Effect.provide(Harness.silentJsonLogger)))
   const started = performance.now()

@@ -13,8 +13,7 @@ import type * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
-import * as Docket from "../src/Docket.js"
-import * as DocketConfig from "../src/DocketConfig.js"
+import type * as Docket from "../src/Docket.js"
 import type * as Document from "../src/Document.js"
 import * as DocumentCache from "../src/DocumentCache.js"
 import * as DocumentKind from "../src/DocumentKind.js"
@@ -24,6 +23,7 @@ import * as Heal from "../src/Heal.js"
 import * as Items from "../src/Items.js"
 import * as Table from "../src/Table.js"
 import * as WriteThrough from "../src/WriteThrough.js"
+import * as LocalDocket from "./support/LocalDocket.js"
 
 const quiet = Logger.minimumLogLevel(LogLevel.Warning)
 
@@ -46,19 +46,7 @@ let client: DynamoDBClient
 beforeAll(async () => {
   isolated = await Testing.isolated("migration")
   client = new DynamoDBClient(isolated.clientConfig.dynamodb)
-  layer = Docket.layer(
-    DocketConfig.make({
-      table: isolated.table,
-      bucket: isolated.bucket,
-      region: isolated.clientConfig.s3.region,
-      dynamodbEndpoint: Option.some(isolated.clientConfig.dynamodb.endpoint),
-      s3Endpoint: Option.some(isolated.clientConfig.s3.endpoint),
-    }),
-    {
-      dynamodbClient: { credentials: isolated.clientConfig.dynamodb.credentials },
-      store: { clientConfig: { credentials: isolated.clientConfig.s3.credentials } },
-    },
-  )
+  layer = LocalDocket.layer(isolated)
 })
 
 afterAll(() => {

@@ -13,12 +13,12 @@ import * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
 import * as Arbitraries from "../src/Arbitraries.js"
 import * as Docket from "../src/Docket.js"
-import * as DocketConfig from "../src/DocketConfig.js"
 import type * as Document from "../src/Document.js"
 import * as DocumentCache from "../src/DocumentCache.js"
 import * as DocumentStore from "../src/DocumentStore.js"
 import * as StoreQuery from "../src/StoreQuery.js"
 import * as WriteThrough from "../src/WriteThrough.js"
+import * as LocalDocket from "./support/LocalDocket.js"
 
 const quiet = Logger.minimumLogLevel(LogLevel.None)
 const customers = ["acme", "globex", "initech"]
@@ -172,23 +172,7 @@ describe("StoreQuery", () => {
 
 const local = Layer.unwrapEffect(
   Effect.promise(() => Testing.isolated("store-query")).pipe(
-    Effect.map((isolated) =>
-      Docket.layer(
-        DocketConfig.make({
-          table: isolated.table,
-          bucket: isolated.bucket,
-          region: isolated.clientConfig.s3.region,
-          dynamodbEndpoint: Option.some(isolated.clientConfig.dynamodb.endpoint),
-          s3Endpoint: Option.some(isolated.clientConfig.s3.endpoint),
-          ttlDays: 3650,
-          rps: 100_000,
-        }),
-        {
-          dynamodbClient: { credentials: isolated.clientConfig.dynamodb.credentials },
-          store: { clientConfig: { credentials: isolated.clientConfig.s3.credentials } },
-        },
-      ),
-    ),
+    Effect.map((isolated) => LocalDocket.layer(isolated, { ttlDays: 3650, rps: 100_000 })),
   ),
 )
 

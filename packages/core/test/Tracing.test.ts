@@ -20,8 +20,6 @@ import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
 import * as Arbitraries from "../src/Arbitraries.js"
-import * as Docket from "../src/Docket.js"
-import * as DocketConfig from "../src/DocketConfig.js"
 import * as DocumentCache from "../src/DocumentCache.js"
 import * as DocumentStore from "../src/DocumentStore.js"
 import * as FallbackReader from "../src/FallbackReader.js"
@@ -30,6 +28,7 @@ import * as S3EventSync from "../src/S3EventSync.js"
 import * as TraceContext from "../src/TraceContext.js"
 import * as Tracing from "../src/Tracing.js"
 import * as WriteThrough from "../src/WriteThrough.js"
+import * as LocalDocket from "./support/LocalDocket.js"
 
 const quiet = Logger.minimumLogLevel(LogLevel.None)
 const exporter = new InMemorySpanExporter()
@@ -43,20 +42,7 @@ const local = Layer.unwrapEffect(
   Effect.promise(() => Testing.isolated("tracing")).pipe(
     Effect.map((isolated) => {
       isolatedBucket = isolated.bucket
-      return Docket.layer(
-        DocketConfig.make({
-          table: isolated.table,
-          bucket: isolated.bucket,
-          region: isolated.clientConfig.s3.region,
-          dynamodbEndpoint: Option.some(isolated.clientConfig.dynamodb.endpoint),
-          s3Endpoint: Option.some(isolated.clientConfig.s3.endpoint),
-          rps: 100_000,
-        }),
-        {
-          dynamodbClient: { credentials: isolated.clientConfig.dynamodb.credentials },
-          store: { clientConfig: { credentials: isolated.clientConfig.s3.credentials } },
-        },
-      )
+      return LocalDocket.layer(isolated, { rps: 100_000 })
     }),
   ),
 )

@@ -16,7 +16,6 @@ import * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as Arbitraries from "../src/Arbitraries.js"
-import * as Docket from "../src/Docket.js"
 import * as DocketConfig from "../src/DocketConfig.js"
 import * as Document from "../src/Document.js"
 import * as DocumentCache from "../src/DocumentCache.js"
@@ -25,28 +24,13 @@ import * as FallbackReader from "../src/FallbackReader.js"
 import * as FaultInjection from "../src/FaultInjection.js"
 import * as RateLimit from "../src/RateLimit.js"
 import * as WriteThrough from "../src/WriteThrough.js"
+import * as LocalDocket from "./support/LocalDocket.js"
 
 const quiet = Logger.minimumLogLevel(LogLevel.None)
 
 const local = Layer.unwrapEffect(
   Effect.promise(() => Testing.isolated("write-through")).pipe(
-    Effect.map((isolated) =>
-      Docket.layer(
-        DocketConfig.make({
-          table: isolated.table,
-          bucket: isolated.bucket,
-          prefix: "docs é+/",
-          region: isolated.clientConfig.s3.region,
-          dynamodbEndpoint: Option.some(isolated.clientConfig.dynamodb.endpoint),
-          s3Endpoint: Option.some(isolated.clientConfig.s3.endpoint),
-          maxAttempts: 2,
-        }),
-        {
-          dynamodbClient: { credentials: isolated.clientConfig.dynamodb.credentials },
-          store: { clientConfig: { credentials: isolated.clientConfig.s3.credentials } },
-        },
-      ),
-    ),
+    Effect.map((isolated) => LocalDocket.layer(isolated, { prefix: "docs é+/", maxAttempts: 2 })),
   ),
 )
 
@@ -292,21 +276,11 @@ describe("Docket.layer's rateLimit option", () => {
             effect,
           ),
       })
-      const docket = Docket.layer(
-        DocketConfig.make({
-          table: isolated.table,
-          bucket: isolated.bucket,
-          region: isolated.clientConfig.s3.region,
-          dynamodbEndpoint: Option.some(isolated.clientConfig.dynamodb.endpoint),
-          s3Endpoint: Option.some(isolated.clientConfig.s3.endpoint),
-          // A real limiter at 1 rps would make the calls below take seconds: the option replaces it.
-          rps: 1,
-        }),
-        {
-          dynamodbClient: { credentials: isolated.clientConfig.dynamodb.credentials },
-          store: { clientConfig: { credentials: isolated.clientConfig.s3.credentials } },
-          rateLimit: counting,
-        },
+      const docket = LocalDocket.layer(
+        isolated,
+        // A real limiter at 1 rps would make the calls below take seconds: the option replaces it.
+        { rps: 1 },
+        { rateLimit: counting },
       )
       const document = fc.sample(Arbitraries.change({ maxTextLength: 12, ids: ["CHG-rl-1"] }), {
         numRuns: 1,

@@ -10,32 +10,15 @@
  */
 import { ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3"
 import * as Backfill from "@docket/core/Backfill"
-import * as Docket from "@docket/core/Docket"
-import * as DocketConfig from "@docket/core/DocketConfig"
+import type * as Docket from "@docket/core/Docket"
 import * as Reconcile from "@docket/core/Reconcile"
 import * as CountingProxy from "@docket/local/CountingProxy"
 import type * as LocalStack from "@docket/local/LocalStack"
 import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
 import * as Corpus from "../Corpus.js"
 import * as Harness from "../Harness.js"
 
-const layerOn = (iso: Harness.Isolated, endpoints: LocalStack.Endpoints) =>
-  Docket.layer(
-    DocketConfig.make({
-      table: iso.table,
-      bucket: iso.bucket,
-      region: endpoints.region,
-      dynamodbEndpoint: Option.some(endpoints.dynamodbEndpoint),
-      s3Endpoint: Option.some(endpoints.s3Endpoint),
-      ttlDays: 3650,
-      rps: 100_000,
-    }),
-    {
-      dynamodbClient: { credentials: endpoints.credentials },
-      store: { clientConfig: { credentials: endpoints.credentials } },
-    },
-  )
+const layerOn = (iso: Harness.Isolated, endpoints: LocalStack.Endpoints) => Harness.docketLayer(iso, endpoints)
 
 const rawList = async (iso: Harness.Isolated): Promise<number> => {
   const s3 = new S3Client({ ...iso.clientConfig.s3, maxAttempts: 3 })

@@ -18,8 +18,6 @@ import {
 } from "@aws-sdk/client-dynamodb"
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3"
 import * as Backfill from "@docket/core/Backfill"
-import * as Docket from "@docket/core/Docket"
-import * as DocketConfig from "@docket/core/DocketConfig"
 import * as DocumentKind from "@docket/core/DocumentKind"
 import * as Items from "@docket/core/Items"
 import * as S3Key from "@docket/core/S3Key"
@@ -122,21 +120,7 @@ const floor = async (iso: Harness.Isolated): Promise<number> => {
 }
 
 const docket = async (iso: Harness.Isolated): Promise<number> => {
-  const layer = Docket.layer(
-    DocketConfig.make({
-      table: iso.table,
-      bucket: iso.bucket,
-      region: iso.clientConfig.s3.region,
-      dynamodbEndpoint: Option.some(iso.clientConfig.dynamodb.endpoint),
-      s3Endpoint: Option.some(iso.clientConfig.s3.endpoint),
-      ttlDays: 3650,
-      rps: 100_000,
-    }),
-    {
-      dynamodbClient: { credentials: iso.clientConfig.dynamodb.credentials },
-      store: { clientConfig: { credentials: iso.clientConfig.s3.credentials } },
-    },
-  )
+  const layer = Harness.docketLayer(iso, Harness.endpointsOf(iso))
   const summary = await Effect.runPromise(
     Backfill.run({ concurrency }).pipe(Effect.provide(layer), Effect.provide(Harness.silentJsonLogger)),
   )

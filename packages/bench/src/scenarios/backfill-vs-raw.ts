@@ -11,23 +11,14 @@
 import { DynamoDBClient, PutItemCommand } from "@aws-sdk/client-dynamodb"
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3"
 import * as Backfill from "@docket/core/Backfill"
-import * as Docket from "@docket/core/Docket"
-import * as DocketConfig from "@docket/core/DocketConfig"
 import * as DocumentKind from "@docket/core/DocumentKind"
 import * as Items from "@docket/core/Items"
 import * as Effect from "effect/Effect"
-import * as Logger from "effect/Logger"
-import * as Option from "effect/Option"
 import * as Corpus from "../Corpus.js"
-import type * as Harness from "../Harness.js"
+import * as Harness from "../Harness.js"
 
 const concurrency = 16
 const registry = DocumentKind.defaultRegistry
-const silent = Logger.replace(
-  Logger.defaultLogger,
-  Logger.map(Logger.jsonLogger, () => undefined),
-)
-
 const raw = async (iso: Harness.Isolated): Promise<number> => {
   const s3 = new S3Client({ ...iso.clientConfig.s3, maxAttempts: 3 })
   const dynamodb = new DynamoDBClient({ ...iso.clientConfig.dynamodb, maxAttempts: 3 })
@@ -63,23 +54,9 @@ const raw = async (iso: Harness.Isolated): Promise<number> => {
 }
 
 const docket = async (iso: Harness.Isolated): Promise<number> => {
-  const layer = Docket.layer(
-    DocketConfig.make({
-      table: iso.table,
-      bucket: iso.bucket,
-      region: iso.clientConfig.s3.region,
-      dynamodbEndpoint: Option.some(iso.clientConfig.dynamodb.endpoint),
-      s3Endpoint: Option.some(iso.clientConfig.s3.endpoint),
-      ttlDays: 3650,
-      rps: 100_000,
-    }),
-    {
-      dynamodbClient: { credentials: iso.clientConfig.dynamodb.credentials },
-      store: { clientConfig: { credentials: iso.clientConfig.s3.credentials } },
-    },
-  )
+  const layer = Harness.docketLayer(iso, Harness.endpointsOf(iso))
   const summary = await Effect.runPromise(
-    Backfill.run({ concurrency }).pipe(Effect.provide(layer), Effect.provide(silent)),
+    Backfill.run({ concurrency }).pipe(Effect.provide(layer), Effect.provide(Harness.silentJsonLogger)),
   )
   if (summary.failed > 0)
     throw new Error(`backfill failed on ${summary.failed} documents: ${summary.failures[0]?.message}`)

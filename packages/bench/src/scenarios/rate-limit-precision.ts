@@ -25,22 +25,13 @@
 import { createServer, request as httpRequest } from "node:http"
 import type { AddressInfo } from "node:net"
 import * as Backfill from "@docket/core/Backfill"
-import * as Docket from "@docket/core/Docket"
-import * as DocketConfig from "@docket/core/DocketConfig"
 import * as DocumentCache from "@docket/core/DocumentCache"
 import * as RateLimit from "@docket/core/RateLimit"
 import { NodeHttpHandler } from "@smithy/node-http-handler"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Logger from "effect/Logger"
-import * as Option from "effect/Option"
 import * as Corpus from "../Corpus.js"
-import type * as Harness from "../Harness.js"
-
-const silent = Logger.replace(
-  Logger.defaultLogger,
-  Logger.map(Logger.jsonLogger, () => undefined),
-)
+import * as Harness from "../Harness.js"
 
 /** A pass-through proxy that timestamps every request. */
 const proxy = async (target: string) => {
@@ -124,22 +115,11 @@ const measure = async (ctx: Harness.Context, workload: Workload, rps: number, se
   const wire = await proxy(iso.clientConfig.dynamodb.endpoint)
   const handler = new Timestamped()
   const grants: Array<number> = []
-  const layer = Docket.layer(
-    DocketConfig.make({
-      table: iso.table,
-      bucket: iso.bucket,
-      region: iso.clientConfig.s3.region,
-      dynamodbEndpoint: Option.some(wire.endpoint),
-      s3Endpoint: Option.some(iso.clientConfig.s3.endpoint),
-      ttlDays: 3650,
-      rps,
-      burst: rps,
-    }),
-    {
-      dynamodbClient: { credentials: iso.clientConfig.dynamodb.credentials, requestHandler: handler },
-      store: { clientConfig: { credentials: iso.clientConfig.s3.credentials } },
-      rateLimit: observed(rps, grants),
-    },
+  const layer = Harness.docketLayer(
+    iso,
+    Harness.endpointsOf(iso, { dynamodbEndpoint: wire.endpoint }),
+    { rps, burst: rps },
+    { dynamodbClient: { requestHandler: handler }, rateLimit: observed(rps, grants) },
   )
   // 64 readers, each one consistent GetItem after the other (of keys that are not cached: no decode).
   const saturating = Effect.flatMap(DocumentCache.DocumentCache, (cache) =>
@@ -159,7 +139,7 @@ const measure = async (ctx: Harness.Context, workload: Workload, rps: number, se
         Effect.timeout(`${seconds} seconds`),
         Effect.ignore,
         Effect.provide(layer),
-        Effect.provide(silent),
+        Effect.provide(Harness.silentJsonLogger),
       ),
     )
   } finally {

@@ -20,8 +20,6 @@ import {
   TransactWriteItemsCommand,
 } from "@aws-sdk/client-dynamodb"
 import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3"
-import * as Docket from "@docket/core/Docket"
-import * as DocketConfig from "@docket/core/DocketConfig"
 import type * as Document from "@docket/core/Document"
 import * as DocumentKind from "@docket/core/DocumentKind"
 import * as FallbackReader from "@docket/core/FallbackReader"
@@ -108,20 +106,9 @@ const scenario: Harness.Scenario = {
     }
 
     const runtime = ManagedRuntime.make(
-      Docket.layer(
-        DocketConfig.make({
-          table,
-          bucket,
-          region: clientConfig.s3.region,
-          dynamodbEndpoint: Option.some(clientConfig.dynamodb.endpoint),
-          s3Endpoint: Option.some(clientConfig.s3.endpoint),
-          ttlDays: 3650,
-          rps: 100_000,
-        }),
-        {
-          dynamodbClient: { credentials: clientConfig.dynamodb.credentials },
-          store: { clientConfig: { credentials: clientConfig.s3.credentials } },
-        },
+      Harness.docketLayer(
+        { table, bucket },
+        Harness.endpointsOf({ table, bucket, clientConfig, environment: {} }),
       ).pipe(Layer.provide(Harness.silentJsonLogger), Layer.merge(Harness.silentJsonLogger)),
     )
     const docket = (doc: Document.AnyDocument, expected: "cache" | "store") =>

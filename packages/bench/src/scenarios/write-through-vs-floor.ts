@@ -31,8 +31,6 @@ import {
   UpdateItemCommand,
 } from "@aws-sdk/client-dynamodb"
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3"
-import * as Docket from "@docket/core/Docket"
-import * as DocketConfig from "@docket/core/DocketConfig"
 import type * as Document from "@docket/core/Document"
 import * as DocumentKind from "@docket/core/DocumentKind"
 import * as Items from "@docket/core/Items"
@@ -41,7 +39,6 @@ import * as WriteThrough from "@docket/core/WriteThrough"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
-import * as Option from "effect/Option"
 import * as Corpus from "../Corpus.js"
 import * as Harness from "../Harness.js"
 import * as Wire from "../Wire.js"
@@ -145,19 +142,13 @@ const scenario: Harness.Scenario = {
 
     const runtimeOn = (endpoints: { readonly dynamodb: string; readonly s3: string }) =>
       ManagedRuntime.make(
-        Docket.layer(
-          DocketConfig.make({
-            table,
-            bucket,
-            region: clientConfig.s3.region,
-            dynamodbEndpoint: Option.some(endpoints.dynamodb),
-            s3Endpoint: Option.some(endpoints.s3),
-            ttlDays: 3650,
-            rps: 100_000,
-          }),
+        Harness.docketLayer(
+          { table, bucket },
           {
-            dynamodbClient: { credentials: clientConfig.dynamodb.credentials },
-            store: { clientConfig: { credentials: clientConfig.s3.credentials } },
+            region: clientConfig.s3.region,
+            credentials: clientConfig.s3.credentials,
+            dynamodbEndpoint: endpoints.dynamodb,
+            s3Endpoint: endpoints.s3,
           },
         ).pipe(Layer.provide(Harness.silentJsonLogger), Layer.merge(Harness.silentJsonLogger)),
       )

@@ -12,9 +12,9 @@ import type * as CountingProxy from "@docket/local/CountingProxy"
 import type * as Testing from "@docket/local/Testing"
 import * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
-import * as Option from "effect/Option"
-import * as Docket from "../../src/Docket.js"
-import * as DocketConfig from "../../src/DocketConfig.js"
+import type * as Docket from "../../src/Docket.js"
+import type * as DocketConfig from "../../src/DocketConfig.js"
+import * as LocalDocket from "./LocalDocket.js"
 
 /**
  * Docket's layer on `isolated`'s table and bucket through `proxied`, with the
@@ -26,21 +26,11 @@ export const layer = (
   settings: Partial<DocketConfig.Settings> = {},
   options: Docket.Options = {},
 ): Layer.Layer<Docket.Services> =>
-  Docket.layer(
-    DocketConfig.make({
-      table: isolated.table,
-      bucket: isolated.bucket,
-      region: proxied.endpoints.region,
-      dynamodbEndpoint: Option.some(proxied.dynamodb.endpoint),
-      s3Endpoint: Option.some(proxied.s3.endpoint),
-      ...settings,
-    }),
-    {
-      dynamodbClient: { credentials: proxied.endpoints.credentials },
-      store: { clientConfig: { credentials: proxied.endpoints.credentials } },
-      ...options,
-    },
-  )
+  LocalDocket.layer(isolated, settings, options, {
+    ...proxied.endpoints,
+    dynamodbEndpoint: proxied.dynamodb.endpoint,
+    s3Endpoint: proxied.s3.endpoint,
+  })
 
 /** What `self` returned, with the requests it made to S3 and to DynamoDB (the counts are reset first). */
 export const counted = <A, E, R>(
