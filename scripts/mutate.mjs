@@ -64,7 +64,10 @@ export const modules = {
   },
   "rate-limit": { mutate: [`${src}/RateLimit.ts`], tests: [`${test}/RateLimit.test.ts`] },
   backfill: { mutate: [`${src}/Backfill.ts`], tests: [`${test}/Backfill.test.ts`] },
-  reconcile: { mutate: [`${src}/Reconcile.ts`], tests: [`${test}/Reconcile.test.ts`] },
+  reconcile: {
+    mutate: [`${src}/Reconcile.ts`, `${src}/internal/reconcileSteps.ts`],
+    tests: [`${test}/Reconcile.test.ts`],
+  },
   "key-decoding": { mutate: [`${src}/S3Key.ts`], tests: [`${test}/S3Key.test.ts`, `${test}/S3Event.test.ts`] },
 }
 
