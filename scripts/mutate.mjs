@@ -63,7 +63,7 @@ export const modules = {
     ],
   },
   "rate-limit": { mutate: [`${src}/RateLimit.ts`], tests: [`${test}/RateLimit.test.ts`] },
-  backfill: { mutate: [`${src}/Backfill.ts`], tests: [`${test}/Backfill.test.ts`] },
+  backfill: { mutate: [`${src}/Backfill.ts`, `${src}/internal/backfillRun.ts`], tests: [`${test}/Backfill.test.ts`] },
   reconcile: {
     mutate: [`${src}/Reconcile.ts`, `${src}/internal/reconcileSteps.ts`],
     tests: [`${test}/Reconcile.test.ts`],
