@@ -21,6 +21,11 @@
  * attributes guarded by the writer id (and, when nothing was committed before,
  * a guarded `DeleteItem` of the empty item).
  *
+ * Each operation and each of its steps is a named module-level function over the
+ * {@link Protocol} record (`intentUpdate`, `sendIntent`, `intendAttempt`,
+ * `commitItems`, `commitAttempt`, `removeIntent`, `deleteEmptyItem`,
+ * `intentsOfShard`); `make` builds the record and binds them, once.
+ *
  * @since 0.2.0
  */
 
@@ -61,289 +66,368 @@ import type * as Writes from "./Writes.js"
 
 const A = Table.intentAttributes
 
+/** What every protocol operation reads: the backend and its reads and transaction builder. */
+interface Protocol {
+  readonly backend: Backend
+  readonly writes: ReturnType<typeof Writes.make>
+}
+
+const contention = (operation: string, key: string) =>
+  new CacheError({ reason: "Contention", operation, key, cause: "the document kept changing" })
+
+/** The recorded intent and committed entry of a document. */
+const inspect = (p: Protocol, kind: string, id: string): ReturnType<Service["inspect"]> => {
+  const key = Write.keyOf(kind, id)
+  const stats = newStats()
+  return log(
+    "cache.inspect",
+    { table: p.backend.table, key, stats },
+    Effect.gen(function* () {
+      const item = yield* p.writes.getItem(stats, "inspect", kind, id)
+      const slot = yield* Codec.decodeSlot(p.backend.registry, "inspect", key, item)
+      return { entry: Option.map(slot.committed, (s) => s.entry), intent: slot.intent }
+    }),
+    (inspection) => ({
+      outcome: Option.isSome(inspection.intent) ? "intent" : Option.isSome(inspection.entry) ? "entry" : "Absent",
+    }),
+    "debug",
+  )
+}
+
+type IntendRequest = Parameters<Service["intend"]>[0]
+
+/** The UpdateItem of an intent: its SET clauses, names, values and condition (built once per request). */
+interface IntentUpdate {
+  readonly sets: string
+  readonly names: Record<string, string>
+  readonly values: Items.Item
+  readonly condition: string
+}
+
+const intentUpdate = (request: IntendRequest, intent: ReturnType<typeof Write.intentOf>): IntentUpdate => {
+  const values = Codec.intentValues(request.kind, request.id, intent)
+  const names: Record<string, string> = { "#rev": Codec.rev }
+  const attributeValues: Items.Item = {}
+  const sets: Array<string> = ["#rev = :rev"]
+  Object.entries(values).forEach(([name, value], i) => {
+    names[`#a${i}`] = name
+    attributeValues[`:a${i}`] = value
+    sets.push(`#a${i} = :a${i}`)
+  })
+  names["#iw"] = A.writer
+  const put = request.change._tag === "Put" ? request.change : undefined
+  if (put !== undefined) {
+    names["#kind"] = "kind"
+    names["#tomb"] = "tombstone"
+    names["#ver"] = "version"
+    attributeValues[":v"] = N(put.document.version)
+  }
+  attributeValues[":me"] = S(request.writer)
+  // `#iw = :me`: a retry of this very request after a lost answer finds its own intent.
+  const free = "(attribute_not_exists(#iw) OR #iw = :me)"
+  const condition =
+    put === undefined ? free : `${free} AND (attribute_not_exists(#kind) OR attribute_exists(#tomb) OR #ver < :v)`
+  return { sets: `SET ${sets.join(", ")}`, names, values: attributeValues, condition }
+}
+
+/** The decision on the state of the item (as returned by the update, or read). */
+const decideOn = (p: Protocol, key: string, request: IntendRequest, item: Option.Option<Items.Item>) =>
+  Effect.map(Codec.decodeSlot(p.backend.registry, "intend", key, item), (slot) => ({
+    slot,
+    decision: Write.decideIntent(request, slot),
+  }))
+
+/** The conditional UpdateItem: `Written` with the prior item, or `Refused` with the item that is there. */
+const sendIntent = (p: Protocol, stats: Stats, key: string, request: IntendRequest, update: IntentUpdate) => {
+  const { client, table, call } = p.backend
+  return call(stats, (abortSignal) =>
+    client.send(
+      new UpdateItemCommand({
+        TableName: table,
+        Key: docKey(request.kind, request.id),
+        UpdateExpression: update.sets,
+        ConditionExpression: update.condition,
+        ExpressionAttributeNames: update.names,
+        ExpressionAttributeValues: { ...update.values, ":rev": S(randomUUID()) },
+        ReturnValues: "ALL_OLD",
+        ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+        ReturnConsumedCapacity: "TOTAL",
+      }),
+      { abortSignal },
+    ),
+  ).pipe(
+    Effect.map((out) => ({ _tag: "Written" as const, item: Option.fromNullable(out.Attributes) })),
+    Effect.catchIf(
+      (failure) => isConditionalCheckFailed(failure.error),
+      (failure) =>
+        Effect.succeed({
+          _tag: "Refused" as const,
+          item: Option.fromNullable(conditionalCheckItem(failure.error)),
+        }),
+    ),
+    Effect.mapError(cacheError("intend", key)),
+  )
+}
+
+/** In a dry run: the decision on the item read, and nothing written. */
+const dryRunIntent = (p: Protocol, stats: Stats, key: string, request: IntendRequest) =>
+  Effect.gen(function* () {
+    const { slot, decision } = yield* decideOn(
+      p,
+      key,
+      request,
+      yield* p.writes.getItem(stats, "intend", request.kind, request.id),
+    )
+    if (decision._tag === "Fail") return yield* decision.error
+    return outcomeOf(decision, slot)
+  })
+
+/** One attempt at recording the intent; decided again (up to 5 rounds) when refused on a state that allows it. */
+const intendAttempt = (
+  p: Protocol,
+  stats: Stats,
+  key: string,
+  request: IntendRequest,
+  update: IntentUpdate,
+  round: number,
+): Effect.Effect<IntentOutcome, CacheError | StaleWriteError> =>
+  Effect.gen(function* () {
+    if (p.backend.dryRun) return yield* dryRunIntent(p, stats, key, request)
+    const written = yield* sendIntent(p, stats, key, request, update)
+    const { slot, decision } = yield* decideOn(p, key, request, written.item)
+    if (decision._tag === "Fail" && written._tag === "Refused") return yield* decision.error
+    if (written._tag === "Written")
+      return { _tag: "Recorded", previous: Option.map(slot.committed, (s) => s.entry) } as IntentOutcome
+    if (decision._tag === "Record") {
+      // Refused, yet the state returned allows it: it changed in between. Decide again.
+      if (round >= 5) return yield* contention("intend", key)
+      return yield* intendAttempt(p, stats, key, request, update, round + 1)
+    }
+    if (decision._tag === "Fail") return yield* decision.error
+    return outcomeOf(decision, slot)
+  })
+
+/** Step 1 of a write: record the writer's intent on the document item. */
+const intend = (p: Protocol, request: IntendRequest): ReturnType<Service["intend"]> => {
+  const key = Write.keyOf(request.kind, request.id)
+  const stats = newStats()
+  const intent = Write.intentOf(request)
+  return log(
+    "cache.intend",
+    {
+      table: p.backend.table,
+      key,
+      writer: request.writer,
+      operation: intent.operation,
+      ...(intent.version !== undefined ? { version: intent.version } : {}),
+      stats,
+    },
+    intendAttempt(p, stats, key, request, intentUpdate(request, intent), 0),
+    (outcome) => ({ outcome: outcome._tag }),
+  )
+}
+
+type CommitRequest = Parameters<Service["commit"]>[0]
+
+/** The items a commit leaves: the document's, or a tombstone expiring `ttlSeconds` after `now`. */
+const commitItems = (backend: Backend, request: CommitRequest, now: number): Next => {
+  const change = request.change
+  return change._tag === "Put"
+    ? Codec.documentItems(backend, change.document, {
+        s3Key: change.s3Key,
+        etag: change.etag,
+      })
+    : {
+        document: Items.tombstoneItem(
+          request.kind,
+          request.id,
+          Math.floor(now / 1000) + Math.max(1, Math.round(change.ttlSeconds)),
+          change.etag !== undefined ? { etag: change.etag } : {},
+        ),
+        customers: [],
+      }
+}
+
+/** One attempt at the commit transaction; on a conflict, decided on the item returned (up to 3 rounds). */
+const commitAttempt = (
+  p: Protocol,
+  stats: Stats,
+  key: string,
+  request: CommitRequest,
+  guard: Guard,
+  round: number,
+): Effect.Effect<CommitOutcome, CacheError | ConditionFailedError> =>
+  Effect.gen(function* () {
+    const next = commitItems(p.backend, request, yield* Clock.currentTimeMillis)
+    if (p.backend.dryRun) return { _tag: "Committed" } as CommitOutcome
+    const current: Current = {
+      document: Option.none(),
+      customerSks: Codec.customerSksOfEntry(request.previous),
+    }
+    const result = yield* p.writes.replace(stats, request.kind, request.id, current, next, guard, true).pipe(
+      Effect.as(Option.none<Conflict>()),
+      Effect.catchIf(
+        (e): e is Conflict => e instanceof Conflict,
+        (conflict) => Effect.succeed(Option.some(conflict)),
+      ),
+      Effect.mapError((e) => cacheError("commit", key)(e as never)),
+    )
+    if (Option.isNone(result)) return { _tag: "Committed" } as CommitOutcome
+    const slot = yield* Codec.decodeSlot(p.backend.registry, "commit", key, result.value.item)
+    const decision = Write.decideCommit(request, slot)
+    if (decision._tag === "Already") return { _tag: "AlreadyCommitted" } as CommitOutcome
+    if (decision._tag === "Fail") return yield* decision.error
+    if (round >= 3) return yield* contention("commit", key)
+    return yield* commitAttempt(p, stats, key, request, guard, round + 1)
+  })
+
+/** Step 3 of a write: the committed items and the intent cleared, in one transaction guarded by the writer. */
+const commit = (p: Protocol, request: CommitRequest): ReturnType<Service["commit"]> => {
+  const key = Write.keyOf(request.kind, request.id)
+  const stats = newStats()
+  const guard: Guard = {
+    ConditionExpression: "#iw = :writer",
+    ExpressionAttributeNames: { "#iw": A.writer },
+    ExpressionAttributeValues: { ":writer": S(request.writer) },
+  }
+  return log(
+    "cache.commit",
+    { table: p.backend.table, key, writer: request.writer, change: request.change._tag, stats },
+    commitAttempt(p, stats, key, request, guard, 0),
+    (outcome) => ({ outcome: outcome._tag }),
+  )
+}
+
+/** The names of the intent attributes for a REMOVE (`#r0` is the writer), and the clause. */
+const intentRemoval = (() => {
+  const names: Record<string, string> = { "#rev": Codec.rev }
+  Codec.intentAttributeNames.forEach((name, i) => {
+    names[`#r${i}`] = name
+  })
+  return { names, removes: Codec.intentAttributeNames.map((_, i) => `#r${i}`).join(", ") }
+})()
+
+/** REMOVEs the intent attributes, guarded by the writer id: the item afterwards, or none when not ours. */
+const removeIntent = (p: Protocol, stats: Stats, key: string, kind: string, id: string, writer: string) => {
+  const { client, table, call } = p.backend
+  return call(stats, (abortSignal) =>
+    client.send(
+      new UpdateItemCommand({
+        TableName: table,
+        Key: docKey(kind, id),
+        UpdateExpression: `SET #rev = :rev REMOVE ${intentRemoval.removes}`,
+        ConditionExpression: "#r0 = :writer",
+        ExpressionAttributeNames: { ...intentRemoval.names },
+        ExpressionAttributeValues: { ":rev": S(randomUUID()), ":writer": S(writer) },
+        ReturnValues: "ALL_NEW",
+        ReturnConsumedCapacity: "TOTAL",
+      }),
+      { abortSignal },
+    ),
+  ).pipe(
+    Effect.map((out) => Option.fromNullable(out.Attributes)),
+    Effect.catchIf(
+      (failure) => isConditionalCheckFailed(failure.error),
+      () => Effect.succeed(Option.none<Items.Item>()),
+    ),
+    Effect.mapError(cacheError("clearIntent", key)),
+  )
+}
+
+/** Nothing was committed before the intent: removes the empty item, so the key is absent again. */
+const deleteEmptyItem = (p: Protocol, stats: Stats, key: string, kind: string, id: string) => {
+  const { client, table, call } = p.backend
+  return call(stats, (abortSignal) =>
+    client.send(
+      new DeleteItemCommand({
+        TableName: table,
+        Key: docKey(kind, id),
+        ConditionExpression:
+          "attribute_not_exists(#kind) AND attribute_not_exists(#tomb) AND attribute_not_exists(#iw)",
+        ExpressionAttributeNames: { "#kind": "kind", "#tomb": "tombstone", "#iw": A.writer },
+        ReturnConsumedCapacity: "TOTAL",
+      }),
+      { abortSignal },
+    ),
+  ).pipe(
+    Effect.catchIf(
+      (failure) => isConditionalCheckFailed(failure.error),
+      () => Effect.void,
+    ),
+    Effect.mapError(cacheError("clearIntent", key)),
+  )
+}
+
+/** After a failed S3 step: drop our intent (and the item, when it held nothing else). */
+const clearIntent = (p: Protocol, kind: string, id: string, writer: string): ReturnType<Service["clearIntent"]> => {
+  const key = Write.keyOf(kind, id)
+  const stats = newStats()
+  return log(
+    "cache.clearIntent",
+    { table: p.backend.table, key, writer, stats },
+    Effect.gen(function* () {
+      if (p.backend.dryRun) return "dry-run"
+      const cleared = yield* removeIntent(p, stats, key, kind, id, writer)
+      if (Option.isNone(cleared)) return "absent"
+      if (cleared.value.kind !== undefined || cleared.value.tombstone !== undefined) return "cleared"
+      yield* deleteEmptyItem(p, stats, key, kind, id)
+      return "cleared"
+    }),
+    (outcome) => ({ outcome }),
+  ).pipe(Effect.asVoid)
+}
+
+/** The intents of one IntentIndex shard (`I#{n}`) whose lease ends before `bound`, page by page. */
+const intentsOfShard = (p: Protocol, stats: Stats, bound: string, n: number) => {
+  const { client, table, call } = p.backend
+  return Stream.paginateChunkEffect(undefined as Items.Item | undefined, (start) =>
+    call(stats, (abortSignal) =>
+      client.send(
+        new QueryCommand({
+          TableName: table,
+          IndexName: Table.index("IntentIndex").name,
+          KeyConditionExpression: "#p = :p AND #s < :bound",
+          ExpressionAttributeNames: { "#p": A.indexPartition, "#s": A.indexSort },
+          ExpressionAttributeValues: { ":p": S(`I#${n}`), ":bound": S(bound) },
+          ReturnConsumedCapacity: "TOTAL",
+          ...(start !== undefined ? { ExclusiveStartKey: start } : {}),
+        }),
+        { abortSignal },
+      ),
+    ).pipe(
+      Effect.mapError(cacheError("intents", `I#${n}`)),
+      Effect.map((out) => {
+        const found = (out.Items ?? []).flatMap((item): Array<PendingIntent> => {
+          const parsed = Items.parseDocumentPk(item[Table.definition.partitionKey]?.S ?? "")
+          const intent = Codec.intentOf(item)
+          return parsed === undefined || Option.isNone(intent) ? [] : [{ ...parsed, intent: intent.value }]
+        })
+        return [Chunk.unsafeFromArray(found), Option.fromNullable(out.LastEvaluatedKey)] as const
+      }),
+    ),
+  )
+}
+
+/** Intents whose lease ended before `expiredBefore`, from every IntentIndex shard. */
+const intents = (p: Protocol, expiredBefore: number): ReturnType<Service["intents"]> => {
+  const stats: Stats = newStats()
+  const bound = Codec.intentSortKey(expiredBefore, "", "").slice(0, 15)
+  return Stream.concatAll(Chunk.makeBy(Table.intentShards, (n) => intentsOfShard(p, stats, bound, n)))
+}
+
 /** The protocol operations of the backend, over its reads and transaction builder. */
 export const make = (
   backend: Backend,
   writes: ReturnType<typeof Writes.make>,
 ): Pick<Service, "inspect" | "intend" | "commit" | "clearIntent" | "intents"> => {
-  const { client, table, registry, call, dryRun } = backend
-
-  const inspect: Service["inspect"] = (kind, id) => {
-    const key = Write.keyOf(kind, id)
-    const stats = newStats()
-    return log(
-      "cache.inspect",
-      { table, key, stats },
-      Effect.gen(function* () {
-        const item = yield* writes.getItem(stats, "inspect", kind, id)
-        const slot = yield* Codec.decodeSlot(registry, "inspect", key, item)
-        return { entry: Option.map(slot.committed, (s) => s.entry), intent: slot.intent }
-      }),
-      (inspection) => ({
-        outcome: Option.isSome(inspection.intent) ? "intent" : Option.isSome(inspection.entry) ? "entry" : "Absent",
-      }),
-      "debug",
-    )
+  const p: Protocol = { backend, writes }
+  return {
+    inspect: (kind, id) => inspect(p, kind, id),
+    intend: (request) => intend(p, request),
+    commit: (request) => commit(p, request),
+    clearIntent: (kind, id, writer) => clearIntent(p, kind, id, writer),
+    intents: ({ expiredBefore }) => intents(p, expiredBefore),
   }
-
-  const intend: Service["intend"] = (request) => {
-    const key = Write.keyOf(request.kind, request.id)
-    const stats = newStats()
-    const intent = Write.intentOf(request)
-    const values = Codec.intentValues(request.kind, request.id, intent)
-    const names: Record<string, string> = { "#rev": Codec.rev }
-    const attributeValues: Items.Item = {}
-    const sets: Array<string> = ["#rev = :rev"]
-    Object.entries(values).forEach(([name, value], i) => {
-      names[`#a${i}`] = name
-      attributeValues[`:a${i}`] = value
-      sets.push(`#a${i} = :a${i}`)
-    })
-    names["#iw"] = A.writer
-    const put = request.change._tag === "Put" ? request.change : undefined
-    if (put !== undefined) {
-      names["#kind"] = "kind"
-      names["#tomb"] = "tombstone"
-      names["#ver"] = "version"
-      attributeValues[":v"] = N(put.document.version)
-    }
-    attributeValues[":me"] = S(request.writer)
-    // `#iw = :me`: a retry of this very request after a lost answer finds its own intent.
-    const free = "(attribute_not_exists(#iw) OR #iw = :me)"
-    const condition =
-      put === undefined ? free : `${free} AND (attribute_not_exists(#kind) OR attribute_exists(#tomb) OR #ver < :v)`
-    const decide = (item: Option.Option<Items.Item>) =>
-      Effect.map(Codec.decodeSlot(registry, "intend", key, item), (slot) => ({
-        slot,
-        decision: Write.decideIntent(request, slot),
-      }))
-    const attempt = (round: number): Effect.Effect<IntentOutcome, CacheError | StaleWriteError> =>
-      Effect.gen(function* () {
-        if (dryRun) {
-          const { slot, decision } = yield* decide(yield* writes.getItem(stats, "intend", request.kind, request.id))
-          if (decision._tag === "Fail") return yield* decision.error
-          return outcomeOf(decision, slot)
-        }
-        const written = yield* call(stats, (abortSignal) =>
-          client.send(
-            new UpdateItemCommand({
-              TableName: table,
-              Key: docKey(request.kind, request.id),
-              UpdateExpression: `SET ${sets.join(", ")}`,
-              ConditionExpression: condition,
-              ExpressionAttributeNames: names,
-              ExpressionAttributeValues: { ...attributeValues, ":rev": S(randomUUID()) },
-              ReturnValues: "ALL_OLD",
-              ReturnValuesOnConditionCheckFailure: "ALL_OLD",
-              ReturnConsumedCapacity: "TOTAL",
-            }),
-            { abortSignal },
-          ),
-        ).pipe(
-          Effect.map((out) => ({ _tag: "Written" as const, item: Option.fromNullable(out.Attributes) })),
-          Effect.catchIf(
-            (failure) => isConditionalCheckFailed(failure.error),
-            (failure) =>
-              Effect.succeed({
-                _tag: "Refused" as const,
-                item: Option.fromNullable(conditionalCheckItem(failure.error)),
-              }),
-          ),
-          Effect.mapError(cacheError("intend", key)),
-        )
-        const { slot, decision } = yield* decide(written.item)
-        if (decision._tag === "Fail" && written._tag === "Refused") return yield* decision.error
-        if (written._tag === "Written")
-          return { _tag: "Recorded", previous: Option.map(slot.committed, (s) => s.entry) } as IntentOutcome
-        if (decision._tag === "Record") {
-          // Refused, yet the state returned allows it: it changed in between. Decide again.
-          if (round >= 5) {
-            return yield* new CacheError({
-              reason: "Contention",
-              operation: "intend",
-              key,
-              cause: "the document kept changing",
-            })
-          }
-          return yield* attempt(round + 1)
-        }
-        if (decision._tag === "Fail") return yield* decision.error
-        return outcomeOf(decision, slot)
-      })
-    return log(
-      "cache.intend",
-      {
-        table,
-        key,
-        writer: request.writer,
-        operation: intent.operation,
-        ...(intent.version !== undefined ? { version: intent.version } : {}),
-        stats,
-      },
-      attempt(0),
-      (outcome) => ({ outcome: outcome._tag }),
-    )
-  }
-
-  const commit: Service["commit"] = (request) => {
-    const key = Write.keyOf(request.kind, request.id)
-    const stats = newStats()
-    const guard: Guard = {
-      ConditionExpression: "#iw = :writer",
-      ExpressionAttributeNames: { "#iw": A.writer },
-      ExpressionAttributeValues: { ":writer": S(request.writer) },
-    }
-    const attempt = (round: number): Effect.Effect<CommitOutcome, CacheError | ConditionFailedError> =>
-      Effect.gen(function* () {
-        const change = request.change
-        const now = yield* Clock.currentTimeMillis
-        const next: Next =
-          change._tag === "Put"
-            ? Codec.documentItems(backend, change.document, {
-                s3Key: change.s3Key,
-                etag: change.etag,
-              })
-            : {
-                document: Items.tombstoneItem(
-                  request.kind,
-                  request.id,
-                  Math.floor(now / 1000) + Math.max(1, Math.round(change.ttlSeconds)),
-                  change.etag !== undefined ? { etag: change.etag } : {},
-                ),
-                customers: [],
-              }
-        if (dryRun) return { _tag: "Committed" } as CommitOutcome
-        const current: Current = {
-          document: Option.none(),
-          customerSks: Codec.customerSksOfEntry(request.previous),
-        }
-        const result = yield* writes.replace(stats, request.kind, request.id, current, next, guard, true).pipe(
-          Effect.as(Option.none<Conflict>()),
-          Effect.catchIf(
-            (e): e is Conflict => e instanceof Conflict,
-            (conflict) => Effect.succeed(Option.some(conflict)),
-          ),
-          Effect.mapError((e) => cacheError("commit", key)(e as never)),
-        )
-        if (Option.isNone(result)) return { _tag: "Committed" } as CommitOutcome
-        const slot = yield* Codec.decodeSlot(registry, "commit", key, result.value.item)
-        const decision = Write.decideCommit(request, slot)
-        if (decision._tag === "Already") return { _tag: "AlreadyCommitted" } as CommitOutcome
-        if (decision._tag === "Fail") return yield* decision.error
-        if (round >= 3)
-          return yield* new CacheError({
-            reason: "Contention",
-            operation: "commit",
-            key,
-            cause: "the document kept changing",
-          })
-        return yield* attempt(round + 1)
-      })
-    return log(
-      "cache.commit",
-      { table, key, writer: request.writer, change: request.change._tag, stats },
-      attempt(0),
-      (outcome) => ({ outcome: outcome._tag }),
-    )
-  }
-
-  const clearIntent: Service["clearIntent"] = (kind, id, writer) => {
-    const key = Write.keyOf(kind, id)
-    const stats = newStats()
-    const names: Record<string, string> = { "#rev": Codec.rev }
-    Codec.intentAttributeNames.forEach((name, i) => {
-      names[`#r${i}`] = name
-    })
-    const removes = Codec.intentAttributeNames.map((_, i) => `#r${i}`)
-    return log(
-      "cache.clearIntent",
-      { table, key, writer, stats },
-      Effect.gen(function* () {
-        if (dryRun) return "dry-run"
-        const cleared = yield* call(stats, (abortSignal) =>
-          client.send(
-            new UpdateItemCommand({
-              TableName: table,
-              Key: docKey(kind, id),
-              UpdateExpression: `SET #rev = :rev REMOVE ${removes.join(", ")}`,
-              ConditionExpression: "#r0 = :writer",
-              ExpressionAttributeNames: names,
-              ExpressionAttributeValues: { ":rev": S(randomUUID()), ":writer": S(writer) },
-              ReturnValues: "ALL_NEW",
-              ReturnConsumedCapacity: "TOTAL",
-            }),
-            { abortSignal },
-          ),
-        ).pipe(
-          Effect.map((out) => Option.fromNullable(out.Attributes)),
-          Effect.catchIf(
-            (failure) => isConditionalCheckFailed(failure.error),
-            () => Effect.succeed(Option.none<Items.Item>()),
-          ),
-          Effect.mapError(cacheError("clearIntent", key)),
-        )
-        if (Option.isNone(cleared)) return "absent"
-        if (cleared.value.kind !== undefined || cleared.value.tombstone !== undefined) return "cleared"
-        // Nothing was committed before the intent: remove the empty item, so the key is absent again.
-        yield* call(stats, (abortSignal) =>
-          client.send(
-            new DeleteItemCommand({
-              TableName: table,
-              Key: docKey(kind, id),
-              ConditionExpression:
-                "attribute_not_exists(#kind) AND attribute_not_exists(#tomb) AND attribute_not_exists(#iw)",
-              ExpressionAttributeNames: { "#kind": "kind", "#tomb": "tombstone", "#iw": A.writer },
-              ReturnConsumedCapacity: "TOTAL",
-            }),
-            { abortSignal },
-          ),
-        ).pipe(
-          Effect.catchIf(
-            (failure) => isConditionalCheckFailed(failure.error),
-            () => Effect.void,
-          ),
-          Effect.mapError(cacheError("clearIntent", key)),
-        )
-        return "cleared"
-      }),
-      (outcome) => ({ outcome }),
-    ).pipe(Effect.asVoid)
-  }
-
-  const intents: Service["intents"] = ({ expiredBefore }) => {
-    const stats: Stats = newStats()
-    const bound = Codec.intentSortKey(expiredBefore, "", "").slice(0, 15)
-    const shard = (n: number) =>
-      Stream.paginateChunkEffect(undefined as Items.Item | undefined, (start) =>
-        call(stats, (abortSignal) =>
-          client.send(
-            new QueryCommand({
-              TableName: table,
-              IndexName: Table.index("IntentIndex").name,
-              KeyConditionExpression: "#p = :p AND #s < :bound",
-              ExpressionAttributeNames: { "#p": A.indexPartition, "#s": A.indexSort },
-              ExpressionAttributeValues: { ":p": S(`I#${n}`), ":bound": S(bound) },
-              ReturnConsumedCapacity: "TOTAL",
-              ...(start !== undefined ? { ExclusiveStartKey: start } : {}),
-            }),
-            { abortSignal },
-          ),
-        ).pipe(
-          Effect.mapError(cacheError("intents", `I#${n}`)),
-          Effect.map((out) => {
-            const found = (out.Items ?? []).flatMap((item): Array<PendingIntent> => {
-              const parsed = Items.parseDocumentPk(item[Table.definition.partitionKey]?.S ?? "")
-              const intent = Codec.intentOf(item)
-              return parsed === undefined || Option.isNone(intent) ? [] : [{ ...parsed, intent: intent.value }]
-            })
-            return [Chunk.unsafeFromArray(found), Option.fromNullable(out.LastEvaluatedKey)] as const
-          }),
-        ),
-      )
-    return Stream.concatAll(Chunk.makeBy(Table.intentShards, shard))
-  }
-
-  return { inspect, intend, commit, clearIntent, intents }
 }
 
 const outcomeOf = (

@@ -1,3 +1,13 @@
+/**
+ * The reads, non-protocol writes and transaction builder of the DynamoDB
+ * backend, each a named module-level function over the {@link Backend}:
+ * `getItem`, `partition` and `customerSksOf` read; `put` decides each attempt in
+ * `putAttempt` (and re-indexes an unchanged entry in `reindexUnchanged`);
+ * delete, tombstone and restore are `replaceAll` with the items they leave.
+ * `make` binds them to one backend, once.
+ *
+ * @since 0.2.0
+ */
 import { GetItemCommand, QueryCommand } from "@aws-sdk/client-dynamodb"
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
@@ -5,11 +15,13 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as CacheEntry from "../../CacheEntry.js"
+import type * as Document from "../../Document.js"
 import {
   CacheError,
   type Condition,
   type ConditionFailedError,
   type DeleteOutcome,
+  type PutOptions,
   type PutOutcome,
   type Service,
 } from "../../DocumentCache.js"
@@ -22,33 +34,33 @@ import * as Codec from "./Codec.js"
 import * as Transact from "./Transact.js"
 import { Conflict, type Current, type Next } from "./Transact.js"
 
-/** The reads, non-protocol writes and transaction builder of the backend. */
-export const make = (backend: Backend) => {
-  const { client, table, registry, call, dryRun } = backend
-
-  const getItem = (stats: Stats, operation: string, kind: string, id: string) =>
-    call(stats, (abortSignal) =>
-      client.send(
+/** The document item of `kind`/`id`, read consistently. */
+export const getItem = (backend: Backend, stats: Stats, operation: string, kind: string, id: string) =>
+  backend
+    .call(stats, (abortSignal) =>
+      backend.client.send(
         new GetItemCommand({
-          TableName: table,
+          TableName: backend.table,
           Key: docKey(kind, id),
           ConsistentRead: true,
           ReturnConsumedCapacity: "TOTAL",
         }),
         { abortSignal },
       ),
-    ).pipe(
+    )
+    .pipe(
       Effect.map((out) => Option.fromNullable(out.Item)),
       Effect.mapError(cacheError(operation, Write.keyOf(kind, id))),
     )
 
-  /** Every item of a document's partition (document item and customer items). */
-  const partition = (stats: Stats, operation: string, kind: string, id: string) =>
-    Stream.paginateChunkEffect(undefined as Items.Item | undefined, (start) =>
-      call(stats, (abortSignal) =>
-        client.send(
+/** Every item of a document's partition (document item and customer items). */
+export const partition = (backend: Backend, stats: Stats, operation: string, kind: string, id: string) =>
+  Stream.paginateChunkEffect(undefined as Items.Item | undefined, (start) =>
+    backend
+      .call(stats, (abortSignal) =>
+        backend.client.send(
           new QueryCommand({
-            TableName: table,
+            TableName: backend.table,
             KeyConditionExpression: "#pk = :pk",
             ExpressionAttributeNames: { "#pk": Table.definition.partitionKey },
             ExpressionAttributeValues: { ":pk": S(Items.documentPk(kind, id)) },
@@ -58,226 +70,281 @@ export const make = (backend: Backend) => {
           }),
           { abortSignal },
         ),
-      ).pipe(
+      )
+      .pipe(
         Effect.map(
           (out) => [Chunk.unsafeFromArray(out.Items ?? []), Option.fromNullable(out.LastEvaluatedKey)] as const,
         ),
       ),
-    ).pipe(
-      Stream.runCollect,
-      Effect.map((chunk): Current => {
-        const items = Chunk.toArray(chunk)
-        return {
-          document: Option.fromNullable(items.find((item) => item.sk?.S === Items.documentSk)),
-          customerSks: items.flatMap((item) => (item.sk?.S?.startsWith("CUST#") ? [item.sk.S] : [])),
-        }
-      }),
-      Effect.mapError(cacheError(operation, Write.keyOf(kind, id))),
-    )
+  ).pipe(
+    Stream.runCollect,
+    Effect.map((chunk): Current => {
+      const items = Chunk.toArray(chunk)
+      return {
+        document: Option.fromNullable(items.find((item) => item.sk?.S === Items.documentSk)),
+        customerSks: items.flatMap((item) => (item.sk?.S?.startsWith("CUST#") ? [item.sk.S] : [])),
+      }
+    }),
+    Effect.mapError(cacheError(operation, Write.keyOf(kind, id))),
+  )
 
-  /**
-   * The customer sort keys a document's items have: from its committed entry,
-   * or from the partition when a chain was interrupted (`pending`).
-   */
-  const customerSksOf = (
-    stats: Stats,
-    operation: string,
-    kind: string,
-    id: string,
-    item: Option.Option<Items.Item>,
-  ): Effect.Effect<ReadonlyArray<string>, CacheError> =>
-    Option.isSome(item) && item.value.pending?.BOOL === true
-      ? Effect.map(partition(stats, operation, kind, id), (p) => p.customerSks)
-      : Effect.succeed(
-          Option.match(item, {
-            onNone: () => [] as Array<string>,
-            onSome: (i) => (i.customers?.L ?? []).flatMap((c) => (c.S !== undefined ? [Items.customerSk(c.S)] : [])),
-          }),
-        )
+/**
+ * The customer sort keys a document's items have: from its committed entry,
+ * or from the partition when a chain was interrupted (`pending`).
+ */
+export const customerSksOf = (
+  backend: Backend,
+  stats: Stats,
+  operation: string,
+  kind: string,
+  id: string,
+  item: Option.Option<Items.Item>,
+): Effect.Effect<ReadonlyArray<string>, CacheError> =>
+  Option.isSome(item) && item.value.pending?.BOOL === true
+    ? Effect.map(partition(backend, stats, operation, kind, id), (p) => p.customerSks)
+    : Effect.succeed(
+        Option.match(item, {
+          onNone: () => [] as Array<string>,
+          onSome: (i) => (i.customers?.L ?? []).flatMap((c) => (c.S !== undefined ? [Items.customerSk(c.S)] : [])),
+        }),
+      )
 
-  const put: Service["put"] = (document, putOptions) => {
-    const key = Write.keyOf(document.kind, document.id)
-    const stats = newStats()
-    return log(
-      "cache.put",
-      { table, key, version: document.version, ...(dryRun ? { dryRun } : {}), stats },
-      Effect.gen(function* () {
-        if (registry.get(document.kind) === undefined) {
-          return yield* new CacheError({ reason: "Invalid", operation: "put", key, cause: "unregistered kind" })
-        }
-        const sequencer = putOptions.sequencer !== undefined ? normalizeSequencer(putOptions.sequencer) : undefined
-        const next = Codec.documentItems(backend, document, {
+/** One put: what every attempt of it reads. */
+interface PutRequest {
+  readonly backend: Backend
+  readonly document: Document.AnyDocument
+  readonly options: PutOptions
+  readonly key: string
+  readonly stats: Stats
+  readonly next: ReturnType<typeof Codec.documentItems>
+  readonly hash: string
+}
+
+/**
+ * Whether the first attempt assumes no item and skips the read: a create (version 1,
+ * or an `Absent` condition such as a refill). Its `attribute_not_exists` guard checks
+ * that atomically; when an item exists the transaction is cancelled (nothing written)
+ * and DynamoDB returns the item (ALL_OLD), so the write is decided on it exactly as
+ * after a read.
+ */
+const skipsRead = (request: PutRequest): boolean => {
+  const { document, options } = request
+  return (
+    !request.backend.dryRun &&
+    (options.condition?._tag === "Absent" ||
+      (options.condition === undefined && (document.version === 1 || options.likelyAbsent === true))) &&
+    Write.decidePut(document, request.hash, options, Option.none())._tag === "Write"
+  )
+}
+
+/** Replaces the document's items, a guard conflict passed on for `optimistic` to decide again. */
+const replaceItems = (request: PutRequest, item: Option.Option<Items.Item>, next: Next) =>
+  Effect.flatMap(
+    customerSksOf(request.backend, request.stats, "put", request.document.kind, request.document.id, item),
+    (customerSks) =>
+      Transact.replace(request.backend)(
+        request.stats,
+        request.document.kind,
+        request.document.id,
+        { document: item, customerSks },
+        next,
+      ).pipe(Effect.mapError((e) => (e instanceof Conflict ? e : cacheError("put", request.key)(e)))),
+  )
+
+/**
+ * The same content under an older status index layout (before sharding, or another
+ * shard count): re-index the committed entry as it is (etag, sequencer and expiry
+ * kept), guarded like any write. This is how backfill migrates a table.
+ */
+const reindexUnchanged = (request: PutRequest, item: Items.Item, current: CacheEntry.Entry) => {
+  const reindexed = Codec.entryItems(request.backend, current)
+  const hashed = item[Codec.contentHash]
+  return Effect.as(
+    replaceItems(request, Option.some(item), {
+      document: hashed === undefined ? reindexed.document : { ...reindexed.document, [Codec.contentHash]: hashed },
+      customers: reindexed.customers,
+    }),
+    { _tag: "Written", previous: Option.some(current) } as PutOutcome,
+  )
+}
+
+/** One attempt of a put: decide on the item seen (or read now), then write it. */
+const putAttempt = (request: PutRequest, seen: Option.Option<Option.Option<Items.Item>>) =>
+  Effect.gen(function* () {
+    const { backend, document, key } = request
+    const item = Option.isSome(seen)
+      ? seen.value
+      : yield* getItem(backend, request.stats, "put", document.kind, document.id)
+    const slot = yield* Codec.decodeSlot(backend.registry, "put", key, item)
+    const decision = Write.decidePut(document, request.hash, request.options, slot.committed)
+    if (decision._tag === "Fail") return yield* decision.error
+    if (decision._tag === "Unchanged") {
+      const unchanged: PutOutcome = { _tag: "Unchanged", current: decision.current }
+      const stale =
+        Option.isSome(item) &&
+        item.value.statusPk?.S !== undefined &&
+        item.value.statusPk.S !== request.next.document.statusPk?.S
+      if (!stale || backend.dryRun || Write.checkNoIntent(key, "put", slot.intent) !== undefined) return unchanged
+      return yield* reindexUnchanged(request, item.value, decision.current)
+    }
+    const held = Write.checkNoIntent(key, "put", slot.intent)
+    if (held !== undefined) return yield* held
+    const written: PutOutcome = { _tag: "Written", previous: Option.map(slot.committed, (s) => s.entry) }
+    if (backend.dryRun) return written
+    yield* replaceItems(request, item, request.next)
+    return written
+  })
+
+/** Puts a document's items (decided on what the cache holds), retried on a guard conflict. */
+export const put = (backend: Backend, document: Document.AnyDocument, putOptions: PutOptions) => {
+  const { table, dryRun } = backend
+  const key = Write.keyOf(document.kind, document.id)
+  const stats = newStats()
+  return log(
+    "cache.put",
+    { table, key, version: document.version, ...(dryRun ? { dryRun } : {}), stats },
+    Effect.suspend(() => {
+      if (backend.registry.get(document.kind) === undefined) {
+        return Effect.fail(new CacheError({ reason: "Invalid", operation: "put", key, cause: "unregistered kind" }))
+      }
+      const sequencer = putOptions.sequencer !== undefined ? normalizeSequencer(putOptions.sequencer) : undefined
+      const request: PutRequest = {
+        backend,
+        document,
+        options: putOptions,
+        key,
+        stats,
+        next: Codec.documentItems(backend, document, {
           s3Key: putOptions.s3Key,
           ...(putOptions.etag !== undefined ? { etag: putOptions.etag } : {}),
           ...(sequencer !== undefined ? { sequencer } : {}),
-        })
-        const hash = Write.contentHash(document)
-        // A create (version 1, or an `Absent` condition such as a refill) skips the read: the first
-        // attempt assumes no item, which its `attribute_not_exists` guard checks atomically. When an
-        // item exists the transaction is cancelled (nothing written) and DynamoDB returns the item
-        // (ALL_OLD), so the write is decided on it exactly as after a read.
-        const create =
-          !dryRun &&
-          (putOptions.condition?._tag === "Absent" ||
-            (putOptions.condition === undefined && (document.version === 1 || putOptions.likelyAbsent === true))) &&
-          Write.decidePut(document, hash, putOptions, Option.none())._tag === "Write"
-        return yield* Transact.optimistic(
-          "put",
-          key,
-          (seen) =>
-            Effect.gen(function* () {
-              const item = Option.isSome(seen) ? seen.value : yield* getItem(stats, "put", document.kind, document.id)
-              const slot = yield* Codec.decodeSlot(registry, "put", key, item)
-              const decision = Write.decidePut(document, hash, putOptions, slot.committed)
-              if (decision._tag === "Fail") return yield* decision.error
-              if (decision._tag === "Unchanged") {
-                const unchanged: PutOutcome = { _tag: "Unchanged", current: decision.current }
-                // The same content under an older status index layout (before sharding, or another
-                // shard count): re-index the committed entry as it is (etag, sequencer and expiry
-                // kept), guarded like any write. This is how backfill migrates a table.
-                const stale =
-                  Option.isSome(item) &&
-                  item.value.statusPk?.S !== undefined &&
-                  item.value.statusPk.S !== next.document.statusPk?.S
-                if (!stale || dryRun || Write.checkNoIntent(key, "put", slot.intent) !== undefined) return unchanged
-                const reindexed = Codec.entryItems(backend, decision.current)
-                const hashed = item.value[Codec.contentHash]
-                const customerSks = yield* customerSksOf(stats, "put", document.kind, document.id, item)
-                yield* Transact.replace(backend)(
-                  stats,
-                  document.kind,
-                  document.id,
-                  { document: item, customerSks },
-                  {
-                    document:
-                      hashed === undefined
-                        ? reindexed.document
-                        : { ...reindexed.document, [Codec.contentHash]: hashed },
-                    customers: reindexed.customers,
-                  },
-                ).pipe(Effect.mapError((e) => (e instanceof Conflict ? e : cacheError("put", key)(e))))
-                return { _tag: "Written", previous: Option.some(decision.current) } as PutOutcome
-              }
-              const held = Write.checkNoIntent(key, "put", slot.intent)
-              if (held !== undefined) return yield* held
-              const written: PutOutcome = { _tag: "Written", previous: Option.map(slot.committed, (s) => s.entry) }
-              if (dryRun) return written
-              const customerSks = yield* customerSksOf(stats, "put", document.kind, document.id, item)
-              yield* Transact.replace(backend)(
-                stats,
-                document.kind,
-                document.id,
-                { document: item, customerSks },
-                next,
-              ).pipe(Effect.mapError((e) => (e instanceof Conflict ? e : cacheError("put", key)(e))))
-              return written
-            }),
-          create ? Option.some(Option.none()) : Option.none(),
-        )
-      }),
-      (outcome) => ({ outcome: outcome._tag }),
-    )
-  }
-
-  /** Delete, tombstone and restore: read the whole partition, check the condition, replace. */
-  const replaceAll = (
-    operation: string,
-    kind: string,
-    id: string,
-    condition: Condition | undefined,
-    next: (now: number) => Next,
-  ): Effect.Effect<DeleteOutcome, CacheError | ConditionFailedError> => {
-    const key = Write.keyOf(kind, id)
-    const stats = newStats()
-    return log(
-      `cache.${operation}`,
-      {
-        table,
-        key,
-        ...(condition !== undefined ? { condition: Write.describe(condition) } : {}),
-        ...(dryRun ? { dryRun } : {}),
-        stats,
-      },
-      Transact.optimistic(operation, key, () =>
-        Effect.gen(function* () {
-          const current = yield* partition(stats, operation, kind, id)
-          const slot = yield* Codec.decodeSlot(registry, operation, key, current.document)
-          const previous = Option.map(slot.committed, (s) => s.entry)
-          const failed =
-            Write.checkCondition(key, operation, previous, condition) ??
-            Write.checkNoIntent(key, operation, slot.intent)
-          if (failed !== undefined) return yield* failed
-          const outcome: DeleteOutcome = Option.match(previous, {
-            onNone: () => ({ _tag: "Absent" }),
-            onSome: (entry) => ({ _tag: "Deleted", previous: entry }),
-          })
-          const target = next(yield* Clock.currentTimeMillis)
-          if (
-            dryRun ||
-            (Option.isNone(current.document) && current.customerSks.length === 0 && target.document === undefined)
-          ) {
-            return outcome
-          }
-          yield* Transact.replace(backend)(stats, kind, id, current, target).pipe(
-            Effect.mapError((e) => (e instanceof Conflict ? e : cacheError(operation, key)(e))),
-          )
-          return outcome
         }),
-      ),
-      (outcome) => ({ outcome: outcome._tag }),
-    )
-  }
+        hash: Write.contentHash(document),
+      }
+      return Transact.optimistic(
+        "put",
+        key,
+        (seen) => putAttempt(request, seen),
+        skipsRead(request) ? Option.some(Option.none()) : Option.none(),
+      )
+    }),
+    (outcome) => ({ outcome: outcome._tag }),
+  )
+}
 
-  const get: Service["get"] = (kind, id, getOptions) => {
-    const key = Write.keyOf(kind, id)
-    const stats = newStats()
-    return log(
-      "cache.get",
-      { table, key, stats },
+/** Delete, tombstone and restore: read the whole partition, check the condition, replace. */
+const replaceAll = (
+  backend: Backend,
+  operation: string,
+  kind: string,
+  id: string,
+  condition: Condition | undefined,
+  next: (now: number) => Next,
+): Effect.Effect<DeleteOutcome, CacheError | ConditionFailedError> => {
+  const { table, dryRun } = backend
+  const key = Write.keyOf(kind, id)
+  const stats = newStats()
+  return log(
+    `cache.${operation}`,
+    {
+      table,
+      key,
+      ...(condition !== undefined ? { condition: Write.describe(condition) } : {}),
+      ...(dryRun ? { dryRun } : {}),
+      stats,
+    },
+    Transact.optimistic(operation, key, () =>
       Effect.gen(function* () {
-        const item = yield* getItem(stats, "get", kind, id)
-        const slot = yield* Codec.decodeSlot(registry, "get", key, item)
-        const now = yield* Clock.currentTimeMillis
-        return Option.filter(
-          Option.map(slot.committed, (s) => s.entry),
-          (entry) => getOptions?.includeExpired === true || !CacheEntry.isExpired(entry.expiresAt, now),
+        const current = yield* partition(backend, stats, operation, kind, id)
+        const slot = yield* Codec.decodeSlot(backend.registry, operation, key, current.document)
+        const previous = Option.map(slot.committed, (s) => s.entry)
+        const failed =
+          Write.checkCondition(key, operation, previous, condition) ?? Write.checkNoIntent(key, operation, slot.intent)
+        if (failed !== undefined) return yield* failed
+        const outcome: DeleteOutcome = Option.match(previous, {
+          onNone: () => ({ _tag: "Absent" }),
+          onSome: (entry) => ({ _tag: "Deleted", previous: entry }),
+        })
+        const target = next(yield* Clock.currentTimeMillis)
+        if (
+          dryRun ||
+          (Option.isNone(current.document) && current.customerSks.length === 0 && target.document === undefined)
+        ) {
+          return outcome
+        }
+        yield* Transact.replace(backend)(stats, kind, id, current, target).pipe(
+          Effect.mapError((e) => (e instanceof Conflict ? e : cacheError(operation, key)(e))),
         )
+        return outcome
       }),
-      (entry) => ({ outcome: Option.isSome(entry) ? entry.value._tag : "Absent" }),
-      // Reads are the hot path: their success lines are debug (DOCKET_LOG_LEVEL=debug); failures always warn.
-      "debug",
-    )
-  }
+    ),
+    (outcome) => ({ outcome: outcome._tag }),
+  )
+}
 
+/** The committed entry of `kind`/`id`, unless expired (or with `includeExpired`). */
+export const get = (
+  backend: Backend,
+  kind: string,
+  id: string,
+  getOptions: Parameters<Service["get"]>[2],
+): ReturnType<Service["get"]> => {
+  const key = Write.keyOf(kind, id)
+  const stats = newStats()
+  return log(
+    "cache.get",
+    { table: backend.table, key, stats },
+    Effect.gen(function* () {
+      const item = yield* getItem(backend, stats, "get", kind, id)
+      const slot = yield* Codec.decodeSlot(backend.registry, "get", key, item)
+      const now = yield* Clock.currentTimeMillis
+      return Option.filter(
+        Option.map(slot.committed, (s) => s.entry),
+        (entry) => getOptions?.includeExpired === true || !CacheEntry.isExpired(entry.expiresAt, now),
+      )
+    }),
+    (entry) => ({ outcome: Option.isSome(entry) ? entry.value._tag : "Absent" }),
+    // Reads are the hot path: their success lines are debug (DOCKET_LOG_LEVEL=debug); failures always warn.
+    "debug",
+  )
+}
+
+const deleted = (): Next => ({ document: undefined, customers: [] })
+
+/** The tombstone a `tombstone` leaves, expiring `ttlSeconds` after `now`. */
+const tombstoneOf =
+  (kind: string, id: string, options: Parameters<Service["tombstone"]>[2]) =>
+  (now: number): Next => ({
+    document: Items.tombstoneItem(kind, id, Math.floor(now / 1000) + Math.max(1, Math.round(options.ttlSeconds)), {
+      ...(options.etag !== undefined ? { etag: options.etag } : {}),
+      ...(options.sequencer !== undefined ? { sequencer: normalizeSequencer(options.sequencer) } : {}),
+    }),
+    customers: [],
+  })
+
+/** The items a `restore` puts back: the previous entry's, or none. */
+const restoredOf = (backend: Backend, previous: Option.Option<CacheEntry.Entry>) => (): Next =>
+  Option.match(previous, { onNone: deleted, onSome: (entry) => Codec.entryItems(backend, entry) })
+
+/** The functions of this module bound to one backend (built once, by the backend's `make`). */
+export const make = (backend: Backend) => {
   const service: Pick<Service, "get" | "put" | "delete" | "tombstone" | "restore"> = {
-    get,
-    put,
-    delete: (kind, id, deleteOptions) =>
-      replaceAll("delete", kind, id, deleteOptions?.condition, () => ({ document: undefined, customers: [] })),
+    get: (kind, id, getOptions) => get(backend, kind, id, getOptions),
+    put: (document, putOptions) => put(backend, document, putOptions),
+    delete: (kind, id, deleteOptions) => replaceAll(backend, "delete", kind, id, deleteOptions?.condition, deleted),
     tombstone: (kind, id, tombstoneOptions) =>
-      replaceAll("tombstone", kind, id, tombstoneOptions.condition, (now) => ({
-        document: Items.tombstoneItem(
-          kind,
-          id,
-          Math.floor(now / 1000) + Math.max(1, Math.round(tombstoneOptions.ttlSeconds)),
-          {
-            ...(tombstoneOptions.etag !== undefined ? { etag: tombstoneOptions.etag } : {}),
-            ...(tombstoneOptions.sequencer !== undefined
-              ? { sequencer: normalizeSequencer(tombstoneOptions.sequencer) }
-              : {}),
-          },
-        ),
-        customers: [],
-      })),
+      replaceAll(backend, "tombstone", kind, id, tombstoneOptions.condition, tombstoneOf(kind, id, tombstoneOptions)),
     restore: (kind, id, previous, condition) =>
-      Effect.asVoid(
-        replaceAll("restore", kind, id, condition, () =>
-          Option.match(previous, {
-            onNone: () => ({ document: undefined, customers: [] }),
-            onSome: (entry) => Codec.entryItems(backend, entry),
-          }),
-        ),
-      ),
+      Effect.asVoid(replaceAll(backend, "restore", kind, id, condition, restoredOf(backend, previous))),
   }
-  return { service, getItem, partition, customerSksOf, replace: Transact.replace(backend) }
+  return {
+    service,
+    getItem: (stats: Stats, operation: string, kind: string, id: string) =>
+      getItem(backend, stats, operation, kind, id),
+    partition: (stats: Stats, operation: string, kind: string, id: string) =>
+      partition(backend, stats, operation, kind, id),
+    customerSksOf: (stats: Stats, operation: string, kind: string, id: string, item: Option.Option<Items.Item>) =>
+      customerSksOf(backend, stats, operation, kind, id, item),
+    replace: Transact.replace(backend),
+  }
 }
