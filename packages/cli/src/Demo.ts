@@ -25,6 +25,7 @@ import * as Notifications from "@docket/local/Notifications"
 import * as Effect from "effect/Effect"
 import * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
+import { CliError } from "./CliError.js"
 import * as DemoCorpus from "./DemoCorpus.js"
 import * as Environment from "./Environment.js"
 import * as GlobalOptions from "./GlobalOptions.js"
@@ -71,7 +72,11 @@ const startStack = Effect.gen(function* () {
   const t0 = performance.now()
   yield* Output.note("starting a private local stack (DynamoDB Local + S3 emulator)...")
   const stack = yield* LocalStack.acquire()
-  yield* Effect.promise(() => Promise.all([stack.createTable(table), stack.createBucket(bucket)]))
+  yield* Effect.tryPromise({
+    try: () => Promise.all([stack.createTable(table), stack.createBucket(bucket)]),
+    catch: (cause) =>
+      new CliError({ reason: "Failure", message: `Creating the table or bucket failed: ${String(cause)}`, cause }),
+  })
   const stackMs = performance.now() - t0
   const settings = DocketConfig.make({
     table,
@@ -231,17 +236,19 @@ const showEventSync = (demo: Demo, consumer: { readonly idle: Effect.Effect<void
       `\n5. event sync: raw S3 PutObject of ${changed.kind}/${changed.id} v${edited.version}, bypassing Docket`,
     )
     const tEvent = performance.now()
-    yield* Effect.promise(() =>
-      s3.send(
-        new PutObjectCommand({
-          Bucket: bucket,
-          Key: `changes/${changed.id}.json`,
-          Body: JSON.stringify(edited),
-          ContentType: "application/json",
-        }),
-      ),
-    )
-    s3.destroy()
+    yield* Effect.tryPromise({
+      try: () =>
+        s3.send(
+          new PutObjectCommand({
+            Bucket: bucket,
+            Key: `changes/${changed.id}.json`,
+            Body: JSON.stringify(edited),
+            ContentType: "application/json",
+          }),
+        ),
+      catch: (cause) =>
+        new CliError({ reason: "Failure", message: `The raw S3 PutObject failed: ${String(cause)}`, cause }),
+    }).pipe(Effect.ensuring(Effect.sync(() => s3.destroy())))
     yield* Effect.sleep("20 millis")
     yield* consumer.idle
     const after = yield* demo.cache.get(changed.kind, changed.id)

@@ -81,7 +81,8 @@ export type Delivery = "sqs" | "direct"
 /** The Lambda's SQS answer: the messages whose records failed come back, then go to the DLQ. */
 const deliverThroughSqs = (stack: LocalStack.Stack, bucket: string) =>
   Effect.gen(function* () {
-    const options = yield* S3EventSync.config.pipe(Effect.orDie)
+    // A setting that does not parse (DOCKET_EVENT_CONCURRENCY=0) fails the command as a ConfigError (exit 2).
+    const options = yield* S3EventSync.config
     const runtime = yield* Effect.runtime<S3EventSync.Requirements>()
     yield* SqsDelivery.scoped(stack, bucket, (event) =>
       Runtime.runPromise(runtime)(

@@ -13,6 +13,7 @@ import * as FallbackReader from "@docket/core/FallbackReader"
 import * as MetricsExport from "@docket/core/MetricsExport"
 import * as Tracing from "@docket/core/Tracing"
 import * as WriteThrough from "@docket/core/WriteThrough"
+import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -125,12 +126,12 @@ export const layer: Layer.Layer<Docket.Services | Documents, never, Environment.
 /**
  * Spans exported over OTLP when the command's environment turns tracing on
  * (`OTEL_EXPORTER_OTLP_ENDPOINT`, read through the command's configuration);
- * nothing otherwise.
+ * nothing otherwise. A tracing setting that does not parse fails the command
+ * with its `ConfigError` (exit 2, like any other setting), not a defect.
  */
-export const layerTracing: Layer.Layer<never, never, Environment.Environment> = Layer.unwrapEffect(
+export const layerTracing: Layer.Layer<never, ConfigError.ConfigError, Environment.Environment> = Layer.unwrapEffect(
   Effect.flatMap(Environment.Environment, ({ provider }) =>
     Effect.withConfigProvider(Tracing.config("docket-cli"), provider).pipe(
-      Effect.orDie,
       Effect.map(Option.match({ onNone: () => Layer.empty, onSome: (settings) => Tracing.layer(settings) })),
     ),
   ),

@@ -376,7 +376,16 @@ export const objects = (
     Effect.gen(function* () {
       const manifest = yield* readManifest(url, reader)
       const directory = yield* Effect.acquireRelease(
-        Effect.promise(() => mkdtemp(join(options.directory ?? tmpdir(), "docket-inventory-"))),
+        Effect.tryPromise({
+          try: () => mkdtemp(join(options.directory ?? tmpdir(), "docket-inventory-")),
+          catch: (cause) =>
+            new InventoryError({
+              reason: "ReadFailed",
+              location: url,
+              detail: `could not create a temporary directory for the inventory files: ${(cause as Error)?.message ?? String(cause)}`,
+              cause,
+            }),
+        }),
         (dir) => Effect.promise(() => rm(dir, { recursive: true, force: true })),
       )
       const prefix = options.prefix ?? ""
