@@ -34,80 +34,18 @@
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
-import type * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as DocketConfig from "./DocketConfig.js"
 import * as DocumentCache from "./DocumentCache.js"
 import * as DocumentKind from "./DocumentKind.js"
 import * as DocumentStore from "./DocumentStore.js"
+import type { Options, Progress } from "./internal/backfillRun.js"
 import * as Run from "./internal/backfillRun.js"
 import * as Step from "./internal/backfillStep.js"
 import * as Bulk from "./internal/bulk.js"
 import * as Watermark from "./internal/watermark.js"
 
-/** What to backfill. Every filter is optional; all given filters must match. */
-export interface Options {
-  /** Indexing time at or after this instant (ISO-8601). */
-  readonly from?: string
-  /** Indexing time strictly before this instant (ISO-8601). */
-  readonly to?: string
-  /** Documents of any of these customers. */
-  readonly customers?: ReadonlyArray<string>
-  /** Documents of any of these kinds. */
-  readonly kinds?: ReadonlyArray<string>
-  /** How many documents are in flight at once (default 8). */
-  readonly concurrency?: number
-  /** Resume after this key (a checkpoint), in listing order. */
-  readonly startAfter?: string
-  /** Decide what would be written and write nothing. Defaults to `DOCKET_DRY_RUN`. */
-  readonly dryRun?: boolean
-  /** Called whenever the checkpoint advances (at most every `checkpointEveryMs`) and once at the end. */
-  readonly onCheckpoint?: (key: string) => Effect.Effect<void>
-  /** Called with the counters at most every `progressEveryMs`, and once at the end. */
-  readonly onProgress?: (progress: Progress) => Effect.Effect<void>
-  readonly progressEveryMs?: number
-  readonly checkpointEveryMs?: number
-  /** How many failed keys the summary keeps, with their error (default 20). */
-  readonly maxFailuresReported?: number
-  /** Only the keys of shard `index` of `count` (0-based; a stable hash of the key decides). */
-  readonly shard?: Shard
-  /** The S3 side; default the bucket listing under the prefix (from `startAfter`). */
-  readonly source?: {
-    readonly kind: "listing" | "inventory"
-    readonly objects: Stream.Stream<DocumentStore.ObjectInfo, unknown>
-  }
-  /** Listed keys compared with the cache per batch (default 100, BatchGetItem's limit). */
-  readonly batchSize?: number
-}
-
-/** Counters of a run so far. */
-export interface Progress {
-  /** Objects listed (every key under the prefix, documents or not). */
-  readonly listed: number
-  /** Documents that matched the filters. */
-  readonly matched: number
-  /** Documents written to the cache (or that would be, in a dry run). */
-  readonly written: number
-  /** Documents the cache already held in exactly this version. */
-  readonly unchanged: number
-  /** Documents the cache holds in a newer version than S3 (left alone: run reconcile). */
-  readonly newerInCache: number
-  /** Object bodies read (only for documents whose ETag differs from the cache's). */
-  readonly bodiesRead: number
-  /** Objects listed in all (of this shard), once the listing is exhausted. */
-  readonly total: number | undefined
-  /** Objects processed (compared, written, skipped or failed). */
-  readonly processed: number
-  /** Objects processed per second so far. */
-  readonly ratePerSecond: number
-  /** Estimated time left, once the total is known. */
-  readonly etaMs: number | undefined
-  /** Keys that could not be processed (read, decode or write failed after retries). */
-  readonly failed: number
-  /** The checkpoint: resume after this key. */
-  readonly checkpoint: Option.Option<string>
-  readonly elapsedMs: number
-}
+export type { Options, Progress } from "./internal/backfillRun.js"
 
 /** A key that failed, and why (`retryable`: trying again later may succeed). */
 export type Failure = Step.Failure
@@ -119,8 +57,6 @@ export interface Summary extends Progress {
   readonly completed: boolean
   readonly failures: ReadonlyArray<Failure>
 }
-
-type Outcome = Step.Outcome
 
 /** The backfill could not run at all: bad filters, or the listing itself failed. */
 export const BackfillError = Step.BackfillError
