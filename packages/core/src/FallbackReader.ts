@@ -71,6 +71,165 @@ const newerThan =
 
 const countRefill = (outcome: string) => Metric.increment(Metric.tagged(CacheMetrics.refills, "outcome", outcome))
 
+/** What a read and its refills use, built once by {@link make}. */
+interface Reader {
+  readonly cache: DocumentCache.Service
+  readonly store: DocumentStore.Service
+  readonly settings: DocketConfig.Settings
+  readonly registry: DocumentKind.Registry
+  /** The background refills (and intent resolutions), interrupted with the layer's scope. */
+  readonly refills: FiberSet.FiberSet<void, never>
+}
+
+/**
+ * Puts S3's document into the cache, only over what the read saw (`condition`):
+ * nothing at all, or the exact older version it found. A tombstone, or anything
+ * written since, wins. Never fails.
+ */
+const refill = (
+  reader: Reader,
+  key: string,
+  stored: DocumentStore.StoredDocument,
+  reason: FallbackReason,
+  condition: DocumentCache.Condition,
+) =>
+  Effect.gen(function* () {
+    const summary = reader.registry.summarize(stored.document)
+    const now = yield* Clock.currentTimeMillis
+    if (CacheEntry.isExpired(CacheEntry.expiresAt(summary.time, reader.settings.ttlDays), now)) return "skipped-expired"
+    const outcome = yield* reader.cache.put(stored.document, { s3Key: stored.key, etag: stored.etag, condition })
+    return outcome._tag === "Written" ? "ok" : "unchanged"
+  }).pipe(
+    // Something else reached the cache first: it wins, nothing to do.
+    Effect.catchTag("StaleWriteError", () => Effect.succeed("skipped-newer")),
+    Effect.catchTag("ConditionFailedError", () => Effect.succeed("skipped-changed")),
+    Effect.tap((outcome) => countRefill(outcome === "ok" || outcome === "unchanged" ? "ok" : "skipped")),
+    Effect.tapError(() => countRefill("failed")),
+    OperationLog.logged(
+      "fallbackReader.refill",
+      { key, s3Key: stored.key, version: stored.document.version, reason },
+      {
+        describe: (outcome) => ({ outcome }),
+      },
+    ),
+    Effect.ignore,
+  )
+
+/** In a dry run: the refill a fallback would start, logged. */
+const logDryRunRefill = (key: string, stored: DocumentStore.StoredDocument) =>
+  Effect.logInfo("fallbackReader.refill").pipe(
+    Effect.annotateLogs({
+      operation: "fallbackReader.refill",
+      key,
+      outcome: "dry-run",
+      would: `put cache ${key} version ${stored.document.version}`,
+      durationMs: 0,
+    }),
+  )
+
+/** Reads S3 for a read the cache could not answer, and starts the refill `refillAfter` allows. */
+const fromStore = (
+  reader: Reader,
+  kind: string,
+  id: string,
+  reason: FallbackReason,
+  /** The condition a refill with S3's document is written under; `None`: no refill. */
+  refillAfter: (stored: DocumentStore.StoredDocument) => Option.Option<DocumentCache.Condition>,
+) =>
+  Effect.gen(function* () {
+    const { settings } = reader
+    yield* Metric.increment(CacheMetrics.fallbacks)
+    if (reason !== "cache-error" && reason !== "cache-off") yield* Metric.increment(CacheMetrics.cacheMisses)
+    const stored = yield* reader.store.get(kind, id)
+    const condition = Option.flatMap(stored, refillAfter)
+    if (Option.isSome(stored) && settings.cacheEnabled && Option.isSome(condition)) {
+      const key = `${kind}/${id}`
+      if (settings.dryRun) yield* logDryRunRefill(key, stored.value)
+      else yield* FiberSet.run(reader.refills, refill(reader, key, stored.value, reason, condition.value))
+    }
+    return Option.map(stored, (s): ReadResult => ({ document: s.document, source: "store", s3Key: s.key }))
+  })
+
+/**
+ * An expired intent (a dead writer's) found by a read is resolved in the
+ * background, so the read is not slowed. Reads see committed state only.
+ */
+const resolveExpiredIntent = (reader: Reader, kind: string, id: string, intent: DocumentCache.Intent) =>
+  Effect.flatMap(Clock.currentTimeMillis, (now) =>
+    intent.leaseExpiresAt <= now && !reader.settings.dryRun
+      ? Effect.asVoid(
+          FiberSet.run(
+            reader.refills,
+            Effect.ignore(Heal.resolve(reader.cache, reader.store, { kind, id, intent }, "reader")),
+          ),
+        )
+      : Effect.void,
+  )
+
+/** A read: the cache's committed entry, or S3 for the reason the cache could not answer; logged with that reason. */
+const readThrough = (reader: Reader, kind: string, id: string): ReturnType<Service["read"]> => {
+  const { cache, settings } = reader
+  const key = `${kind}/${id}`
+  const s3Key = reader.store.keyOf(kind, id)
+  let reason: FallbackReason | "hit" = "hit"
+  const run = Effect.gen(function* () {
+    if (!settings.cacheEnabled) {
+      reason = "cache-off"
+      return yield* fromStore(reader, kind, id, "cache-off", () => Option.none())
+    }
+    // One consistent read gives the committed entry and any write intent.
+    const inspected = yield* Effect.exit(cache.inspect(kind, id))
+    if (Exit.isSuccess(inspected) && Option.isSome(inspected.value.intent)) {
+      yield* resolveExpiredIntent(reader, kind, id, inspected.value.intent.value)
+    }
+    const cached = Exit.map(inspected, (i) => i.entry)
+    if (Exit.isFailure(cached)) {
+      // Interruptions and defects are not cache errors: they propagate.
+      if (Option.isNone(failureOnly(cached.cause))) return yield* Effect.failCause(cached.cause as Cause.Cause<never>)
+      reason = "cache-error"
+      // The cache's state is unknown: refill only where it turns out to have nothing.
+      return yield* fromStore(reader, kind, id, reason, () => Option.some(absent))
+    }
+    const entry = cached.value
+    if (Option.isNone(entry)) {
+      reason = "miss"
+      return yield* fromStore(reader, kind, id, reason, () => Option.some(absent))
+    }
+    const value = entry.value
+    if (value._tag === "Tombstone") {
+      // A tombstone guards a recent delete: refilling from a read that raced the delete could resurrect it.
+      reason = "tombstone"
+      return yield* fromStore(reader, kind, id, reason, () => Option.none())
+    }
+    if (CacheEntry.isExpired(value.expiresAt, yield* Clock.currentTimeMillis)) {
+      reason = "expired"
+      return yield* fromStore(reader, kind, id, reason, newerThan(value.summary.version))
+    }
+    if (value.document === undefined) {
+      reason = "pointer"
+      return yield* fromStore(reader, kind, id, reason, newerThan(value.summary.version))
+    }
+    yield* Metric.increment(CacheMetrics.cacheHits)
+    return Option.some<ReadResult>({ document: value.document, source: "cache", s3Key: value.s3Key })
+  })
+  return run.pipe(
+    OperationLog.logged(
+      "fallbackReader.read",
+      { key, s3Key },
+      {
+        describe: (result) => ({
+          outcome: reason === "hit" ? "hit" : Option.isSome(result) ? "fallback" : "not-found",
+          ...(reason === "hit" ? {} : { reason }),
+          ...Option.match(result, { onNone: () => ({}), onSome: (r) => ({ version: r.document.version }) }),
+        }),
+        // A hit is the hot path: its line is debug (DOCKET_LOG_LEVEL=debug), counted in CacheHits either way.
+        // Fallbacks stay info; failures warn.
+        level: () => (reason === "hit" ? "debug" : "info"),
+      },
+    ),
+  )
+}
+
 /** Builds the reader; its refills live as long as the scope. */
 export const make: Effect.Effect<
   Service,
@@ -81,143 +240,14 @@ export const make: Effect.Effect<
   | DocumentKind.DocumentKinds
   | Scope.Scope
 > = Effect.gen(function* () {
-  const cache = yield* DocumentCache.DocumentCache
-  const store = yield* DocumentStore.DocumentStore
-  const settings = yield* DocketConfig.DocketConfig
-  const registry = yield* DocumentKind.DocumentKinds
-  const refills = yield* FiberSet.make<void, never>()
-
-  /**
-   * Puts S3's document into the cache, only over what the read saw (`condition`):
-   * nothing at all, or the exact older version it found. A tombstone, or anything
-   * written since, wins. Never fails.
-   */
-  const refill = (
-    key: string,
-    stored: DocumentStore.StoredDocument,
-    reason: FallbackReason,
-    condition: DocumentCache.Condition,
-  ) =>
-    Effect.gen(function* () {
-      const summary = registry.summarize(stored.document)
-      const now = yield* Clock.currentTimeMillis
-      if (CacheEntry.isExpired(CacheEntry.expiresAt(summary.time, settings.ttlDays), now)) return "skipped-expired"
-      const outcome = yield* cache.put(stored.document, { s3Key: stored.key, etag: stored.etag, condition })
-      return outcome._tag === "Written" ? "ok" : "unchanged"
-    }).pipe(
-      // Something else reached the cache first: it wins, nothing to do.
-      Effect.catchTag("StaleWriteError", () => Effect.succeed("skipped-newer")),
-      Effect.catchTag("ConditionFailedError", () => Effect.succeed("skipped-changed")),
-      Effect.tap((outcome) => countRefill(outcome === "ok" || outcome === "unchanged" ? "ok" : "skipped")),
-      Effect.tapError(() => countRefill("failed")),
-      OperationLog.logged(
-        "fallbackReader.refill",
-        { key, s3Key: stored.key, version: stored.document.version, reason },
-        {
-          describe: (outcome) => ({ outcome }),
-        },
-      ),
-      Effect.ignore,
-    )
-
-  const fromStore = (
-    kind: string,
-    id: string,
-    reason: FallbackReason,
-    /** The condition a refill with S3's document is written under; `None`: no refill. */
-    refillAfter: (stored: DocumentStore.StoredDocument) => Option.Option<DocumentCache.Condition>,
-  ) =>
-    Effect.gen(function* () {
-      yield* Metric.increment(CacheMetrics.fallbacks)
-      if (reason !== "cache-error" && reason !== "cache-off") yield* Metric.increment(CacheMetrics.cacheMisses)
-      const stored = yield* store.get(kind, id)
-      const condition = Option.flatMap(stored, refillAfter)
-      if (Option.isSome(stored) && settings.cacheEnabled && Option.isSome(condition)) {
-        const key = `${kind}/${id}`
-        if (settings.dryRun) {
-          yield* Effect.logInfo("fallbackReader.refill").pipe(
-            Effect.annotateLogs({
-              operation: "fallbackReader.refill",
-              key,
-              outcome: "dry-run",
-              would: `put cache ${key} version ${stored.value.document.version}`,
-              durationMs: 0,
-            }),
-          )
-        } else {
-          yield* FiberSet.run(refills, refill(key, stored.value, reason, condition.value))
-        }
-      }
-      return Option.map(stored, (s): ReadResult => ({ document: s.document, source: "store", s3Key: s.key }))
-    })
-
-  const read: Service["read"] = (kind, id) => {
-    const key = `${kind}/${id}`
-    const s3Key = store.keyOf(kind, id)
-    let reason: FallbackReason | "hit" = "hit"
-    const run = Effect.gen(function* () {
-      if (!settings.cacheEnabled) {
-        reason = "cache-off"
-        return yield* fromStore(kind, id, "cache-off", () => Option.none())
-      }
-      // One consistent read gives the committed entry and any write intent; an expired intent (a dead
-      // writer's) is resolved in the background, so the read is not slowed. Reads see committed state only.
-      const inspected = yield* Effect.exit(cache.inspect(kind, id))
-      if (Exit.isSuccess(inspected) && Option.isSome(inspected.value.intent)) {
-        const intent = inspected.value.intent.value
-        if (intent.leaseExpiresAt <= (yield* Clock.currentTimeMillis) && !settings.dryRun) {
-          yield* FiberSet.run(refills, Effect.ignore(Heal.resolve(cache, store, { kind, id, intent }, "reader")))
-        }
-      }
-      const cached = Exit.map(inspected, (i) => i.entry)
-      if (Exit.isFailure(cached)) {
-        // Interruptions and defects are not cache errors: they propagate.
-        if (Option.isNone(failureOnly(cached.cause))) return yield* Effect.failCause(cached.cause as Cause.Cause<never>)
-        reason = "cache-error"
-        // The cache's state is unknown: refill only where it turns out to have nothing.
-        return yield* fromStore(kind, id, reason, () => Option.some(absent))
-      }
-      const entry = cached.value
-      if (Option.isNone(entry)) {
-        reason = "miss"
-        return yield* fromStore(kind, id, reason, () => Option.some(absent))
-      }
-      const value = entry.value
-      if (value._tag === "Tombstone") {
-        // A tombstone guards a recent delete: refilling from a read that raced the delete could resurrect it.
-        reason = "tombstone"
-        return yield* fromStore(kind, id, reason, () => Option.none())
-      }
-      if (CacheEntry.isExpired(value.expiresAt, yield* Clock.currentTimeMillis)) {
-        reason = "expired"
-        return yield* fromStore(kind, id, reason, newerThan(value.summary.version))
-      }
-      if (value.document === undefined) {
-        reason = "pointer"
-        return yield* fromStore(kind, id, reason, newerThan(value.summary.version))
-      }
-      yield* Metric.increment(CacheMetrics.cacheHits)
-      return Option.some<ReadResult>({ document: value.document, source: "cache", s3Key: value.s3Key })
-    })
-    return run.pipe(
-      OperationLog.logged(
-        "fallbackReader.read",
-        { key, s3Key },
-        {
-          describe: (result) => ({
-            outcome: reason === "hit" ? "hit" : Option.isSome(result) ? "fallback" : "not-found",
-            ...(reason === "hit" ? {} : { reason }),
-            ...Option.match(result, { onNone: () => ({}), onSome: (r) => ({ version: r.document.version }) }),
-          }),
-          // A hit is the hot path: its line is debug (DOCKET_LOG_LEVEL=debug), counted in CacheHits either way.
-          // Fallbacks stay info; failures warn.
-          level: () => (reason === "hit" ? "debug" : "info"),
-        },
-      ),
-    )
+  const reader: Reader = {
+    cache: yield* DocumentCache.DocumentCache,
+    store: yield* DocumentStore.DocumentStore,
+    settings: yield* DocketConfig.DocketConfig,
+    registry: yield* DocumentKind.DocumentKinds,
+    refills: yield* FiberSet.make<void, never>(),
   }
-
-  return { read, awaitRefills: FiberSet.awaitEmpty(refills) }
+  return { read: (kind, id) => readThrough(reader, kind, id), awaitRefills: FiberSet.awaitEmpty(reader.refills) }
 })
 
 /** The typed failure of a cause, unless it is an interruption or a defect. */
