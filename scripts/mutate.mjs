@@ -41,7 +41,13 @@ const test = "packages/core/test"
  */
 export const modules = {
   "write-path": {
-    mutate: [`${src}/WriteThrough.ts`, `${src}/internal/write.ts`, `${src}/internal/writeSteps.ts`, `${src}/Heal.ts`],
+    mutate: [
+      `${src}/WriteThrough.ts`,
+      `${src}/internal/writeProtocol.ts`,
+      `${src}/internal/write.ts`,
+      `${src}/internal/writeSteps.ts`,
+      `${src}/Heal.ts`,
+    ],
     tests: [
       `${test}/WriteThrough.test.ts`,
       `${test}/Heal.test.ts`,
