@@ -19,11 +19,10 @@
  *
  * @since 0.1.0
  */
-import { type ChildProcess, spawn, spawnSync } from "node:child_process"
+import { spawn } from "node:child_process"
 import { randomUUID } from "node:crypto"
 import { mkdtempSync, rmSync } from "node:fs"
 import { createRequire } from "node:module"
-import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -35,6 +34,7 @@ import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
+import { freePort, installExitHook, javaAvailable, killGroup, running, sleep } from "./internal/jvmProcess.js"
 import * as S3Emulator from "./internal/s3Emulator.js"
 
 /** Static credentials the local endpoints accept. */
@@ -126,47 +126,6 @@ const here = dirname(fileURLToPath(import.meta.url))
 /** The folder with DynamoDBLocal.jar and DynamoDBLocal_lib. */
 export const emulatorDir = (): string =>
   join(dirname(require.resolve("amplify-dynamodb-simulator/package.json")), "emulator")
-
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = createServer()
-    server.unref()
-    server.on("error", reject)
-    server.listen({ port: 0, host: "127.0.0.1" }, () => {
-      const address = server.address()
-      const port = typeof address === "object" && address !== null ? address.port : 0
-      server.close(() => resolve(port))
-    })
-  })
-
-const javaAvailable = (): boolean => {
-  const probe = spawnSync("java", ["-version"], { stdio: "ignore" })
-  return probe.error === undefined && probe.status === 0
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
-const running = new Set<ChildProcess>()
-let exitHookInstalled = false
-const installExitHook = () => {
-  if (exitHookInstalled) return
-  exitHookInstalled = true
-  // The watchdog kills the JVM when our pipe closes; this makes it immediate on a normal exit.
-  process.once("exit", () => {
-    for (const child of running) killGroup(child)
-  })
-}
-
-const killGroup = (child: ChildProcess) => {
-  try {
-    child.stdin?.destroy()
-  } catch {}
-  if (child.pid !== undefined) {
-    try {
-      process.kill(-child.pid, "SIGKILL")
-    } catch {}
-  }
-}
 
 /** How many fresh ports {@link startDynamo} tries when DynamoDB Local finds its port taken. */
 const bindAttempts = 5
