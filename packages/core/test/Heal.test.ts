@@ -271,6 +271,9 @@ describe("Heal", () => {
         yield* committed(w, doc("CHG-d-vanished", 1))
         yield* abandoned(w, { _tag: "Put", document: doc("CHG-d-vanished", 2) }, { landed: false })
         yield* w.store.delete(base.kind, "CHG-d-vanished").pipe(Effect.orDie)
+        // Nothing committed, and S3 holds an object no intent or entry knows (its put's event not yet synced).
+        yield* abandoned(w, { _tag: "Put", document: doc("CHG-d-fresh", 2) }, { landed: false })
+        yield* w.store.put(doc("CHG-d-fresh", 1)).pipe(Effect.orDie)
         // Nothing committed and nothing in S3: only the intent goes.
         yield* abandoned(w, { _tag: "Put", document: doc("CHG-d-empty", 1) }, { landed: false })
         // S3 still holds the committed v1: the intent goes, v1 stays, without reading the body.
@@ -299,6 +302,14 @@ describe("Heal", () => {
         expect(yield* resolveOne("CHG-d-vanished")).toBe("dropped")
         const vanished = yield* slot(w, "CHG-d-vanished")
         expect([versionIn(vanished.entry), vanished.intent]).toEqual(["tombstone", Option.none()])
+        const vanishedTombstone = Option.getOrThrow(vanished.entry)
+        expect(vanishedTombstone._tag === "Tombstone" ? vanishedTombstone.expiresAt : undefined).toBe(
+          Math.floor(now / 1000) + Heal.tombstoneTtlSeconds,
+        )
+
+        expect(yield* resolveOne("CHG-d-fresh")).toBe("dropped")
+        const fresh = yield* slot(w, "CHG-d-fresh")
+        expect([versionIn(fresh.entry), fresh.intent]).toEqual([1, Option.none()])
 
         expect(yield* resolveOne("CHG-d-empty")).toBe("dropped")
         expect(yield* slot(w, "CHG-d-empty")).toEqual({ entry: Option.none(), intent: Option.none() })
