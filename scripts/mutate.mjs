@@ -64,6 +64,7 @@ export const modules = {
       `${test}/FallbackReader.test.ts`,
       `${test}/FallbackReader.races.test.ts`,
       `${test}/DeleteRace.test.ts`,
+      `${test}/Heal.test.ts`,
     ],
   },
   "event-sync": {

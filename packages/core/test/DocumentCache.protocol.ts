@@ -169,6 +169,83 @@ export const protocolContract = (name: string, fresh: Fresh) =>
       ),
     )
 
+    it.effect(
+      "an intent's retry by its own writer records again (a lost answer), never blocked by itself; a stranger's commit names the writer it lacks",
+      () =>
+        run(
+          Effect.gen(function* () {
+            const cache = yield* DocumentCache
+            const v1 = change("p6", 1, ["acme"], "2026-06-20T10:00:00Z")
+            expect((yield* cache.intend(putIntent(v1, "w1")))._tag).toBe("Recorded")
+            // The same request again (its first answer lost): recorded, not blocked by its own intent.
+            expect((yield* cache.intend(putIntent(v1, "w1", lease + 1000)))._tag).toBe("Recorded")
+            const stranger = yield* Effect.flip(commitPut(v1, "w2"))
+            expect(stranger).toMatchObject({ _tag: "ConditionFailedError", condition: "intent of writer w2" })
+            expect(yield* commitPut(v1, "w1")).toStrictEqual({ _tag: "Committed" })
+          }),
+        ),
+    )
+
+    it.effect(
+      "a commit finds its change committed already only for that exact change: same version and ETag, or a tombstone for a delete",
+      () =>
+        run(
+          Effect.gen(function* () {
+            const cache = yield* DocumentCache
+            const v1 = change("p7", 1, ["acme"], "2026-06-20T10:00:00Z")
+            yield* cache.intend(putIntent(v1, "w1"))
+            yield* commitPut(v1, "w1")
+            // Same version, other ETag (other content): not this commit's change.
+            const otherEtag = yield* Effect.flip(
+              cache.commit({
+                kind: v1.kind,
+                id: v1.id,
+                writer: "w2",
+                previous: Option.none(),
+                change: { _tag: "Put", document: v1, s3Key: s3Key(v1), etag: '"other-etag"' },
+              }),
+            )
+            expect(otherEtag).toMatchObject({ _tag: "ConditionFailedError", operation: "commit" })
+            // Another version with the same ETag string: not it either.
+            const otherVersion = yield* Effect.flip(
+              cache.commit({
+                kind: v1.kind,
+                id: v1.id,
+                writer: "w2",
+                previous: Option.none(),
+                change: { _tag: "Put", document: { ...v1, version: 2 }, s3Key: s3Key(v1), etag: etagOf(v1) },
+              }),
+            )
+            expect(otherVersion).toMatchObject({ _tag: "ConditionFailedError", operation: "commit" })
+            // A delete's commit over a cached document that no intent of its writer guards: refused.
+            const deleteOverCached = yield* Effect.flip(
+              cache.commit({
+                kind: v1.kind,
+                id: v1.id,
+                writer: "w3",
+                previous: Option.none(),
+                change: { _tag: "Delete", ttlSeconds: 600 },
+              }),
+            )
+            expect(deleteOverCached).toMatchObject({ _tag: "ConditionFailedError", operation: "commit" })
+            // The delete done: its commit again (a retry) finds it done; a put's commit over the tombstone is refused.
+            const recorded = yield* cache.intend({ ...putIntent(v1, "w4"), change: { _tag: "Delete" } })
+            const previous = recorded._tag === "Recorded" ? recorded.previous : Option.none()
+            const del = {
+              kind: v1.kind,
+              id: v1.id,
+              writer: "w4",
+              previous,
+              change: { _tag: "Delete", ttlSeconds: 600 },
+            } as const
+            expect(yield* cache.commit(del)).toStrictEqual({ _tag: "Committed" })
+            expect(yield* cache.commit(del)).toStrictEqual({ _tag: "AlreadyCommitted" })
+            const putOverTombstone = yield* Effect.flip(commitPut(v1, "w5"))
+            expect(putOverTombstone).toMatchObject({ _tag: "ConditionFailedError", operation: "commit" })
+          }),
+        ),
+    )
+
     it.effect("the intents index lists exactly the intents whose lease expired, never committed ones", () =>
       run(
         Effect.gen(function* () {

@@ -108,6 +108,7 @@ const cachedEntry = (document: Document.AnyDocument, expiresAt: number, pointer 
   }) as const
 
 const future = 4_102_444_800
+const quiet = Logger.minimumLogLevel(LogLevel.None)
 
 describe("FallbackReader signals", () => {
   it.live("a hit counts CacheHits only and logs at debug, with no reason", () =>
@@ -294,5 +295,91 @@ describe("FallbackReader signals", () => {
       })
       expect(o.entry).toStrictEqual(Option.none())
     }),
+  )
+  it.live(
+    "a document past the cache's TTL is answered from S3 but not refilled: counted skipped, logged skipped-expired",
+    () =>
+      Effect.gen(function* () {
+        // Published in 2000: with the default 365-day TTL its entry would be expired on arrival.
+        const old: Document.AnyDocument = { ...base, version: 3, publishAt: "2000-01-01T00:00:00Z" }
+        const o = yield* observed(({ store }) => Effect.asVoid(store.put(old)))
+        expect(Option.map(o.result, (r) => [r.source, r.document.version])).toStrictEqual(Option.some(["store", 3]))
+        expect(o.moved).toStrictEqual({ misses: 1, fallbacks: 1, refillSkipped: 1 })
+        expect(o.refill).toHaveLength(1)
+        expect(o.refill[0]).toMatchObject({ fields: { outcome: "skipped-expired", reason: "miss", version: 3 } })
+        expect(o.entry).toStrictEqual(Option.none())
+      }),
+  )
+
+  it.live("a refill whose cache write fails is counted failed; the read still answers S3's document", () =>
+    Effect.gen(function* () {
+      const o = yield* observed(
+        ({ store }) => Effect.asVoid(store.put(version(2))),
+        {},
+        (cache) => ({
+          ...cache,
+          put: (document) =>
+            Effect.fail(
+              new CacheError({ reason: "Unavailable", operation: "PutItem", key: `${document.kind}/${document.id}` }),
+            ),
+        }),
+      )
+      expect(Option.map(o.result, (r) => [r.source, r.document.version])).toStrictEqual(Option.some(["store", 2]))
+      expect(o.moved).toStrictEqual({ misses: 1, fallbacks: 1, refillFailed: 1 })
+      expect(o.entry).toStrictEqual(Option.none())
+    }),
+  )
+
+  it.live("an expired intent met by a read is resolved in the background, except in a dry run", () =>
+    Effect.gen(function* () {
+      const v1 = version(1)
+      const abandoned = ({ cache, store }: { cache: DocumentCache.Service; store: DocumentStore.Service }) =>
+        Effect.gen(function* () {
+          const s3Key = store.keyOf(v1.kind, v1.id)
+          const out = yield* store.put(v1)
+          yield* cache.put(v1, { s3Key, etag: out.etag })
+          // A dead writer's intent, its lease long over (1 ms after the epoch).
+          yield* cache.intend({
+            kind: v1.kind,
+            id: v1.id,
+            writer: "dead-writer",
+            s3Key,
+            leaseExpiresAt: 1,
+            change: { _tag: "Put", document: version(2), etag: DocumentStore.expectedEtag(version(2)) },
+          })
+        })
+      const intentAfter = (settings: Partial<DocketConfig.Settings>) =>
+        Effect.gen(function* () {
+          const cache = yield* DocumentCache.makeMemory()
+          const store = yield* DocumentStore.makeMemory()
+          yield* abandoned({ cache, store })
+          const reader = yield* FallbackReader.make.pipe(
+            Effect.provideService(DocumentCache.DocumentCache, cache),
+            Effect.provideService(DocumentStore.DocumentStore, store),
+            Effect.provideService(DocketConfig.DocketConfig, DocketConfig.make({ bucket: "test", ...settings })),
+          )
+          const result = yield* reader.read(v1.kind, v1.id)
+          yield* reader.awaitRefills
+          expect(Option.map(result, (r) => [r.source, r.document.version])).toStrictEqual(Option.some(["cache", 1]))
+          return Option.map((yield* cache.inspect(v1.kind, v1.id)).intent, (i) => i.writer)
+        }).pipe(Effect.scoped, Effect.provide(DocumentKind.layerDefault), Effect.provide(quiet))
+      expect(yield* intentAfter({})).toStrictEqual(Option.none())
+      expect(yield* intentAfter({ dryRun: true })).toStrictEqual(Option.some("dead-writer"))
+    }),
+  )
+
+  it.live("FallbackReader.read reads through the layer's service", () =>
+    Effect.gen(function* () {
+      const store = yield* DocumentStore.makeMemory()
+      yield* store.put(version(6))
+      const result = yield* FallbackReader.read(base.kind, base.id).pipe(
+        Effect.provide(FallbackReader.layer),
+        Effect.provide(DocumentCache.layerMemory()),
+        Effect.provideService(DocumentStore.DocumentStore, store),
+        Effect.provideService(DocketConfig.DocketConfig, DocketConfig.make({ bucket: "test" })),
+        Effect.provide(quiet),
+      )
+      expect(Option.map(result, (r) => [r.source, r.document.version])).toStrictEqual(Option.some(["store", 6]))
+    }).pipe(Effect.provide(DocumentKind.layerDefault)),
   )
 })

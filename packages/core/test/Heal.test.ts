@@ -262,4 +262,155 @@ describe("Heal", () => {
       expect(yield* resolved("committed-for-writer")).toBe(committedForWriter + 1)
     }).pipe(Effect.provide(quiet)),
   )
+  it.effect(
+    "resolve drops an intent to S3's state: nothing in S3 commits a tombstone, the committed ETag costs one HEAD, other content in S3 is committed, another writer's intent is 'gone'",
+    () =>
+      Effect.gen(function* () {
+        const w = yield* world
+        // S3's object deleted behind Docket while a dead writer's put of v2 never arrived.
+        yield* committed(w, doc("CHG-d-vanished", 1))
+        yield* abandoned(w, { _tag: "Put", document: doc("CHG-d-vanished", 2) }, { landed: false })
+        yield* w.store.delete(base.kind, "CHG-d-vanished").pipe(Effect.orDie)
+        // Nothing committed, and S3 holds an object no intent or entry knows (its put's event not yet synced).
+        yield* abandoned(w, { _tag: "Put", document: doc("CHG-d-fresh", 2) }, { landed: false })
+        yield* w.store.put(doc("CHG-d-fresh", 1)).pipe(Effect.orDie)
+        // Nothing committed and nothing in S3: only the intent goes.
+        yield* abandoned(w, { _tag: "Put", document: doc("CHG-d-empty", 1) }, { landed: false })
+        // S3 still holds the committed v1: the intent goes, v1 stays, without reading the body.
+        yield* committed(w, doc("CHG-d-same", 1))
+        yield* abandoned(w, { _tag: "Put", document: doc("CHG-d-same", 2) }, { landed: false })
+        // A foreign v3 in S3 (neither the committed v1 nor the intent's v2): the cache takes S3's v3.
+        yield* committed(w, doc("CHG-d-foreign", 1))
+        yield* abandoned(w, { _tag: "Put", document: doc("CHG-d-foreign", 2) }, { landed: false })
+        yield* w.store.put(doc("CHG-d-foreign", 3)).pipe(Effect.orDie)
+        // An expired delete intent whose delete reached S3: a tombstone that lives tombstoneTtlSeconds.
+        yield* committed(w, doc("CHG-d-deleted", 1))
+        yield* abandoned(w, { _tag: "Delete", id: "CHG-d-deleted" }, { landed: true })
+        yield* TestClock.adjust(`${lease} millis`)
+        const now = yield* TestClock.currentTimeMillis
+
+        const resolveOne = (id: string) =>
+          Effect.gen(function* () {
+            const intent = Option.getOrThrow((yield* slot(w, id)).intent)
+            return yield* Heal.resolve(w.watchedCache, w.watchedStore, { kind: base.kind, id, intent }, "sweep")
+          }).pipe(Effect.orDie)
+        const storeCalls = (id: string) =>
+          Effect.map(w.plan.calls, (calls) =>
+            calls.filter((c) => c.port === "store" && c.key.includes(id)).map((c) => c.operation),
+          )
+
+        expect(yield* resolveOne("CHG-d-vanished")).toBe("dropped")
+        const vanished = yield* slot(w, "CHG-d-vanished")
+        expect([versionIn(vanished.entry), vanished.intent]).toEqual(["tombstone", Option.none()])
+        const vanishedTombstone = Option.getOrThrow(vanished.entry)
+        expect(vanishedTombstone._tag === "Tombstone" ? vanishedTombstone.expiresAt : undefined).toBe(
+          Math.floor(now / 1000) + Heal.tombstoneTtlSeconds,
+        )
+
+        expect(yield* resolveOne("CHG-d-fresh")).toBe("dropped")
+        const fresh = yield* slot(w, "CHG-d-fresh")
+        expect([versionIn(fresh.entry), fresh.intent]).toEqual([1, Option.none()])
+
+        expect(yield* resolveOne("CHG-d-empty")).toBe("dropped")
+        expect(yield* slot(w, "CHG-d-empty")).toEqual({ entry: Option.none(), intent: Option.none() })
+
+        expect(yield* resolveOne("CHG-d-same")).toBe("dropped")
+        const same = yield* slot(w, "CHG-d-same")
+        expect([versionIn(same.entry), same.intent]).toEqual([1, Option.none()])
+        expect(yield* storeCalls("CHG-d-same")).toEqual(["HeadObject"])
+
+        expect(yield* resolveOne("CHG-d-foreign")).toBe("dropped")
+        const foreign = yield* slot(w, "CHG-d-foreign")
+        expect([versionIn(foreign.entry), foreign.intent]).toEqual([3, Option.none()])
+        // One HEAD, one GET: what S3 holds is read once.
+        expect((yield* storeCalls("CHG-d-foreign")).sort()).toEqual(["GetObject", "HeadObject"])
+
+        expect(yield* resolveOne("CHG-d-deleted")).toBe("rolled-forward")
+        const deleted = yield* slot(w, "CHG-d-deleted")
+        expect(deleted.intent).toEqual(Option.none())
+        const tombstone = Option.getOrThrow(deleted.entry)
+        expect(tombstone._tag).toBe("Tombstone")
+        expect(tombstone._tag === "Tombstone" ? tombstone.expiresAt : undefined).toBe(
+          Math.floor(now / 1000) + Heal.tombstoneTtlSeconds,
+        )
+
+        // A stale view of a settled intent, met while another writer's intent (expired too) is there:
+        // 'gone', and the other writer's intent is not touched.
+        yield* committed(w, doc("CHG-d-next", 1))
+        yield* abandoned(w, { _tag: "Put", document: doc("CHG-d-next", 2) }, { landed: false })
+        yield* TestClock.adjust(`${lease} millis`)
+        const first = Option.getOrThrow((yield* slot(w, "CHG-d-next")).intent)
+        expect(yield* resolveOne("CHG-d-next")).toBe("dropped")
+        const s3Key = w.store.keyOf(base.kind, "CHG-d-next")
+        yield* w.cache
+          .intend({
+            kind: base.kind,
+            id: "CHG-d-next",
+            writer: "other-writer",
+            s3Key,
+            leaseExpiresAt: (yield* TestClock.currentTimeMillis) + 1000,
+            change: {
+              _tag: "Put",
+              document: doc("CHG-d-next", 3),
+              etag: DocumentStore.expectedEtag(doc("CHG-d-next", 3)),
+            },
+          })
+          .pipe(Effect.orDie)
+        yield* TestClock.adjust("2 seconds")
+        expect(
+          yield* Heal.resolve(w.cache, w.store, { kind: base.kind, id: "CHG-d-next", intent: first }, "sweep").pipe(
+            Effect.orDie,
+          ),
+        ).toBe("gone")
+        expect(Option.map((yield* slot(w, "CHG-d-next")).intent, (i) => i.writer)).toEqual(Option.some("other-writer"))
+      }).pipe(Effect.provide(quiet)),
+  )
+
+  it.effect(
+    "meet: a live intent whose change S3 shows is committed for its writer (put: its ETag; delete: no object); anything else is left pending",
+    () =>
+      Effect.gen(function* () {
+        const w = yield* world
+        const live = { landed: true, leaseMillis: 60_000 }
+        const seenOf = (id: string) =>
+          Effect.map(w.store.get(base.kind, id), (stored) =>
+            Option.map(stored, (s) => ({ document: s.document, etag: s.etag, key: s.key })),
+          ).pipe(Effect.orDie)
+        const meet = (id: string, seen: Effect.Effect.Success<ReturnType<typeof seenOf>>) =>
+          Heal.meet(w.cache, w.store, base.kind, id, seen, "event-sync").pipe(Effect.orDie)
+
+        expect(yield* meet("CHG-m-none", Option.none())).toBe("none")
+
+        yield* committed(w, doc("CHG-m-put", 1))
+        yield* abandoned(w, { _tag: "Put", document: doc("CHG-m-put", 2) }, live)
+        expect(yield* meet("CHG-m-put", yield* seenOf("CHG-m-put"))).toBe("committed")
+        const put = yield* slot(w, "CHG-m-put")
+        expect([versionIn(put.entry), put.intent]).toEqual([2, Option.none()])
+
+        // S3 shows another object than the intent's put (its v2 did not land; a foreign v5 did).
+        yield* committed(w, doc("CHG-m-other", 1))
+        yield* abandoned(w, { _tag: "Put", document: doc("CHG-m-other", 2) }, { landed: false, leaseMillis: 60_000 })
+        yield* w.store.put(doc("CHG-m-other", 5)).pipe(Effect.orDie)
+        expect(yield* meet("CHG-m-other", yield* seenOf("CHG-m-other"))).toBe("pending")
+        // ... or no object at all, for a put intent.
+        expect(yield* meet("CHG-m-other", Option.none())).toBe("pending")
+        expect(versionIn((yield* slot(w, "CHG-m-other")).entry)).toBe(1)
+
+        yield* committed(w, doc("CHG-m-del", 1))
+        yield* abandoned(w, { _tag: "Delete", id: "CHG-m-del" }, live)
+        expect(yield* meet("CHG-m-del", Option.none())).toBe("committed")
+        const del = yield* slot(w, "CHG-m-del")
+        expect([versionIn(del.entry), del.intent]).toEqual(["tombstone", Option.none()])
+        const tombstone = Option.getOrThrow(del.entry)
+        expect(tombstone._tag === "Tombstone" ? tombstone.expiresAt : undefined).toBe(
+          Math.floor((yield* TestClock.currentTimeMillis) / 1000) + Heal.tombstoneTtlSeconds,
+        )
+
+        // A delete intent while S3 still has the object: pending.
+        yield* committed(w, doc("CHG-m-del2", 1))
+        yield* abandoned(w, { _tag: "Delete", id: "CHG-m-del2" }, { landed: false, leaseMillis: 60_000 })
+        expect(yield* meet("CHG-m-del2", yield* seenOf("CHG-m-del2"))).toBe("pending")
+        expect(versionIn((yield* slot(w, "CHG-m-del2")).entry)).toBe(1)
+      }).pipe(Effect.provide(quiet)),
+  )
 })

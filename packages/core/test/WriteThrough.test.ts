@@ -314,6 +314,107 @@ describe("WriteThrough", () => {
       }).pipe(Effect.provide(quiet)),
   )
 
+  it.effect(
+    "S3 holding an object the cache does not know: an older one is replaced exactly once (If-Match its ETag), a newer or equal one refuses the write and stays",
+    () =>
+      Effect.gen(function* () {
+        const objectVersion = (w: World) =>
+          Effect.map(w.store.get(base.kind, base.id), (o) => Option.map(o, (s) => s.document.version)).pipe(
+            Effect.orDie,
+          )
+        const ops = (w: World, since: number) =>
+          Effect.map(w.plan.calls, (all) => all.slice(since).map((c) => `${c.port}.${c.operation}`))
+
+        // A foreign v1 in S3, nothing cached: the create (If-None-Match) is refused, HEAD finds v1 < 2, and the
+        // put is retried once over exactly that object.
+        const older = yield* world([])
+        yield* older.store.put(versionOf(1, false))
+        const replaced = yield* older.writeThrough.write(versionOf(2, false))
+        expect(replaced._tag).toBe("Written")
+        expect(yield* objectVersion(older)).toEqual(Option.some(2))
+        expect(yield* ops(older, 0)).toEqual([
+          "cache.intend",
+          "store.PutObject",
+          "store.HeadObject",
+          "store.PutObject",
+          "cache.commit",
+        ])
+        const entry = yield* older.cache.get(base.kind, base.id)
+        expect(Option.map(entry, (e) => e._tag === "Cached" && e.summary.version)).toEqual(Option.some(2))
+
+        // A foreign v3 (newer): the write of v2 is stale, S3 keeps v3 and the intent is cleared.
+        const newer = yield* world([])
+        yield* newer.store.put(versionOf(3, false))
+        const stale = yield* Effect.flip(newer.writeThrough.write(versionOf(2, false)))
+        expect(stale).toMatchObject({ _tag: "StaleWriteError", reason: "OlderVersion", storedVersion: 3 })
+        expect(yield* objectVersion(newer)).toEqual(Option.some(3))
+        expect((yield* newer.cache.inspect(base.kind, base.id)).intent).toEqual(Option.none())
+
+        // A foreign v2 with other content: the same version, so not ours to replace.
+        const same = yield* world([])
+        yield* same.store.put(versionOf(2, true))
+        const clash = yield* Effect.flip(same.writeThrough.write(versionOf(2, false)))
+        expect(clash).toMatchObject({
+          _tag: "StaleWriteError",
+          reason: "SameVersionDifferentContent",
+          storedVersion: 2,
+        })
+        const kept = yield* same.store.get(base.kind, base.id).pipe(Effect.orDie)
+        expect(Option.map(kept, (o) => o.document.title)).toEqual(Option.some("v2 (other content)"))
+
+        // The cache knows v1, S3 got a foreign v4 behind it: the put of v3 is conditional on v1's ETag, so refused.
+        const behindCache = yield* world([])
+        expect((yield* behindCache.writeThrough.write(versionOf(1, false)))._tag).toBe("Written")
+        yield* behindCache.store.put(versionOf(4, false))
+        const older3 = yield* Effect.flip(behindCache.writeThrough.write(versionOf(3, false)))
+        expect(older3).toMatchObject({ _tag: "StaleWriteError", reason: "OlderVersion", storedVersion: 4 })
+        expect(yield* objectVersion(behindCache)).toEqual(Option.some(4))
+
+        // S3 changes again between the HEAD and the retried put: the retry is conditional on what HEAD saw, so it
+        // is refused too (StoreChanged), and the newer object stays.
+        let raced: DocumentStore.MemoryStore | undefined
+        let puts = 0
+        const racing = yield* world([], {
+          before: (call) =>
+            call.operation === "PutObject" && ++puts === 2 && raced !== undefined
+              ? Effect.asVoid(Effect.orDie(raced.put(versionOf(7, false))))
+              : Effect.void,
+        })
+        raced = racing.store
+        yield* racing.store.put(versionOf(1, false))
+        const changed = yield* Effect.flip(racing.writeThrough.write(versionOf(2, false)))
+        expect(changed).toMatchObject({ _tag: "WriteConflictError", reason: "StoreChanged" })
+        expect(yield* objectVersion(racing)).toEqual(Option.some(7))
+        expect((yield* racing.cache.inspect(base.kind, base.id)).intent).toEqual(Option.none())
+
+        // Over a tombstone the create is conditional too: a foreign v5 written after the delete is not overwritten.
+        const revived = yield* world([])
+        expect((yield* revived.writeThrough.write(versionOf(1, false)))._tag).toBe("Written")
+        expect((yield* revived.writeThrough.delete(base.kind, base.id))._tag).toBe("Deleted")
+        yield* revived.store.put(versionOf(5, false))
+        const behind = yield* Effect.flip(revived.writeThrough.write(versionOf(2, false)))
+        expect(behind).toMatchObject({ _tag: "StaleWriteError", storedVersion: 5 })
+        expect(yield* objectVersion(revived)).toEqual(Option.some(5))
+      }).pipe(Effect.provide(quiet)),
+  )
+
+  it.effect(
+    "a delete is conditional on the ETag the cache knows: S3 changed behind Docket refuses it (StoreChanged), the object and the committed entry stay",
+    () =>
+      Effect.gen(function* () {
+        const w = yield* world([])
+        expect((yield* w.writeThrough.write(versionOf(1, false)))._tag).toBe("Written")
+        // v2 lands in S3 behind Docket's back (no event yet): the cache still knows v1's ETag.
+        yield* w.store.put(versionOf(2, false))
+        const refused = yield* Effect.flip(w.writeThrough.delete(base.kind, base.id))
+        expect(refused).toMatchObject({ _tag: "WriteConflictError", reason: "StoreChanged", otherVersion: 2 })
+        const after = yield* stateOf(w, base.kind, base.id)
+        expect(Option.map(after.object, (d) => d.version)).toEqual(Option.some(2))
+        expect(Option.map(after.entry, (e) => e._tag === "Cached" && e.summary.version)).toEqual(Option.some(1))
+        expect((yield* w.cache.inspect(base.kind, base.id)).intent).toEqual(Option.none())
+      }).pipe(Effect.provide(quiet)),
+  )
+
   it.effect("the same document twice is Unchanged after one conditional write: no S3 call, no commit", () =>
     Effect.gen(function* () {
       const w = yield* world([])
