@@ -19,6 +19,7 @@ import { execFileSync, spawnSync } from "node:child_process"
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
+import { ciSeed } from "./seeds.mjs"
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..")
 const src = "packages/core/src"
@@ -63,8 +64,11 @@ export const modules = {
     ],
   },
   "rate-limit": { mutate: [`${src}/RateLimit.ts`], tests: [`${test}/RateLimit.test.ts`] },
-  backfill: { mutate: [`${src}/Backfill.ts`], tests: [`${test}/Backfill.test.ts`] },
-  reconcile: { mutate: [`${src}/Reconcile.ts`], tests: [`${test}/Reconcile.test.ts`] },
+  backfill: { mutate: [`${src}/Backfill.ts`, `${src}/internal/backfillRun.ts`], tests: [`${test}/Backfill.test.ts`] },
+  reconcile: {
+    mutate: [`${src}/Reconcile.ts`, `${src}/internal/reconcileSteps.ts`],
+    tests: [`${test}/Reconcile.test.ts`],
+  },
   "key-decoding": { mutate: [`${src}/S3Key.ts`], tests: [`${test}/S3Key.test.ts`, `${test}/S3Event.test.ts`] },
 }
 
@@ -110,7 +114,7 @@ for (const name of selected) {
 // Every property runs on one seed (vitest.setup.ts), so a mutant's verdict is a function of
 // the code and the tests, not of the draw: a re-run, or `--incremental`, gives the same
 // result. DOCKET_SEED=<n> picks another seed, DOCKET_SEED=random draws one per property run.
-const seed = process.env.DOCKET_SEED ?? "20261201"
+const seed = process.env.DOCKET_SEED ?? String(ciSeed)
 
 /**
  * The lines of `file` added or changed since `ref`, as Stryker `--mutate` ranges
