@@ -69,7 +69,7 @@ const newerThan =
   (stored: DocumentStore.StoredDocument): Option.Option<DocumentCache.Condition> =>
     stored.document.version > seen ? Option.some({ _tag: "VersionIs", version: seen }) : Option.none()
 
-const countRefill = (outcome: string) => Metric.increment(Metric.tagged(CacheMetrics.refills, "outcome", outcome))
+const countRefill = CacheMetrics.incrementTagged(CacheMetrics.refills, "outcome")
 
 /** Builds the reader; its refills live as long as the scope. */
 export const make: Effect.Effect<
