@@ -69,7 +69,7 @@ const newerThan =
   (stored: DocumentStore.StoredDocument): Option.Option<DocumentCache.Condition> =>
     stored.document.version > seen ? Option.some({ _tag: "VersionIs", version: seen }) : Option.none()
 
-const countRefill = (outcome: string) => Metric.increment(Metric.tagged(CacheMetrics.refills, "outcome", outcome))
+const countRefill = CacheMetrics.incrementTagged(CacheMetrics.refills, "outcome")
 
 /** What a read and its refills use, built once by {@link make}. */
 interface Reader {

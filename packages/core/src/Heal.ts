@@ -21,7 +21,6 @@
  */
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
-import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as CacheMetrics from "./CacheMetrics.js"
@@ -53,7 +52,7 @@ export type ResolveError =
   | DocumentKind.DocumentDecodeError
   | DocumentCache.ConditionFailedError
 
-const count = (outcome: string) => Metric.increment(Metric.tagged(CacheMetrics.intentsResolved, "outcome", outcome))
+const count = CacheMetrics.incrementTagged(CacheMetrics.intentsResolved, "outcome")
 
 /**
  * Resolves `pending` if it is still there and its lease has expired. Needs

@@ -18,6 +18,7 @@
  */
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as FiberRef from "effect/FiberRef"
@@ -42,8 +43,6 @@ const errorTag = (error: unknown): string => {
   const tag = (error as { _tag?: unknown })?._tag
   return typeof tag === "string" ? tag : ""
 }
-
-const minimumLevel = FiberRef.get(FiberRef.currentMinimumLogLevel)
 
 // effect's built-in tracer: its spans go nowhere, so their attributes are not worth building.
 const nativeTracer: Tracer.Tracer = Effect.runSync(Effect.tracer)
@@ -80,6 +79,12 @@ export const annotateSpan = (fields: Fields): Effect.Effect<void> =>
  * called for a debug line below the minimum log level. `fields` may be a
  * function, read when the line is written: for counts that grow while the
  * operation runs (attempts, consumed capacity).
+ *
+ * Cost: one step of the fiber to look at its tracer, log level and clock, one
+ * to catch the outcome, and the line itself. An operation whose success line is
+ * `debug` below the minimum level, with no tracer installed, costs only the
+ * first (nobody can see its line or its span); its failures still log (the
+ * lines a failure writes are never debug).
  */
 export const logged =
   <A>(
@@ -92,65 +97,102 @@ export const logged =
     } = {},
   ) =>
   <E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> => {
-    const body = (traced: boolean) =>
-      Effect.gen(function* () {
-        const start = yield* Clock.currentTimeMillis
-        const exit = yield* Effect.exit(self)
-        const durationMs = (yield* Clock.currentTimeMillis) - start
-        const fields = (): Fields => (typeof fieldsOrRead === "function" ? fieldsOrRead() : fieldsOrRead)
-        if (traced) {
-          const outcome = Exit.isSuccess(exit)
-            ? "ok"
-            : Cause.isInterruptedOnly(exit.cause)
-              ? "interrupted"
-              : Cause.failureOption(exit.cause).pipe((f) => (f._tag === "Some" ? errorOutcome(f.value) : "defect"))
-          const extra = Exit.isSuccess(exit) ? (options.describe?.(exit.value) ?? {}) : {}
-          yield* annotateSpan({ outcome, ...fields(), ...extra })
-        }
-        if (Exit.isSuccess(exit)) {
-          // Hot paths log success at debug: when that level is off, build no line at all (annotating
-          // a line costs more than the line is worth when nobody sees it).
-          const level = typeof options.level === "function" ? options.level(exit.value) : options.level
-          if (level === "debug" && !LogLevel.greaterThanEqual(LogLevel.Debug, yield* minimumLevel)) {
-            return yield* exit
-          }
-          const extra = options.describe?.(exit.value) ?? {}
-          const line = { operation, outcome: "ok", ...fields(), ...extra, durationMs }
-          yield* (level === "debug" ? Effect.logDebug(operation) : Effect.logInfo(operation)).pipe(
-            Effect.annotateLogs(line),
-          )
-        } else if (Cause.isInterruptedOnly(exit.cause)) {
-          yield* Effect.logInfo(operation).pipe(
-            Effect.annotateLogs({ operation, outcome: "interrupted", ...fields(), durationMs }),
-          )
-        } else {
-          const failure = Cause.failureOption(exit.cause)
-          if (failure._tag === "Some") {
-            const error = failure.value as { message?: unknown }
-            // The caller's bad input (a malformed cursor or query) is its error to report, not an operational warning.
-            const log = callerErrors.has(errorTag(failure.value)) ? Effect.logInfo : Effect.logWarning
-            yield* log(operation).pipe(
-              Effect.annotateLogs({
-                operation,
-                outcome: errorOutcome(failure.value),
-                ...fields(),
-                error: typeof error?.message === "string" ? error.message : String(failure.value),
-                durationMs,
-              }),
-            )
-          } else {
-            yield* Effect.logError(operation, exit.cause).pipe(
-              Effect.annotateLogs({ operation, outcome: "defect", ...fields(), durationMs }),
-            )
-          }
-        }
-        return yield* exit
+    const fields = (): Fields => (typeof fieldsOrRead === "function" ? fieldsOrRead() : fieldsOrRead)
+    const levelOf = (a: A) => (typeof options.level === "function" ? options.level(a) : options.level)
+    const staticDebug = options.level === "debug"
+    return Effect.withFiberRuntime<A, E, R>((fiber) => {
+      const traced = fiber.currentTracer !== nativeTracer
+      const debugOn = LogLevel.greaterThanEqual(LogLevel.Debug, fiber.getFiberRef(FiberRef.currentMinimumLogLevel))
+      const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
+      const start = clock.unsafeCurrentTimeMillis()
+      const finish = (exit: Exit.Exit<A, E>): Effect.Effect<void> | undefined => {
+        const durationMs = clock.unsafeCurrentTimeMillis() - start
+        const line = lineOf(operation, exit, fields, durationMs, debugOn, levelOf, options.describe)
+        if (!traced) return line
+        const extra = Exit.isSuccess(exit) ? (options.describe?.(exit.value) ?? {}) : {}
+        const annotate = annotateSpan({ outcome: outcomeOf(exit), ...fields(), ...extra })
+        return line === undefined ? annotate : Effect.zipRight(annotate, line)
+      }
+      const body = Effect.matchCauseEffect(self, {
+        onSuccess: (a) => {
+          const line = finish(Exit.succeed(a))
+          return line === undefined ? Effect.succeed(a) : Effect.as(line, a)
+        },
+        onFailure: (cause) => {
+          const line = finish(Exit.failCause(cause))
+          return line === undefined ? Effect.failCause(cause) : Effect.zipRight(line, Effect.failCause(cause))
+        },
       })
-    // With effect's built-in tracer nobody sees a span: skip it (it costs more than the line's bookkeeping).
-    return Effect.flatMap(tracing, (traced) =>
-      traced ? Effect.withSpan(body(true), operation, spanOptions) : body(false),
+      // With effect's built-in tracer nobody sees a span: skip it (it costs more than the line's bookkeeping).
+      if (traced) return Effect.withSpan(body, operation, spanOptions)
+      // A debug success line nobody sees, and no span: nothing to time either.
+      return staticDebug && !debugOn ? logFailures(operation, self, fields, clock, start) : body
+    })
+  }
+
+const outcomeOf = (exit: Exit.Exit<unknown, unknown>): string =>
+  Exit.isSuccess(exit)
+    ? "ok"
+    : Cause.isInterruptedOnly(exit.cause)
+      ? "interrupted"
+      : Cause.failureOption(exit.cause).pipe((f) => (f._tag === "Some" ? errorOutcome(f.value) : "defect"))
+
+/** The line of an outcome (none for a debug success below the minimum level). */
+const lineOf = <A, E>(
+  operation: string,
+  exit: Exit.Exit<A, E>,
+  fields: () => Fields,
+  durationMs: number,
+  debugOn: boolean,
+  levelOf: (a: A) => "info" | "debug" | undefined,
+  describe: ((a: A) => Fields) | undefined,
+): Effect.Effect<void> | undefined => {
+  if (Exit.isSuccess(exit)) {
+    // Hot paths log success at debug: when that level is off, build no line at all (annotating
+    // a line costs more than the line is worth when nobody sees it).
+    const level = levelOf(exit.value)
+    if (level === "debug" && !debugOn) return undefined
+    const line = { operation, outcome: "ok", ...fields(), ...(describe?.(exit.value) ?? {}), durationMs }
+    return (level === "debug" ? Effect.logDebug(operation) : Effect.logInfo(operation)).pipe(Effect.annotateLogs(line))
+  }
+  if (Cause.isInterruptedOnly(exit.cause)) {
+    return Effect.logInfo(operation).pipe(
+      Effect.annotateLogs({ operation, outcome: "interrupted", ...fields(), durationMs }),
     )
   }
+  const failure = Cause.failureOption(exit.cause)
+  if (failure._tag === "Some") {
+    const error = failure.value as { message?: unknown }
+    // The caller's bad input (a malformed cursor or query) is its error to report, not an operational warning.
+    const log = callerErrors.has(errorTag(failure.value)) ? Effect.logInfo : Effect.logWarning
+    return log(operation).pipe(
+      Effect.annotateLogs({
+        operation,
+        outcome: errorOutcome(failure.value),
+        ...fields(),
+        error: typeof error?.message === "string" ? error.message : String(failure.value),
+        durationMs,
+      }),
+    )
+  }
+  return Effect.logError(operation, exit.cause).pipe(
+    Effect.annotateLogs({ operation, outcome: "defect", ...fields(), durationMs }),
+  )
+}
+
+/** `self` with only its failure lines (its success line is a debug line nobody sees). */
+const logFailures = <A, E, R>(
+  operation: string,
+  self: Effect.Effect<A, E, R>,
+  fields: () => Fields,
+  clock: Clock.Clock,
+  start: number,
+): Effect.Effect<A, E, R> =>
+  Effect.catchAllCause(self, (cause) => {
+    const durationMs = clock.unsafeCurrentTimeMillis() - start
+    const line = lineOf(operation, Exit.failCause(cause), fields, durationMs, false, () => "debug", undefined)
+    return line === undefined ? Effect.failCause(cause) : Effect.zipRight(line, Effect.failCause(cause))
+  })
 
 // No stack trace per span: capturing one costs more than the operation's bookkeeping.
 const spanOptions = { captureStackTrace: false } as const

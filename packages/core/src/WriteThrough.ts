@@ -46,7 +46,6 @@ import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as CacheMetrics from "./CacheMetrics.js"
 import * as DocketConfig from "./DocketConfig.js"
@@ -101,7 +100,7 @@ export const defaultLease: Duration.Duration = Duration.seconds(15)
 /** The default S3 budget of a write: 10 s (the lease minus a 5 s commit margin). */
 export const defaultPutBudget: Duration.Duration = Duration.seconds(10)
 
-const countWrite = (outcome: string) => Metric.increment(Metric.tagged(CacheMetrics.writes, "outcome", outcome))
+const countWrite = CacheMetrics.incrementTagged(CacheMetrics.writes, "outcome")
 
 const countWriteOutcome = (result: WriteResult) =>
   countWrite(

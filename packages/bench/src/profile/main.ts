@@ -1,9 +1,11 @@
 /**
  * CPU profiles of Docket's hot paths, for docs/benchmarks.md:
  *
- *   npm run profile -- write|query|import [--out DIR]
+ *   npm run profile -- write|read|query|import [--out DIR]
  *
  * - `write`: WriteThrough.write of fresh documents, one after another.
+ * - `read`: FallbackReader.read of cached documents (hits), then of documents
+ *   only in S3 (misses, each refill awaited), one after another.
  * - `query`: a customer quarter (about 50 items) through the page API and the Stream API.
  * - `import`: the bundled Lambda handler imported in a fresh `node --cpu-prof` process.
  *
@@ -17,12 +19,15 @@
 import { execFileSync } from "node:child_process"
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs"
 import { Session } from "node:inspector/promises"
-import { tmpdir } from "node:os"
+import { loadavg, tmpdir } from "node:os"
 import { join, resolve } from "node:path"
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb"
+import { S3Client } from "@aws-sdk/client-s3"
 import * as Docket from "@docket/core/Docket"
 import * as DocketConfig from "@docket/core/DocketConfig"
 import type * as Document from "@docket/core/Document"
 import * as DocumentCache from "@docket/core/DocumentCache"
+import * as FallbackReader from "@docket/core/FallbackReader"
 import * as WriteThrough from "@docket/core/WriteThrough"
 import { bundle, packageDir } from "@docket/lambda/scripts/package.mjs"
 import * as LocalStack from "@docket/local/LocalStack"
@@ -32,6 +37,8 @@ import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as Corpus from "../Corpus.js"
+import * as ReadFloor from "../fixtures/read-floor.js"
+import * as WriteFloor from "../fixtures/write-floor.js"
 import * as Harness from "../Harness.js"
 import * as Summarize from "./summarize.js"
 
@@ -60,14 +67,52 @@ const profiled = async (name: string, loop: () => Promise<void>) => {
   await session.post("Profiler.setSamplingInterval", { interval: 200 })
   await session.post("Profiler.start")
   const started = performance.now()
+  const cpu = process.cpuUsage()
   await loop()
+  const used = process.cpuUsage(cpu)
   const elapsed = performance.now() - started
   const { profile } = await session.post("Profiler.stop")
   session.disconnect()
   const file = join(out, `${name}.cpuprofile`)
   writeFileSync(file, JSON.stringify(profile))
-  log(`${name}: ${Math.round(elapsed)} ms profiled`)
+  log(
+    `${name}: ${Math.round(elapsed)} ms profiled, ${Math.round((used.user + used.system) / 1000)} ms CPU in this process (load ${loadavg()
+      .map((n) => n.toFixed(1))
+      .join(" ")})`,
+  )
   report(name, file)
+}
+
+/**
+ * CPU per operation in this process (which also hosts the S3 emulator; DynamoDB Local is a JVM of
+ * its own), Docket against its raw baseline: `rounds` rounds of `n` operations each, alternating,
+ * so that the machine's drift hits both alike. Printed as the medians of the rounds.
+ */
+const cpuPerOp = async (
+  name: string,
+  rounds: number,
+  n: number,
+  runs: Record<string, () => Promise<unknown>>,
+): Promise<void> => {
+  const perOp: Record<string, Array<number>> = {}
+  for (let r = 0; r < rounds; r++) {
+    for (const [label, run] of Object.entries(runs)) {
+      const cpu = process.cpuUsage()
+      for (let i = 0; i < n; i++) await run()
+      const used = process.cpuUsage(cpu)
+      const samples = perOp[label] ?? []
+      samples.push((used.user + used.system) / 1000 / n)
+      perOp[label] = samples
+    }
+  }
+  const median = (xs: ReadonlyArray<number>) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+  process.stdout.write(
+    `${name}: CPU ms per operation in this process, median of ${rounds} interleaved rounds of ${n} (load ${loadavg()
+      .map((x) => x.toFixed(1))
+      .join(" ")}): ${Object.entries(perOp)
+      .map(([label, xs]) => `${label} ${median(xs).toFixed(2)}`)
+      .join(", ")}\n`,
+  )
 }
 
 const withDocket = async (
@@ -102,18 +147,95 @@ const withDocket = async (
 }
 
 const write = () =>
-  withDocket(async (runtime) => {
+  withDocket(async (runtime, stack) => {
+    const { table, bucket, clientConfig } = stack as unknown as Harness.Isolated
     const docs = Corpus.generate({ count: 800, customers: 50, seed: 5 })
     let next = 0
     const fresh = (): Document.AnyDocument => {
       const doc = docs[next++ % docs.length]!
       return { ...doc, id: `${doc.id.slice(0, 4)}prof-${next}` } as Document.AnyDocument
     }
+    const dynamodb = new DynamoDBClient({ ...clientConfig.dynamodb, maxAttempts: 1 })
+    const s3 = new S3Client({ ...clientConfig.s3, maxAttempts: 1 })
+    const floor = WriteFloor.floor({ dynamodb, s3, table, bucket })
     const one = () => runtime.runPromise(WriteThrough.write(fresh()))
-    for (let i = 0; i < 100; i++) await one()
-    await profiled("write", async () => {
-      for (let i = 0; i < 300; i++) await one()
-    })
+    const oneFloor = () => floor(fresh())
+    try {
+      for (let i = 0; i < 100; i++) await one()
+      for (let i = 0; i < 100; i++) await oneFloor()
+      await cpuPerOp("write", 5, 60, { docket: one, floor: oneFloor })
+      await profiled("write", async () => {
+        for (let i = 0; i < 300; i++) await one()
+      })
+      await profiled("write-floor", async () => {
+        for (let i = 0; i < 300; i++) await oneFloor()
+      })
+    } finally {
+      dynamodb.destroy()
+      s3.destroy()
+    }
+  })
+
+const read = () =>
+  withDocket(async (runtime, stack) => {
+    const { table, bucket, clientConfig } = stack as unknown as Harness.Isolated
+    // Far-future times, so that no entry expires (as the read benchmark does).
+    const future = (d: Document.AnyDocument): Document.AnyDocument =>
+      (d.kind === "change"
+        ? { ...d, schedule: { start: "2099-06-01T00:00:00Z", end: "2099-06-02T00:00:00Z" } }
+        : { ...d, publishAt: "2099-06-01T00:00:00Z" }) as Document.AnyDocument
+    const hits = Corpus.generate({ count: 200, customers: 50, seed: 21 }).map(future)
+    const misses = Corpus.generate({ count: 1200, customers: 50, seed: 22 }).map((d, i) =>
+      future({ ...d, id: `${d.id.slice(0, 4)}miss-${i}` } as Document.AnyDocument),
+    )
+    await Corpus.loadCache(clientConfig, table, hits)
+    await Corpus.loadBucket(clientConfig, bucket, [...hits, ...misses])
+    const readOne = (doc: Document.AnyDocument, expected: "cache" | "store") =>
+      runtime.runPromise(
+        Effect.flatMap(FallbackReader.FallbackReader, (reader) =>
+          Effect.flatMap(reader.read(doc.kind, doc.id), (result) =>
+            Option.getOrUndefined(result)?.source !== expected
+              ? Effect.dieMessage(`${doc.id}: expected a read from ${expected}`)
+              : expected === "store"
+                ? reader.awaitRefills
+                : Effect.void,
+          ),
+        ),
+      )
+    const dynamodb = new DynamoDBClient({ ...clientConfig.dynamodb, maxAttempts: 1 })
+    const s3 = new S3Client({ ...clientConfig.s3, maxAttempts: 1 })
+    const target = { dynamodb, s3, table, bucket }
+    const rawHit = ReadFloor.hit(target)
+    const floorMiss = ReadFloor.floorMiss(target)
+    let hit = 0
+    let miss = 0
+    const hitDocket = () => readOne(hits[hit++ % hits.length]!, "cache")
+    const hitRaw = () => rawHit(hits[hit++ % hits.length]!)
+    const missDocket = () => readOne(misses[miss++]!, "store")
+    const missFloor = () => floorMiss(misses[miss++]!)
+    try {
+      for (let i = 0; i < 100; i++) await hitDocket()
+      for (let i = 0; i < 100; i++) await hitRaw()
+      for (let i = 0; i < 30; i++) await missDocket()
+      for (let i = 0; i < 30; i++) await missFloor()
+      await cpuPerOp("read hit", 5, 100, { docket: hitDocket, raw: hitRaw })
+      await cpuPerOp("read miss", 5, 40, { docket: missDocket, floor: missFloor })
+      await profiled("read-hit", async () => {
+        for (let i = 0; i < 600; i++) await hitDocket()
+      })
+      await profiled("read-hit-raw", async () => {
+        for (let i = 0; i < 600; i++) await hitRaw()
+      })
+      await profiled("read-miss", async () => {
+        for (let i = 0; i < 300; i++) await missDocket()
+      })
+      await profiled("read-miss-floor", async () => {
+        for (let i = 0; i < 300; i++) await missFloor()
+      })
+    } finally {
+      dynamodb.destroy()
+      s3.destroy()
+    }
   })
 
 const query = () =>
@@ -222,9 +344,10 @@ const lambdaImport = async () => {
 
 mkdirSync(out, { recursive: true })
 if (what === "write") await write()
+else if (what === "read") await read()
 else if (what === "query") await query()
 else if (what === "import") await lambdaImport()
 else {
-  log("usage: npm run profile -- write|query|import [--out DIR]")
+  log("usage: npm run profile -- write|read|query|import [--out DIR]")
   process.exitCode = 2
 }

@@ -1,38 +1,26 @@
 /**
- * read (read-hit-vs-raw, read-miss-vs-floor): FallbackReader.read against the raw SDK way of reading.
+ * read (read-hit-vs-raw, read-miss-vs-floor): FallbackReader.read against the raw SDK way of reading
+ * (`fixtures/read-floor.ts` has the baselines).
  * - hit: the document is cached; Docket's read (consistent GetItem, decode,
  *   schema check, one log line) vs a raw consistent GetItem + JSON.parse.
  * - miss with refill: the document is only in S3; Docket's read plus its
- *   background refill (awaited, so the refill's cost is counted) vs a raw
- *   GetObject + JSON.parse + PutItem of the document item.
- *   A second, clearly labelled baseline ("floor") is the least a raw fallback
- *   read with the same guarantees needs: the cache lookup that found nothing (a
- *   consistent GetItem), GetObject + JSON.parse, and the refill as one
- *   TransactWriteItems of the document and customer items guarded by
- *   `attribute_not_exists` (never over a concurrent write). The primary ratio
- *   stays Docket vs GetObject + PutItem.
+ *   background refill (awaited, so the refill's cost is counted) vs the careful
+ *   raw floor: the cache lookup that found nothing (a consistent GetItem),
+ *   GetObject + JSON.parse, and the refill as one TransactWriteItems of the
+ *   document and customer items guarded by `attribute_not_exists` (never over a
+ *   concurrent write). The naive GetObject + PutItem is a context row.
  */
-import {
-  DynamoDBClient,
-  GetItemCommand,
-  PutItemCommand,
-  type TransactWriteItem,
-  TransactWriteItemsCommand,
-} from "@aws-sdk/client-dynamodb"
-import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3"
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb"
+import { S3Client } from "@aws-sdk/client-s3"
 import type * as Document from "@docket/core/Document"
-import * as DocumentKind from "@docket/core/DocumentKind"
 import * as FallbackReader from "@docket/core/FallbackReader"
-import * as Items from "@docket/core/Items"
-import * as S3Key from "@docket/core/S3Key"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Option from "effect/Option"
 import * as Corpus from "../Corpus.js"
+import * as Floor from "../fixtures/read-floor.js"
 import * as Harness from "../Harness.js"
-
-const registry = DocumentKind.defaultRegistry
 
 const hitDescription =
   "FallbackReader.read on a cache hit vs a raw consistent GetItem + JSON.parse; p50, sequential, interleaved rounds."
@@ -65,45 +53,10 @@ const scenario: Harness.Scenario = {
 
     const dynamodb = new DynamoDBClient({ ...clientConfig.dynamodb, maxAttempts: 1 })
     const s3 = new S3Client({ ...clientConfig.s3, maxAttempts: 1 })
-    const rawHit = async (doc: Document.AnyDocument) => {
-      const out = await dynamodb.send(
-        new GetItemCommand({
-          TableName: table,
-          Key: { pk: { S: Items.documentPk(doc.kind, doc.id) }, sk: { S: Items.documentSk } },
-          ConsistentRead: true,
-        }),
-      )
-      return JSON.parse(out.Item?.body?.S ?? "null")
-    }
-    const rawMiss = async (doc: Document.AnyDocument) => {
-      const key = S3Key.forDocument("", registry.get(doc.kind)!, doc.id)
-      const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))
-      const parsed = JSON.parse(await out.Body!.transformToString()) as Document.AnyDocument
-      const items = Items.toItems(parsed, registry, { s3Key: key, retentionDays: 3650 })
-      await dynamodb.send(new PutItemCommand({ TableName: table, Item: items.document }))
-      return parsed
-    }
-
-    const floorMiss = async (doc: Document.AnyDocument) => {
-      const key = S3Key.forDocument("", registry.get(doc.kind)!, doc.id)
-      const pk = { S: Items.documentPk(doc.kind, doc.id) }
-      const cached = await dynamodb.send(
-        new GetItemCommand({ TableName: table, Key: { pk, sk: { S: Items.documentSk } }, ConsistentRead: true }),
-      )
-      if (cached.Item !== undefined) throw new Error(`${doc.id}: expected a miss`)
-      const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))
-      const parsed = JSON.parse(await out.Body!.transformToString()) as Document.AnyDocument
-      const items = Items.toItems(parsed, registry, { s3Key: key, retentionDays: 3650 })
-      await dynamodb.send(
-        new TransactWriteItemsCommand({
-          TransactItems: [
-            { Put: { TableName: table, Item: items.document, ConditionExpression: "attribute_not_exists(pk)" } },
-            ...items.customers.map((Item): TransactWriteItem => ({ Put: { TableName: table, Item } })),
-          ],
-        }),
-      )
-      return parsed
-    }
+    const target = { dynamodb, s3, table, bucket }
+    const rawHit = Floor.hit(target)
+    const rawMiss = Floor.naiveMiss(target)
+    const floorMiss = Floor.floorMiss(target)
 
     const runtime = ManagedRuntime.make(
       Harness.docketLayer(

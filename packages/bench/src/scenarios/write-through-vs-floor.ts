@@ -1,49 +1,25 @@
 /**
  * write-through-vs-floor: Docket's write-through against a careful hand-written
  * raw SDK implementation of the same write protocol (DESIGN section 6), with
- * the same three sequential round trips and the same guarantees:
- *
- * 1. intent: one `UpdateItem` of the document item that SETs the intent
- *    attributes (`intentWriter`, `intentOp`, `intentVersion`, `intentS3Key`,
- *    `intentLease`, the sparse IntentIndex keys `intentPk`/`intentSk`) and a new
- *    `rev`, conditional on no other live intent and on the version rule, and
- *    returns the prior state (`ReturnValues: ALL_OLD`), so nothing is read first;
- * 2. the S3 `PutObject`, `If-Match` the prior ETag (`If-None-Match: *` for a
- *    new document);
- * 3. commit: one `TransactWriteItems` that puts the document item (without the
- *    intent, a new `rev`) guarded by `intentWriter = :me`, one item per
- *    customer, and deletes the customers that left.
- *
- * No schema validation, retries, logs, metrics or spans in the floor. The
- * naive raw write (PutItem of the document item, then PutObject, nothing
- * checked) stays as a context row. Fresh keys for every write; p50 latency at
- * concurrency 1 and 16, interleaved. A separate counting pass (through
- * recording proxies, not timed) reports requests and sequential round trips
- * per write for Docket and the floor.
+ * the same three sequential round trips and the same guarantees
+ * (`fixtures/write-floor.ts` has it, with the naive raw write, PutItem then
+ * PutObject with nothing checked, that stays as a context row). Fresh keys for
+ * every write; p50 latency at concurrency 1 and 16, interleaved. A separate
+ * counting pass (through recording proxies, not timed) reports requests and
+ * sequential round trips per write for Docket and the floor.
  */
 
-import { createHash, randomUUID } from "node:crypto"
-import {
-  DynamoDBClient,
-  PutItemCommand,
-  type TransactWriteItem,
-  TransactWriteItemsCommand,
-  UpdateItemCommand,
-} from "@aws-sdk/client-dynamodb"
-import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3"
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb"
+import { S3Client } from "@aws-sdk/client-s3"
 import type * as Document from "@docket/core/Document"
-import * as DocumentKind from "@docket/core/DocumentKind"
-import * as Items from "@docket/core/Items"
-import * as S3Key from "@docket/core/S3Key"
 import * as WriteThrough from "@docket/core/WriteThrough"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Corpus from "../Corpus.js"
+import * as Floor from "../fixtures/write-floor.js"
 import * as Harness from "../Harness.js"
 import * as Wire from "../Wire.js"
-
-const registry = DocumentKind.defaultRegistry
 
 const scenario: Harness.Scenario = {
   name: "write-through-vs-floor",
@@ -64,80 +40,8 @@ const scenario: Harness.Scenario = {
 
     const dynamodb = new DynamoDBClient({ ...clientConfig.dynamodb, maxAttempts: 1 })
     const s3 = new S3Client({ ...clientConfig.s3, maxAttempts: 1 })
-    const raw = async (doc: Document.AnyDocument) => {
-      const kind = registry.get(doc.kind)!
-      const key = S3Key.forDocument("", kind, doc.id)
-      const items = Items.toItems(doc, registry, { s3Key: key, retentionDays: 3650 })
-      await dynamodb.send(new PutItemCommand({ TableName: table, Item: items.document }))
-      await s3.send(
-        new PutObjectCommand({ Bucket: bucket, Key: key, Body: JSON.stringify(doc), ContentType: "application/json" }),
-      )
-    }
-
-    /** The floor: the write protocol by hand (see the module docs). */
-    const floorWith =
-      (d: DynamoDBClient, o: S3Client) =>
-      async (doc: Document.AnyDocument): Promise<void> => {
-        const kind = registry.get(doc.kind)!
-        const key = S3Key.forDocument("", kind, doc.id)
-        const items = Items.toItems(doc, registry, { s3Key: key, retentionDays: 3650 })
-        const pk = items.document.pk!
-        const me = randomUUID()
-        const lease = Date.now() + 30_000
-        const shard = createHash("sha1").update(pk.S!).digest()[0]! % 8
-        const intent = await d.send(
-          new UpdateItemCommand({
-            TableName: table,
-            Key: { pk, sk: items.document.sk! },
-            UpdateExpression:
-              "SET intentWriter = :me, intentOp = :op, intentVersion = :v, intentS3Key = :key, intentLease = :lease, intentPk = :ipk, intentSk = :isk, rev = :rev",
-            ConditionExpression:
-              "(attribute_not_exists(intentWriter) OR intentWriter = :me) AND (attribute_not_exists(kind) OR attribute_exists(tombstone) OR version < :v)",
-            ExpressionAttributeValues: {
-              ":me": { S: me },
-              ":op": { S: "put" },
-              ":v": { N: String(doc.version) },
-              ":key": { S: key },
-              ":lease": { N: String(lease) },
-              ":ipk": { S: `I#${shard}` },
-              ":isk": { S: `${String(lease).padStart(15, "0")}#${doc.kind}#${doc.id}` },
-              ":rev": { S: randomUUID() },
-            },
-            ReturnValues: "ALL_OLD",
-            ReturnValuesOnConditionCheckFailure: "ALL_OLD",
-          }),
-        )
-        const prior = intent.Attributes
-        const put = await o.send(
-          new PutObjectCommand({
-            Bucket: bucket,
-            Key: key,
-            Body: JSON.stringify(doc),
-            ContentType: "application/json",
-            ...(prior?.etag?.S !== undefined ? { IfMatch: prior.etag.S } : { IfNoneMatch: "*" }),
-          }),
-        )
-        const leaving = (prior?.customers?.L ?? [])
-          .map((c) => Items.customerSk(c.S!))
-          .filter((sk) => !items.customers.some((c) => c.sk?.S === sk))
-        const TransactItems: Array<TransactWriteItem> = [
-          {
-            Put: {
-              TableName: table,
-              Item: {
-                ...items.document,
-                ...(put.ETag !== undefined ? { etag: { S: put.ETag } } : {}),
-                rev: { S: randomUUID() },
-              },
-              ConditionExpression: "intentWriter = :me",
-              ExpressionAttributeValues: { ":me": { S: me } },
-            },
-          },
-          ...items.customers.map((Item): TransactWriteItem => ({ Put: { TableName: table, Item } })),
-          ...leaving.map((sk): TransactWriteItem => ({ Delete: { TableName: table, Key: { pk, sk: { S: sk } } } })),
-        ]
-        await d.send(new TransactWriteItemsCommand({ TransactItems }))
-      }
+    const raw = Floor.naive({ dynamodb, s3, table, bucket })
+    const floorWith = (d: DynamoDBClient, o: S3Client) => Floor.floor({ dynamodb: d, s3: o, table, bucket })
     const floor = floorWith(dynamodb, s3)
 
     const runtimeOn = (endpoints: { readonly dynamodb: string; readonly s3: string }) =>

@@ -17,10 +17,17 @@ export const destroy = (body: unknown) => {
 
 /**
  * Reads a GetObject body interruptibly: on interruption the stream is destroyed
- * (which releases the socket); over `maxBytes` it fails with `TooLarge`.
+ * (which releases the socket); over `maxBytes` it fails with `TooLarge`. When
+ * `signal` aborts (the attempt's time is up) the stream is destroyed and the
+ * read fails (as `Unavailable`; the caller that aborted says why).
  * Exported for tests.
  */
-export const readBody = (body: unknown, maxBytes: number, key: string): Effect.Effect<Uint8Array, StoreError> => {
+export const readBody = (
+  body: unknown,
+  maxBytes: number,
+  key: string,
+  signal?: AbortSignal,
+): Effect.Effect<Uint8Array, StoreError> => {
   const stream = body as Readable | undefined
   if (stream === undefined || stream === null) return Effect.succeed(new Uint8Array())
   if (typeof stream.on !== "function") {
@@ -68,14 +75,29 @@ export const readBody = (body: unknown, maxBytes: number, key: string): Effect.E
         ),
       )
     }
+    const onAbort = () => {
+      cleanup()
+      stream.destroy()
+      resume(
+        Effect.fail(
+          new StoreError({ reason: "Unavailable", operation: "GetObject", key, cause: "the read was aborted" }),
+        ),
+      )
+    }
     const cleanup = () => {
       stream.off("data", onData)
       stream.off("end", onEnd)
       stream.off("error", onError)
+      signal?.removeEventListener("abort", onAbort)
+    }
+    if (signal?.aborted === true) {
+      onAbort()
+      return
     }
     stream.on("data", onData)
     stream.once("end", onEnd)
     stream.once("error", onError)
+    signal?.addEventListener("abort", onAbort, { once: true })
     return Effect.sync(() => {
       cleanup()
       stream.destroy()

@@ -31,6 +31,27 @@ export const acquire = (clientConfig: S3ClientConfig = {}): Effect.Effect<S3Clie
 export const send = <O>(command: (abortSignal: AbortSignal) => Promise<O>): Effect.Effect<O, unknown> =>
   Effect.tryPromise({ try: command, catch: (e) => e })
 
+/**
+ * One SDK command sent with `controller`'s signal, in one async step of the fiber: interrupting
+ * the fiber aborts it (the caller may abort it too, e.g. on a timeout). Fails with the SDK's
+ * error as it is.
+ */
+export const sendWith = <O>(
+  controller: AbortController,
+  command: (abortSignal: AbortSignal) => Promise<O>,
+): Effect.Effect<O, unknown> =>
+  Effect.async<O, unknown>((resume) => {
+    try {
+      command(controller.signal).then(
+        (out) => resume(Effect.succeed(out)),
+        (error: unknown) => resume(Effect.fail(error)),
+      )
+    } catch (error) {
+      resume(Effect.fail(error))
+    }
+    return Effect.sync(() => controller.abort())
+  })
+
 /** The S3 errors that mean "no such object" (NoSuchKey, a HEAD's NotFound, any 404). */
 export const isNotFound = (error: unknown): boolean => Retry.classify(error).reason === "NotFound"
 

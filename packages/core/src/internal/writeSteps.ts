@@ -34,7 +34,7 @@ export interface Deps {
   readonly budget: Duration.Duration
 }
 
-const countRollback = (outcome: string) => Metric.increment(Metric.tagged(CacheMetrics.rollbacks, "outcome", outcome))
+const countRollback = CacheMetrics.incrementTagged(CacheMetrics.rollbacks, "outcome")
 
 /** The typed failure of a cause; `None` for interruptions and defects, which are re-raised as they are. */
 export const failureOf = <E>(cause: Cause.Cause<E>): Option.Option<E> =>

@@ -99,20 +99,49 @@ export class AttemptTimeoutError extends Error {
 }
 
 /**
- * One attempt of `send`, aborted after `timeoutMs`: the SDK cancels the HTTP request, and the
- * attempt fails with an {@link AttemptTimeoutError}. An interruption (`signal`) aborts it too.
- * Native timer signals, not an Effect race: no fiber per call on the hot path.
+ * One attempt of `send`, counted in `stats`: aborted after `timeoutMs` (the SDK cancels the HTTP
+ * request, and the attempt fails with an {@link AttemptTimeoutError}) or when the fiber is
+ * interrupted. One abort controller and one native timer per attempt, in one async step of the
+ * fiber: no fiber, no composed signal, no Effect timeout on the hot path (measured: the composed
+ * `AbortSignal.any` of the fiber's signal and `AbortSignal.timeout` cost ~50 us more per call than
+ * one controller, and each effect step around the promise a few more).
  */
-const attemptWithin = <O>(
+const attempt = <O extends { ConsumedCapacity?: unknown }>(
+  stats: Stats,
   send: (signal: AbortSignal) => Promise<O>,
-  signal: AbortSignal,
   timeoutMs: number,
-): Promise<O> => {
-  const timeout = AbortSignal.timeout(timeoutMs)
-  return send(AbortSignal.any([signal, timeout])).catch((error: unknown) => {
-    throw timeout.aborted && !signal.aborted ? new AttemptTimeoutError(timeoutMs) : error
+): Effect.Effect<O, AwsFailure> =>
+  Effect.async<O, AwsFailure>((resume) => {
+    stats.attempts++
+    const controller = new AbortController()
+    let timedOut = false
+    const timer = setTimeout(() => {
+      timedOut = true
+      controller.abort()
+    }, timeoutMs)
+    timer.unref?.()
+    const failed = (error: unknown) => {
+      clearTimeout(timer)
+      const failure = classifyFailure(timedOut ? new AttemptTimeoutError(timeoutMs) : error)
+      resume(
+        failure.reason === "Throttled"
+          ? Effect.zipRight(Metric.increment(CacheMetrics.throttles), Effect.fail(failure))
+          : Effect.fail(failure),
+      )
+    }
+    try {
+      send(controller.signal).then((out) => {
+        clearTimeout(timer)
+        resume(Effect.succeed(out))
+      }, failed)
+    } catch (error) {
+      failed(error)
+    }
+    return Effect.sync(() => {
+      clearTimeout(timer)
+      controller.abort()
+    })
   })
-}
 
 /** What every module of the backend shares. */
 export interface Backend {
@@ -149,25 +178,11 @@ export const makeBackend = (options: {
     stats: Stats,
     send: (signal: AbortSignal) => Promise<O>,
   ): Effect.Effect<O, AwsFailure> =>
-    options.rateLimit
-      .limit(
-        Effect.suspend(() => {
-          stats.attempts++
-          return Effect.tryPromise({ try: (signal) => attemptWithin(send, signal, timeoutMs), catch: classifyFailure })
-        }),
-      )
-      .pipe(
-        Effect.tapError((failure) =>
-          failure.reason === "Throttled" ? Metric.increment(CacheMetrics.throttles) : Effect.void,
-        ),
-        retrying,
-        Effect.tap((out) =>
-          Effect.sync(() => {
-            stats.requests++
-            stats.consumedCapacity += capacityOf(out.ConsumedCapacity as ConsumedCapacity | undefined)
-          }),
-        ),
-      )
+    Effect.map(retrying(options.rateLimit.limit(attempt(stats, send, timeoutMs))), (out) => {
+      stats.requests++
+      stats.consumedCapacity += capacityOf(out.ConsumedCapacity as ConsumedCapacity | undefined)
+      return out
+    })
   return {
     client: options.client,
     table: options.table,
