@@ -11,13 +11,13 @@
 // niced below everyone else's processes was starved for over 60 s.)
 import * as fc from "effect/FastCheck"
 import { afterAll, expect } from "vitest"
+import { ciSeed } from "./scripts/seeds.mjs"
 
 // Property seeds (docs/testing.md, "Seeds"): random on a developer's machine, so every
 // run explores new inputs; fixed in CI (CI=true), so CI's verdict is a function of the
 // commit and a rare-seed generator defect cannot turn a good commit red at random (what
 // `Reconcile.drift` did with seed 987756409). DOCKET_SEED=<n> replays one seed anywhere;
 // DOCKET_SEED=random explores in CI too. A property's own `seed` parameter wins.
-const ciSeed = 20261201
 const seedSetting = process.env.DOCKET_SEED
 const seed =
   seedSetting !== undefined && seedSetting !== "random"

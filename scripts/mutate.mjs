@@ -15,10 +15,19 @@
 //   --budget MINUTES   start no further module once MINUTES have passed (CI's time box)
 //   --runs F           scale the properties' numRuns by F (0 < F <= 1) for a quick pass;
 //                      re-run its survivors without it (vitest.mutate.config.ts)
+//   --lines RANGES     mutate only these ranges of the module's files (FILE:FIRST-LAST,
+//                      comma-separated; FILE as in the module's list), e.g. a module's most
+//                      important functions when a full run would not fit the time there is.
+//                      Reports go to reports/mutation/lines/
+//   --tests FILES      run these test files (comma-separated) instead of the module's own,
+//                      e.g. its fast files first and then only their survivors against all
+//                      of them (--survivors), when the module's properties are slow
+//   --help             this text
 import { execFileSync, spawnSync } from "node:child_process"
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
+import { ciSeed } from "./seeds.mjs"
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..")
 const src = "packages/core/src"
@@ -33,7 +42,14 @@ const test = "packages/core/test"
 export const modules = {
   "write-path": {
     mutate: [`${src}/WriteThrough.ts`, `${src}/internal/write.ts`, `${src}/internal/writeSteps.ts`, `${src}/Heal.ts`],
-    tests: [`${test}/WriteThrough.test.ts`, `${test}/Invariants67.test.ts`, `${test}/DeleteRace.test.ts`],
+    tests: [
+      `${test}/WriteThrough.test.ts`,
+      `${test}/Heal.test.ts`,
+      `${test}/DocumentCache.test.ts`,
+      `${test}/DeleteRace.test.ts`,
+      `${test}/WriteThrough.liveness.test.ts`,
+      `${test}/Invariants67.test.ts`,
+    ],
   },
   "fallback-reader": {
     mutate: [`${src}/FallbackReader.ts`],
@@ -63,8 +79,14 @@ export const modules = {
     ],
   },
   "rate-limit": { mutate: [`${src}/RateLimit.ts`], tests: [`${test}/RateLimit.test.ts`] },
-  backfill: { mutate: [`${src}/Backfill.ts`], tests: [`${test}/Backfill.test.ts`] },
-  reconcile: { mutate: [`${src}/Reconcile.ts`], tests: [`${test}/Reconcile.test.ts`] },
+  backfill: {
+    mutate: [`${src}/Backfill.ts`, `${src}/internal/backfillRun.ts`, `${src}/internal/backfillStep.ts`],
+    tests: [`${test}/Backfill.test.ts`],
+  },
+  reconcile: {
+    mutate: [`${src}/Reconcile.ts`, `${src}/internal/reconcileSteps.ts`],
+    tests: [`${test}/Reconcile.test.ts`, `${test}/Reconcile.drift.test.ts`],
+  },
   "key-decoding": { mutate: [`${src}/S3Key.ts`], tests: [`${test}/S3Key.test.ts`, `${test}/S3Event.test.ts`] },
 }
 
@@ -80,7 +102,19 @@ const option = (flag) => {
   args.splice(i, 2)
   return value
 }
+if (args.includes("--help") || args.includes("-h")) {
+  const text = readFileSync(fileURLToPath(import.meta.url), "utf8").split("\n")
+  const usage = text.slice(
+    1,
+    text.findIndex((l) => l.startsWith("import ")),
+  )
+  console.log(usage.map((l) => l.replace(/^\/\/ ?/, "")).join("\n"))
+  console.log(`modules: ${Object.keys(modules).join(", ")}`)
+  process.exit(0)
+}
 const since = option("--since")
+const lines = option("--lines")
+const testsOption = option("--tests")
 const budgetOption = option("--budget")
 const budgetMinutes = budgetOption === undefined ? Number.POSITIVE_INFINITY : Number(budgetOption)
 if (!(budgetMinutes > 0)) {
@@ -98,6 +132,15 @@ if (survivorsOnly && since !== undefined) {
   console.error("--survivors and --since do not go together")
   process.exit(2)
 }
+const unknownFlag = args.find((a) => a.startsWith("-") && a !== "--incremental" && a !== "--survivors")
+if (unknownFlag !== undefined) {
+  console.error(`unknown option ${unknownFlag} (npm run mutate -- --help)`)
+  process.exit(2)
+}
+if (lines !== undefined && (since !== undefined || survivorsOnly)) {
+  console.error("--lines goes with neither --since nor --survivors")
+  process.exit(2)
+}
 const names = args.filter((a) => !a.startsWith("--"))
 const selected = names.length > 0 ? names : Object.keys(modules)
 for (const name of selected) {
@@ -110,7 +153,7 @@ for (const name of selected) {
 // Every property runs on one seed (vitest.setup.ts), so a mutant's verdict is a function of
 // the code and the tests, not of the draw: a re-run, or `--incremental`, gives the same
 // result. DOCKET_SEED=<n> picks another seed, DOCKET_SEED=random draws one per property run.
-const seed = process.env.DOCKET_SEED ?? "20261201"
+const seed = process.env.DOCKET_SEED ?? String(ciSeed)
 
 /**
  * The lines of `file` added or changed since `ref`, as Stryker `--mutate` ranges
@@ -140,12 +183,38 @@ if (since !== undefined) {
 }
 const reportRoot = join(
   root,
-  since !== undefined ? "reports/mutation/changed" : survivorsOnly ? "reports/mutation/recheck" : "reports/mutation",
+  since !== undefined
+    ? "reports/mutation/changed"
+    : survivorsOnly
+      ? "reports/mutation/recheck"
+      : lines !== undefined
+        ? "reports/mutation/lines"
+        : "reports/mutation",
 )
+
+/** `--lines`' ranges that fall in one of the module's files (each `FILE:FIRST-LAST`). */
+const lineRanges = (name) => {
+  const ranges = lines.split(",").filter((r) => r !== "")
+  for (const range of ranges) {
+    if (!/^[^:]+:\d+-\d+$/.test(range)) {
+      console.error(`--lines: "${range}" is not FILE:FIRST-LAST`)
+      process.exit(2)
+    }
+  }
+  return ranges.filter((r) => modules[name].mutate.includes(r.slice(0, r.lastIndexOf(":"))))
+}
 
 /** The lines of the module's last survivors, as Stryker `--mutate` ranges. */
 const survivorRanges = (name) => {
-  const file = join(root, "reports/mutation", name, "survivors.json")
+  // The newer of the module's last full run and its last --lines run.
+  const file =
+    [
+      join(root, "reports/mutation", name, "survivors.json"),
+      join(root, "reports/mutation/lines", name, "survivors.json"),
+    ]
+      .filter((f) => existsSync(f))
+      .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0] ??
+    join(root, "reports/mutation", name, "survivors.json")
   if (!existsSync(file)) {
     console.error(`${name}: no ${file}; run the module first`)
     process.exit(2)
@@ -190,15 +259,19 @@ const begun = Date.now()
 for (const name of selected) {
   const dir = join(reportRoot, name)
   const started = Date.now()
-  const { tests } = modules[name]
+  const tests = testsOption === undefined ? modules[name].tests : testsOption.split(",").filter((t) => t !== "")
   const mutate =
     since !== undefined
       ? modules[name].mutate.flatMap((f) => changedRanges(since, f))
       : survivorsOnly
         ? survivorRanges(name)
-        : modules[name].mutate
+        : lines !== undefined
+          ? lineRanges(name)
+          : modules[name].mutate
   if (mutate.length === 0) {
-    console.log(`\n==> ${name}: ${survivorsOnly ? "no survivor" : `no line changed since ${since}`}`)
+    console.log(
+      `\n==> ${name}: ${survivorsOnly ? "no survivor" : lines !== undefined ? "no --lines range in its files" : `no line changed since ${since}`}`,
+    )
     continue
   }
   if ((started - begun) / 60_000 > budgetMinutes) {

@@ -75,6 +75,28 @@ const eventually = async (condition: () => boolean | Promise<boolean>, timeoutMs
   }
 }
 
+/**
+ * Waits until `ready()` holds (true) or the process ends first (false): both are events, not times.
+ * Checked on each chunk of output and on exit, so nothing is polled.
+ */
+const untilReadyOrExit = (proc: ReturnType<typeof start>, ready: () => boolean): Promise<boolean> =>
+  new Promise<boolean>((resolve) => {
+    const check = () => {
+      if (ready()) finish(true)
+    }
+    const finish = (value: boolean) => {
+      proc.child.stdout?.off("data", onData)
+      proc.child.stderr?.off("data", onData)
+      resolve(value)
+    }
+    // After start's own listeners (registered first), so the output they collect includes this chunk.
+    const onData = () => check()
+    proc.child.stdout?.on("data", onData)
+    proc.child.stderr?.on("data", onData)
+    void proc.done.then(() => finish(ready()))
+    check()
+  })
+
 const queryCount = async (env: Record<string, string>) => {
   const r = await docket(["query", "time", ...range, "--limit", "1000", "--format", "json"], env)
   expect(r.code).toBe(0)
@@ -353,14 +375,17 @@ describe("docket binary", () => {
     let child: ChildProcess | undefined = local.child
     try {
       // Wait for what the test relies on, never for a fixed time: the state file is written
-      // before the export lines are printed, and a loaded machine can be slow at either.
-      await eventually(
+      // before the export lines are printed, and a loaded machine can be slow at either. The
+      // stack bounds its own start (DynamoDB Local's answer, its exit, its port taken: then a
+      // new port); if `local start` ends instead, that is the answer, with its output.
+      const ready = await untilReadyOrExit(
+        local,
         () =>
           existsSync(state) &&
           local.output().stdout.includes("export DOCKET_DYNAMODB_ENDPOINT=") &&
           local.output().stderr.includes("Ctrl-C stops the stack"),
-        90_000,
       )
+      expect(ready, `local start ended before its stack was up: ${JSON.stringify(local.output())}`).toBe(true)
       // The default delivery is the recommended deployment's: an SQS queue with a dead-letter queue.
       expect(local.output().stderr).toContain("SQS queue cli-local-events")
       const file = join(work, "local.json")
@@ -382,12 +407,14 @@ describe("docket binary", () => {
       )
       s3.destroy()
       // Event sync is asynchronous: poll (bounded) until the cache has it instead of sleeping a second.
+      // Each round is a whole CLI process, tens of seconds apart on a loaded machine: the bound is a
+      // backstop for a sync that never comes, not a measure of how fast it comes.
       let ids: Array<string> = []
       await eventually(async () => {
         const synced = await docket(["query", "time", ...range, "--local", "--format", "json"], env)
         ids = (JSON.parse(synced.stdout) as { items: Array<{ id: string }> }).items.map((i) => i.id)
         return ids.length >= 2
-      }, 60_000)
+      }, 120_000)
       expect(ids).toEqual(["CHG-T-00007", "CHG-T-00008"])
       local.child.kill("SIGTERM")
       const ended = await local.done
@@ -397,7 +424,8 @@ describe("docket binary", () => {
     } finally {
       child?.kill("SIGKILL")
     }
-  }, 180_000)
+    // No timeout of its own: the suite's (300 s) backstop, above the stack's own start bound (120 s) plus the sync's.
+  })
 
   it("a command's root span is named after the command, not argv's words, and parents its operations (OTLP)", async () => {
     const bodies: Array<string> = []

@@ -18,6 +18,11 @@
  * reports them `unchanged` (writing the same version twice is a no-op), so
  * nothing is written twice.
  *
+ * `run` builds one record of settings and counters and streams the listing
+ * through the steps named in `internal/backfillRun.ts`; the per-object step
+ * (`classify`, `processObject`, `settle`) is `internal/backfillStep.ts`, shared
+ * with `processObjects` and the Lambda.
+ *
  * @example
  * ```ts
  * import * as Backfill from "@docket/core/Backfill"
@@ -29,13 +34,13 @@
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
-import * as Ref from "effect/Ref"
+import type * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as DocketConfig from "./DocketConfig.js"
 import * as DocumentCache from "./DocumentCache.js"
 import * as DocumentKind from "./DocumentKind.js"
 import * as DocumentStore from "./DocumentStore.js"
+import * as Run from "./internal/backfillRun.js"
 import * as Step from "./internal/backfillStep.js"
 import * as Bulk from "./internal/bulk.js"
 import * as Watermark from "./internal/watermark.js"
@@ -129,22 +134,14 @@ export const inShard = Step.inShard
 /** Validates and normalises the filters (time bounds to instants). */
 export const validate = Step.validate
 
-interface Counters {
-  listed: number
-  matched: number
-  written: number
-  unchanged: number
-  newerInCache: number
-  failed: number
-  bodiesRead: number
-  processed: number
-}
-
 /**
  * Tracks which listing positions are done and yields the checkpoint: the key
  * of the highest position whose predecessors all succeeded.
  */
 export const makeWatermark = Watermark.make
+
+/** Listed batches compared with the cache at once (BatchGetItems in flight). */
+const compareConcurrency = 4
 
 /**
  * Runs a backfill. Fails only when it cannot run (bad filters, listing failed);
@@ -158,188 +155,66 @@ export const run = (
   DocumentCache.DocumentCache | DocumentStore.DocumentStore | DocumentKind.DocumentKinds | DocketConfig.DocketConfig
 > =>
   Effect.gen(function* () {
-    const cache = yield* DocumentCache.DocumentCache
-    const store = yield* DocumentStore.DocumentStore
     const kinds = yield* DocumentKind.DocumentKinds
     const config = yield* DocketConfig.DocketConfig
     const range = yield* validate(options, kinds)
+    const store = yield* DocumentStore.DocumentStore
     const dryRun = options.dryRun ?? config.dryRun
-    const maxFailures = options.maxFailuresReported ?? 20
-    const batchSize = Math.max(1, Math.min(options.batchSize ?? Bulk.BatchGetLimit, 1000))
-    const shard = options.shard
-    const compareConcurrency = 4
-
-    const started = yield* Clock.currentTimeMillis
-    const counters: Counters = {
-      listed: 0,
-      matched: 0,
-      written: 0,
-      unchanged: 0,
-      newerInCache: 0,
-      failed: 0,
-      bodiesRead: 0,
-      processed: 0,
-    }
-    let total: number | undefined
-    const failures: Array<Failure> = []
-    const watermark = Watermark.make()
-    const lastProgress = yield* Ref.make(0)
-    const lastCheckpoint = yield* Ref.make<{ at: number; key: string | undefined }>({
-      at: 0,
-      key: options.startAfter,
-    })
-
-    const snapshot = (now: number): Progress => {
-      const elapsedMs = now - started
-      const ratePerSecond = elapsedMs > 0 ? (counters.processed * 1000) / elapsedMs : 0
-      return {
-        ...counters,
-        total,
-        ratePerSecond,
-        etaMs:
-          total === undefined
-            ? undefined
-            : ratePerSecond > 0
-              ? Math.round(((total - counters.processed) * 1000) / ratePerSecond)
-              : undefined,
-        checkpoint: Option.orElse(watermark.checkpoint, () => Option.fromNullable(options.startAfter)),
-        elapsedMs,
-      }
-    }
-
-    const flushCheckpoint = (force: boolean) =>
-      Effect.gen(function* () {
-        if (options.onCheckpoint === undefined) return
-        const now = yield* Clock.currentTimeMillis
-        const last = yield* Ref.get(lastCheckpoint)
-        const current = Option.getOrUndefined(watermark.checkpoint)
-        if (current === undefined || current === last.key) return
-        if (!force && now - last.at < (options.checkpointEveryMs ?? 1000)) return
-        yield* Ref.set(lastCheckpoint, { at: now, key: current })
-        yield* options.onCheckpoint(current)
-      })
-
-    const report = (force: boolean) =>
-      Effect.gen(function* () {
-        if (options.onProgress === undefined) return
-        const now = yield* Clock.currentTimeMillis
-        const last = yield* Ref.get(lastProgress)
-        if (!force && now - last < (options.progressEveryMs ?? 1000)) return
-        yield* Ref.set(lastProgress, now)
-        yield* options.onProgress(snapshot(now))
-      })
-
-    const step = Step.make({
-      cache,
-      store,
-      kinds,
-      prefix: config.prefix,
-      filters: filtersOf(options, range),
-      dryRun,
-      onBodyRead: () => {
-        counters.bodiesRead += 1
+    const counters = Run.counters()
+    const run: Run.Run = {
+      options,
+      step: {
+        cache: yield* DocumentCache.DocumentCache,
+        store,
+        kinds,
+        prefix: config.prefix,
+        filters: filtersOf(options, range),
+        dryRun,
+        onBodyRead: () => {
+          counters.bodiesRead += 1
+        },
       },
-    })
-
-    const record = (index: number, key: string, outcome: Outcome) =>
-      Effect.gen(function* () {
-        let ok = true
-        counters.processed += 1
-        if (outcome === "written") {
-          counters.matched += 1
-          counters.written += 1
-        } else if (outcome === "unchanged") {
-          counters.matched += 1
-          counters.unchanged += 1
-        } else if (outcome === "newer") {
-          counters.matched += 1
-          counters.newerInCache += 1
-        } else if (outcome !== "skipped") {
-          ok = false
-          counters.failed += 1
-          if (failures.length < maxFailures) failures.push(outcome.failure)
-          yield* Effect.logWarning("backfill.document").pipe(
-            Effect.annotateLogs({
-              operation: "backfill.document",
-              outcome: outcome.failure.tag,
-              key,
-              error: outcome.failure.message,
-            }),
-          )
-        }
-        watermark.complete(index, key, ok)
-        yield* flushCheckpoint(false)
-        yield* report(false)
-      })
-
+      started: yield* Clock.currentTimeMillis,
+      batchSize: Math.max(1, Math.min(options.batchSize ?? Bulk.BatchGetLimit, 1000)),
+      concurrency: Math.max(1, options.concurrency ?? 8),
+      maxFailures: options.maxFailuresReported ?? 20,
+      counters,
+      watermark: Watermark.make(),
+      failures: [],
+      total: undefined,
+      lastProgress: 0,
+      lastCheckpoint: { at: 0, key: options.startAfter },
+    }
     const objects: Stream.Stream<DocumentStore.ObjectInfo, unknown> =
       options.source?.objects ?? store.list(options.startAfter !== undefined ? { startAfter: options.startAfter } : {})
-    const listing = objects.pipe(
-      Stream.filter((info) => shard === undefined || inShard(shard, info.key)),
-      // Counted per chunk: `Stream.tap` runs an effect per element and re-emits chunks of one.
-      Stream.mapChunks((chunk) => {
-        counters.listed += chunk.length
-        return chunk
-      }),
-      // The listing runs ahead of the writes, so the total (and an ETA) is known early.
-      Stream.concat(
-        Stream.fromEffect(
-          Effect.sync(() => {
-            total = counters.listed
-          }),
-        ).pipe(Stream.drain),
-      ),
-      // Pages, not elements, are buffered: `Stream.buffer` queues each element (one
-      // offer, take and chunk per document; 130 ms of a 1,000-key page in the re-run's timeline).
-      Stream.bufferChunks({ capacity: 8 }),
-      Stream.zipWithIndex,
-      Stream.map(([info, index]) => ({ key: info.key, etag: info.etag, index })),
-      Stream.grouped(batchSize),
+    yield* Run.listObjects(run, objects).pipe(
+      Stream.grouped(run.batchSize),
       // Batches compared at once: DynamoDB answers each in tens of ms, the listing a page of 1,000 in one.
-      Stream.mapEffect((batch) => step.classify(Chunk.toReadonlyArray(batch)), { concurrency: compareConcurrency }),
-      // What the comparison settled (unchanged, not a document) is recorded at once, without a fiber per key.
-      Stream.mapEffect((steps) =>
-        Effect.suspend(() => {
-          const settled = steps.filter((s) => s._tag === "Done")
-          for (const s of settled) {
-            counters.processed += 1
-            if (s.outcome === "unchanged") {
-              counters.matched += 1
-              counters.unchanged += 1
-            }
-            watermark.complete(s.object.index, s.object.key, true)
-          }
-          const rest = steps.filter((s) => s._tag === "Process")
-          return settled.length === 0
-            ? Effect.succeed(rest)
-            : Effect.as(Effect.zipRight(flushCheckpoint(false), report(false)), rest)
-        }),
-      ),
+      Stream.mapEffect((batch) => Step.classify(run.step, Chunk.toReadonlyArray(batch)), {
+        concurrency: compareConcurrency,
+      }),
+      Stream.mapEffect((steps) => Run.recordSettled(run, steps)),
       Stream.flattenIterables,
-      Stream.mapEffect((s) => Effect.flatMap(step.settle(s), (o) => record(s.object.index, s.object.key, o)), {
-        concurrency: Math.max(1, options.concurrency ?? 8),
-        unordered: true,
-      }),
+      Stream.mapEffect(
+        (s) => Effect.flatMap(Step.settle(run.step, s), (o) => Run.recordOutcome(run, s.object.index, s.object.key, o)),
+        { concurrency: run.concurrency, unordered: true },
+      ),
       Stream.runDrain,
-      Effect.mapError((cause) => {
-        const text = (cause as { message?: unknown })?.message
-        return new BackfillError({
-          reason: "ListingFailed",
-          detail: `Listing ${options.source?.kind === "inventory" ? "the inventory" : "the bucket"} failed: ${typeof text === "string" ? text : String(cause)}`,
-          cause,
-        })
-      }),
+      Effect.mapError((cause) => listingFailed(options, cause)),
+      Effect.ensuring(Run.finish(run)),
     )
-
-    const finish = Effect.gen(function* () {
-      yield* flushCheckpoint(true)
-      yield* report(true)
-    })
-
-    yield* listing.pipe(Effect.ensuring(finish))
     const now = yield* Clock.currentTimeMillis
-    return { ...snapshot(now), dryRun, completed: true, failures }
+    return { ...Run.snapshot(run, now), dryRun, completed: true, failures: run.failures }
   }).pipe(Effect.withSpan("Backfill.run"))
+
+const listingFailed = (options: Options, cause: unknown) => {
+  const text = (cause as { message?: unknown })?.message
+  return new BackfillError({
+    reason: "ListingFailed",
+    detail: `Listing ${options.source?.kind === "inventory" ? "the inventory" : "the bucket"} failed: ${typeof text === "string" ? text : String(cause)}`,
+    cause,
+  })
+}
 
 const filtersOf = (options: Options, range: { from?: string; to?: string }): Step.Filters => ({
   ...range,
@@ -373,7 +248,7 @@ export const processObjects = (
     const kinds = yield* DocumentKind.DocumentKinds
     const config = yield* DocketConfig.DocketConfig
     const range = yield* validate(options, kinds)
-    const step = Step.make({
+    const step: Step.Context = {
       cache: yield* DocumentCache.DocumentCache,
       store: yield* DocumentStore.DocumentStore,
       kinds,
@@ -381,14 +256,16 @@ export const processObjects = (
       filters: filtersOf(options, range),
       dryRun: options.dryRun ?? config.dryRun,
       onBodyRead: () => {},
-    })
+    }
     const listed = objects.map((o) => ({ key: o.key, etag: o.etag }))
-    const steps = (yield* Effect.forEach(Bulk.chunksOf(listed, Bulk.BatchGetLimit), step.classify)).flat()
+    const steps = (yield* Effect.forEach(Bulk.chunksOf(listed, Bulk.BatchGetLimit), (batch) =>
+      Step.classify(step, batch),
+    )).flat()
     return yield* Effect.forEach(
       steps,
       (s) =>
         Effect.map(
-          step.settle(s),
+          Step.settle(step, s),
           (outcome): ObjectResult =>
             typeof outcome === "string"
               ? { key: s.object.key, outcome, failure: undefined }

@@ -25,7 +25,6 @@ import {
   customerSk,
   documentPk,
   documentSk,
-  statusPk,
   statusPkOf,
   statusSortKey,
   timeBucket,

@@ -104,7 +104,11 @@ export class LocalStackError extends Data.TaggedError("LocalStackError")<{
 export interface StartOptions {
   /** Keep DynamoDB Local's data in this folder instead of memory. */
   readonly dbPath?: string
-  /** How long to wait for DynamoDB Local (default 60 s). */
+  /**
+   * How long a live DynamoDB Local may take to answer (default 120 s: its JVM's start on a
+   * loaded machine, as the test stack's). A JVM that exits, or finds its port taken, is
+   * seen at once, whatever this is.
+   */
   readonly startTimeoutMs?: number
   /**
    * Use this running DynamoDB endpoint (e.g. the test run's shared DynamoDB
@@ -113,6 +117,8 @@ export interface StartOptions {
    */
   readonly dynamodbEndpoint?: string
 }
+
+const defaultStartTimeoutMs = 120_000
 
 const require = createRequire(import.meta.url)
 const here = dirname(fileURLToPath(import.meta.url))
@@ -162,6 +168,15 @@ const killGroup = (child: ChildProcess) => {
   }
 }
 
+/** How many fresh ports {@link startDynamo} tries when DynamoDB Local finds its port taken. */
+const bindAttempts = 5
+
+/**
+ * DynamoDB Local's report that its port was taken (Jetty's "Failed to bind"). The JVM
+ * does not exit on it: without this, a taken port looked like a JVM that never answers.
+ */
+const portTaken = /Failed to bind|java\.net\.BindException|Address already in use/
+
 const startDynamo = async (options: StartOptions) => {
   if (!javaAvailable()) {
     throw new LocalStackError({
@@ -181,7 +196,31 @@ const startDynamo = async (options: StartOptions) => {
       cause,
     })
   }
-  const port = await freePort()
+  const timeoutMs = options.startTimeoutMs ?? defaultStartTimeoutMs
+  const deadline = Date.now() + timeoutMs
+  // The port is free when `freePort` returns and taken by DynamoDB Local only once its JVM has
+  // started (seconds on a loaded machine); in between, any process may take it (a connection's
+  // source port, another listener). DynamoDB Local says so on stderr: start again on another port.
+  for (let attempt = 1; ; attempt++) {
+    const started = await startDynamoOn(dir, await freePort(), options, deadline, timeoutMs)
+    if (started !== "PortTaken") return started
+    if (attempt >= bindAttempts) {
+      throw new LocalStackError({
+        reason: "DynamoDBDidNotStart",
+        detail: `DynamoDB Local found its port taken ${bindAttempts} times in a row (another process took each free port before the JVM bound it)`,
+      })
+    }
+  }
+}
+
+/** Starts DynamoDB Local on `port`; `"PortTaken"` when another process took the port first. */
+const startDynamoOn = async (
+  dir: string,
+  port: number,
+  options: StartOptions,
+  deadline: number,
+  timeoutMs: number,
+): Promise<{ readonly endpoint: string; readonly stop: () => Promise<void> } | "PortTaken"> => {
   const workDir = mkdtempSync(join(tmpdir(), "docket-dynamodb-"))
   const storage = options.dbPath !== undefined ? ["-dbPath", options.dbPath] : ["-inMemory"]
   const child = spawn(
@@ -205,8 +244,13 @@ const startDynamo = async (options: StartOptions) => {
   running.add(child)
   installExitHook()
   let stderr = ""
+  let onTaken: () => void = () => {}
+  const taken = new Promise<"PortTaken">((resolve) => {
+    onTaken = () => resolve("PortTaken")
+  })
   child.stderr?.on("data", (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-4000)
+    if (portTaken.test(stderr)) onTaken()
   })
   let exited = false
   child.once("exit", () => {
@@ -220,9 +264,19 @@ const startDynamo = async (options: StartOptions) => {
 
   const endpoint = `http://127.0.0.1:${port}`
   const client = new DynamoDBClient({ endpoint, region, credentials, maxAttempts: 1 })
-  const deadline = Date.now() + (options.startTimeoutMs ?? 60_000)
+  const discard = () => {
+    killGroup(child)
+    running.delete(child)
+    rmSync(workDir, { recursive: true, force: true })
+  }
   try {
     for (;;) {
+      // Checked before and after each probe: a probe that another process's server answered
+      // while our JVM failed to bind must not count as ours.
+      if (portTaken.test(stderr)) {
+        discard()
+        return "PortTaken"
+      }
       if (exited) {
         throw new LocalStackError({
           reason: "DynamoDBDidNotStart",
@@ -230,13 +284,15 @@ const startDynamo = async (options: StartOptions) => {
         })
       }
       try {
-        await client.send(new ListTablesCommand({ Limit: 1 }))
-        break
+        // A probe can hang on whatever took the port (a listener that never answers): the
+        // JVM's report ends the wait, not a timer.
+        const answer = await Promise.race([client.send(new ListTablesCommand({ Limit: 1 })).then(() => "Up"), taken])
+        if (answer === "Up" && !portTaken.test(stderr)) break
       } catch (cause) {
         if (Date.now() > deadline) {
           throw new LocalStackError({
             reason: "DynamoDBDidNotStart",
-            detail: `DynamoDB Local did not answer on ${endpoint} within ${options.startTimeoutMs ?? 60_000} ms. ${stderr.trim()}`,
+            detail: `DynamoDB Local did not answer on ${endpoint} within ${timeoutMs} ms. ${stderr.trim()}`,
             cause,
           })
         }
@@ -244,8 +300,7 @@ const startDynamo = async (options: StartOptions) => {
       }
     }
   } catch (error) {
-    killGroup(child)
-    rmSync(workDir, { recursive: true, force: true })
+    discard()
     throw error
   } finally {
     client.destroy()

@@ -163,133 +163,178 @@ export const failure = (key: string, error: unknown): { readonly failure: Failur
   }
 }
 
-/** Builds the step. */
-export const make = (ctx: Context) => {
-  const { cache, store, kinds, filters } = ctx
-  const needsMetadata = filters.from !== undefined || filters.to !== undefined || filters.customers !== undefined
+/** Whether a document of `kind` indexed at `time` for `customers` passes the filters. */
+export const matches = (filters: Filters, kind: string, time: string, customers: ReadonlyArray<string>): boolean =>
+  (filters.kinds === undefined || filters.kinds.has(kind)) &&
+  (filters.from === undefined || time >= filters.from) &&
+  (filters.to === undefined || time < filters.to) &&
+  (filters.customers === undefined || customers.some((c) => filters.customers?.has(c)))
 
-  const matches = (kind: string, time: string, customers: ReadonlyArray<string>): boolean =>
-    (filters.kinds === undefined || filters.kinds.has(kind)) &&
-    (filters.from === undefined || time >= filters.from) &&
-    (filters.to === undefined || time < filters.to) &&
-    (filters.customers === undefined || customers.some((c) => filters.customers?.has(c)))
+// An item indexed under another status shard layout is not the same: it goes the long way,
+// and the write re-indexes it (the migration to sharding, docs/backfill-at-scale.md).
+const sameObject = (cached: DocumentCache.Fingerprint, key: string, etag: string | undefined) =>
+  cached._tag === "Cached" &&
+  cached.reindex !== true &&
+  cached.s3Key === key &&
+  cached.etag !== undefined &&
+  etag !== undefined &&
+  normaliseEtag(cached.etag) === normaliseEtag(etag)
 
-  // An item indexed under another status shard layout is not the same: it goes the long way,
-  // and the write re-indexes it (the migration to sharding, docs/backfill-at-scale.md).
-  const sameObject = (cached: DocumentCache.Fingerprint, key: string, etag: string | undefined) =>
-    cached._tag === "Cached" &&
-    cached.reindex !== true &&
-    cached.s3Key === key &&
-    cached.etag !== undefined &&
-    etag !== undefined &&
-    normaliseEtag(cached.etag) === normaliseEtag(etag)
-
-  /** One `fingerprints` call for a batch: what is unchanged is done here, the rest goes on. */
-  const classify = <A extends Listed>(batch: ReadonlyArray<A>): Effect.Effect<ReadonlyArray<Step<A>>> =>
-    Effect.gen(function* () {
-      const parsed = batch.map((object) => {
-        const p = S3Key.parse(ctx.prefix, object.key, kinds)
-        const keep = Option.isSome(p) && (filters.kinds === undefined || filters.kinds.has(p.value.kind))
-        return { object, parsed: keep ? p.value : undefined }
-      })
-      const refs = parsed.flatMap((p) => (p.parsed === undefined ? [] : [{ kind: p.parsed.kind, id: p.parsed.id }]))
-      const found =
-        refs.length === 0
-          ? []
-          : yield* cache.fingerprints(refs).pipe(
-              Effect.tapError((error) =>
-                Effect.logWarning("backfill.compare").pipe(
-                  Effect.annotateLogs({
-                    operation: "backfill.compare",
-                    outcome: error._tag,
-                    keys: refs.length,
-                    error: error.message,
-                  }),
-                ),
-              ),
-              // Without fingerprints every key goes the long way: nothing is skipped unseen.
-              Effect.orElseSucceed(() => []),
-            )
-      const byKey = new Map(found.map((f) => [`${f.kind}/${f.id}`, f]))
-      return parsed.map(({ object, parsed: p }): Step<A> => {
-        if (p === undefined) return { _tag: "Done", object, outcome: "skipped" }
-        const cached = byKey.get(`${p.kind}/${p.id}`)
-        if (cached !== undefined && cached.time !== undefined && sameObject(cached, object.key, object.etag)) {
-          const customers = [...(cached.customers ?? []), ...(p.customer === undefined ? [] : [p.customer])]
-          return { _tag: "Done", object, outcome: matches(p.kind, cached.time, customers) ? "unchanged" : "skipped" }
-        }
-        return { _tag: "Process", object, parsed: p, cached }
-      })
-    })
-
-  /** Reads the object and writes it to the cache (or says what it would write, in a dry run). */
-  const process = (
-    object: Listed,
-    parsed: S3Key.ParsedKey,
-    cached: DocumentCache.Fingerprint | undefined,
-  ): Effect.Effect<Outcome> =>
-    Effect.gen(function* () {
-      const { kind, id, customer } = parsed
-      if (needsMetadata || (cached !== undefined && object.etag === undefined)) {
-        // Decide from the object's metadata (and ETag) without reading the body where we can.
-        const head = yield* store.head(object.key)
-        if (Option.isNone(head)) return "skipped" as const
-        const metadata = head.value.metadata
-        if (cached !== undefined && cached.time !== undefined && sameObject(cached, object.key, head.value.etag)) {
-          const customers = [...(cached.customers ?? []), ...(customer === undefined ? [] : [customer])]
-          return matches(kind, cached.time, customers) ? ("unchanged" as const) : ("skipped" as const)
-        }
-        if (Option.isSome(metadata)) {
-          const customers = customer === undefined ? metadata.value.customers : [...metadata.value.customers, customer]
-          if (!matches(kind, metadata.value.time, customers)) return "skipped" as const
-        }
-      }
-      ctx.onBodyRead()
-      const stored = yield* store.getKey(object.key)
-      if (Option.isNone(stored)) return "skipped" as const // deleted since the listing
-      const document = stored.value.document
-      if (document.kind !== kind || document.id !== id) {
-        return failure(
-          object.key,
-          new DocumentKind.DocumentDecodeError({
-            reason: "KindMismatch",
-            source: object.key,
-            detail: `the key names ${kind}/${id} but the body is ${document.kind}/${document.id}`,
-          }),
-        )
-      }
-      const summary = kinds.summarize(document)
-      const customers = customer === undefined ? summary.customers : [...summary.customers, customer]
-      if (!matches(kind, summary.time, customers)) return "skipped" as const
-      if (ctx.dryRun) {
-        if (cached?._tag === "Cached" && cached.version !== undefined && cached.version >= document.version) {
-          return cached.version === document.version ? ("unchanged" as const) : ("newer" as const)
-        }
-        yield* Effect.logInfo("backfill.put (dry run)").pipe(
-          Effect.annotateLogs({
-            operation: "backfill.put",
-            outcome: "dry-run",
-            key: object.key,
-            version: document.version,
-          }),
-        )
-        return "written" as const
-      }
-      // No fingerprint: the batch comparison saw no item, so the put tries a create without a read first.
-      const outcome = yield* cache.put(document, {
-        s3Key: object.key,
-        etag: stored.value.etag,
-        ...(cached === undefined ? { likelyAbsent: true } : {}),
-      })
-      return outcome._tag === "Written" ? ("written" as const) : ("unchanged" as const)
-    }).pipe(
-      Effect.catchTag("StaleWriteError", () => Effect.succeed<Outcome>("newer")),
-      Effect.catchAll((error) => Effect.succeed(failure(object.key, error))),
-    )
-
-  /** Runs a classified step to its outcome. */
-  const settle = <A extends Listed>(step: Step<A>): Effect.Effect<Outcome> =>
-    step._tag === "Done" ? Effect.succeed(step.outcome) : process(step.object, step.parsed, step.cached)
-
-  return { classify, process, settle, matches }
+/** An unchanged object the cache holds: `unchanged` when it passes the filters, else `skipped`. */
+const unchangedOrSkipped = (
+  ctx: Context,
+  kind: string,
+  time: string,
+  cached: DocumentCache.Fingerprint,
+  customer: string | undefined,
+): Outcome => {
+  const customers = [...(cached.customers ?? []), ...(customer === undefined ? [] : [customer])]
+  return matches(ctx.filters, kind, time, customers) ? "unchanged" : "skipped"
 }
+
+/** The cache's fingerprints of a batch, or none when they cannot be read (every key then goes the long way). */
+const fingerprintsOf = (ctx: Context, refs: ReadonlyArray<{ readonly kind: string; readonly id: string }>) =>
+  refs.length === 0
+    ? Effect.succeed<ReadonlyArray<DocumentCache.Fingerprint>>([])
+    : ctx.cache.fingerprints(refs).pipe(
+        Effect.tapError((error) =>
+          Effect.logWarning("backfill.compare").pipe(
+            Effect.annotateLogs({
+              operation: "backfill.compare",
+              outcome: error._tag,
+              keys: refs.length,
+              error: error.message,
+            }),
+          ),
+        ),
+        // Without fingerprints every key goes the long way: nothing is skipped unseen.
+        Effect.orElseSucceed((): ReadonlyArray<DocumentCache.Fingerprint> => []),
+      )
+
+/** One `fingerprints` call for a batch: what is unchanged is done here, the rest goes on. */
+export const classify = <A extends Listed>(
+  ctx: Context,
+  batch: ReadonlyArray<A>,
+): Effect.Effect<ReadonlyArray<Step<A>>> => {
+  const { filters } = ctx
+  const parsed = batch.map((object) => {
+    const p = S3Key.parse(ctx.prefix, object.key, ctx.kinds)
+    const keep = Option.isSome(p) && (filters.kinds === undefined || filters.kinds.has(p.value.kind))
+    return { object, parsed: keep ? p.value : undefined }
+  })
+  const refs = parsed.flatMap((p) => (p.parsed === undefined ? [] : [{ kind: p.parsed.kind, id: p.parsed.id }]))
+  return Effect.map(fingerprintsOf(ctx, refs), (found) => {
+    const byKey = new Map(found.map((f) => [`${f.kind}/${f.id}`, f]))
+    return parsed.map(({ object, parsed: p }): Step<A> => {
+      if (p === undefined) return { _tag: "Done", object, outcome: "skipped" }
+      const cached = byKey.get(`${p.kind}/${p.id}`)
+      if (cached !== undefined && cached.time !== undefined && sameObject(cached, object.key, object.etag)) {
+        return { _tag: "Done", object, outcome: unchangedOrSkipped(ctx, p.kind, cached.time, cached, p.customer) }
+      }
+      return { _tag: "Process", object, parsed: p, cached }
+    })
+  })
+}
+
+/**
+ * Decides from the object's metadata (and ETag) without reading the body where it
+ * can: an outcome, or `undefined` when the body must be read.
+ */
+const decideFromHead = (
+  ctx: Context,
+  object: Listed,
+  parsed: S3Key.ParsedKey,
+  cached: DocumentCache.Fingerprint | undefined,
+) =>
+  Effect.map(ctx.store.head(object.key), (head): Outcome | undefined => {
+    if (Option.isNone(head)) return "skipped"
+    const metadata = head.value.metadata
+    if (cached !== undefined && cached.time !== undefined && sameObject(cached, object.key, head.value.etag)) {
+      return unchangedOrSkipped(ctx, parsed.kind, cached.time, cached, parsed.customer)
+    }
+    if (Option.isSome(metadata)) {
+      const customers =
+        parsed.customer === undefined ? metadata.value.customers : [...metadata.value.customers, parsed.customer]
+      if (!matches(ctx.filters, parsed.kind, metadata.value.time, customers)) return "skipped"
+    }
+    return undefined
+  })
+
+/** In a dry run: what the write would do, logged, and nothing written. */
+const dryRunWrite = (
+  object: Listed,
+  cached: DocumentCache.Fingerprint | undefined,
+  document: Document.AnyDocument,
+): Effect.Effect<Outcome> => {
+  if (cached?._tag === "Cached" && cached.version !== undefined && cached.version >= document.version) {
+    return Effect.succeed(cached.version === document.version ? "unchanged" : "newer")
+  }
+  return Effect.as(
+    Effect.logInfo("backfill.put (dry run)").pipe(
+      Effect.annotateLogs({
+        operation: "backfill.put",
+        outcome: "dry-run",
+        key: object.key,
+        version: document.version,
+      }),
+    ),
+    "written" as const,
+  )
+}
+
+/** Writes the document read from S3 to the cache. */
+const putToCache = (
+  ctx: Context,
+  object: Listed,
+  cached: DocumentCache.Fingerprint | undefined,
+  document: Document.AnyDocument,
+  etag: string,
+) =>
+  // No fingerprint: the batch comparison saw no item, so the put tries a create without a read first.
+  Effect.map(
+    ctx.cache.put(document, { s3Key: object.key, etag, ...(cached === undefined ? { likelyAbsent: true } : {}) }),
+    (outcome): Outcome => (outcome._tag === "Written" ? "written" : "unchanged"),
+  )
+
+/** Reads the object and writes it to the cache (or says what it would write, in a dry run). */
+export const processObject = (
+  ctx: Context,
+  object: Listed,
+  parsed: S3Key.ParsedKey,
+  cached: DocumentCache.Fingerprint | undefined,
+): Effect.Effect<Outcome> =>
+  Effect.gen(function* () {
+    const { kind, id, customer } = parsed
+    const { filters } = ctx
+    const needsMetadata = filters.from !== undefined || filters.to !== undefined || filters.customers !== undefined
+    if (needsMetadata || (cached !== undefined && object.etag === undefined)) {
+      const decided = yield* decideFromHead(ctx, object, parsed, cached)
+      if (decided !== undefined) return decided
+    }
+    ctx.onBodyRead()
+    const stored = yield* ctx.store.getKey(object.key)
+    if (Option.isNone(stored)) return "skipped" as const // deleted since the listing
+    const document = stored.value.document
+    if (document.kind !== kind || document.id !== id) {
+      return failure(
+        object.key,
+        new DocumentKind.DocumentDecodeError({
+          reason: "KindMismatch",
+          source: object.key,
+          detail: `the key names ${kind}/${id} but the body is ${document.kind}/${document.id}`,
+        }),
+      )
+    }
+    const summary = ctx.kinds.summarize(document)
+    const customers = customer === undefined ? summary.customers : [...summary.customers, customer]
+    if (!matches(filters, kind, summary.time, customers)) return "skipped" as const
+    if (ctx.dryRun) return yield* dryRunWrite(object, cached, document)
+    return yield* putToCache(ctx, object, cached, document, stored.value.etag)
+  }).pipe(
+    Effect.catchTag("StaleWriteError", () => Effect.succeed<Outcome>("newer")),
+    Effect.catchAll((error) => Effect.succeed(failure(object.key, error))),
+  )
+
+/** Runs a classified step to its outcome. */
+export const settle = <A extends Listed>(ctx: Context, step: Step<A>): Effect.Effect<Outcome> =>
+  step._tag === "Done" ? Effect.succeed(step.outcome) : processObject(ctx, step.object, step.parsed, step.cached)
