@@ -29,7 +29,7 @@ import * as CacheMetrics from "../../CacheMetrics.js"
 import type * as Document from "../../Document.js"
 import { CacheError, type Service } from "../../DocumentCache.js"
 import * as Items from "../../Items.js"
-import { mergeSorted } from "../../internal/merge.js"
+import { pagedMerge } from "../../internal/merge.js"
 import * as QueryPlan from "../../internal/query.js"
 import * as OperationLog from "../../OperationLog.js"
 import * as Table from "../../Table.js"
@@ -204,6 +204,61 @@ export const make = (backend: Backend, bucketConcurrency: number): Pick<Service,
       return out
     })
 
+  /**
+   * The merge of several partitions (a status query's shards), read page by page without a
+   * stream per partition: each run of the effect yields the next matches in order, an empty
+   * array at the end. Call it inside `Effect.suspend` (it holds the merge's state).
+   */
+  const mergedPartitions = (
+    stats: Stats,
+    plan: QueryPlan.Plan,
+    parts: ReadonlyArray<Partition>,
+    lower: string,
+    now: number,
+    limit: number | undefined,
+  ): Effect.Effect<ReadonlyArray<Document.Summary>, CacheError> => {
+    // Each partition is sorted by (time, id) within one kind: the merge orders them by (time, kind, id).
+    // A page of `limit` takes about limit/parts from each shard (the hash spreads them evenly), so each
+    // shard's first DynamoDB page asks for a little more than its share, not for `limit`: reading 8
+    // shards costs about one page of items, not eight. A skewed shard pages on, as the merge needs it.
+    const share = limit === undefined ? undefined : Math.ceil((limit * 1.25) / parts.length) + 1
+    return pagedMerge(
+      parts.map(
+        (part) => (start: Items.Item | undefined) =>
+          Effect.map(
+            queryPage(stats, plan, part, lower, now, share, start),
+            ([chunk, next]) => [Chunk.toReadonlyArray(chunk), Option.getOrUndefined(next)] as const,
+          ),
+      ),
+      QueryPlan.compare,
+    )
+  }
+
+  /** Up to `want` matches of several partitions strictly after `after`, merged in order. */
+  const collectMerged = (
+    stats: Stats,
+    plan: QueryPlan.Plan,
+    parts: ReadonlyArray<Partition>,
+    lower: string,
+    now: number,
+    want: number,
+    after: Option.Option<QueryPlan.Position>,
+  ): Effect.Effect<ReadonlyArray<Document.Summary>, CacheError> =>
+    Effect.suspend(() => {
+      const next = mergedPartitions(stats, plan, parts, lower, now, want)
+      const out: Array<Document.Summary> = []
+      const loop: Effect.Effect<ReadonlyArray<Document.Summary>, CacheError> = Effect.flatMap(next, (items) => {
+        if (items.length === 0) return Effect.succeed(out)
+        for (const summary of items) {
+          if (Option.isSome(after) && QueryPlan.compare(summary, after.value) <= 0) continue
+          out.push(summary)
+          if (out.length >= want) return Effect.succeed(out)
+        }
+        return loop
+      })
+      return loop
+    })
+
   /** The ordered stream of matches strictly after `after`. */
   const scan = (
     stats: Stats,
@@ -264,72 +319,83 @@ export const make = (backend: Backend, bucketConcurrency: number): Pick<Service,
         // shard's first DynamoDB page asks for a little more than its share, not for `limit`: reading 8
         // shards costs about one page of items, not eight. A skewed shard pages on, as the merge pulls it.
         const parts = statusParts(plan, plan.target.status)
-        const share = limit === undefined ? undefined : Math.ceil((limit * 1.25) / parts.length) + 1
-        stream = mergeSorted(
-          parts.map((part) => partitionStream(stats, plan, part, lower, now, share)),
-          QueryPlan.compare,
-        )
+        stream =
+          parts.length === 1
+            ? partitionStream(stats, plan, parts[0] as Partition, lower, now, limit)
+            : Stream.suspend(() => {
+                const next = mergedPartitions(stats, plan, parts, lower, now, limit)
+                return Stream.repeatEffectChunkOption(
+                  Effect.flatMap(Effect.mapError(next, Option.some), (items) =>
+                    items.length === 0 ? Effect.fail(Option.none()) : Effect.succeed(Chunk.unsafeFromArray(items)),
+                  ),
+                )
+              })
         break
       }
     }
     return QueryPlan.strictlyAfter(after)(stream)
   }
 
-  const timed = <A, E, R>(index: string, self: Effect.Effect<A, E, R>) =>
+  // The latency histogram of each index, tagged once (tagging builds a new metric key per call).
+  const latencyOf: Record<SummaryIndex, Metric.Metric.Histogram<number>> = {
+    TimeRangeIndex: Metric.tagged(CacheMetrics.queryLatency, "index", "TimeRangeIndex"),
+    CustomerTimeIndex: Metric.tagged(CacheMetrics.queryLatency, "index", "CustomerTimeIndex"),
+    StatusTimeIndex: Metric.tagged(CacheMetrics.queryLatency, "index", "StatusTimeIndex"),
+  }
+
+  const timed = <A, E, R>(index: SummaryIndex, self: Effect.Effect<A, E, R>) =>
     Effect.gen(function* () {
       const start = yield* Clock.currentTimeMillis
       const result = yield* self
-      yield* Metric.update(
-        Metric.tagged(CacheMetrics.queryLatency, "index", index),
-        (yield* Clock.currentTimeMillis) - start,
-      )
+      yield* Metric.update(latencyOf[index], (yield* Clock.currentTimeMillis) - start)
       return result
     })
 
   return {
     query: (query) =>
-      Stream.unwrapScoped(
+      Stream.unwrap(
         Effect.gen(function* () {
           const plan = yield* QueryPlan.plan(query, registry)
           const stats = newStats()
           const start = yield* Clock.currentTimeMillis
           let count = 0
           const index = indexOf(plan)
-          yield* Effect.addFinalizer((exit) =>
-            Effect.gen(function* () {
-              const durationMs = (yield* Clock.currentTimeMillis) - start
-              yield* Metric.update(Metric.tagged(CacheMetrics.queryLatency, "index", index), durationMs)
-              const failure = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none()
-              const outcome = Exit.isSuccess(exit)
-                ? "ok"
-                : Option.isSome(failure)
-                  ? OperationLog.errorOutcome(failure.value)
-                  : Cause.isInterruptedOnly(exit.cause)
-                    ? "interrupted"
-                    : "defect"
-              yield* (
-                outcome === "ok" || outcome === "interrupted"
-                  ? Effect.logDebug("cache.query")
-                  : Effect.logWarning("cache.query")
-              ).pipe(
-                Effect.annotateLogs({
-                  operation: "cache.query",
-                  outcome,
-                  table,
-                  index,
-                  range: plan.description,
-                  items: count,
-                  ...stats,
-                  durationMs,
-                }),
-              )
-            }),
-          )
+          // A finalizer on the stream's channel, not a scope around it: the same exit, less machinery.
           return scan(stats, plan, Option.none(), start, undefined).pipe(
             Stream.mapChunks((chunk) => {
               count += chunk.length
               return chunk
             }),
+            Stream.ensuringWith((exit) =>
+              Effect.gen(function* () {
+                const durationMs = (yield* Clock.currentTimeMillis) - start
+                yield* Metric.update(latencyOf[index], durationMs)
+                const failure = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none()
+                const outcome = Exit.isSuccess(exit)
+                  ? "ok"
+                  : Option.isSome(failure)
+                    ? OperationLog.errorOutcome(failure.value)
+                    : Cause.isInterruptedOnly(exit.cause)
+                      ? "interrupted"
+                      : "defect"
+                yield* (
+                  outcome === "ok" || outcome === "interrupted"
+                    ? Effect.logDebug("cache.query")
+                    : Effect.logWarning("cache.query")
+                ).pipe(
+                  Effect.annotateLogs({
+                    operation: "cache.query",
+                    outcome,
+                    table,
+                    index,
+                    range: plan.description,
+                    items: count,
+                    ...stats,
+                    durationMs,
+                  }),
+                )
+              }),
+            ),
           )
         }),
       ),
@@ -349,9 +415,10 @@ export const make = (backend: Backend, bucketConcurrency: number): Pick<Service,
                 (after, want) => {
                   const lower = lowerBound(plan, after)
                   const single = singlePartition(plan, lower)
-                  return single === undefined
-                    ? QueryPlan.collectStream((a, w) => scan(stats, plan, a, now, w))(after, want)
-                    : collectPartition(stats, plan, single, lower, now, want, after)
+                  if (single !== undefined) return collectPartition(stats, plan, single, lower, now, want, after)
+                  return plan.target._tag === "Status"
+                    ? collectMerged(stats, plan, statusParts(plan, plan.target.status), lower, now, want, after)
+                    : QueryPlan.collectStream((a, w) => scan(stats, plan, a, now, w))(after, want)
                 },
                 QueryPlan.isComplete(plan.from, backend.retentionDays, now),
               )
