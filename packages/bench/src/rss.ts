@@ -6,12 +6,14 @@
  * backfill re-run and a clean reconcile, each in **its own child process** (the
  * S3 emulator runs in this process and holds every object in memory, so only a
  * separate process measures Docket alone). The child reports its peak RSS
- * (`process.resourceUsage().maxRSS`, the kernel's high-water mark) and an RSS
- * sampled every 100 ms; a counting proxy in front of both emulators counts the
+ * (`VmHWM` in `/proc/self/status`, the kernel's high-water mark of its own
+ * memory; `resourceUsage().maxRSS` would carry the parent's over fork and exec)
+ * and an RSS sampled every 100 ms; a counting proxy in front of both emulators counts the
  * requests of each run. The child runs through tsx, so its figure includes the
  * TypeScript loader (an upper bound of what the bundled CLI uses).
  */
 import { spawn } from "node:child_process"
+import { readFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import { BatchWriteItemCommand, DynamoDBClient, type WriteRequest } from "@aws-sdk/client-dynamodb"
 import { ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3"
@@ -27,6 +29,16 @@ import * as Corpus from "./Corpus.js"
 import * as Harness from "./Harness.js"
 
 const mb = (bytes: number) => Math.round(bytes / 1024 / 1024)
+
+/** This process's peak resident memory since it started (exec), from `/proc/self/status`. */
+const vmHwmMB = (): number | undefined => {
+  try {
+    const kb = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync("/proc/self/status", "utf8"))?.[1]
+    return kb === undefined ? undefined : Math.round(Number(kb) / 1024)
+  } catch {
+    return undefined // not Linux
+  }
+}
 
 /** What the parent hands the child: where to run, and what. */
 interface Job {
@@ -68,7 +80,10 @@ const child = async (job: Job) => {
   process.stdout.write(
     `${JSON.stringify({
       seconds: Math.round((performance.now() - started) / 100) / 10,
-      maxRssMB: Math.round(process.resourceUsage().maxRSS / 1024),
+      // The kernel's high-water mark of this process's own memory (VmHWM). Not `resourceUsage().maxRSS`:
+      // Linux keeps that across fork and exec, so a child's starts at its parent's RSS (the parent holds
+      // the S3 emulator's objects: 659 MB reported for a re-run whose own peak was 255 MB).
+      peakRssMB: vmHwmMB(),
       sampledPeakRssMB: mb(peak),
       heapUsedPeakMB: mb(heapPeak),
       result,

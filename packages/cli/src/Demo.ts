@@ -30,6 +30,7 @@ import * as DemoCorpus from "./DemoCorpus.js"
 import * as Environment from "./Environment.js"
 import * as GlobalOptions from "./GlobalOptions.js"
 import * as Output from "./Output.js"
+import * as Progress from "./Progress.js"
 import * as Services from "./Services.js"
 
 const percentile = (samples: ReadonlyArray<number>, p: number) => {
@@ -107,8 +108,9 @@ const writeCorpus = (demo: Demo) =>
     )
     const latencies: Array<number> = []
     const waits: Array<number> = []
-    let done = 0
-    const tty = process.stderr.isTTY === true
+    // The one progress renderer: a bar on a terminal, JSON lines on stderr otherwise.
+    const globals = yield* GlobalOptions.root
+    const progress = yield* Progress.make({ label: "write", total: corpus.length, format: globals.format })
     const tw = performance.now()
     const outcomes = yield* Effect.forEach(
       corpus,
@@ -118,15 +120,13 @@ const writeCorpus = (demo: Demo) =>
             // Service latency is the write's time less its wait for the rate limiter.
             latencies.push(Math.max(0, ms - waited))
             waits.push(waited)
-            done += 1
-            if (tty && done % 100 === 0) process.stderr.write(`\r   ${done}/${corpus.length} written`)
             return result._tag
           }),
           Effect.catchAll(() => Effect.succeed("Failed")),
+          Effect.tap((tag) => progress.advance(1, { [tag.toLowerCase()]: 1 })),
         ),
       { concurrency: 32 },
-    )
-    if (tty) process.stderr.write("\r\x1b[2K")
+    ).pipe(Effect.ensuring(progress.finish))
     const ms = performance.now() - tw
     const written = outcomes.filter((t) => t === "Written").length
     yield* say(

@@ -482,5 +482,12 @@ describe("docket binary", () => {
     expect(demo.stdout).toContain("hit rate")
     expect(demo.stdout).toMatch(/event sync +v2/)
     expect(demo.stdout).toMatch(/reconcile +2 drift found, 2 fixed, 0 left/)
+    // Its writes show progress through the one renderer: off a terminal JSON lines with the total, no escape.
+    const progress = demo.stderr
+      .split("\n")
+      .filter((l) => l.startsWith('{"progress":{"label":"write"'))
+      .map((l) => (JSON.parse(l) as { progress: Record<string, unknown> }).progress)
+    expect(progress.at(-1)).toMatchObject({ done: 60, total: 60, written: 60, etaMs: 0 })
+    expect(demo.stderr).not.toContain("\x1b")
   }, 180_000)
 })

@@ -3,14 +3,24 @@
  * local stack: `put` of NDJSON, `backfill` and `reconcile` emit JSON lines with
  * total, done, rate and ETA off a terminal (and with `--format json` on one);
  * on a terminal (a pseudo-terminal through util-linux `script`) a bar, erased
- * with an escape sequence only when `NO_COLOR` is unset.
+ * with an escape sequence only when `NO_COLOR` is unset. `heal` counts the
+ * expired intents first, so its progress has a total from its first line.
  */
 import { execFileSync } from "node:child_process"
 import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3"
+import * as Docket from "@docket/core/Docket"
+import * as DocketConfig from "@docket/core/DocketConfig"
+import type * as Document from "@docket/core/Document"
+import * as DocumentCache from "@docket/core/DocumentCache"
+import * as DocumentStore from "@docket/core/DocumentStore"
 import * as Testing from "@docket/local/Testing"
+import * as Effect from "effect/Effect"
+import * as Logger from "effect/Logger"
+import * as LogLevel from "effect/LogLevel"
+import * as Option from "effect/Option"
 import { beforeAll, describe, expect, it } from "vitest"
 import * as Processes from "./support/Processes.js"
 
@@ -123,6 +133,67 @@ describe("progress of long-running commands", () => {
     expect(put.code).toBe(0)
     expect(put.stderr).not.toContain("\x1b")
     expect(progressLines(put.stderr).at(-1)).toMatchObject({ label: "put", done: 5, total: 5, written: 5, etaMs: 0 })
+  }, 180_000)
+
+  it("heal counts the expired intents first: every progress line has the total, the last one done = total", async () => {
+    // Its own table and bucket: the intents and the document heal rolls forward stay out of the other tests' counts.
+    const iso = await Testing.isolated("cli-heal")
+    const layer = Docket.layer(
+      DocketConfig.make({
+        table: iso.table,
+        bucket: iso.bucket,
+        region: iso.clientConfig.dynamodb.region,
+        dynamodbEndpoint: Option.some(iso.clientConfig.dynamodb.endpoint),
+        s3Endpoint: Option.some(iso.clientConfig.s3.endpoint),
+      }),
+      {
+        dynamodbClient: { credentials: iso.clientConfig.dynamodb.credentials },
+        store: { clientConfig: { credentials: iso.clientConfig.s3.credentials } },
+      },
+    )
+    const abandoned = 3
+    // Dead writers' intents for new documents, leases expired a minute ago; the first one's put reached S3.
+    await Effect.runPromise(
+      Effect.gen(function* () {
+        const cache = yield* DocumentCache.DocumentCache
+        const store = yield* DocumentStore.DocumentStore
+        for (let i = 0; i < abandoned; i++) {
+          const document = change(900 + i) as Document.AnyDocument
+          yield* cache.intend({
+            kind: document.kind,
+            id: document.id,
+            writer: `dead-${i}`,
+            s3Key: store.keyOf(document.kind, document.id),
+            leaseExpiresAt: Date.now() - 60_000,
+            change: { _tag: "Put", document, etag: DocumentStore.expectedEtag(document) },
+          })
+          if (i === 0) yield* store.put(document)
+        }
+      }).pipe(Effect.provide(layer), Logger.withMinimumLogLevel(LogLevel.Warning)),
+    )
+    const healEnv = { ...iso.environment }
+
+    const heal = await Processes.run(binary, ["heal", "--format", "json"], healEnv)
+    expect(heal.code).toBe(0)
+    expect(heal.stderr).not.toContain("\x1b")
+    const lines = progressLines(heal.stderr)
+    expect(lines.length).toBeGreaterThan(0)
+    expect(lines.every((l) => l.label === "heal" && l.total === abandoned)).toBe(true)
+    expect(lines[0]).toMatchObject({ done: 0, total: abandoned })
+    expect(lines.at(-1)).toMatchObject({
+      done: abandoned,
+      total: abandoned,
+      rolledForward: 1,
+      dropped: abandoned - 1,
+      failed: 0,
+      etaMs: 0,
+    })
+    expect(JSON.parse(heal.stdout)).toMatchObject({ found: abandoned, rolledForward: 1, dropped: abandoned - 1 })
+
+    // Nothing is left: a second run counts 0 of 0 and still says so.
+    const again = await Processes.run(binary, ["heal", "--format", "json"], healEnv)
+    expect(again.code).toBe(0)
+    expect(progressLines(again.stderr).at(-1)).toMatchObject({ label: "heal", done: 0, total: 0 })
   }, 180_000)
 
   it.skipIf(!hasScript)(

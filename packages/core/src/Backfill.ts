@@ -76,6 +76,9 @@ export const validate = Step.validate
  */
 export const makeWatermark = Watermark.make
 
+/** Listed batches compared with the cache at once (BatchGetItems in flight). */
+const compareConcurrency = 4
+
 /**
  * Runs a backfill. Fails only when it cannot run (bad filters, listing failed);
  * per-document failures are counted in the summary.
@@ -122,7 +125,10 @@ export const run = (
       options.source?.objects ?? store.list(options.startAfter !== undefined ? { startAfter: options.startAfter } : {})
     yield* Run.listObjects(run, objects).pipe(
       Stream.grouped(run.batchSize),
-      Stream.mapEffect((batch) => Step.classify(run.step, Chunk.toReadonlyArray(batch)), { concurrency: 2 }),
+      // Batches compared at once: DynamoDB answers each in tens of ms, the listing a page of 1,000 in one.
+      Stream.mapEffect((batch) => Step.classify(run.step, Chunk.toReadonlyArray(batch)), {
+        concurrency: compareConcurrency,
+      }),
       Stream.mapEffect((steps) => Run.recordSettled(run, steps)),
       Stream.flattenIterables,
       Stream.mapEffect(

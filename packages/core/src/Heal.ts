@@ -161,12 +161,25 @@ export interface SweepReport {
   readonly failed: number
 }
 
+/** A sweep's progress: what it did so far, and how many expired intents it counted before it began. */
+export interface SweepProgress extends SweepReport {
+  /**
+   * Expired intents in the index when the sweep began (the first pass's count). Intents resolved
+   * meanwhile by someone else are still found (`gone`), so `found` reaches `total` at the end.
+   */
+  readonly total: number
+}
+
 /** Options of {@link sweep}. */
 export interface SweepOptions {
   /** Resolutions run at once (default 4). */
   readonly concurrency?: number
-  /** Called after each intent, for progress. */
-  readonly onProgress?: (report: SweepReport) => Effect.Effect<void>
+  /**
+   * Called once the expired intents are counted and after each intent, for progress with a
+   * total. Given it, the sweep reads the index twice: once to count (the index is sparse and
+   * projects only the intent, so a Query page holds hundreds of them), once to resolve.
+   */
+  readonly onProgress?: (progress: SweepProgress) => Effect.Effect<void>
 }
 
 /**
@@ -183,7 +196,16 @@ export const sweep = (
     const now = yield* Clock.currentTimeMillis
     let report: SweepReport = { found: 0, rolledForward: 0, dropped: 0, gone: 0, failed: 0 }
     // Expired means `leaseExpiresAt <= now` (as in `resolve`); the index answers strictly before its bound.
-    yield* cache.intents({ expiredBefore: now + 1 }).pipe(
+    const expired = cache.intents({ expiredBefore: now + 1 })
+    const onProgress = options.onProgress
+    // The same bound both times: an intent written after `now` has a lease beyond it, so the
+    // second pass finds no intent the first did not count.
+    let total = 0
+    if (onProgress !== undefined) {
+      total = yield* Stream.runCount(expired)
+      yield* onProgress({ ...report, total })
+    }
+    yield* expired.pipe(
       Stream.mapEffect((pending) => Effect.either(resolve(cache, store, pending, "sweep")), {
         concurrency: Math.max(1, options.concurrency ?? 4),
       }),
@@ -199,7 +221,7 @@ export const sweep = (
                 ? { dropped: report.dropped + 1 }
                 : { gone: report.gone + 1 }),
         }
-        return options.onProgress?.(report) ?? Effect.void
+        return onProgress === undefined ? Effect.void : onProgress({ ...report, total: Math.max(total, report.found) })
       }),
     )
     return report

@@ -121,6 +121,10 @@ describe("Heal on DynamoDB Local and the S3 emulator", () => {
         proxied.reset()
         expect((yield* Heal.sweep()).found).toBe(0)
         expect(proxied.dynamodb.counts().byOperation).toStrictEqual({ Query: Table.intentShards })
+        // With progress, the index is read twice (a count, then the sweep): still no Scan.
+        proxied.reset()
+        expect((yield* Heal.sweep({ onProgress: () => Effect.void })).found).toBe(0)
+        expect(proxied.dynamodb.counts().byOperation).toStrictEqual({ Query: 2 * Table.intentShards })
       }).pipe(Effect.provide(layer), Effect.provide(quiet)),
     { timeout: 120_000 },
   )

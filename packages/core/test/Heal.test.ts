@@ -105,6 +105,38 @@ const versionIn = (entry: Option.Option<CacheEntry.Entry>) =>
   Option.getOrUndefined(Option.map(entry, (e) => (e._tag === "Cached" ? e.summary.version : ("tombstone" as const))))
 
 describe("Heal", () => {
+  it.effect("sweep with progress counts the expired intents first: every report carries that total", () =>
+    Effect.gen(function* () {
+      const w = yield* world
+      for (const id of ["CHG-p1", "CHG-p2", "CHG-p3"]) {
+        yield* committed(w, doc(id, 1))
+        yield* abandoned(w, { _tag: "Put", document: doc(id, 2) }, { landed: id === "CHG-p1" })
+      }
+      yield* TestClock.adjust(`${lease} millis`)
+      // Live: neither counted nor resolved.
+      yield* abandoned(w, { _tag: "Put", document: doc("CHG-p4", 2) }, { landed: false, leaseMillis: 10_000 })
+      const seen: Array<Heal.SweepProgress> = []
+      const report = yield* Heal.sweep({ onProgress: (p) => Effect.sync(() => seen.push(p)) }).pipe(
+        Effect.provideService(DocumentCache.DocumentCache, w.cache),
+        Effect.provideService(DocumentStore.DocumentStore, w.store),
+      )
+      expect(report).toEqual({ found: 3, rolledForward: 1, dropped: 2, gone: 0, failed: 0 })
+      expect(seen.map((p) => [p.found, p.total])).toEqual([
+        [0, 3],
+        [1, 3],
+        [2, 3],
+        [3, 3],
+      ])
+      // Nothing expired left: the count is 0 and said once.
+      const empty: Array<Heal.SweepProgress> = []
+      yield* Heal.sweep({ onProgress: (p) => Effect.sync(() => empty.push(p)) }).pipe(
+        Effect.provideService(DocumentCache.DocumentCache, w.cache),
+        Effect.provideService(DocumentStore.DocumentStore, w.store),
+      )
+      expect(empty).toEqual([{ found: 0, rolledForward: 0, dropped: 0, gone: 0, failed: 0, total: 0 }])
+    }).pipe(Effect.provide(quiet)),
+  )
+
   it.effect(
     "sweep resolves expired intents from the intents index only (no scan): rolls forward, drops, leaves live ones, counts by outcome",
     () =>

@@ -1,12 +1,13 @@
 /**
  * CPU profiles of Docket's hot paths, for docs/benchmarks.md:
  *
- *   npm run profile -- write|read|query|import [--out DIR]
+ *   npm run profile -- write|read|query|import|rerun|reconcile [--out DIR]
  *
  * - `write`: WriteThrough.write of fresh documents, one after another.
  * - `read`: FallbackReader.read of cached documents (hits), then of documents
  *   only in S3 (misses, each refill awaited), one after another.
  * - `query`: a customer quarter (about 50 items) through the page API and the Stream API.
+ * - `rerun` / `reconcile`: an unchanged backfill re-run / a clean reconcile over 5,000 documents.
  * - `import`: the bundled Lambda handler imported in a fresh `node --cpu-prof` process.
  *
  * `write` and `query` start the embedded stack, warm the path up, then record
@@ -23,11 +24,13 @@ import { loadavg, tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb"
 import { S3Client } from "@aws-sdk/client-s3"
+import * as Backfill from "@docket/core/Backfill"
 import * as Docket from "@docket/core/Docket"
 import * as DocketConfig from "@docket/core/DocketConfig"
 import type * as Document from "@docket/core/Document"
 import * as DocumentCache from "@docket/core/DocumentCache"
 import * as FallbackReader from "@docket/core/FallbackReader"
+import * as Reconcile from "@docket/core/Reconcile"
 import * as WriteThrough from "@docket/core/WriteThrough"
 import { bundle, packageDir } from "@docket/lambda/scripts/package.mjs"
 import * as LocalStack from "@docket/local/LocalStack"
@@ -265,6 +268,28 @@ const query = () =>
     })
   })
 
+/** An unchanged backfill re-run and a clean reconcile over 5,000 documents, each profiled over 4 runs. */
+const atScale = (which: "rerun" | "reconcile") =>
+  withDocket(async (runtime, stack) => {
+    const { bucket, clientConfig } = stack as unknown as { bucket: string; clientConfig: LocalStack.ClientConfig }
+    const docs = Corpus.generate({ count: 5_000, customers: 50, seed: 23 })
+    log("loading 5,000 documents into the bucket and filling the cache")
+    await Corpus.loadBucket(clientConfig, bucket, docs)
+    await runtime.runPromise(Backfill.run({ concurrency: 16 }))
+    const once = () =>
+      which === "rerun"
+        ? runtime.runPromise(Backfill.run({ concurrency: 16 })).then((s) => {
+            if (s.unchanged !== docs.length || s.bodiesRead !== 0) throw new Error(`re-run: ${JSON.stringify(s)}`)
+          })
+        : runtime.runPromise(Reconcile.run({ segments: 4 })).then((r) => {
+            if (r.compared !== docs.length || r.bodiesRead !== 0) throw new Error(`reconcile: ${JSON.stringify(r)}`)
+          })
+    await once()
+    await profiled(which, async () => {
+      for (let i = 0; i < 4; i++) await once()
+    })
+  })
+
 const lambdaImport = async () => {
   const dir = mkdtempSync(join(tmpdir(), "docket-profile-import-"))
   try {
@@ -347,7 +372,8 @@ if (what === "write") await write()
 else if (what === "read") await read()
 else if (what === "query") await query()
 else if (what === "import") await lambdaImport()
+else if (what === "rerun" || what === "reconcile") await atScale(what)
 else {
-  log("usage: npm run profile -- write|read|query|import [--out DIR]")
+  log("usage: npm run profile -- write|read|query|import|rerun|reconcile [--out DIR]")
   process.exitCode = 2
 }

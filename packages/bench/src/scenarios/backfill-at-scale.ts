@@ -6,15 +6,31 @@
  * in BatchGetItem batches of 100, reconcile by a merge-join with a parallel
  * segmented Scan. Rounds alternate raw listing, re-run, reconcile on the same
  * table and bucket; the request counts of one Docket round are taken by a
- * counting proxy in front of both emulators.
+ * counting proxy in front of both emulators. Two raw floors are measured in
+ * the same rounds as context (not targeted): the listing pipelined with raw
+ * BatchGetItems (100 keys, 4 at once, Docket's projection), which is all an
+ * unchanged re-run must do, and a raw 4-segment Scan with Docket's projection
+ * and filter, which a reconcile must wait for whatever it does with the items.
  */
+import {
+  type AttributeValue,
+  BatchGetItemCommand,
+  type BatchGetItemCommandOutput,
+  DynamoDBClient,
+  type KeysAndAttributes,
+  ScanCommand,
+} from "@aws-sdk/client-dynamodb"
 import { ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3"
 import * as Backfill from "@docket/core/Backfill"
 import type * as Docket from "@docket/core/Docket"
+import * as DocumentKind from "@docket/core/DocumentKind"
+import * as Items from "@docket/core/Items"
 import * as Reconcile from "@docket/core/Reconcile"
+import * as S3Key from "@docket/core/S3Key"
 import * as CountingProxy from "@docket/local/CountingProxy"
 import type * as LocalStack from "@docket/local/LocalStack"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as Corpus from "../Corpus.js"
 import * as Harness from "../Harness.js"
 
@@ -36,6 +52,92 @@ const rawList = async (iso: Harness.Isolated): Promise<number> => {
     s3.destroy()
   }
   return keys
+}
+
+/** The attributes Docket's BatchGetItem and Scan project (DocumentCache/DynamoDB/Bulk.ts). */
+const projected = ["pk", "kind", "id", "version", "etag", "s3Key", "expiresAt", "tombstone", "time", "customers"]
+const projection = {
+  ProjectionExpression: projected.map((_, i) => `#a${i}`).join(", "),
+  ExpressionAttributeNames: Object.fromEntries(projected.map((a, i) => [`#a${i}`, a])),
+}
+
+/** The re-run's floor: each listing page's keys fetched in BatchGetItems of 100, 4 at once, while the next page lists. */
+const rawListAndBatchGet = async (iso: Harness.Isolated): Promise<number> => {
+  const s3 = new S3Client({ ...iso.clientConfig.s3, maxAttempts: 3 })
+  const dynamodb = new DynamoDBClient({ ...iso.clientConfig.dynamodb, maxAttempts: 3 })
+  const batchGet = async (keys: ReadonlyArray<Record<string, AttributeValue>>): Promise<number> => {
+    let found = 0
+    let request: KeysAndAttributes | undefined = { Keys: [...keys], ...projection }
+    while (request?.Keys !== undefined && request.Keys.length > 0) {
+      const out: BatchGetItemCommandOutput = await dynamodb.send(
+        new BatchGetItemCommand({ RequestItems: { [iso.table]: request } }),
+      )
+      found += out.Responses?.[iso.table]?.length ?? 0
+      request = out.UnprocessedKeys?.[iso.table]
+    }
+    return found
+  }
+  const pending: Array<Promise<number>> = []
+  const inFlight = new Set<Promise<number>>()
+  try {
+    let token: string | undefined
+    do {
+      const page = await s3.send(
+        new ListObjectsV2Command({ Bucket: iso.bucket, ...(token !== undefined ? { ContinuationToken: token } : {}) }),
+      )
+      const keys = (page.Contents ?? []).flatMap((o) =>
+        Option.match(S3Key.parse("", o.Key ?? "", DocumentKind.defaultRegistry), {
+          onNone: () => [],
+          onSome: (p) => [{ pk: { S: Items.documentPk(p.kind, p.id) }, sk: { S: Items.documentSk } }],
+        }),
+      )
+      for (let i = 0; i < keys.length; i += 100) {
+        while (inFlight.size >= 4) await Promise.race(inFlight)
+        const call = batchGet(keys.slice(i, i + 100))
+        inFlight.add(call)
+        void call.finally(() => inFlight.delete(call))
+        pending.push(call)
+      }
+      token = page.NextContinuationToken
+    } while (token !== undefined)
+    return (await Promise.all(pending)).reduce((n, c) => n + c, 0)
+  } finally {
+    s3.destroy()
+    dynamodb.destroy()
+  }
+}
+
+/** The reconcile's floor: a raw 4-segment Scan of the document items with Docket's projection and filter. */
+const rawScan = async (iso: Harness.Isolated, segments: number): Promise<number> => {
+  const dynamodb = new DynamoDBClient({ ...iso.clientConfig.dynamodb, maxAttempts: 3 })
+  try {
+    const counts = await Promise.all(
+      Array.from({ length: segments }, async (_, segment) => {
+        let items = 0
+        let start: Record<string, AttributeValue> | undefined
+        do {
+          const out = await dynamodb.send(
+            new ScanCommand({
+              TableName: iso.table,
+              Segment: segment,
+              TotalSegments: segments,
+              FilterExpression: "#sk = :doc",
+              ProjectionExpression: projection.ProjectionExpression,
+              ExpressionAttributeNames: { ...projection.ExpressionAttributeNames, "#sk": "sk" },
+              ExpressionAttributeValues: { ":doc": { S: Items.documentSk } },
+              ...(start !== undefined ? { ExclusiveStartKey: start } : {}),
+            }),
+          )
+          items += out.Items?.length ?? 0
+          start = out.LastEvaluatedKey
+        } while (start !== undefined)
+        return items
+      }),
+    )
+    return counts.reduce((n, c) => n + c, 0)
+  } finally {
+    dynamodb.destroy()
+  }
 }
 
 const scenario: Harness.Scenario = {
@@ -69,13 +171,21 @@ const scenario: Harness.Scenario = {
       Effect.runPromise(
         Reconcile.run({ segments: 4 }).pipe(Effect.provide(direct), Effect.provide(Harness.silentJsonLogger)),
       ).then((r) => (Reconcile.hasDrift(r) || r.bodiesRead > 0 ? -1 : r.compared))
-    const rates = { list: [] as Array<number>, rerun: [] as Array<number>, reconcile: [] as Array<number> }
+    const rates = {
+      list: [] as Array<number>,
+      rerun: [] as Array<number>,
+      reconcile: [] as Array<number>,
+      listAndBatchGet: [] as Array<number>,
+      scan: [] as Array<number>,
+    }
     for (let round = 0; round < rounds; round++) {
       rates.list.push(await timed(() => rawList(iso)))
       rates.rerun.push(await timed(rerun))
       rates.reconcile.push(await timed(reconcile))
+      rates.listAndBatchGet.push(await timed(() => rawListAndBatchGet(iso)))
+      rates.scan.push(await timed(() => rawScan(iso, 4)))
       ctx.log(
-        `  round ${round + 1}: list ${rates.list.at(-1)?.toFixed(0)}/s, re-run ${rates.rerun.at(-1)?.toFixed(0)}/s, reconcile ${rates.reconcile.at(-1)?.toFixed(0)}/s`,
+        `  round ${round + 1}: list ${rates.list.at(-1)?.toFixed(0)}/s, re-run ${rates.rerun.at(-1)?.toFixed(0)}/s, reconcile ${rates.reconcile.at(-1)?.toFixed(0)}/s; raw floors: list + BatchGetItem ${rates.listAndBatchGet.at(-1)?.toFixed(0)}/s, 4-segment Scan ${rates.scan.at(-1)?.toFixed(0)}/s`,
       )
     }
 
@@ -109,6 +219,14 @@ const scenario: Harness.Scenario = {
           requests: rerunRequests,
         },
         ratio: Harness.ratio(mean(rates.rerun), list),
+        context: {
+          rawListAndBatchGet: {
+            docsPerSecond: Math.round(mean(rates.listAndBatchGet)),
+            rounds: rates.listAndBatchGet.map(Math.round),
+            vsList: Harness.ratio(mean(rates.listAndBatchGet), list),
+            docketVsThisFloor: Harness.ratio(mean(rates.rerun), mean(rates.listAndBatchGet)),
+          },
+        },
         target: 0.2,
         direction: ">=",
         criterion: "docket re-run / raw listing, documents per second",
@@ -127,6 +245,14 @@ const scenario: Harness.Scenario = {
           requests: reconcileRequests,
         },
         ratio: Harness.ratio(mean(rates.reconcile), list),
+        context: {
+          rawScan4Segments: {
+            docsPerSecond: Math.round(mean(rates.scan)),
+            rounds: rates.scan.map(Math.round),
+            vsList: Harness.ratio(mean(rates.scan), list),
+            docketVsThisFloor: Harness.ratio(mean(rates.reconcile), mean(rates.scan)),
+          },
+        },
         target: 0.2,
         direction: ">=",
         criterion: "docket reconcile / raw listing, documents per second",

@@ -104,16 +104,17 @@ export const reconcile = (o: ReconcileOptions) => runReconcile(o).pipe(Services.
  */
 const runHeal = Effect.gen(function* () {
   const { format } = yield* GlobalOptions.root
-  // The sparse index is read as the sweep goes: the count of expired intents is never known ahead.
+  // The sweep counts the expired intents in the sparse index first, so progress has a total and an ETA.
   const progress = yield* Progress.make({ label: "heal", format, everyMs: 2000 })
   const report = yield* Heal.sweep({
     onProgress: (r) =>
       progress.update({
         done: r.found,
+        total: r.total,
         extra: { rolledForward: r.rolledForward, dropped: r.dropped, gone: r.gone, failed: r.failed },
       }),
   }).pipe(Effect.onInterrupt(() => progress.finish))
-  if (report.found > 0) yield* progress.finish
+  yield* progress.finish
   if (format === "table") {
     yield* Output.line(
       Output.table(

@@ -240,11 +240,11 @@ export const listObjects = <E>(
   const shard = run.options.shard
   return objects.pipe(
     Stream.filter((info) => shard === undefined || Step.inShard(shard, info.key)),
-    Stream.tap(() =>
-      Effect.sync(() => {
-        run.counters.listed += 1
-      }),
-    ),
+    // Counted per chunk: `Stream.tap` runs an effect per element and re-emits chunks of one.
+    Stream.mapChunks((chunk) => {
+      run.counters.listed += chunk.length
+      return chunk
+    }),
     Stream.concat(
       Stream.fromEffect(
         Effect.sync(() => {
@@ -252,7 +252,9 @@ export const listObjects = <E>(
         }),
       ).pipe(Stream.drain),
     ),
-    Stream.buffer({ capacity: 4 * run.batchSize * run.concurrency }),
+    // Pages, not elements, are buffered: `Stream.buffer` queues each element (one
+    // offer, take and chunk per document; 130 ms of a 1,000-key page in the re-run's timeline).
+    Stream.bufferChunks({ capacity: 8 }),
     Stream.zipWithIndex,
     Stream.map(([info, index]): Indexed => ({ key: info.key, etag: info.etag, index })),
   )

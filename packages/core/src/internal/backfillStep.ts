@@ -148,7 +148,11 @@ export type Step<A extends Listed> =
     }
 
 /** ETags compare without quotes and weak markers. */
-export const normaliseEtag = (etag: string | undefined) => etag?.replace(/^W\//, "").replace(/"/g, "")
+export const normaliseEtag = (etag: string | undefined) =>
+  // Listed and cached ETags are already bare: no regex for them (two per document of a re-run).
+  etag === undefined || (!etag.includes('"') && !etag.startsWith("W/"))
+    ? etag
+    : etag.replace(/^W\//, "").replace(/"/g, "")
 
 /** Turns any error into a {@link Failure}. */
 export const failure = (key: string, error: unknown): { readonly failure: Failure } => {
@@ -188,7 +192,11 @@ const unchangedOrSkipped = (
   cached: DocumentCache.Fingerprint,
   customer: string | undefined,
 ): Outcome => {
-  const customers = [...(cached.customers ?? []), ...(customer === undefined ? [] : [customer])]
+  // The customers are only gathered when a customer filter will read them.
+  const customers =
+    ctx.filters.customers === undefined
+      ? []
+      : [...(cached.customers ?? []), ...(customer === undefined ? [] : [customer])]
   return matches(ctx.filters, kind, time, customers) ? "unchanged" : "skipped"
 }
 
