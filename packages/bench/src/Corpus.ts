@@ -23,6 +23,7 @@ import * as DocumentKind from "@docket/core/DocumentKind"
 import * as Items from "@docket/core/Items"
 import * as S3Key from "@docket/core/S3Key"
 import type * as LocalStack from "@docket/local/LocalStack"
+import * as Harness from "./Harness.js"
 
 /** Options of {@link generate}. */
 export interface Options {
@@ -131,19 +132,6 @@ export const generate = (options: Options): ReadonlyArray<Document.Change | Docu
   return out
 }
 
-const pool = async <A>(items: ReadonlyArray<A>, concurrency: number, fn: (item: A) => Promise<void>) => {
-  let next = 0
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      for (;;) {
-        const i = next++
-        if (i >= items.length) return
-        await fn(items[i] as A)
-      }
-    }),
-  )
-}
-
 /**
  * Writes a corpus into a Docket table the way the cache stores it (document and
  * customer items), with BatchWriteItem; unprocessed items are retried, never dropped.
@@ -167,7 +155,7 @@ export const loadCache = async (
     })
     const batches: Array<Array<WriteRequest>> = []
     for (let i = 0; i < requests.length; i += 25) batches.push(requests.slice(i, i + 25))
-    await pool(batches, options.concurrency ?? 8, async (batch) => {
+    await Harness.pool(batches, options.concurrency ?? 8, async (batch) => {
       let pending = batch
       for (let attempt = 0; pending.length > 0; attempt++) {
         // Bounded: a table that never takes the items fails the run instead of hanging it.
@@ -192,7 +180,7 @@ export const loadBucket = async (
   const client = new S3Client({ ...config.s3, maxAttempts: 5 })
   const registry = DocumentKind.defaultRegistry
   try {
-    await pool(documents, options.concurrency ?? 32, async (doc) => {
+    await Harness.pool(documents, options.concurrency ?? 32, async (doc) => {
       const kind = registry.get(doc.kind) as DocumentKind.DocumentKind<any>
       await client.send(
         new PutObjectCommand({

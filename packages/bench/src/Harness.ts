@@ -175,6 +175,24 @@ export const measure = async (
   return stats(durations)
 }
 
+/** Runs `fn` over `items` in order of start, `concurrency` at a time (at least one). */
+export const pool = async <A>(
+  items: ReadonlyArray<A>,
+  concurrency: number,
+  fn: (item: A) => Promise<unknown>,
+): Promise<void> => {
+  let next = 0
+  await Promise.all(
+    Array.from({ length: Math.max(1, concurrency) }, async () => {
+      for (;;) {
+        const i = next++
+        if (i >= items.length) return
+        await fn(items[i] as A)
+      }
+    }),
+  )
+}
+
 /**
  * Runs `fn` over `items` with `concurrency` workers; returns per-call stats and
  * the throughput in items per second.
@@ -185,19 +203,12 @@ export const throughput = async <A>(
   fn: (item: A) => Promise<unknown>,
 ): Promise<Stats & { readonly perSecond: number; readonly elapsedMs: number }> => {
   const durations: Array<number> = []
-  let next = 0
   const started = performance.now()
-  await Promise.all(
-    Array.from({ length: Math.max(1, concurrency) }, async () => {
-      for (;;) {
-        const i = next++
-        if (i >= items.length) return
-        const start = performance.now()
-        await fn(items[i] as A)
-        durations.push(performance.now() - start)
-      }
-    }),
-  )
+  await pool(items, concurrency, async (item) => {
+    const start = performance.now()
+    await fn(item)
+    durations.push(performance.now() - start)
+  })
   const elapsedMs = performance.now() - started
   return { ...stats(durations), perSecond: round((items.length / elapsedMs) * 1000), elapsedMs: round(elapsedMs) }
 }

@@ -16,7 +16,7 @@ import { spawn } from "node:child_process"
 import { readFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import { BatchWriteItemCommand, DynamoDBClient, type WriteRequest } from "@aws-sdk/client-dynamodb"
-import { ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3"
+import { paginateListObjectsV2, S3Client } from "@aws-sdk/client-s3"
 import * as Backfill from "@docket/core/Backfill"
 import type * as Docket from "@docket/core/Docket"
 import * as DocumentKind from "@docket/core/DocumentKind"
@@ -120,14 +120,9 @@ const main = async (count: number) => {
     // The cache as a finished backfill leaves it: every item with its object's ETag.
     const s3 = new S3Client({ ...iso.clientConfig.s3 })
     const etags = new Map<string, string>()
-    let token: string | undefined
-    do {
-      const page = await s3.send(
-        new ListObjectsV2Command({ Bucket: iso.bucket, ...(token !== undefined ? { ContinuationToken: token } : {}) }),
-      )
+    for await (const page of paginateListObjectsV2({ client: s3 }, { Bucket: iso.bucket })) {
       for (const o of page.Contents ?? []) etags.set(o.Key as string, o.ETag as string)
-      token = page.NextContinuationToken
-    } while (token !== undefined)
+    }
     s3.destroy()
     const registry = DocumentKind.defaultRegistry
     const byId = new Map<string, (typeof documents)[number]>(documents.map((d) => [d.id, d]))

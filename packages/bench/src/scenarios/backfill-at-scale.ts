@@ -20,7 +20,7 @@ import {
   type KeysAndAttributes,
   ScanCommand,
 } from "@aws-sdk/client-dynamodb"
-import { ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3"
+import { paginateListObjectsV2, S3Client } from "@aws-sdk/client-s3"
 import * as Backfill from "@docket/core/Backfill"
 import type * as Docket from "@docket/core/Docket"
 import * as DocumentKind from "@docket/core/DocumentKind"
@@ -40,14 +40,9 @@ const rawList = async (iso: Harness.Isolated): Promise<number> => {
   const s3 = new S3Client({ ...iso.clientConfig.s3, maxAttempts: 3 })
   let keys = 0
   try {
-    let token: string | undefined
-    do {
-      const page = await s3.send(
-        new ListObjectsV2Command({ Bucket: iso.bucket, ...(token !== undefined ? { ContinuationToken: token } : {}) }),
-      )
+    for await (const page of paginateListObjectsV2({ client: s3 }, { Bucket: iso.bucket })) {
       keys += page.KeyCount ?? page.Contents?.length ?? 0
-      token = page.NextContinuationToken
-    } while (token !== undefined)
+    }
   } finally {
     s3.destroy()
   }
@@ -80,11 +75,7 @@ const rawListAndBatchGet = async (iso: Harness.Isolated): Promise<number> => {
   const pending: Array<Promise<number>> = []
   const inFlight = new Set<Promise<number>>()
   try {
-    let token: string | undefined
-    do {
-      const page = await s3.send(
-        new ListObjectsV2Command({ Bucket: iso.bucket, ...(token !== undefined ? { ContinuationToken: token } : {}) }),
-      )
+    for await (const page of paginateListObjectsV2({ client: s3 }, { Bucket: iso.bucket })) {
       const keys = (page.Contents ?? []).flatMap((o) =>
         Option.match(S3Key.parse("", o.Key ?? "", DocumentKind.defaultRegistry), {
           onNone: () => [],
@@ -98,8 +89,7 @@ const rawListAndBatchGet = async (iso: Harness.Isolated): Promise<number> => {
         void call.finally(() => inFlight.delete(call))
         pending.push(call)
       }
-      token = page.NextContinuationToken
-    } while (token !== undefined)
+    }
     return (await Promise.all(pending)).reduce((n, c) => n + c, 0)
   } finally {
     s3.destroy()

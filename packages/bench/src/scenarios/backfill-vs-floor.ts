@@ -20,7 +20,7 @@ import {
   PutItemCommand,
   TransactWriteItemsCommand,
 } from "@aws-sdk/client-dynamodb"
-import { GetObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3"
+import { GetObjectCommand, paginateListObjectsV2, S3Client } from "@aws-sdk/client-s3"
 import * as Backfill from "@docket/core/Backfill"
 import * as DocumentKind from "@docket/core/DocumentKind"
 import * as Items from "@docket/core/Items"
@@ -89,11 +89,7 @@ const floor = async (iso: Harness.Isolated): Promise<number> => {
     )
   }
   try {
-    let token: string | undefined
-    do {
-      const page = await s3.send(
-        new ListObjectsV2Command({ Bucket: iso.bucket, ...(token !== undefined ? { ContinuationToken: token } : {}) }),
-      )
+    for await (const page of paginateListObjectsV2({ client: s3 }, { Bucket: iso.bucket })) {
       const listed = (page.Contents ?? []).flatMap((o) => {
         const parsed = S3Key.parse("", o.Key as string, registry)
         return Option.isSome(parsed) ? [{ key: o.Key as string, etag: o.ETag, ...parsed.value }] : []
@@ -103,19 +99,11 @@ const floor = async (iso: Harness.Isolated): Promise<number> => {
         const etag = cached.get(Items.documentPk(o.kind, o.id))
         return etag === undefined || etag !== o.etag
       })
-      let next = 0
-      await Promise.all(
-        Array.from({ length: concurrency }, async () => {
-          for (;;) {
-            const object = todo[next++]
-            if (object === undefined) return
-            await write(object.key)
-            done += 1
-          }
-        }),
-      )
-      token = page.NextContinuationToken
-    } while (token !== undefined)
+      await Harness.pool(todo, concurrency, async (object) => {
+        await write(object.key)
+        done += 1
+      })
+    }
   } finally {
     s3.destroy()
     dynamodb.destroy()
@@ -133,28 +121,16 @@ const naive = async (iso: Harness.Isolated): Promise<number> => {
   const dynamodb = new DynamoDBClient({ ...iso.clientConfig.dynamodb, maxAttempts: 3 })
   let done = 0
   try {
-    let token: string | undefined
-    do {
-      const page = await s3.send(
-        new ListObjectsV2Command({ Bucket: iso.bucket, ...(token !== undefined ? { ContinuationToken: token } : {}) }),
-      )
+    for await (const page of paginateListObjectsV2({ client: s3 }, { Bucket: iso.bucket })) {
       const keys = (page.Contents ?? []).map((o) => o.Key as string)
-      let next = 0
-      await Promise.all(
-        Array.from({ length: concurrency }, async () => {
-          for (;;) {
-            const key = keys[next++]
-            if (key === undefined) return
-            const object = await s3.send(new GetObjectCommand({ Bucket: iso.bucket, Key: key }))
-            const document = JSON.parse((await object.Body?.transformToString()) ?? "{}")
-            const items = Items.toItems(document, registry, { s3Key: key, retentionDays: 3650 })
-            await dynamodb.send(new PutItemCommand({ TableName: iso.table, Item: items.document }))
-            done += 1
-          }
-        }),
-      )
-      token = page.NextContinuationToken
-    } while (token !== undefined)
+      await Harness.pool(keys, concurrency, async (key) => {
+        const object = await s3.send(new GetObjectCommand({ Bucket: iso.bucket, Key: key }))
+        const document = JSON.parse((await object.Body?.transformToString()) ?? "{}")
+        const items = Items.toItems(document, registry, { s3Key: key, retentionDays: 3650 })
+        await dynamodb.send(new PutItemCommand({ TableName: iso.table, Item: items.document }))
+        done += 1
+      })
+    }
   } finally {
     s3.destroy()
     dynamodb.destroy()

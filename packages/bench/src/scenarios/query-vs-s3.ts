@@ -5,7 +5,7 @@
  * customers (2,000 in quick mode) loaded into both DynamoDB Local and the S3
  * emulator.
  */
-import { GetObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3"
+import { GetObjectCommand, paginateListObjectsV2, S3Client } from "@aws-sdk/client-s3"
 import type * as Document from "@docket/core/Document"
 import * as DocumentCache from "@docket/core/DocumentCache"
 import * as DynamoDB from "@docket/core/DocumentCache/DynamoDB"
@@ -71,14 +71,9 @@ const scenario: Harness.Scenario = {
     /** The S3-only way: every object is listed, read and parsed, then filtered. */
     const s3Only = async (query: DocumentCache.Query): Promise<number> => {
       const keys: Array<string> = []
-      let token: string | undefined
-      do {
-        const out = await s3.send(
-          new ListObjectsV2Command({ Bucket: bucket, ...(token !== undefined ? { ContinuationToken: token } : {}) }),
-        )
+      for await (const out of paginateListObjectsV2({ client: s3 }, { Bucket: bucket })) {
         for (const o of out.Contents ?? []) if (o.Key !== undefined) keys.push(o.Key)
-        token = out.NextContinuationToken
-      } while (token !== undefined)
+      }
       const from = Date.parse(query.from)
       const to = Date.parse(query.to)
       let matches = 0

@@ -46,6 +46,11 @@ interface PutInFlight {
   readonly deadline: number
 }
 
+/** The intent this writer records, its lease counted from the moment it is sent. */
+const intentRequest =
+  (p: Protocol, intent: Omit<DocumentCache.IntentRequest, "leaseExpiresAt">) =>
+  (now: number): DocumentCache.IntentRequest => ({ ...intent, leaseExpiresAt: now + p.leaseMillis })
+
 /** The put landed: commit the document and clear our intent in one transaction. */
 const commitPut = (p: Protocol, w: PutInFlight, etag: string) => {
   const { kind, id, version } = w.document
@@ -143,14 +148,7 @@ export const writeCached = (p: Protocol, document: Document.AnyDocument, key: st
       const { acquire, prepare, bounded, conditionsOf } = p.steps
       const writer = randomUUID()
       const etag = DocumentStore.expectedEtag(document)
-      const request = (now: number): DocumentCache.IntentRequest => ({
-        kind,
-        id,
-        writer,
-        s3Key,
-        leaseExpiresAt: now + p.leaseMillis,
-        change: { _tag: "Put", document, etag },
-      })
+      const request = intentRequest(p, { kind, id, writer, s3Key, change: { _tag: "Put", document, etag } })
       const { recorded, leaseExpiresAt } = yield* restore(acquire("write", key, request))
       if (recorded._tag === "Unchanged") return { _tag: "Unchanged", key, s3Key, version } as WriteResult
       const prepared = yield* restore(prepare("write", key, request, leaseExpiresAt, recorded.previous))
@@ -236,14 +234,7 @@ export const deleteCached = (p: Protocol, kind: string, id: string, key: string,
     Effect.gen(function* () {
       const { acquire, prepare, bounded } = p.steps
       const writer = randomUUID()
-      const request = (now: number): DocumentCache.IntentRequest => ({
-        kind,
-        id,
-        writer,
-        s3Key,
-        leaseExpiresAt: now + p.leaseMillis,
-        change: { _tag: "Delete" },
-      })
+      const request = intentRequest(p, { kind, id, writer, s3Key, change: { _tag: "Delete" } })
       const { recorded, leaseExpiresAt } = yield* restore(acquire("delete", key, request))
       const prepared = yield* restore(
         prepare(
