@@ -126,9 +126,6 @@ describe("Backfill", () => {
       expect(kind.message).toContain("memo")
     }).pipe(Effect.provide(Docket.layerMemory())),
   )
-})
-
-/** An object Backfill cannot use: not JSON, JSON of no known shape, or a document whose id differs from its key's. */
 
   it.effect("a checkpoint that cannot be saved fails the run with CheckpointFailed, not a defect", () =>
     Effect.gen(function* () {
@@ -146,7 +143,11 @@ describe("Backfill", () => {
       const diskFull = new Error("ENOSPC: no space left on device")
       // Only the final checkpoint (the run's end, once a finalizer) is saved: it fails.
       const atEnd = yield* Effect.flip(Backfill.run({ concurrency: 3, onCheckpoint: () => Effect.fail(diskFull) }))
-      expect([atEnd._tag, atEnd.reason, String(atEnd.cause)]).toEqual(["BackfillError", "CheckpointFailed", String(diskFull)])
+      expect([atEnd._tag, atEnd.reason, String(atEnd.cause)]).toEqual([
+        "BackfillError",
+        "CheckpointFailed",
+        String(diskFull),
+      ])
       expect(atEnd.message).toContain("ENOSPC")
       expect(atEnd.message).toContain(keys.at(-1))
       // Saved on every move: the first save fails, and the run stops there.
@@ -164,6 +165,9 @@ describe("Backfill", () => {
       expect(midway.message).toContain(keys[3])
     }).pipe(Effect.provide(Docket.layerMemory())),
   )
+})
+
+/** An object Backfill cannot use: not JSON, JSON of no known shape, or a document whose id differs from its key's. */
 const badBody = fc.constantFrom("not json {", '{"kind":"change","id":"CHG-x"}', "[]", "")
 
 describe("Backfill with bad objects", () => {
