@@ -22,6 +22,7 @@
 import { randomUUID } from "node:crypto"
 import { createRequire } from "node:module"
 import { dirname, join } from "node:path"
+import { fileURLToPath } from "node:url"
 import { DynamoDBClient, ListTablesCommand } from "@aws-sdk/client-dynamodb"
 import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3"
 import * as TableAdmin from "@docket/core/TableAdmin"
@@ -126,6 +127,8 @@ export interface StartOptions {
 const defaultStartTimeoutMs = 120_000
 
 const require = createRequire(import.meta.url)
+/** The JVM's watchdog, beside this module (or the bundle that holds it) in `internal/`. */
+const watchdog = join(dirname(fileURLToPath(import.meta.url)), "internal", "watchdog.sh")
 
 /** The folder with DynamoDBLocal.jar and DynamoDBLocal_lib. */
 export const emulatorDir = (): string =>
@@ -224,7 +227,7 @@ const startDynamoOn = async (
   deadline: number,
   timeoutMs: number,
 ): Promise<{ readonly endpoint: string; readonly stop: () => Promise<void> } | "PortTaken"> => {
-  const jvm = spawnDynamo(dir, port, options.dbPath)
+  const jvm = spawnDynamo(watchdog, dir, port, options.dbPath)
   const endpoint = `http://127.0.0.1:${port}`
   let answer: "Up" | "PortTaken"
   try {

@@ -11,10 +11,7 @@ import { type ChildProcess, spawn, spawnSync } from "node:child_process"
 import { mkdtempSync, rmSync } from "node:fs"
 import { createServer } from "node:net"
 import { tmpdir } from "node:os"
-import { dirname, join } from "node:path"
-import { fileURLToPath } from "node:url"
-
-const here = dirname(fileURLToPath(import.meta.url))
+import { join } from "node:path"
 
 /** A port free on 127.0.0.1 now (any process may take it before we bind it). */
 export const freePort = (): Promise<number> =>
@@ -79,14 +76,18 @@ export interface Jvm {
   exited: boolean
 }
 
-/** Spawns DynamoDB Local on `port` under the watchdog, watching its stderr and exit. */
-export const spawnDynamo = (dir: string, port: number, dbPath: string | undefined): Jvm => {
+/**
+ * Spawns DynamoDB Local on `port` under the watchdog script at `watchdog`, watching its stderr
+ * and exit. The caller resolves the script's path: bundled (the CLI), this module's own URL is
+ * the bundle's, not this file's.
+ */
+export const spawnDynamo = (watchdog: string, dir: string, port: number, dbPath: string | undefined): Jvm => {
   const workDir = mkdtempSync(join(tmpdir(), "docket-dynamodb-"))
   const storage = dbPath !== undefined ? ["-dbPath", dbPath] : ["-inMemory"]
   const child = spawn(
     "sh",
     [
-      join(here, "watchdog.sh"),
+      watchdog,
       "java",
       `-Djava.library.path=${join(dir, "DynamoDBLocal_lib")}`,
       "-Xshare:auto",
