@@ -150,103 +150,137 @@ const keepProtoFields = <A>(input: unknown, output: A): A => {
   return output
 }
 
-/** Builds a registry; fails fast (a defect) on a bad or duplicate kind definition. */
-export const registry = (kinds: ReadonlyArray<DocumentKind<any>>): Registry => {
+/** A registry's lookups, built once by {@link registry}; the steps below read them. */
+interface Index {
+  readonly byName: Map<string, DocumentKind<any>>
+  readonly byFolder: Map<string, DocumentKind<any>>
+  /**
+   * Compiled on a kind's first decode, not when the registry is built: compiling every kind's
+   * decoder is most of the CPU a Lambda spends importing Docket (the default registry is built
+   * at import), and a process often decodes only some of the kinds.
+   */
+  readonly decoders: Map<string, (value: unknown) => Either.Either<unknown, ParseResult.ParseError>>
+}
+
+/** The kinds by name and folder; throws on a bad name, a duplicate name or a shared folder. */
+const indexKinds = (kinds: ReadonlyArray<DocumentKind<any>>): Index => {
   const byName = new Map<string, DocumentKind<any>>()
-  const byFolderMap = new Map<string, DocumentKind<any>>()
+  const byFolder = new Map<string, DocumentKind<any>>()
   for (const kind of kinds) {
     if (!kindPattern.test(kind.name))
       throw new Error(`Document kind name ${JSON.stringify(kind.name)} must match ${kindPattern}`)
     if (byName.has(kind.name)) throw new Error(`Document kind ${kind.name} is registered twice`)
-    if (byFolderMap.has(kind.folder)) throw new Error(`Document folder ${kind.folder} is used by two kinds`)
+    if (byFolder.has(kind.folder)) throw new Error(`Document folder ${kind.folder} is used by two kinds`)
     byName.set(kind.name, kind)
-    byFolderMap.set(kind.folder, kind)
+    byFolder.set(kind.folder, kind)
   }
-  // Compiled on a kind's first decode, not here: compiling every kind's decoder is most of the CPU
-  // a Lambda spends importing Docket (the default registry is built at import), and a process
-  // often decodes only some of the kinds.
-  const decoders = new Map<string, (value: unknown) => Either.Either<unknown, ParseResult.ParseError>>()
-  const decoderOf = (kind: DocumentKind<any>) => {
-    let decoder = decoders.get(kind.name)
-    if (decoder === undefined) {
-      decoder = Schema.decodeUnknownEither(kind.schema as Schema.Schema<any, any>, { errors: "all" })
-      decoders.set(kind.name, decoder)
-    }
-    return decoder
+  return { byName, byFolder, decoders: new Map() }
+}
+
+const decoderOf = (ix: Index, kind: DocumentKind<any>) => {
+  let decoder = ix.decoders.get(kind.name)
+  if (decoder === undefined) {
+    decoder = Schema.decodeUnknownEither(kind.schema as Schema.Schema<any, any>, { errors: "all" })
+    ix.decoders.set(kind.name, decoder)
   }
-  const decode: Registry["decode"] = (value, source) => {
-    const name =
-      typeof value === "object" && value !== null && !Array.isArray(value)
-        ? (value as { kind?: unknown }).kind
-        : undefined
-    if (typeof name !== "string") {
-      return Either.left(
-        new DocumentDecodeError({
-          reason: "UnknownKind",
-          source,
-          detail: `["kind"] is missing: expected one of ${[...byName.keys()].join(", ")}`,
-        }),
-      )
-    }
-    const kind = byName.get(name)
-    if (kind === undefined) {
-      return Either.left(
-        new DocumentDecodeError({
-          reason: "UnknownKind",
-          source,
-          detail: `["kind"] ${JSON.stringify(name)} is not a registered kind (${[...byName.keys()].join(", ")})`,
-        }),
-      )
-    }
-    return Either.mapLeft(
-      Either.map(decoderOf(kind)(value) as Either.Either<Document.AnyDocument, ParseResult.ParseError>, (document) =>
-        keepProtoFields(value, document),
-      ),
-      (error) =>
-        new DocumentDecodeError({
-          reason: "SchemaViolation",
-          source,
-          detail: ParseResult.ArrayFormatter.formatErrorSync(error)
-            .map((issue) => `${issue.path.map((p) => JSON.stringify(p)).join(".") || "(document)"}: ${issue.message}`)
-            .join("; "),
-          cause: error,
-        }),
+  return decoder
+}
+
+const schemaViolation = (source: string, error: ParseResult.ParseError) =>
+  new DocumentDecodeError({
+    reason: "SchemaViolation",
+    source,
+    detail: ParseResult.ArrayFormatter.formatErrorSync(error)
+      .map((issue) => `${issue.path.map((p) => JSON.stringify(p)).join(".") || "(document)"}: ${issue.message}`)
+      .join("; "),
+    cause: error,
+  })
+
+const decodeWith = (
+  ix: Index,
+  value: unknown,
+  source: string,
+): Either.Either<Document.AnyDocument, DocumentDecodeError> => {
+  const name =
+    typeof value === "object" && value !== null && !Array.isArray(value)
+      ? (value as { kind?: unknown }).kind
+      : undefined
+  if (typeof name !== "string") {
+    return Either.left(
+      new DocumentDecodeError({
+        reason: "UnknownKind",
+        source,
+        detail: `["kind"] is missing: expected one of ${[...ix.byName.keys()].join(", ")}`,
+      }),
     )
   }
+  const kind = ix.byName.get(name)
+  if (kind === undefined) {
+    return Either.left(
+      new DocumentDecodeError({
+        reason: "UnknownKind",
+        source,
+        detail: `["kind"] ${JSON.stringify(name)} is not a registered kind (${[...ix.byName.keys()].join(", ")})`,
+      }),
+    )
+  }
+  return Either.mapLeft(
+    Either.map(decoderOf(ix, kind)(value) as Either.Either<Document.AnyDocument, ParseResult.ParseError>, (document) =>
+      keepProtoFields(value, document),
+    ),
+    (error) => schemaViolation(source, error),
+  )
+}
+
+const decodeJsonWith = (
+  ix: Index,
+  text: string,
+  source: string,
+): Either.Either<Document.AnyDocument, DocumentDecodeError> => {
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch (cause) {
+    return Either.left(
+      new DocumentDecodeError({
+        reason: "MalformedJson",
+        source,
+        detail: `malformed JSON: ${cause instanceof Error ? cause.message : String(cause)}`,
+        cause,
+      }),
+    )
+  }
+  return decodeWith(ix, value, source)
+}
+
+const summarizeWith = (ix: Index, document: Document.AnyDocument): Document.Summary => {
+  const kind = ix.byName.get(document.kind)
+  if (kind === undefined) throw new Error(`Document kind ${document.kind} is not registered`)
+  return {
+    kind: document.kind,
+    id: document.id,
+    version: document.version,
+    title: kind.title(document),
+    status: kind.status(document),
+    customers: [...kind.customers(document)],
+    time: Document.toInstant(kind.time(document)),
+  }
+}
+
+/**
+ * Builds a registry; fails fast (a defect) on a bad or duplicate kind definition.
+ * Its operations are the named steps above (`indexKinds`, `decodeWith`,
+ * `decodeJsonWith`, `summarizeWith`) over one `Index`.
+ */
+export const registry = (kinds: ReadonlyArray<DocumentKind<any>>): Registry => {
+  const ix = indexKinds(kinds)
   return {
     kinds,
-    get: (name) => byName.get(name),
-    byFolder: (folder) => byFolderMap.get(folder),
-    decode,
-    decodeJson: (text, source) => {
-      let value: unknown
-      try {
-        value = JSON.parse(text)
-      } catch (cause) {
-        return Either.left(
-          new DocumentDecodeError({
-            reason: "MalformedJson",
-            source,
-            detail: `malformed JSON: ${cause instanceof Error ? cause.message : String(cause)}`,
-            cause,
-          }),
-        )
-      }
-      return decode(value, source)
-    },
-    summarize: (document) => {
-      const kind = byName.get(document.kind)
-      if (kind === undefined) throw new Error(`Document kind ${document.kind} is not registered`)
-      return {
-        kind: document.kind,
-        id: document.id,
-        version: document.version,
-        title: kind.title(document),
-        status: kind.status(document),
-        customers: [...kind.customers(document)],
-        time: Document.toInstant(kind.time(document)),
-      }
-    },
+    get: (name) => ix.byName.get(name),
+    byFolder: (folder) => ix.byFolder.get(folder),
+    decode: (value, source) => decodeWith(ix, value, source),
+    decodeJson: (text, source) => decodeJsonWith(ix, text, source),
+    summarize: (document) => summarizeWith(ix, document),
   }
 }
 

@@ -168,150 +168,177 @@ export interface MemoryStore extends Service {
   readonly objects: Effect.Effect<ReadonlyMap<string, MemoryObject>>
 }
 
+/** The memory store's objects and settings, built once in {@link makeMemory}; each step below reads it. */
+interface Memory {
+  readonly registry: DocumentKind.Registry
+  readonly prefix: string
+  readonly bucket: string
+  readonly pageSize: number
+  readonly maxBytes: number
+  readonly conditional: boolean
+  readonly objects: Map<string, MemoryObject>
+  readonly encoder: InstanceType<typeof TextEncoder>
+}
+
+const precondition = (m: Memory, operation: string, key: string, conditions: PutConditions | undefined) => {
+  if (!m.conditional || conditions === undefined) return undefined
+  const current = m.objects.get(key)
+  const failed =
+    (conditions.ifNoneMatch === "*" && current !== undefined) ||
+    (conditions.ifMatch !== undefined && current !== undefined && current.etag !== normalizeEtag(conditions.ifMatch)) ||
+    (conditions.ifMatch !== undefined && current === undefined && operation === "PutObject")
+  return failed
+    ? new StoreError({
+        reason: "PreconditionFailed",
+        operation,
+        key,
+        cause: `the object's ETag is ${current === undefined ? "absent" : current.etag}, not ${conditions.ifMatch ?? "absent"}`,
+      })
+    : undefined
+}
+
+const memoryKeyOf = (m: Memory, kind: string, id: string): string => {
+  const k = m.registry.get(kind)
+  return k === undefined ? `${m.prefix}${kind}/${id}.json` : S3Key.forDocument(m.prefix, k, id)
+}
+
+const infoOf = (key: string, object: MemoryObject, withMetadata: boolean): ObjectInfo => ({
+  key,
+  etag: object.etag,
+  size: object.body.byteLength,
+  lastModified: object.lastModified,
+  metadata: withMetadata ? decodeMetadata(object.metadata) : Option.none(),
+})
+
+const storeObject = (
+  m: Memory,
+  key: string,
+  body: Uint8Array,
+  metadata: Readonly<Record<string, string>>,
+): MemoryObject => {
+  const object: MemoryObject = {
+    body,
+    etag: etagOf(body),
+    lastModified: new Date(),
+    metadata,
+    contentType,
+  }
+  m.objects.set(key, object)
+  return object
+}
+
+const readObject = (
+  m: Memory,
+  key: string,
+): Effect.Effect<Option.Option<StoredDocument>, StoreError | DocumentKind.DocumentDecodeError> =>
+  Effect.suspend((): Effect.Effect<Option.Option<StoredDocument>, StoreError | DocumentKind.DocumentDecodeError> => {
+    const object = m.objects.get(key)
+    if (object === undefined) return Effect.succeed(Option.none<StoredDocument>())
+    if (object.body.byteLength > m.maxBytes) {
+      return Effect.fail(
+        new StoreError({
+          reason: "TooLarge",
+          operation: "GetObject",
+          key,
+          cause: `${object.body.byteLength} bytes is over the ${m.maxBytes}-byte limit`,
+        }),
+      )
+    }
+    return Effect.map(
+      decodeBody(m.registry, { prefix: m.prefix, source: `s3://${m.bucket}/${key}` }, key, object.body),
+      (document): Option.Option<StoredDocument> =>
+        Option.some({ key, document, etag: object.etag, lastModified: object.lastModified }),
+    )
+  })
+
+const putDocument = (m: Memory, document: Document.AnyDocument, conditions: PutConditions | undefined) =>
+  Effect.suspend((): Effect.Effect<{ readonly key: string; readonly etag: string }, StoreError> => {
+    const key = memoryKeyOf(m, document.kind, document.id)
+    const failed = precondition(m, "PutObject", key, conditions)
+    if (failed !== undefined) return Effect.fail(failed)
+    const body = m.encoder.encode(encodeBody(document))
+    if (body.byteLength > m.maxBytes) {
+      return Effect.fail(
+        new StoreError({
+          reason: "TooLarge",
+          operation: "PutObject",
+          key,
+          cause: `${body.byteLength} bytes is over the ${m.maxBytes}-byte limit`,
+        }),
+      )
+    }
+    const object = storeObject(m, key, body, encodeMetadata(metadataOf(m.registry, document)))
+    return Effect.succeed({ key, etag: object.etag })
+  })
+
+const deleteObject = (m: Memory, kind: string, id: string, conditions: DeleteConditions | undefined) =>
+  Effect.suspend(() => {
+    const key = memoryKeyOf(m, kind, id)
+    const failed = precondition(m, "DeleteObject", key, conditions)
+    if (failed !== undefined) return Effect.fail(failed)
+    m.objects.delete(key)
+    return Effect.void
+  })
+
+const listObjects = (m: Memory, listOptions: ListOptions = {}) => {
+  const listPrefix = m.prefix + (listOptions.prefix ?? "")
+  return Stream.paginateChunkEffect(listOptions.startAfter, (after) =>
+    Effect.sync(() => {
+      const keys = [...m.objects.keys()]
+        .filter((k) => k.startsWith(listPrefix) && (after === undefined || compareKeys(k, after) > 0))
+        .sort(compareKeys)
+      const page = keys.slice(0, m.pageSize)
+      const chunk = page.flatMap((k) => {
+        const object = m.objects.get(k)
+        return object === undefined ? [] : [infoOf(k, object, false)]
+      })
+      const last = page.at(-1)
+      return [
+        chunkOf(chunk),
+        keys.length > m.pageSize && last !== undefined ? Option.some(last) : Option.none<string>(),
+      ] as const
+    }),
+  )
+}
+
 /**
  * Builds a memory store: keyed by exact key, MD5 ETags, `lastModified`, Docket's
  * metadata, listings in UTF-8 order with pagination and `startAfter`, the same
- * size limit and decode errors as the S3 backend.
+ * size limit and decode errors as the S3 backend. Each operation is a named step
+ * above (`putDocument`, `readObject`, `deleteObject`, `listObjects`, ...) over
+ * the `Memory` record built here once.
  */
 export const makeMemory = (
   options: MemoryOptions = {},
 ): Effect.Effect<MemoryStore, never, DocumentKind.DocumentKinds> =>
-  Effect.gen(function* () {
-    const registry = yield* DocumentKind.DocumentKinds
-    const prefix = options.prefix ?? ""
-    const bucket = options.bucket ?? "memory"
-    const pageSize = Math.max(1, options.pageSize ?? 1000)
-    const maxBytes = options.maxObjectBytes ?? DefaultMaxObjectBytes
-    const conditional = options.conditional !== false
-    const objects = new Map<string, MemoryObject>()
-    const precondition = (operation: string, key: string, conditions: PutConditions | undefined) => {
-      if (!conditional || conditions === undefined) return undefined
-      const current = objects.get(key)
-      const failed =
-        (conditions.ifNoneMatch === "*" && current !== undefined) ||
-        (conditions.ifMatch !== undefined &&
-          current !== undefined &&
-          current.etag !== normalizeEtag(conditions.ifMatch)) ||
-        (conditions.ifMatch !== undefined && current === undefined && operation === "PutObject")
-      return failed
-        ? new StoreError({
-            reason: "PreconditionFailed",
-            operation,
-            key,
-            cause: `the object's ETag is ${current === undefined ? "absent" : current.etag}, not ${conditions.ifMatch ?? "absent"}`,
-          })
-        : undefined
+  Effect.map(DocumentKind.DocumentKinds, (registry) => {
+    const m: Memory = {
+      registry,
+      prefix: options.prefix ?? "",
+      bucket: options.bucket ?? "memory",
+      pageSize: Math.max(1, options.pageSize ?? 1000),
+      maxBytes: options.maxObjectBytes ?? DefaultMaxObjectBytes,
+      conditional: options.conditional !== false,
+      objects: new Map<string, MemoryObject>(),
+      encoder: new TextEncoder(),
     }
-    const encoder = new TextEncoder()
-
-    const keyOf = (kind: string, id: string): string => {
-      const k = registry.get(kind)
-      return k === undefined ? `${prefix}${kind}/${id}.json` : S3Key.forDocument(prefix, k, id)
-    }
-    const info = (key: string, object: MemoryObject, withMetadata: boolean): ObjectInfo => ({
-      key,
-      etag: object.etag,
-      size: object.body.byteLength,
-      lastModified: object.lastModified,
-      metadata: withMetadata ? decodeMetadata(object.metadata) : Option.none(),
-    })
-    const store = (key: string, body: Uint8Array, metadata: Readonly<Record<string, string>>): MemoryObject => {
-      const object: MemoryObject = {
-        body,
-        etag: etagOf(body),
-        lastModified: new Date(),
-        metadata,
-        contentType,
-      }
-      objects.set(key, object)
-      return object
-    }
-    const read = (
-      key: string,
-    ): Effect.Effect<Option.Option<StoredDocument>, StoreError | DocumentKind.DocumentDecodeError> =>
-      Effect.suspend(
-        (): Effect.Effect<Option.Option<StoredDocument>, StoreError | DocumentKind.DocumentDecodeError> => {
-          const object = objects.get(key)
-          if (object === undefined) return Effect.succeed(Option.none<StoredDocument>())
-          if (object.body.byteLength > maxBytes) {
-            return Effect.fail(
-              new StoreError({
-                reason: "TooLarge",
-                operation: "GetObject",
-                key,
-                cause: `${object.body.byteLength} bytes is over the ${maxBytes}-byte limit`,
-              }),
-            )
-          }
-          return Effect.map(
-            decodeBody(registry, { prefix, source: `s3://${bucket}/${key}` }, key, object.body),
-            (document): Option.Option<StoredDocument> =>
-              Option.some({ key, document, etag: object.etag, lastModified: object.lastModified }),
-          )
-        },
-      )
-
     const service: MemoryStore = {
-      keyOf,
-      put: (document, conditions) =>
-        Effect.suspend((): Effect.Effect<{ readonly key: string; readonly etag: string }, StoreError> => {
-          const key = keyOf(document.kind, document.id)
-          const failed = precondition("PutObject", key, conditions)
-          if (failed !== undefined) return Effect.fail(failed)
-          const body = encoder.encode(encodeBody(document))
-          if (body.byteLength > maxBytes) {
-            return Effect.fail(
-              new StoreError({
-                reason: "TooLarge",
-                operation: "PutObject",
-                key,
-                cause: `${body.byteLength} bytes is over the ${maxBytes}-byte limit`,
-              }),
-            )
-          }
-          const object = store(key, body, encodeMetadata(metadataOf(registry, document)))
-          return Effect.succeed({ key, etag: object.etag })
-        }),
-      get: (kind, id) => read(keyOf(kind, id)),
-      getKey: read,
+      keyOf: (kind, id) => memoryKeyOf(m, kind, id),
+      put: (document, conditions) => putDocument(m, document, conditions),
+      get: (kind, id) => readObject(m, memoryKeyOf(m, kind, id)),
+      getKey: (key) => readObject(m, key),
       head: (key) =>
         Effect.sync(() => {
-          const object = objects.get(key)
-          return object === undefined ? Option.none() : Option.some(info(key, object, true))
+          const object = m.objects.get(key)
+          return object === undefined ? Option.none() : Option.some(infoOf(key, object, true))
         }),
-      delete: (kind, id, conditions) =>
-        Effect.suspend(() => {
-          const key = keyOf(kind, id)
-          const failed = precondition("DeleteObject", key, conditions)
-          if (failed !== undefined) return Effect.fail(failed)
-          objects.delete(key)
-          return Effect.void
-        }),
-      list: (listOptions = {}) => {
-        const listPrefix = prefix + (listOptions.prefix ?? "")
-        return Stream.paginateChunkEffect(listOptions.startAfter, (after) =>
-          Effect.sync(() => {
-            const keys = [...objects.keys()]
-              .filter((k) => k.startsWith(listPrefix) && (after === undefined || compareKeys(k, after) > 0))
-              .sort(compareKeys)
-            const page = keys.slice(0, pageSize)
-            const chunk = page.flatMap((k) => {
-              const object = objects.get(k)
-              return object === undefined ? [] : [info(k, object, false)]
-            })
-            const last = page.at(-1)
-            return [
-              chunkOf(chunk),
-              keys.length > pageSize && last !== undefined ? Option.some(last) : Option.none<string>(),
-            ] as const
-          }),
-        )
-      },
+      delete: (kind, id, conditions) => deleteObject(m, kind, id, conditions),
+      list: (listOptions) => listObjects(m, listOptions),
       putRaw: (key, body, metadata = {}) =>
         Effect.sync(() => {
-          store(key, typeof body === "string" ? encoder.encode(body) : body, metadata)
+          storeObject(m, key, typeof body === "string" ? m.encoder.encode(body) : body, metadata)
         }),
-      objects: Effect.sync(() => new Map(objects)),
+      objects: Effect.sync(() => new Map(m.objects)),
     }
     return service
   })

@@ -54,19 +54,64 @@ export type ResolveError =
 
 const count = CacheMetrics.incrementTagged(CacheMetrics.intentsResolved, "outcome")
 
+/** What the cache holds for the key: its committed entry and its intent. */
+type Inspected = Effect.Effect.Success<ReturnType<DocumentCache.Service["inspect"]>>
+
+/** Commits the delete an intent (ours or S3's state) stands for: a tombstone. */
+const commitDelete = (cache: DocumentCache.Service, pending: DocumentCache.PendingIntent, current: Inspected) =>
+  cache.commit({
+    kind: pending.kind,
+    id: pending.id,
+    writer: pending.intent.writer,
+    previous: current.entry,
+    change: { _tag: "Delete", ttlSeconds: tombstoneTtlSeconds },
+  })
+
 /**
- * Resolves `pending` if it is still there and its lease has expired. Needs
- * both ports; the caller's clock decides expiry.
+ * Drops the intent. Dropping keeps the committed state, unless S3 holds something else than it (a put
+ * that landed after its writer gave up, a foreign write whose event met this intent and left the key to
+ * it): then the intent is dropped by committing S3's state, so the cache converges to S3 (found by the
+ * invariant 6 property).
  */
-export const resolve = (
+const dropIntent = (
   cache: DocumentCache.Service,
   store: DocumentStore.Service,
   pending: DocumentCache.PendingIntent,
-  by: Resolver,
-): Effect.Effect<Resolution, ResolveError> => {
-  const { kind, id, intent } = pending
-  const key = `${kind}/${id}`
-  return Effect.gen(function* () {
+  current: Inspected,
+  head: Option.Option<DocumentStore.ObjectInfo>,
+): Effect.Effect<Resolution, ResolveError> =>
+  Effect.gen(function* () {
+    const { kind, id, intent } = pending
+    const clear = Effect.as(cache.clearIntent(kind, id, intent.writer), "dropped" as Resolution)
+    const entry = Option.getOrUndefined(current.entry)
+    if (Option.isNone(head)) {
+      if (entry === undefined || entry._tag === "Tombstone") return yield* clear
+      yield* commitDelete(cache, pending, current)
+      return "dropped" as Resolution
+    }
+    if (entry?._tag === "Cached" && entry.etag !== undefined && DocumentStore.sameEtag(entry.etag, head.value.etag)) {
+      return yield* clear
+    }
+    const stored = yield* store.getKey(intent.s3Key)
+    if (Option.isNone(stored)) return yield* clear
+    yield* cache.commit({
+      kind,
+      id,
+      writer: intent.writer,
+      previous: current.entry,
+      change: { _tag: "Put", document: stored.value.document, s3Key: intent.s3Key, etag: stored.value.etag },
+    })
+    return "dropped" as Resolution
+  })
+
+/** Decides and applies a resolution: `gone` unless the intent is still there and expired, else from S3's HEAD. */
+const settleIntent = (
+  cache: DocumentCache.Service,
+  store: DocumentStore.Service,
+  pending: DocumentCache.PendingIntent,
+): Effect.Effect<Resolution, ResolveError> =>
+  Effect.gen(function* () {
+    const { kind, id, intent } = pending
     const now = yield* Clock.currentTimeMillis
     const current = yield* cache.inspect(kind, id)
     if (
@@ -76,53 +121,18 @@ export const resolve = (
     ) {
       return "gone" as Resolution
     }
-    const clear = Effect.as(cache.clearIntent(kind, id, intent.writer), "dropped" as Resolution)
     const head = yield* store.head(intent.s3Key)
-    // Dropping keeps the committed state, unless S3 holds something else than it (a put that landed after its
-    // writer gave up, a foreign write whose event met this intent and left the key to it): then the intent is
-    // dropped by committing S3's state, so the cache converges to S3 (found by the invariant 6 property).
-    const drop = Effect.gen(function* () {
-      const entry = Option.getOrUndefined(current.entry)
-      if (Option.isNone(head)) {
-        if (entry === undefined || entry._tag === "Tombstone") return yield* clear
-        yield* cache.commit({
-          kind,
-          id,
-          writer: intent.writer,
-          previous: current.entry,
-          change: { _tag: "Delete", ttlSeconds: tombstoneTtlSeconds },
-        })
-        return "dropped" as Resolution
-      }
-      if (entry?._tag === "Cached" && entry.etag !== undefined && DocumentStore.sameEtag(entry.etag, head.value.etag)) {
-        return yield* clear
-      }
-      const stored = yield* store.getKey(intent.s3Key)
-      if (Option.isNone(stored)) return yield* clear
-      yield* cache.commit({
-        kind,
-        id,
-        writer: intent.writer,
-        previous: current.entry,
-        change: { _tag: "Put", document: stored.value.document, s3Key: intent.s3Key, etag: stored.value.etag },
-      })
-      return "dropped" as Resolution
-    })
     if (intent.operation === "delete") {
-      if (Option.isSome(head)) return yield* drop
-      yield* cache.commit({
-        kind,
-        id,
-        writer: intent.writer,
-        previous: current.entry,
-        change: { _tag: "Delete", ttlSeconds: tombstoneTtlSeconds },
-      })
+      if (Option.isSome(head)) return yield* dropIntent(cache, store, pending, current, head)
+      yield* commitDelete(cache, pending, current)
       return "rolled-forward" as Resolution
     }
-    if (Option.isNone(head) || intent.etag === undefined || head.value.etag !== intent.etag) return yield* drop
+    if (Option.isNone(head) || intent.etag === undefined || head.value.etag !== intent.etag)
+      return yield* dropIntent(cache, store, pending, current, head)
     const stored = yield* store.getKey(intent.s3Key)
     // Changed between the HEAD and the read: what the intent meant is gone from S3.
-    if (Option.isNone(stored) || stored.value.etag !== intent.etag) return yield* drop
+    if (Option.isNone(stored) || stored.value.etag !== intent.etag)
+      return yield* dropIntent(cache, store, pending, current, head)
     yield* cache.commit({
       kind,
       id,
@@ -131,13 +141,27 @@ export const resolve = (
       change: { _tag: "Put", document: stored.value.document, s3Key: intent.s3Key, etag: intent.etag },
     })
     return "rolled-forward" as Resolution
-  }).pipe(
+  })
+
+/**
+ * Resolves `pending` if it is still there and its lease has expired. Needs
+ * both ports; the caller's clock decides expiry. The steps: `settleIntent`
+ * decides, `dropIntent` and `commitDelete` apply; this counts and logs.
+ */
+export const resolve = (
+  cache: DocumentCache.Service,
+  store: DocumentStore.Service,
+  pending: DocumentCache.PendingIntent,
+  by: Resolver,
+): Effect.Effect<Resolution, ResolveError> => {
+  const { kind, id, intent } = pending
+  return settleIntent(cache, store, pending).pipe(
     Effect.tap((resolution) => (resolution === "gone" ? Effect.void : count(resolution))),
     Effect.tapError(() => count("failed")),
     OperationLog.logged(
       "heal.resolve",
       {
-        key,
+        key: `${kind}/${id}`,
         by,
         writer: intent.writer,
         intent: intent.operation,

@@ -19,11 +19,8 @@
  *
  * @since 0.1.0
  */
-import { spawn } from "node:child_process"
 import { randomUUID } from "node:crypto"
-import { mkdtempSync, rmSync } from "node:fs"
 import { createRequire } from "node:module"
-import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { DynamoDBClient, ListTablesCommand } from "@aws-sdk/client-dynamodb"
@@ -34,7 +31,16 @@ import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
-import { freePort, installExitHook, javaAvailable, killGroup, running, sleep } from "./internal/jvmProcess.js"
+import {
+  discardDynamo,
+  freePort,
+  type Jvm,
+  javaAvailable,
+  portTaken,
+  sleep,
+  spawnDynamo,
+  stopDynamo,
+} from "./internal/jvmProcess.js"
 import * as S3Emulator from "./internal/s3Emulator.js"
 
 /** Static credentials the local endpoints accept. */
@@ -121,7 +127,8 @@ export interface StartOptions {
 const defaultStartTimeoutMs = 120_000
 
 const require = createRequire(import.meta.url)
-const here = dirname(fileURLToPath(import.meta.url))
+/** The JVM's watchdog, beside this module (or the bundle that holds it) in `internal/`. */
+const watchdog = join(dirname(fileURLToPath(import.meta.url)), "internal", "watchdog.sh")
 
 /** The folder with DynamoDBLocal.jar and DynamoDBLocal_lib. */
 export const emulatorDir = (): string =>
@@ -129,12 +136,6 @@ export const emulatorDir = (): string =>
 
 /** How many fresh ports {@link startDynamo} tries when DynamoDB Local finds its port taken. */
 const bindAttempts = 5
-
-/**
- * DynamoDB Local's report that its port was taken (Jetty's "Failed to bind"). The JVM
- * does not exit on it: without this, a taken port looked like a JVM that never answers.
- */
-const portTaken = /Failed to bind|java\.net\.BindException|Address already in use/
 
 const startDynamo = async (options: StartOptions) => {
   if (!javaAvailable()) {
@@ -172,7 +173,53 @@ const startDynamo = async (options: StartOptions) => {
   }
 }
 
-/** Starts DynamoDB Local on `port`; `"PortTaken"` when another process took the port first. */
+/** Probes `endpoint` until the JVM answers (`"Up"`), reports its port taken, exits or runs past `deadline`. */
+const awaitDynamo = async (
+  jvm: Jvm,
+  endpoint: string,
+  deadline: number,
+  timeoutMs: number,
+): Promise<"Up" | "PortTaken"> => {
+  const client = new DynamoDBClient({ endpoint, region, credentials, maxAttempts: 1 })
+  try {
+    for (;;) {
+      // Checked before and after each probe: a probe that another process's server answered
+      // while our JVM failed to bind must not count as ours.
+      if (portTaken.test(jvm.stderr)) return "PortTaken"
+      if (jvm.exited) {
+        throw new LocalStackError({
+          reason: "DynamoDBDidNotStart",
+          detail: `DynamoDB Local exited at start: ${jvm.stderr.trim()}`,
+        })
+      }
+      try {
+        // A probe can hang on whatever took the port (a listener that never answers): the
+        // JVM's report ends the wait, not a timer.
+        const answer = await Promise.race([
+          client.send(new ListTablesCommand({ Limit: 1 })).then(() => "Up"),
+          jvm.taken,
+        ])
+        if (answer === "Up" && !portTaken.test(jvm.stderr)) return "Up"
+      } catch (cause) {
+        if (Date.now() > deadline) {
+          throw new LocalStackError({
+            reason: "DynamoDBDidNotStart",
+            detail: `DynamoDB Local did not answer on ${endpoint} within ${timeoutMs} ms. ${jvm.stderr.trim()}`,
+            cause,
+          })
+        }
+        await sleep(100)
+      }
+    }
+  } finally {
+    client.destroy()
+  }
+}
+
+/**
+ * Starts DynamoDB Local on `port`; `"PortTaken"` when another process took the port first.
+ * The steps: `spawnDynamo`, `awaitDynamo`, then `stopDynamo` (or `discardDynamo` on failure).
+ */
 const startDynamoOn = async (
   dir: string,
   port: number,
@@ -180,102 +227,20 @@ const startDynamoOn = async (
   deadline: number,
   timeoutMs: number,
 ): Promise<{ readonly endpoint: string; readonly stop: () => Promise<void> } | "PortTaken"> => {
-  const workDir = mkdtempSync(join(tmpdir(), "docket-dynamodb-"))
-  const storage = options.dbPath !== undefined ? ["-dbPath", options.dbPath] : ["-inMemory"]
-  const child = spawn(
-    "sh",
-    [
-      join(here, "internal", "watchdog.sh"),
-      "java",
-      `-Djava.library.path=${join(dir, "DynamoDBLocal_lib")}`,
-      "-Xshare:auto",
-      "-XX:TieredStopAtLevel=1",
-      "-jar",
-      join(dir, "DynamoDBLocal.jar"),
-      "-port",
-      String(port),
-      ...storage,
-      "-sharedDb",
-      "-disableTelemetry",
-    ],
-    { cwd: workDir, detached: true, stdio: ["pipe", "ignore", "pipe"] },
-  )
-  running.add(child)
-  installExitHook()
-  let stderr = ""
-  let onTaken: () => void = () => {}
-  const taken = new Promise<"PortTaken">((resolve) => {
-    onTaken = () => resolve("PortTaken")
-  })
-  child.stderr?.on("data", (chunk: Buffer) => {
-    stderr = (stderr + chunk.toString()).slice(-4000)
-    if (portTaken.test(stderr)) onTaken()
-  })
-  let exited = false
-  child.once("exit", () => {
-    exited = true
-    running.delete(child)
-  })
-  // Keep our end of the pipe out of the event loop's way: the stack must not keep the process alive.
-  child.unref()
-  ;(child.stdin as unknown as { unref?: () => void } | null)?.unref?.()
-  ;(child.stderr as unknown as { unref?: () => void } | null)?.unref?.()
-
+  const jvm = spawnDynamo(watchdog, dir, port, options.dbPath)
   const endpoint = `http://127.0.0.1:${port}`
-  const client = new DynamoDBClient({ endpoint, region, credentials, maxAttempts: 1 })
-  const discard = () => {
-    killGroup(child)
-    running.delete(child)
-    rmSync(workDir, { recursive: true, force: true })
-  }
+  let answer: "Up" | "PortTaken"
   try {
-    for (;;) {
-      // Checked before and after each probe: a probe that another process's server answered
-      // while our JVM failed to bind must not count as ours.
-      if (portTaken.test(stderr)) {
-        discard()
-        return "PortTaken"
-      }
-      if (exited) {
-        throw new LocalStackError({
-          reason: "DynamoDBDidNotStart",
-          detail: `DynamoDB Local exited at start: ${stderr.trim()}`,
-        })
-      }
-      try {
-        // A probe can hang on whatever took the port (a listener that never answers): the
-        // JVM's report ends the wait, not a timer.
-        const answer = await Promise.race([client.send(new ListTablesCommand({ Limit: 1 })).then(() => "Up"), taken])
-        if (answer === "Up" && !portTaken.test(stderr)) break
-      } catch (cause) {
-        if (Date.now() > deadline) {
-          throw new LocalStackError({
-            reason: "DynamoDBDidNotStart",
-            detail: `DynamoDB Local did not answer on ${endpoint} within ${timeoutMs} ms. ${stderr.trim()}`,
-            cause,
-          })
-        }
-        await sleep(100)
-      }
-    }
+    answer = await awaitDynamo(jvm, endpoint, deadline, timeoutMs)
   } catch (error) {
-    discard()
+    discardDynamo(jvm)
     throw error
-  } finally {
-    client.destroy()
   }
-  const stop = async () => {
-    if (!exited) {
-      // Closing the pipe makes the watchdog kill and reap the JVM; the group kill is the backstop.
-      const gone = new Promise<void>((resolve) => child.once("exit", () => resolve()))
-      child.stdin?.destroy()
-      await Promise.race([gone, sleep(3000)])
-      if (!exited) killGroup(child)
-    }
-    running.delete(child)
-    rmSync(workDir, { recursive: true, force: true })
+  if (answer === "PortTaken") {
+    discardDynamo(jvm)
+    return "PortTaken"
   }
-  return { endpoint, stop }
+  return { endpoint, stop: () => stopDynamo(jvm) }
 }
 
 /** The S3 emulator, its failure to listen reported as `S3DidNotStart`. */

@@ -169,31 +169,34 @@ export const retainedBy = (
   return { retained }
 }
 
-/**
- * Creates the events queue (visibility timeout, redrive policy to its
- * dead-letter queue) in the stack's emulator, sends every change of `bucket`
- * to it, and starts the pollers that invoke `handler`.
- */
-export const start = async (
-  stack: Pick<LocalStack.Stack, "onObjectChange" | "region" | "s3Endpoint" | "credentials">,
-  bucket: string,
-  handler: Handler,
-  options: Options = {},
-): Promise<Delivery> => {
-  const batchSize = Math.max(1, Math.min(10_000, options.batchSize ?? 10))
-  const windowMs = Math.max(0, options.maximumBatchingWindowMs ?? 0)
-  const visibility = Math.max(0, Math.min(43_200, options.visibilityTimeoutSeconds ?? 30))
-  const maxReceiveCount = Math.max(1, options.maxReceiveCount ?? 5)
-  const waitTimeSeconds = Math.max(0, Math.min(20, options.waitTimeSeconds ?? 1))
-  const queueName = options.queueName ?? `${bucket}-events`
-  // The explicit endpoint keeps the client off the queue URL's host name (sqs.<region>.localhost).
-  const client = new SQSClient({ endpoint: stack.s3Endpoint, region: stack.region, credentials: stack.credentials })
-  const arnOf = async (url: string) =>
-    (await client.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["QueueArn"] }))).Attributes
-      ?.QueueArn ?? ""
+/** A running delivery's client, queues, settings and counters; every step below reads it. */
+interface Running {
+  readonly client: SQSClient
+  readonly queueUrl: string
+  readonly queueArn: string
+  readonly dlqUrl: string
+  readonly region: string
+  readonly handler: Handler
+  readonly onBatch: Options["onBatch"]
+  readonly batchSize: number
+  readonly windowMs: number
+  readonly waitTimeSeconds: number
+  readonly sends: Set<Promise<unknown>>
+  stopped: boolean
+  /** Notifications being sent. */
+  sending: number
+  /** Batches being handled. */
+  running: number
+}
 
+const arnOf = async (client: SQSClient, url: string) =>
+  (await client.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["QueueArn"] }))).Attributes
+    ?.QueueArn ?? ""
+
+/** The dead-letter queue, then the events queue redriving to it. */
+const createQueues = async (client: SQSClient, queueName: string, visibility: number, maxReceiveCount: number) => {
   const dlqUrl = (await client.send(new CreateQueueCommand({ QueueName: `${queueName}-dlq` }))).QueueUrl ?? ""
-  const dlqArn = await arnOf(dlqUrl)
+  const dlqArn = await arnOf(client, dlqUrl)
   const queueUrl =
     (
       await client.send(
@@ -206,150 +209,196 @@ export const start = async (
         }),
       )
     ).QueueUrl ?? ""
-  const queueArn = await arnOf(queueUrl)
+  const queueArn = await arnOf(client, queueUrl)
+  return { dlqUrl, dlqArn, queueUrl, queueArn }
+}
 
-  let stopped = false
-  let sending = 0
-  let running = 0
-  const sends = new Set<Promise<unknown>>()
-  const unsubscribe = Notifications.subscribe(stack, bucket, (notification) => {
-    if (stopped) return
-    sending += 1
-    const sent = client
-      .send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(notification) }))
-      .catch((error) => console.error("docket local sqs: SendMessage failed", error))
-      .finally(() => {
-        sending -= 1
-        sends.delete(sent)
-      })
-    sends.add(sent)
-  })
+/** Sends one change's notification to the queue (counted in `sending` until it is sent). */
+const forward = (r: Running, notification: unknown) => {
+  if (r.stopped) return
+  r.sending += 1
+  const sent = r.client
+    .send(new SendMessageCommand({ QueueUrl: r.queueUrl, MessageBody: JSON.stringify(notification) }))
+    .catch((error) => console.error("docket local sqs: SendMessage failed", error))
+    .finally(() => {
+      r.sending -= 1
+      r.sends.delete(sent)
+    })
+  r.sends.add(sent)
+}
 
-  const receive = async (max: number): Promise<Array<Message>> => {
-    const received = await client.send(
+const receive = async (r: Running, max: number): Promise<Array<Message>> => {
+  const received = await r.client.send(
+    new ReceiveMessageCommand({
+      QueueUrl: r.queueUrl,
+      MaxNumberOfMessages: Math.min(10, max),
+      WaitTimeSeconds: r.waitTimeSeconds,
+      MessageSystemAttributeNames: ["All"],
+    }),
+  )
+  return received.Messages ?? []
+}
+
+/** One batch: up to batchSize messages within the window. */
+const gather = async (r: Running): Promise<Array<Message>> => {
+  const batch = await receive(r, r.batchSize)
+  if (batch.length === 0) return batch
+  const deadline = Date.now() + r.windowMs
+  while (batch.length < r.batchSize && Date.now() < deadline && !r.stopped) {
+    const more = await r.client.send(
       new ReceiveMessageCommand({
-        QueueUrl: queueUrl,
-        MaxNumberOfMessages: Math.min(10, max),
-        WaitTimeSeconds: waitTimeSeconds,
+        QueueUrl: r.queueUrl,
+        MaxNumberOfMessages: Math.min(10, r.batchSize - batch.length),
+        WaitTimeSeconds: 0,
         MessageSystemAttributeNames: ["All"],
       }),
     )
-    return received.Messages ?? []
+    if ((more.Messages ?? []).length === 0) await sleep(Math.min(20, Math.max(0, deadline - Date.now())))
+    batch.push(...(more.Messages ?? []))
   }
+  return batch
+}
 
-  /** One batch: up to batchSize messages within the window. */
-  const gather = async (): Promise<Array<Message>> => {
-    const batch = await receive(batchSize)
-    if (batch.length === 0) return batch
-    const deadline = Date.now() + windowMs
-    while (batch.length < batchSize && Date.now() < deadline && !stopped) {
-      const more = await client.send(
-        new ReceiveMessageCommand({
-          QueueUrl: queueUrl,
-          MaxNumberOfMessages: Math.min(10, batchSize - batch.length),
-          WaitTimeSeconds: 0,
-          MessageSystemAttributeNames: ["All"],
-        }),
-      )
-      if ((more.Messages ?? []).length === 0) await sleep(Math.min(20, Math.max(0, deadline - Date.now())))
-      batch.push(...(more.Messages ?? []))
-    }
-    return batch
-  }
-
-  const runBatch = async (batch: Array<Message>) => {
-    const records = batch.map((m) => toRecord(m, queueArn, stack.region))
-    const messageIds = records.map((r) => r.messageId)
-    let outcome: BatchOutcome
-    try {
-      const answer = retainedBy(await handler({ Records: records }), messageIds)
-      if ("invalid" in answer) {
-        outcome = { messageIds, retried: messageIds, error: answer.invalid }
-      } else {
-        const keep = new Set(answer.retained)
-        const done = records.filter((r) => !keep.has(r.messageId))
-        for (let i = 0; i < done.length; i += 10) {
-          await client.send(
-            new DeleteMessageBatchCommand({
-              QueueUrl: queueUrl,
-              Entries: done.slice(i, i + 10).map((r, j) => ({ Id: String(j), ReceiptHandle: r.receiptHandle })),
-            }),
-          )
-        }
-        outcome = { messageIds, retried: answer.retained }
-      }
-    } catch (error) {
-      outcome = { messageIds, retried: messageIds, error: error instanceof Error ? error.message : String(error) }
-    }
-    options.onBatch?.(outcome)
-  }
-
-  const poll = async () => {
-    while (!stopped) {
-      try {
-        const batch = await gather()
-        if (batch.length === 0) continue
-        running += 1
-        try {
-          await runBatch(batch)
-        } finally {
-          running -= 1
-        }
-      } catch (error) {
-        if (stopped) break
-        console.error("docket local sqs: poll failed", error)
-        await sleep(200)
-      }
-    }
-  }
-  const pollers = Array.from({ length: Math.max(1, options.pollers ?? 2) }, () => poll())
-
-  const counts: Delivery["counts"] = async () => {
-    const attributes = async (url: string) =>
-      (
-        await client.send(
-          new GetQueueAttributesCommand({
-            QueueUrl: url,
-            AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+/** Invokes the handler on one batch and deletes the messages it did not report as failed. */
+const runBatch = async (r: Running, batch: Array<Message>) => {
+  const records = batch.map((m) => toRecord(m, r.queueArn, r.region))
+  const messageIds = records.map((record) => record.messageId)
+  let outcome: BatchOutcome
+  try {
+    const answer = retainedBy(await r.handler({ Records: records }), messageIds)
+    if ("invalid" in answer) {
+      outcome = { messageIds, retried: messageIds, error: answer.invalid }
+    } else {
+      const keep = new Set(answer.retained)
+      const done = records.filter((record) => !keep.has(record.messageId))
+      for (let i = 0; i < done.length; i += 10) {
+        await r.client.send(
+          new DeleteMessageBatchCommand({
+            QueueUrl: r.queueUrl,
+            Entries: done.slice(i, i + 10).map((m, j) => ({ Id: String(j), ReceiptHandle: m.receiptHandle })),
           }),
         )
-      ).Attributes ?? {}
-    const [queue, dlq] = await Promise.all([attributes(queueUrl), attributes(dlqUrl)])
-    return {
-      visible: Number(queue.ApproximateNumberOfMessages ?? 0),
-      inFlight: Number(queue.ApproximateNumberOfMessagesNotVisible ?? 0),
-      deadLettered: Number(dlq.ApproximateNumberOfMessages ?? 0),
-    }
-  }
-
-  const idle: Delivery["idle"] = async (timeoutMs = 60_000) => {
-    const deadline = Date.now() + timeoutMs
-    // A change's notification follows its write by a moment: wait for a short quiet period too.
-    await sleep(50)
-    for (;;) {
-      await Promise.all([...sends])
-      if (sending === 0 && running === 0) {
-        const c = await counts()
-        if (c.visible === 0 && c.inFlight === 0 && sending === 0 && running === 0) return
       }
-      if (Date.now() > deadline) throw new Error(`the local SQS delivery did not drain within ${timeoutMs} ms`)
-      await sleep(25)
+      outcome = { messageIds, retried: answer.retained }
+    }
+  } catch (error) {
+    outcome = { messageIds, retried: messageIds, error: error instanceof Error ? error.message : String(error) }
+  }
+  r.onBatch?.(outcome)
+}
+
+/** One poller: gathers and runs batches until stopped. */
+const poll = async (r: Running) => {
+  while (!r.stopped) {
+    try {
+      const batch = await gather(r)
+      if (batch.length === 0) continue
+      r.running += 1
+      try {
+        await runBatch(r, batch)
+      } finally {
+        r.running -= 1
+      }
+    } catch (error) {
+      if (r.stopped) break
+      console.error("docket local sqs: poll failed", error)
+      await sleep(200)
     }
   }
+}
+
+const queueCounts = async (r: Running) => {
+  const attributes = async (url: string) =>
+    (
+      await r.client.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: url,
+          AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        }),
+      )
+    ).Attributes ?? {}
+  const [queue, dlq] = await Promise.all([attributes(r.queueUrl), attributes(r.dlqUrl)])
+  return {
+    visible: Number(queue.ApproximateNumberOfMessages ?? 0),
+    inFlight: Number(queue.ApproximateNumberOfMessagesNotVisible ?? 0),
+    deadLettered: Number(dlq.ApproximateNumberOfMessages ?? 0),
+  }
+}
+
+const untilIdle = async (r: Running, timeoutMs = 60_000) => {
+  const deadline = Date.now() + timeoutMs
+  // A change's notification follows its write by a moment: wait for a short quiet period too.
+  await sleep(50)
+  for (;;) {
+    await Promise.all([...r.sends])
+    if (r.sending === 0 && r.running === 0) {
+      const c = await queueCounts(r)
+      if (c.visible === 0 && c.inFlight === 0 && r.sending === 0 && r.running === 0) return
+    }
+    if (Date.now() > deadline) throw new Error(`the local SQS delivery did not drain within ${timeoutMs} ms`)
+    await sleep(25)
+  }
+}
+
+/**
+ * Creates the events queue (visibility timeout, redrive policy to its
+ * dead-letter queue) in the stack's emulator, sends every change of `bucket`
+ * to it, and starts the pollers that invoke `handler`. The steps are named
+ * functions above (`createQueues`, `forward`, `gather`, `runBatch`, `poll`,
+ * `queueCounts`, `untilIdle`) over one `Running` record.
+ */
+export const start = async (
+  stack: Pick<LocalStack.Stack, "onObjectChange" | "region" | "s3Endpoint" | "credentials">,
+  bucket: string,
+  handler: Handler,
+  options: Options = {},
+): Promise<Delivery> => {
+  const visibility = Math.max(0, Math.min(43_200, options.visibilityTimeoutSeconds ?? 30))
+  const maxReceiveCount = Math.max(1, options.maxReceiveCount ?? 5)
+  const queueName = options.queueName ?? `${bucket}-events`
+  // The explicit endpoint keeps the client off the queue URL's host name (sqs.<region>.localhost).
+  const client = new SQSClient({ endpoint: stack.s3Endpoint, region: stack.region, credentials: stack.credentials })
+  const { dlqUrl, dlqArn, queueUrl, queueArn } = await createQueues(client, queueName, visibility, maxReceiveCount)
+  const r: Running = {
+    client,
+    queueUrl,
+    queueArn,
+    dlqUrl,
+    region: stack.region,
+    handler,
+    onBatch: options.onBatch,
+    batchSize: Math.max(1, Math.min(10_000, options.batchSize ?? 10)),
+    windowMs: Math.max(0, options.maximumBatchingWindowMs ?? 0),
+    waitTimeSeconds: Math.max(0, Math.min(20, options.waitTimeSeconds ?? 1)),
+    sends: new Set<Promise<unknown>>(),
+    stopped: false,
+    sending: 0,
+    running: 0,
+  }
+  const unsubscribe = Notifications.subscribe(stack, bucket, (notification) => forward(r, notification))
+  const pollers = Array.from({ length: Math.max(1, options.pollers ?? 2) }, () => poll(r))
 
   let stopping: Promise<void> | undefined
   const stop = () => {
     stopping ??= (async () => {
-      stopped = true
+      r.stopped = true
       unsubscribe()
-      await Promise.all([...sends])
+      await Promise.all([...r.sends])
       await Promise.all(pollers)
       client.destroy()
     })()
     return stopping
   }
 
-  return { queueUrl, queueArn, dlqUrl, dlqArn, counts, idle, stop }
+  return {
+    queueUrl,
+    queueArn,
+    dlqUrl,
+    dlqArn,
+    counts: () => queueCounts(r),
+    idle: (timeoutMs) => untilIdle(r, timeoutMs),
+    stop,
+  }
 }
 
 /** The queues could not be created in the emulator. */

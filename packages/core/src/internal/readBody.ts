@@ -15,30 +15,37 @@ export const destroy = (body: unknown) => {
   } catch {}
 }
 
-/**
- * Reads a GetObject body interruptibly: on interruption the stream is destroyed
- * (which releases the socket); over `maxBytes` it fails with `TooLarge`. When
- * `signal` aborts (the attempt's time is up) the stream is destroyed and the
- * read fails (as `Unavailable`; the caller that aborted says why).
- * Exported for tests.
- */
-export const readBody = (
-  body: unknown,
+/** Over the size limit while reading. */
+const tooLarge = (key: string, maxBytes: number) =>
+  new StoreError({ reason: "TooLarge", operation: "GetObject", key, cause: `over the ${maxBytes}-byte limit` })
+
+/** The body stream failed: a body cut off mid-way is a network failure, worth another attempt. */
+const cutOff = (key: string, cause: Error) => {
+  const { reason } = Retry.classify(cause)
+  return new StoreError({ reason: reason === "Unknown" ? "Unavailable" : reason, operation: "GetObject", key, cause })
+}
+
+/** The attempt's signal aborted the read (the caller that aborted says why). */
+const aborted = (key: string) =>
+  new StoreError({ reason: "Unavailable", operation: "GetObject", key, cause: "the read was aborted" })
+
+/** Not a Node stream (another runtime): the SDK mixin reads it; abort via the signal. */
+const readMixin = (body: unknown, key: string): Effect.Effect<Uint8Array, StoreError> => {
+  const mixin = body as { transformToByteArray?: () => Promise<Uint8Array> }
+  return Effect.tryPromise({
+    try: () => mixin.transformToByteArray?.() ?? Promise.resolve(new Uint8Array()),
+    catch: (cause) => new StoreError({ reason: Retry.classify(cause).reason, operation: "GetObject", key, cause }),
+  })
+}
+
+/** A Node stream read to its end under the limit; its listeners removed whatever ends the read. */
+const readStream = (
+  stream: Readable,
   maxBytes: number,
   key: string,
-  signal?: AbortSignal,
-): Effect.Effect<Uint8Array, StoreError> => {
-  const stream = body as Readable | undefined
-  if (stream === undefined || stream === null) return Effect.succeed(new Uint8Array())
-  if (typeof stream.on !== "function") {
-    // Not a Node stream (another runtime): the SDK mixin reads it; abort via the signal.
-    const mixin = body as { transformToByteArray?: () => Promise<Uint8Array> }
-    return Effect.tryPromise({
-      try: () => mixin.transformToByteArray?.() ?? Promise.resolve(new Uint8Array()),
-      catch: (cause) => new StoreError({ reason: Retry.classify(cause).reason, operation: "GetObject", key, cause }),
-    })
-  }
-  return Effect.async<Uint8Array, StoreError>((resume) => {
+  signal: AbortSignal | undefined,
+): Effect.Effect<Uint8Array, StoreError> =>
+  Effect.async<Uint8Array, StoreError>((resume) => {
     const chunks: Array<Buffer> = []
     let size = 0
     const onData = (chunk: Buffer | string) => {
@@ -47,16 +54,7 @@ export const readBody = (
       if (size > maxBytes) {
         cleanup()
         stream.destroy()
-        resume(
-          Effect.fail(
-            new StoreError({
-              reason: "TooLarge",
-              operation: "GetObject",
-              key,
-              cause: `over the ${maxBytes}-byte limit`,
-            }),
-          ),
-        )
+        resume(Effect.fail(tooLarge(key, maxBytes)))
         return
       }
       chunks.push(buffer)
@@ -67,22 +65,12 @@ export const readBody = (
     }
     const onError = (cause: Error) => {
       cleanup()
-      const { reason } = Retry.classify(cause)
-      // A body cut off mid-way is a network failure: worth another attempt.
-      resume(
-        Effect.fail(
-          new StoreError({ reason: reason === "Unknown" ? "Unavailable" : reason, operation: "GetObject", key, cause }),
-        ),
-      )
+      resume(Effect.fail(cutOff(key, cause)))
     }
     const onAbort = () => {
       cleanup()
       stream.destroy()
-      resume(
-        Effect.fail(
-          new StoreError({ reason: "Unavailable", operation: "GetObject", key, cause: "the read was aborted" }),
-        ),
-      )
+      resume(Effect.fail(aborted(key)))
     }
     const cleanup = () => {
       stream.off("data", onData)
@@ -103,4 +91,22 @@ export const readBody = (
       stream.destroy()
     })
   })
+
+/**
+ * Reads a GetObject body interruptibly: on interruption the stream is destroyed
+ * (which releases the socket); over `maxBytes` it fails with `TooLarge`. When
+ * `signal` aborts (the attempt's time is up) the stream is destroyed and the
+ * read fails (as `Unavailable`; the caller that aborted says why).
+ * Exported for tests. The steps: `readStream` (a Node stream) or `readMixin`.
+ */
+export const readBody = (
+  body: unknown,
+  maxBytes: number,
+  key: string,
+  signal?: AbortSignal,
+): Effect.Effect<Uint8Array, StoreError> => {
+  const stream = body as Readable | undefined
+  if (stream === undefined || stream === null) return Effect.succeed(new Uint8Array())
+  if (typeof stream.on !== "function") return readMixin(body, key)
+  return readStream(stream, maxBytes, key, signal)
 }

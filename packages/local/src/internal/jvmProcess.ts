@@ -1,12 +1,17 @@
 /**
  * The process plumbing of the local stack's DynamoDB Local: a free port, whether
- * `java` is on PATH, and the JVMs this process started, killed (with their
- * process group) at the latest when it exits.
+ * `java` is on PATH, the JVMs this process started, killed (with their
+ * process group) at the latest when it exits, and the steps of one JVM's life
+ * (`spawnDynamo` under the watchdog, `stopDynamo`, `discardDynamo`) that
+ * `LocalStack.startDynamoOn` composes with its probe.
  *
  * @internal
  */
-import { type ChildProcess, spawnSync } from "node:child_process"
+import { type ChildProcess, spawn, spawnSync } from "node:child_process"
+import { mkdtempSync, rmSync } from "node:fs"
 import { createServer } from "node:net"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 
 /** A port free on 127.0.0.1 now (any process may take it before we bind it). */
 export const freePort = (): Promise<number> =>
@@ -53,4 +58,92 @@ export const killGroup = (child: ChildProcess) => {
       process.kill(-child.pid, "SIGKILL")
     } catch {}
   }
+}
+
+/**
+ * DynamoDB Local's report that its port was taken (Jetty's "Failed to bind"). The JVM
+ * does not exit on it: without this, a taken port looked like a JVM that never answers.
+ */
+export const portTaken = /Failed to bind|java\.net\.BindException|Address already in use/
+
+/** A DynamoDB Local JVM being started: its process, the tail of its stderr, whether it exited. */
+export interface Jvm {
+  readonly child: ChildProcess
+  readonly workDir: string
+  /** Resolves when the JVM reports its port taken. */
+  readonly taken: Promise<"PortTaken">
+  stderr: string
+  exited: boolean
+}
+
+/**
+ * Spawns DynamoDB Local on `port` under the watchdog script at `watchdog`, watching its stderr
+ * and exit. The caller resolves the script's path: bundled (the CLI), this module's own URL is
+ * the bundle's, not this file's.
+ */
+export const spawnDynamo = (watchdog: string, dir: string, port: number, dbPath: string | undefined): Jvm => {
+  const workDir = mkdtempSync(join(tmpdir(), "docket-dynamodb-"))
+  const storage = dbPath !== undefined ? ["-dbPath", dbPath] : ["-inMemory"]
+  const child = spawn(
+    "sh",
+    [
+      watchdog,
+      "java",
+      `-Djava.library.path=${join(dir, "DynamoDBLocal_lib")}`,
+      "-Xshare:auto",
+      "-XX:TieredStopAtLevel=1",
+      "-jar",
+      join(dir, "DynamoDBLocal.jar"),
+      "-port",
+      String(port),
+      ...storage,
+      "-sharedDb",
+      "-disableTelemetry",
+    ],
+    { cwd: workDir, detached: true, stdio: ["pipe", "ignore", "pipe"] },
+  )
+  running.add(child)
+  installExitHook()
+  let onTaken: () => void = () => {}
+  const jvm: Jvm = {
+    child,
+    workDir,
+    taken: new Promise<"PortTaken">((resolve) => {
+      onTaken = () => resolve("PortTaken")
+    }),
+    stderr: "",
+    exited: false,
+  }
+  child.stderr?.on("data", (chunk: Buffer) => {
+    jvm.stderr = (jvm.stderr + chunk.toString()).slice(-4000)
+    if (portTaken.test(jvm.stderr)) onTaken()
+  })
+  child.once("exit", () => {
+    jvm.exited = true
+    running.delete(child)
+  })
+  // Keep our end of the pipe out of the event loop's way: the stack must not keep the process alive.
+  child.unref()
+  ;(child.stdin as unknown as { unref?: () => void } | null)?.unref?.()
+  ;(child.stderr as unknown as { unref?: () => void } | null)?.unref?.()
+  return jvm
+}
+
+/** Kills the JVM and removes its work directory. */
+export const discardDynamo = (jvm: Jvm) => {
+  killGroup(jvm.child)
+  running.delete(jvm.child)
+  rmSync(jvm.workDir, { recursive: true, force: true })
+}
+
+/** Stops a started JVM: closing the pipe makes the watchdog kill and reap it; the group kill is the backstop. */
+export const stopDynamo = async (jvm: Jvm) => {
+  if (!jvm.exited) {
+    const gone = new Promise<void>((resolve) => jvm.child.once("exit", () => resolve()))
+    jvm.child.stdin?.destroy()
+    await Promise.race([gone, sleep(3000)])
+    if (!jvm.exited) killGroup(jvm.child)
+  }
+  running.delete(jvm.child)
+  rmSync(jvm.workDir, { recursive: true, force: true })
 }

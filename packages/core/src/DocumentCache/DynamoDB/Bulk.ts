@@ -110,76 +110,90 @@ export const fingerprintOfItem = (
   })
 }
 
-/** Builds the two bulk operations of the port on `client`. */
-export const make = (options: Options): Pick<Service, "fingerprints" | "scan"> => {
-  const { client, table, send, statusShards } = options
-  const rounds = Math.max(1, options.unprocessedRounds ?? 8)
-  const firstBackoff = Duration.toMillis(options.unprocessedBackoff ?? Duration.millis(50))
+/** The bulk reads' client and settings, built once in {@link make}. */
+interface Ctx {
+  readonly client: DynamoDBClient
+  readonly table: string
+  readonly send: Send
+  readonly statusShards: number
+  readonly rounds: number
+  readonly firstBackoff: number
+}
 
-  /** One batch of at most 100 keys; unprocessed keys go round again after a backoff. */
-  const batch = (refs: ReadonlyArray<DocumentRef>): Effect.Effect<ReadonlyArray<Fingerprint>, CacheError> => {
-    const label = `${refs.length} keys from ${refs[0]?.kind}/${refs[0]?.id}`
-    const loop = (
-      request: KeysAndAttributes,
-      round: number,
-      found: Array<Fingerprint>,
-    ): Effect.Effect<ReadonlyArray<Fingerprint>, CacheError> =>
-      send("BatchGetItem", label, (abortSignal) =>
-        client.send(new BatchGetItemCommand({ RequestItems: { [table]: request }, ReturnConsumedCapacity: "TOTAL" }), {
-          abortSignal,
-        }),
-      ).pipe(
-        Effect.flatMap((out: BatchGetItemCommandOutput) => {
-          for (const item of out.Responses?.[table] ?? []) {
-            const fingerprint = fingerprintOfItem(item, statusShards)
-            if (Option.isSome(fingerprint)) found.push(fingerprint.value)
-          }
-          const unprocessed = out.UnprocessedKeys?.[table]
-          if (unprocessed?.Keys === undefined || unprocessed.Keys.length === 0) return Effect.succeed(found)
-          if (round + 1 >= rounds) {
-            return Effect.fail(
-              new CacheError({
-                reason: "Throttled",
-                operation: "BatchGetItem",
-                key: label,
-                cause: `${unprocessed.Keys.length} keys still unprocessed after ${rounds} rounds`,
-              }),
-            )
-          }
-          const delay = Math.min(2000, firstBackoff * 2 ** round) * (0.5 + Math.random() / 2)
-          return Effect.zipRight(
-            Effect.sleep(Duration.millis(delay)),
-            loop({ ...request, Keys: unprocessed.Keys }, round + 1, found),
-          )
-        }),
-      )
-    return loop(
-      {
-        Keys: refs.map((ref) => ({ pk: { S: Items.documentPk(ref.kind, ref.id) }, sk: { S: Items.documentSk } })),
-        ProjectionExpression: projection,
-        ExpressionAttributeNames: names,
-      },
-      0,
-      [],
+/** One round of a batch: found items decoded into `found`; unprocessed keys go round again after a backoff. */
+const batchRound = (
+  ctx: Ctx,
+  label: string,
+  request: KeysAndAttributes,
+  round: number,
+  found: Array<Fingerprint>,
+): Effect.Effect<ReadonlyArray<Fingerprint>, CacheError> =>
+  ctx
+    .send("BatchGetItem", label, (abortSignal) =>
+      ctx.client.send(
+        new BatchGetItemCommand({ RequestItems: { [ctx.table]: request }, ReturnConsumedCapacity: "TOTAL" }),
+        { abortSignal },
+      ),
     )
-  }
-
-  const fingerprints: Service["fingerprints"] = (refs) => {
-    // BatchGetItem rejects duplicate keys in one request.
-    const unique = [...new Map(refs.map((ref) => [Items.documentPk(ref.kind, ref.id), ref])).values()]
-    return unique.length === 0
-      ? Effect.succeed([])
-      : Effect.map(Effect.forEach(Bulk.chunksOf(unique, Bulk.BatchGetLimit), batch, { concurrency: 4 }), (groups) =>
-          groups.flat(),
+    .pipe(
+      Effect.flatMap((out: BatchGetItemCommandOutput) => {
+        for (const item of out.Responses?.[ctx.table] ?? []) {
+          const fingerprint = fingerprintOfItem(item, ctx.statusShards)
+          if (Option.isSome(fingerprint)) found.push(fingerprint.value)
+        }
+        const unprocessed = out.UnprocessedKeys?.[ctx.table]
+        if (unprocessed?.Keys === undefined || unprocessed.Keys.length === 0) return Effect.succeed(found)
+        if (round + 1 >= ctx.rounds) {
+          return Effect.fail(
+            new CacheError({
+              reason: "Throttled",
+              operation: "BatchGetItem",
+              key: label,
+              cause: `${unprocessed.Keys.length} keys still unprocessed after ${ctx.rounds} rounds`,
+            }),
+          )
+        }
+        const delay = Math.min(2000, ctx.firstBackoff * 2 ** round) * (0.5 + Math.random() / 2)
+        return Effect.zipRight(
+          Effect.sleep(Duration.millis(delay)),
+          batchRound(ctx, label, { ...request, Keys: unprocessed.Keys }, round + 1, found),
         )
-  }
+      }),
+    )
 
-  const segment = (index: number, total: number): Stream.Stream<Fingerprint, CacheError> =>
-    Stream.paginateChunkEffect(undefined as Record<string, AttributeValue> | undefined, (start) =>
-      send("Scan", `segment ${index}/${total}`, (abortSignal) =>
-        client.send(
+/** One batch of at most 100 keys. */
+const batch = (ctx: Ctx, refs: ReadonlyArray<DocumentRef>): Effect.Effect<ReadonlyArray<Fingerprint>, CacheError> =>
+  batchRound(
+    ctx,
+    `${refs.length} keys from ${refs[0]?.kind}/${refs[0]?.id}`,
+    {
+      Keys: refs.map((ref) => ({ pk: { S: Items.documentPk(ref.kind, ref.id) }, sk: { S: Items.documentSk } })),
+      ProjectionExpression: projection,
+      ExpressionAttributeNames: names,
+    },
+    0,
+    [],
+  )
+
+const fingerprints = (ctx: Ctx, refs: ReadonlyArray<DocumentRef>): ReturnType<Service["fingerprints"]> => {
+  // BatchGetItem rejects duplicate keys in one request.
+  const unique = [...new Map(refs.map((ref) => [Items.documentPk(ref.kind, ref.id), ref])).values()]
+  return unique.length === 0
+    ? Effect.succeed([])
+    : Effect.map(
+        Effect.forEach(Bulk.chunksOf(unique, Bulk.BatchGetLimit), (group) => batch(ctx, group), { concurrency: 4 }),
+        (groups) => groups.flat(),
+      )
+}
+
+/** One segment of the parallel Scan, page by page. */
+const segment = (ctx: Ctx, index: number, total: number): Stream.Stream<Fingerprint, CacheError> =>
+  Stream.paginateChunkEffect(undefined as Record<string, AttributeValue> | undefined, (start) =>
+    ctx
+      .send("Scan", `segment ${index}/${total}`, (abortSignal) =>
+        ctx.client.send(
           new ScanCommand({
-            TableName: table,
+            TableName: ctx.table,
             Segment: index,
             TotalSegments: total,
             FilterExpression: "#sk = :doc",
@@ -191,26 +205,40 @@ export const make = (options: Options): Pick<Service, "fingerprints" | "scan"> =
           }),
           { abortSignal },
         ),
-      ).pipe(
+      )
+      .pipe(
         Effect.map(
           (out: ScanCommandOutput) =>
             [
               Chunk.unsafeFromArray(
-                (out.Items ?? []).flatMap((item) => Option.toArray(fingerprintOfItem(item, statusShards))),
+                (out.Items ?? []).flatMap((item) => Option.toArray(fingerprintOfItem(item, ctx.statusShards))),
               ),
               Option.fromNullable(out.LastEvaluatedKey),
             ] as const,
         ),
       ),
-    )
+  )
 
-  const scan: Service["scan"] = (scanOptions) => {
-    const total = Bulk.segmentCount(scanOptions)
-    return Stream.mergeAll(
-      Array.from({ length: total }, (_, index) => segment(index, total)),
-      { concurrency: Math.min(total, 64), bufferSize: 2 },
-    )
+const scan = (ctx: Ctx, scanOptions: Parameters<Service["scan"]>[0]): ReturnType<Service["scan"]> => {
+  const total = Bulk.segmentCount(scanOptions)
+  return Stream.mergeAll(
+    Array.from({ length: total }, (_, index) => segment(ctx, index, total)),
+    { concurrency: Math.min(total, 64), bufferSize: 2 },
+  )
+}
+
+/** Builds the two bulk operations of the port on `client`: the steps above over one `Ctx`. */
+export const make = (options: Options): Pick<Service, "fingerprints" | "scan"> => {
+  const ctx: Ctx = {
+    client: options.client,
+    table: options.table,
+    send: options.send,
+    statusShards: options.statusShards,
+    rounds: Math.max(1, options.unprocessedRounds ?? 8),
+    firstBackoff: Duration.toMillis(options.unprocessedBackoff ?? Duration.millis(50)),
   }
-
-  return { fingerprints, scan }
+  return {
+    fingerprints: (refs) => fingerprints(ctx, refs),
+    scan: (scanOptions) => scan(ctx, scanOptions),
+  }
 }

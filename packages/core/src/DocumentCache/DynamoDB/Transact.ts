@@ -64,12 +64,179 @@ export const revGuard = (current: Option.Option<Items.Item>): Guard =>
           },
   })
 
+type DocumentKey = ReturnType<typeof docKey>
+
+/** The customer items' actions: put every one of `next`, delete every one of `current` that `next` drops. */
+const customerActionsOf = (
+  table: string,
+  kind: string,
+  id: string,
+  current: Current,
+  next: Next,
+): Array<TransactWriteItem> => {
+  const pk = S(Items.documentPk(kind, id))
+  const keep = new Set(next.customers.map((item) => item.sk?.S))
+  return [
+    ...next.customers.map((Item): TransactWriteItem => ({ Put: { TableName: table, Item } })),
+    ...current.customerSks
+      .filter((sk) => !keep.has(sk))
+      .map((sk): TransactWriteItem => ({ Delete: { TableName: table, Key: { pk, sk: S(sk) } } })),
+  ]
+}
+
+/** The action that leaves the document item as `next` has it (put at `revision`, or deleted), under `conditions`. */
+const finalAction = (
+  table: string,
+  documentKey: DocumentKey,
+  next: Next,
+  conditions: Guard,
+  revision: string,
+): TransactWriteItem =>
+  next.document === undefined
+    ? {
+        Delete: {
+          TableName: table,
+          Key: documentKey,
+          ...conditions,
+          ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+        },
+      }
+    : {
+        Put: {
+          TableName: table,
+          Item: { ...next.document, [Codec.rev]: S(revision) },
+          ...conditions,
+          ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+        },
+      }
+
+/** The guard of a chain's later transaction: the item is at the revision the one before set. */
+const byRev = (revision: string): Guard => ({
+  ConditionExpression: "#rev = :seen",
+  ExpressionAttributeNames: { "#rev": Codec.rev },
+  ExpressionAttributeValues: { ":seen": S(revision) },
+})
+
+/**
+ * The document item's action heading transaction `i` of a chain: the first
+ * marks the item `pending` at its revision (in place when `holdItem`), the
+ * last writes its final state, the ones between move the revision on.
+ */
+const chainHead = (
+  table: string,
+  documentKey: DocumentKey,
+  kind: string,
+  id: string,
+  current: Current,
+  next: Next,
+  first: Guard,
+  holdItem: boolean,
+  revs: ReadonlyArray<string>,
+  i: number,
+): TransactWriteItem => {
+  const revision = revs[i] as string
+  if (i === 0 && holdItem) {
+    return {
+      Update: {
+        TableName: table,
+        Key: documentKey,
+        UpdateExpression: "SET #rev = :rev, #pending = :true",
+        ConditionExpression: first.ConditionExpression,
+        ExpressionAttributeNames: { ...first.ExpressionAttributeNames, "#rev": Codec.rev, "#pending": "pending" },
+        ExpressionAttributeValues: {
+          ...first.ExpressionAttributeValues,
+          ":rev": S(revision),
+          ":true": { BOOL: true },
+        },
+        ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+      },
+    }
+  }
+  if (i === 0) {
+    const base = next.document ?? Option.getOrUndefined(current.document) ?? Items.tombstoneItem(kind, id, 0)
+    return {
+      Put: {
+        TableName: table,
+        Item: { ...base, pending: { BOOL: true }, [Codec.rev]: S(revision) },
+        ...first,
+        ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+      },
+    }
+  }
+  if (i === revs.length - 1) return finalAction(table, documentKey, next, byRev(revs[i - 1] as string), revision)
+  return {
+    Update: {
+      TableName: table,
+      Key: documentKey,
+      UpdateExpression: "SET #rev = :rev",
+      ConditionExpression: "#rev = :seen",
+      ExpressionAttributeNames: { "#rev": Codec.rev },
+      ExpressionAttributeValues: { ":seen": S(revs[i - 1] as string), ":rev": S(revision) },
+    },
+  }
+}
+
+/** The transactions of a replace: one when the customer actions fit, else a chain of {@link chainHead}s. */
+const transactionsOf = (
+  table: string,
+  kind: string,
+  id: string,
+  current: Current,
+  next: Next,
+  first: Guard,
+  holdItem: boolean,
+): Array<Array<TransactWriteItem>> => {
+  const customerActions = customerActionsOf(table, kind, id, current, next)
+  const revs = Array.from(
+    { length: Math.max(1, Math.ceil(customerActions.length / customerActionsPerTransaction)) },
+    () => randomUUID(),
+  )
+  const documentKey = docKey(kind, id)
+  if (revs.length === 1) return [[finalAction(table, documentKey, next, first, revs[0] as string), ...customerActions]]
+  const transactions: Array<Array<TransactWriteItem>> = []
+  for (let i = 0; i < revs.length; i++) {
+    const chunk = customerActions.slice(i * customerActionsPerTransaction, (i + 1) * customerActionsPerTransaction)
+    transactions.push([chainHead(table, documentKey, kind, id, current, next, first, holdItem, revs, i), ...chunk])
+  }
+  return transactions
+}
+
+/** Sends the transactions in order; a failed guard is a {@link Conflict} on the first, the end of the chain later. */
+const sendTransactions = (
+  backend: Backend,
+  stats: Stats,
+  transactions: Array<Array<TransactWriteItem>>,
+): Effect.Effect<void, AwsFailure | Conflict> =>
+  Effect.forEach(
+    transactions,
+    (TransactItems, index) =>
+      backend
+        .call(stats, (abortSignal) =>
+          backend.client.send(new TransactWriteItemsCommand({ TransactItems, ReturnConsumedCapacity: "TOTAL" }), {
+            abortSignal,
+          }),
+        )
+        .pipe(
+          Effect.catchIf(
+            (failure) => !failure.retryable && failure.reason === "Invalid" && isConditionCancel(failure.error),
+            (failure) =>
+              // Later transactions of a chain fail only when a newer writer took over: that writer owns the items now.
+              index === 0
+                ? Effect.fail(new Conflict(Option.fromNullable(cancellationItem(failure.error))))
+                : Effect.void,
+          ),
+        ),
+    { discard: true },
+  )
+
 /**
  * Replaces the items of a document: `current` is what is there, `next` what
  * must be there afterwards; `first` guards the first action (default: the
  * item is still exactly `current.document`). Fails with {@link Conflict} when
  * that guard does not hold. `holdItem`: a chain first marks the item `pending`
  * in place (keeping its intent and committed state) instead of replacing it.
+ * The steps: {@link transactionsOf} builds the transactions, `sendTransactions`
+ * sends them.
  */
 export const replace =
   (backend: Backend) =>
@@ -81,116 +248,8 @@ export const replace =
     next: Next,
     first: Guard = revGuard(current.document),
     holdItem = false,
-  ): Effect.Effect<void, AwsFailure | Conflict> => {
-    const { client, table, call } = backend
-    const pk = S(Items.documentPk(kind, id))
-    const keep = new Set(next.customers.map((item) => item.sk?.S))
-    const customerActions: Array<TransactWriteItem> = [
-      ...next.customers.map((Item): TransactWriteItem => ({ Put: { TableName: table, Item } })),
-      ...current.customerSks
-        .filter((sk) => !keep.has(sk))
-        .map((sk): TransactWriteItem => ({ Delete: { TableName: table, Key: { pk, sk: S(sk) } } })),
-    ]
-    const revs = Array.from(
-      { length: Math.max(1, Math.ceil(customerActions.length / customerActionsPerTransaction)) },
-      () => randomUUID(),
-    )
-    const documentKey = docKey(kind, id)
-    const finalAction = (conditions: Guard, revision: string): TransactWriteItem =>
-      next.document === undefined
-        ? {
-            Delete: {
-              TableName: table,
-              Key: documentKey,
-              ...conditions,
-              ReturnValuesOnConditionCheckFailure: "ALL_OLD",
-            },
-          }
-        : {
-            Put: {
-              TableName: table,
-              Item: { ...next.document, [Codec.rev]: S(revision) },
-              ...conditions,
-              ReturnValuesOnConditionCheckFailure: "ALL_OLD",
-            },
-          }
-    const byRev = (revision: string): Guard => ({
-      ConditionExpression: "#rev = :seen",
-      ExpressionAttributeNames: { "#rev": Codec.rev },
-      ExpressionAttributeValues: { ":seen": S(revision) },
-    })
-    const transactions: Array<Array<TransactWriteItem>> = []
-    if (revs.length === 1) {
-      transactions.push([finalAction(first, revs[0] as string), ...customerActions])
-    } else {
-      for (let i = 0; i < revs.length; i++) {
-        const revision = revs[i] as string
-        const chunk = customerActions.slice(i * customerActionsPerTransaction, (i + 1) * customerActionsPerTransaction)
-        const last = i === revs.length - 1
-        let head: TransactWriteItem
-        if (i === 0 && holdItem) {
-          head = {
-            Update: {
-              TableName: table,
-              Key: documentKey,
-              UpdateExpression: "SET #rev = :rev, #pending = :true",
-              ConditionExpression: first.ConditionExpression,
-              ExpressionAttributeNames: { ...first.ExpressionAttributeNames, "#rev": Codec.rev, "#pending": "pending" },
-              ExpressionAttributeValues: {
-                ...first.ExpressionAttributeValues,
-                ":rev": S(revision),
-                ":true": { BOOL: true },
-              },
-              ReturnValuesOnConditionCheckFailure: "ALL_OLD",
-            },
-          }
-        } else if (i === 0) {
-          const base = next.document ?? Option.getOrUndefined(current.document) ?? Items.tombstoneItem(kind, id, 0)
-          head = {
-            Put: {
-              TableName: table,
-              Item: { ...base, pending: { BOOL: true }, [Codec.rev]: S(revision) },
-              ...first,
-              ReturnValuesOnConditionCheckFailure: "ALL_OLD",
-            },
-          }
-        } else if (last) {
-          head = finalAction(byRev(revs[i - 1] as string), revision)
-        } else {
-          head = {
-            Update: {
-              TableName: table,
-              Key: documentKey,
-              UpdateExpression: "SET #rev = :rev",
-              ConditionExpression: "#rev = :seen",
-              ExpressionAttributeNames: { "#rev": Codec.rev },
-              ExpressionAttributeValues: { ":seen": S(revs[i - 1] as string), ":rev": S(revision) },
-            },
-          }
-        }
-        transactions.push([head, ...chunk])
-      }
-    }
-    return Effect.forEach(
-      transactions,
-      (TransactItems, index) =>
-        call(stats, (abortSignal) =>
-          client.send(new TransactWriteItemsCommand({ TransactItems, ReturnConsumedCapacity: "TOTAL" }), {
-            abortSignal,
-          }),
-        ).pipe(
-          Effect.catchIf(
-            (failure) => !failure.retryable && failure.reason === "Invalid" && isConditionCancel(failure.error),
-            (failure) =>
-              // Later transactions of a chain fail only when a newer writer took over: that writer owns the items now.
-              index === 0
-                ? Effect.fail(new Conflict(Option.fromNullable(cancellationItem(failure.error))))
-                : Effect.void,
-          ),
-        ),
-      { discard: true },
-    )
-  }
+  ): Effect.Effect<void, AwsFailure | Conflict> =>
+    sendTransactions(backend, stats, transactionsOf(backend.table, kind, id, current, next, first, holdItem))
 
 /**
  * Re-decides a write on conflict, a bounded number of times. `initial`: the
