@@ -92,7 +92,7 @@ export const modules = {
   },
   reconcile: {
     mutate: [`${src}/Reconcile.ts`, `${src}/internal/reconcileSteps.ts`],
-    tests: [`${test}/Reconcile.test.ts`, `${test}/Reconcile.drift.test.ts`],
+    tests: [`${test}/Reconcile.paths.test.ts`, `${test}/Reconcile.test.ts`, `${test}/Reconcile.drift.test.ts`],
   },
   "key-decoding": { mutate: [`${src}/S3Key.ts`], tests: [`${test}/S3Key.test.ts`, `${test}/S3Event.test.ts`] },
 }
