@@ -88,11 +88,11 @@ export const modules = {
   "rate-limit": { mutate: [`${src}/RateLimit.ts`], tests: [`${test}/RateLimit.test.ts`] },
   backfill: {
     mutate: [`${src}/Backfill.ts`, `${src}/internal/backfillRun.ts`, `${src}/internal/backfillStep.ts`],
-    tests: [`${test}/Backfill.test.ts`],
+    tests: [`${test}/Backfill.paths.test.ts`, `${test}/Backfill.test.ts`],
   },
   reconcile: {
     mutate: [`${src}/Reconcile.ts`, `${src}/internal/reconcileSteps.ts`],
-    tests: [`${test}/Reconcile.test.ts`, `${test}/Reconcile.drift.test.ts`],
+    tests: [`${test}/Reconcile.paths.test.ts`, `${test}/Reconcile.test.ts`, `${test}/Reconcile.drift.test.ts`],
   },
   "key-decoding": { mutate: [`${src}/S3Key.ts`], tests: [`${test}/S3Key.test.ts`, `${test}/S3Event.test.ts`] },
 }
