@@ -69,7 +69,9 @@ const child = async (job: Job) => {
           written: r.written,
           bodiesRead: r.bodiesRead,
         }))
-      : await run(Reconcile.run({ segments: 4 })).then((r) => ({
+      : await run(
+          Reconcile.run(process.env.RSS_SEGMENTS === undefined ? {} : { segments: Number(process.env.RSS_SEGMENTS) }),
+        ).then((r) => ({
           documents: r.documents,
           compared: r.compared,
           bodiesRead: r.bodiesRead,

@@ -152,8 +152,8 @@ export const reconcile = Command.make(
     concurrency: Options.integer("concurrency").pipe(Options.withDefault(8)),
     manifest: manifestOption,
     segments: Options.integer("segments").pipe(
-      Options.withDefault(4),
-      Options.withDescription("Parallel Scan segments of the table (1-1000)"),
+      Options.optional,
+      Options.withDescription("Parallel Scan segments of the table (1-1000; default 32, Reconcile.defaultSegments)"),
     ),
   },
   (o) => Effect.flatMap(repairs, (m) => m.reconcile(o)),

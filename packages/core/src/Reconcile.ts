@@ -32,10 +32,10 @@ import * as DocumentKind from "./DocumentKind.js"
 import * as DocumentStore from "./DocumentStore.js"
 import * as Steps from "./internal/reconcileSteps.js"
 import type { Options, Report, Source } from "./internal/reconcileTypes.js"
-import { driftTypes, type ReconcileError } from "./internal/reconcileTypes.js"
+import { defaultSegments, driftTypes, type ReconcileError } from "./internal/reconcileTypes.js"
 
 export type { Drift, DriftType, Options, Progress, Report, Source } from "./internal/reconcileTypes.js"
-export { driftTypes, ReconcileError } from "./internal/reconcileTypes.js"
+export { defaultSegments, driftTypes, ReconcileError } from "./internal/reconcileTypes.js"
 
 /** Whether a report found drift. */
 export const hasDrift = (report: Report): boolean => driftTypes.some((t) => report.counts[t] > 0)
@@ -69,7 +69,7 @@ export const run = <E = never>(
         config,
         fix: (options.fix ?? false) && !(options.dryRun ?? config.dryRun),
         concurrency: Math.max(1, options.concurrency ?? 8),
-        segments: Math.max(1, options.segments ?? 4),
+        segments: Math.max(1, options.segments ?? defaultSegments),
         maxDrift: Math.max(0, options.maxDriftReported ?? 1000),
         everyMs: Math.max(0, options.progressEveryMs ?? 1000),
         started: yield* Clock.currentTimeMillis,

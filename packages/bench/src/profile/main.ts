@@ -281,7 +281,7 @@ const atScale = (which: "rerun" | "reconcile") =>
         ? runtime.runPromise(Backfill.run({ concurrency: 16 })).then((s) => {
             if (s.unchanged !== docs.length || s.bodiesRead !== 0) throw new Error(`re-run: ${JSON.stringify(s)}`)
           })
-        : runtime.runPromise(Reconcile.run({ segments: 4 })).then((r) => {
+        : runtime.runPromise(Reconcile.run()).then((r) => {
             if (r.compared !== docs.length || r.bodiesRead !== 0) throw new Error(`reconcile: ${JSON.stringify(r)}`)
           })
     await once()

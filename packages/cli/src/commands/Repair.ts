@@ -11,7 +11,7 @@ import * as DocketConfig from "@docket/core/DocketConfig"
 import * as Heal from "@docket/core/Heal"
 import * as Reconcile from "@docket/core/Reconcile"
 import * as Effect from "effect/Effect"
-import type * as Option from "effect/Option"
+import * as Option from "effect/Option"
 import { CliError } from "../CliError.js"
 import * as GlobalOptions from "../GlobalOptions.js"
 import * as Output from "../Output.js"
@@ -51,7 +51,7 @@ const printReport = (format: GlobalOptions.Format, report: Reconcile.Report, fix
 interface ReconcileOptions {
   readonly fix: boolean
   readonly concurrency: number
-  readonly segments: number
+  readonly segments: Option.Option<number>
   readonly manifest: Option.Option<string>
 }
 
@@ -60,8 +60,9 @@ const runReconcile = (o: ReconcileOptions) =>
   Effect.gen(function* () {
     const { format } = yield* GlobalOptions.root
     const config = yield* DocketConfig.DocketConfig
-    if (o.segments < 1 || o.segments > 1000) {
-      return yield* new CliError({ reason: "BadInput", message: `--segments ${o.segments} must be 1-1000` })
+    const segments = Option.getOrElse(o.segments, () => Reconcile.defaultSegments)
+    if (segments < 1 || segments > 1000) {
+      return yield* new CliError({ reason: "BadInput", message: `--segments ${segments} must be 1-1000` })
     }
     const source = yield* Sources.fromManifest(o.manifest)
     // Entries read (listing and Scan), then joined: the total is known once both sides are read.
@@ -70,7 +71,7 @@ const runReconcile = (o: ReconcileOptions) =>
     const report = yield* Reconcile.run({
       fix: o.fix,
       concurrency: o.concurrency,
-      segments: o.segments,
+      segments,
       ...(source !== undefined ? { source } : {}),
       progressEveryMs: tty ? 200 : 2000,
       onProgress: (p) =>
