@@ -12,6 +12,7 @@ import * as Clock from "effect/Clock"
 import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as CacheMetrics from "../CacheMetrics.js"
@@ -312,7 +313,12 @@ export const converge = (step: Step): Effect.Effect<Outcome, EventSyncError> =>
       : step.settings.dryRun
         ? // A dry run writes nothing, so it needs no snapshot.
           [Option.none<DocumentCache.Snapshot>(), yield* readS3(step)]
-        : yield* Effect.all([snapshotOf(step), readS3(step)], { concurrency: 2 })
+        : yield* Effect.flatMap(Effect.fork(snapshotOf(step)), (snapshot) =>
+            Effect.flatMap(
+              Effect.onInterrupt(readS3(step), () => Fiber.interrupt(snapshot)),
+              (current) => Effect.map(Fiber.join(snapshot), (taken) => [taken, current] as const),
+            ),
+          )
     const guard = guardOf(step, snapshot)
     return yield* Option.isSome(current)
       ? putCurrent(step, current.value, guard, snapshot)
