@@ -1,5 +1,7 @@
 import * as Chunk from "effect/Chunk"
+import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -59,15 +61,73 @@ export interface ListOptions {
   readonly startAfter?: string
 }
 
+/**
+ * The client-side condition of a put or delete: `deadline`, an instant in epoch
+ * milliseconds of effect's `Clock`, after which the call must no longer be in
+ * flight. A store honours it natively (the S3 backend aborts its request with
+ * its own timer and starts no attempt or retry after it; the memory store refuses
+ * a call that starts after it), or with {@link withinDeadline}. Past it the call
+ * fails with {@link pastDeadline} (reason `Timeout`). The write protocol passes
+ * its put budget this way, so that no put is in flight once the writer's lease
+ * has run out (docs/write-through.md).
+ */
+export interface Deadline {
+  readonly deadline?: number
+}
+
 /** Conditions of a put: the object's current ETag must be `ifMatch`; `ifNoneMatch: "*"`: no object. */
-export interface PutConditions {
+export interface PutConditions extends Deadline {
   readonly ifMatch?: string
   readonly ifNoneMatch?: "*"
 }
 
 /** Conditions of a delete: the object's current ETag must be `ifMatch` (a missing object is deleted already). */
-export interface DeleteConditions {
+export interface DeleteConditions extends Deadline {
   readonly ifMatch?: string
+}
+
+/**
+ * The error of a call cut off at its {@link Deadline}: reason `Timeout`, `budgetMillis`
+ * the time it had from its start. Built only when it happens (an error captures a
+ * stack trace).
+ */
+export const pastDeadline = (operation: string, key: string, budgetMillis: number): StoreError =>
+  new StoreError({
+    reason: "Timeout",
+    operation,
+    key,
+    cause: `gave up after ${Math.max(0, budgetMillis)} ms, before the intent's lease ends`,
+  })
+
+/**
+ * `self` cut off at `deadline` (see {@link Deadline}) with {@link pastDeadline}:
+ * for a store or a wrapper that waits (a test's held put, injected delays) and has
+ * no native timer of its own. It forks a fiber to race the clock (effect's
+ * `timeoutFail`), so it follows `TestClock`; the S3 backend does not use it.
+ */
+export const withinDeadline = <A, E, R>(
+  self: Effect.Effect<A, E, R>,
+  operation: string,
+  key: string,
+  deadline: number | undefined,
+): Effect.Effect<A, E | StoreError, R> =>
+  deadline === undefined
+    ? self
+    : Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        const left = deadline - now
+        return left <= 0
+          ? Effect.fail(pastDeadline(operation, key, left))
+          : Effect.timeoutFail(self, {
+              duration: Duration.millis(left),
+              onTimeout: () => pastDeadline(operation, key, left),
+            })
+      })
+
+/** The conditions without their {@link Deadline}: what reaches the server (a request delivered late ignores it). */
+export const withoutDeadline = <C extends Deadline>(conditions: C | undefined): Omit<C, "deadline"> | undefined => {
+  if (conditions?.deadline === undefined) return conditions
+  const { deadline: _, ...rest } = conditions
+  return rest
 }
 
 /** Whether an error is a failed precondition of a conditional write. */
@@ -78,7 +138,10 @@ export const isPreconditionFailed = (error: unknown): error is StoreError =>
 export interface Service {
   /** The S3 key of a document. */
   readonly keyOf: (kind: string, id: string) => string
-  /** Writes the JSON body with content type and {@link ObjectMetadata}, under `conditions` if any. */
+  /**
+   * Writes the JSON body with content type and {@link ObjectMetadata}, under `conditions` if any
+   * (its {@link Deadline} included: never in flight past it).
+   */
   readonly put: (
     document: Document.AnyDocument,
     conditions?: PutConditions,
@@ -94,7 +157,7 @@ export interface Service {
   ) => Effect.Effect<Option.Option<StoredDocument>, StoreError | DocumentKind.DocumentDecodeError>
   /** HEAD of an object; `None` when there is none. */
   readonly head: (key: string) => Effect.Effect<Option.Option<ObjectInfo>, StoreError>
-  /** Deletes a document's object, under `conditions` if any. Idempotent. */
+  /** Deletes a document's object, under `conditions` if any (its {@link Deadline} included). Idempotent. */
   readonly delete: (kind: string, id: string, conditions?: DeleteConditions) => Effect.Effect<void, StoreError>
   /**
    * Every object under the document prefix (or `prefix` under it), page by page,
@@ -251,9 +314,15 @@ const readObject = (
     )
   })
 
+// A memory call is instantaneous: honouring its deadline is refusing to start after it.
+const late = (operation: string, key: string, conditions: Deadline | undefined, now: number) =>
+  conditions?.deadline !== undefined && now >= conditions.deadline ? pastDeadline(operation, key, 0) : undefined
+
 const putDocument = (m: Memory, document: Document.AnyDocument, conditions: PutConditions | undefined) =>
-  Effect.suspend((): Effect.Effect<{ readonly key: string; readonly etag: string }, StoreError> => {
+  Effect.clockWith((clock): Effect.Effect<{ readonly key: string; readonly etag: string }, StoreError> => {
     const key = memoryKeyOf(m, document.kind, document.id)
+    const past = late("PutObject", key, conditions, clock.unsafeCurrentTimeMillis())
+    if (past !== undefined) return Effect.fail(past)
     const failed = precondition(m, "PutObject", key, conditions)
     if (failed !== undefined) return Effect.fail(failed)
     const body = m.encoder.encode(encodeBody(document))
@@ -272,8 +341,10 @@ const putDocument = (m: Memory, document: Document.AnyDocument, conditions: PutC
   })
 
 const deleteObject = (m: Memory, kind: string, id: string, conditions: DeleteConditions | undefined) =>
-  Effect.suspend(() => {
+  Effect.clockWith((clock) => {
     const key = memoryKeyOf(m, kind, id)
+    const past = late("DeleteObject", key, conditions, clock.unsafeCurrentTimeMillis())
+    if (past !== undefined) return Effect.fail(past)
     const failed = precondition(m, "DeleteObject", key, conditions)
     if (failed !== undefined) return Effect.fail(failed)
     m.objects.delete(key)

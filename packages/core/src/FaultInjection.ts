@@ -232,15 +232,29 @@ export const store = (service: DocumentStore.Service, options: Options): Documen
     inject(options, { port: "store", operation, key }, self, fail(operation, key))
   return {
     keyOf: service.keyOf,
+    // Injected delays and retries would outlast a put's deadline: the whole call is cut off at it, as the S3
+    // backend's own timers cut off its request and its retries (the deadline also reaches the wrapped store).
     put: (document, conditions) => {
       const key = service.keyOf(document.kind, document.id)
-      return run("PutObject", key, service.put(document, conditions))
+      return DocumentStore.withinDeadline(
+        run("PutObject", key, service.put(document, conditions)),
+        "PutObject",
+        key,
+        conditions?.deadline,
+      )
     },
     get: (kind, id) => run("GetObject", service.keyOf(kind, id), service.get(kind, id)),
     getKey: (key) => run("GetObject", key, service.getKey(key)),
     head: (key) => run("HeadObject", key, service.head(key)),
-    delete: (kind, id, conditions) =>
-      run("DeleteObject", service.keyOf(kind, id), service.delete(kind, id, conditions)),
+    delete: (kind, id, conditions) => {
+      const key = service.keyOf(kind, id)
+      return DocumentStore.withinDeadline(
+        run("DeleteObject", key, service.delete(kind, id, conditions)),
+        "DeleteObject",
+        key,
+        conditions?.deadline,
+      )
+    },
     list: (listOptions) => {
       const key = listOptions?.prefix ?? ""
       return injectStream(

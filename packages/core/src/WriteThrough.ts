@@ -12,7 +12,9 @@
  *    (a dead writer) is resolved first (`Heal.resolve`).
  * 2. *S3*: the put (or delete) `If-Match` the committed ETag, `If-None-Match: *`
  *    when nothing was committed. The whole call, retries included, is bounded
- *    by {@link Options.putBudget}, shorter than the lease, and starts only with
+ *    by {@link Options.putBudget} (passed to the store as the call's deadline,
+ *    `DocumentStore.Deadline`, which the store enforces with its own timers),
+ *    shorter than the lease, and starts only with
  *    a whole budget of lease left (the writer renews its lease first when it has
  *    less): no put of ours is in flight once the lease has run out. A refused
  *    condition ends the write as a conflict (or as stale, when S3 holds a newer

@@ -58,7 +58,14 @@ const turnstile = () => {
     ...service,
     get: (k, i) => pass(`${who} s3.get`, service.get(k, i)),
     head: (key) => pass(`${who} s3.head`, service.head(key)),
-    delete: (k, i, c) => pass(`${who} s3.delete`, service.delete(k, i, c)),
+    // A held delete still ends at its deadline, as the real stores' own timers end it.
+    delete: (k, i, c) =>
+      DocumentStore.withinDeadline(
+        pass(`${who} s3.delete`, service.delete(k, i, c)),
+        "DeleteObject",
+        service.keyOf(k, i),
+        c?.deadline,
+      ),
   })
   return { waiting, cache, store }
 }

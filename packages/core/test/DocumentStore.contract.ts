@@ -4,6 +4,7 @@
  */
 import { describe, expect, layer } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as fc from "effect/FastCheck"
@@ -119,6 +120,28 @@ export const contract = (name: string, backend: () => Effect.Effect<Backend>) =>
           expect(yield* store.head(first.key)).toStrictEqual(Option.none())
           // A conditional delete of a missing object is a delete done already.
           yield* store.delete(v1.kind, v1.id, { ifMatch: first.etag })
+        }),
+      )
+
+      it.effect("a put or delete starting at or past its deadline fails with Timeout and changes nothing", () =>
+        Effect.gen(function* () {
+          const store = yield* DocumentStore.DocumentStore
+          const base = sample(11)
+          const document = {
+            ...base,
+            id: base.kind === "change" ? "CHG-deadline" : "ANN-deadline",
+          } as Document.AnyDocument
+          const key = store.keyOf(document.kind, document.id)
+          const now = yield* Clock.currentTimeMillis
+          const late = yield* Effect.flip(store.put(document, { ifNoneMatch: "*", deadline: now }))
+          expect(late).toMatchObject({ _tag: "StoreError", reason: "Timeout", operation: "PutObject", key })
+          expect(yield* store.head(key)).toStrictEqual(Option.none())
+          const written = yield* store.put(document, { ifNoneMatch: "*", deadline: now + 60_000 })
+          const lateDelete = yield* Effect.flip(store.delete(document.kind, document.id, { deadline: now - 1 }))
+          expect(lateDelete).toMatchObject({ _tag: "StoreError", reason: "Timeout", operation: "DeleteObject", key })
+          expect(Option.map(yield* store.head(key), (h) => h.etag)).toStrictEqual(Option.some(written.etag))
+          yield* store.delete(document.kind, document.id, { ifMatch: written.etag, deadline: now + 60_000 })
+          expect(yield* store.head(key)).toStrictEqual(Option.none())
         }),
       )
 

@@ -342,7 +342,8 @@ export const run = (env: Env, base: Document.AnyDocument, schedule: Schedule) =>
             yield* Effect.forkDaemon(
               Effect.flatMap(Deferred.await(gate), (land) =>
                 land
-                  ? Effect.exit(recording.put(document, conditions)).pipe(
+                  ? // On the wire already: the server applies it whatever the client's deadline said.
+                    Effect.exit(recording.put(document, DocumentStore.withoutDeadline(conditions))).pipe(
                       Effect.tap((exit) => Exit.isSuccess(exit) && Effect.sync(() => obs.held.landedLate++)),
                       Effect.flatMap((exit) => Deferred.complete(answer, exit)),
                     )
@@ -351,7 +352,7 @@ export const run = (env: Env, base: Document.AnyDocument, schedule: Schedule) =>
             )
             return yield* Deferred.await(answer)
           }
-          // Abortable: the writer's timeout interrupts the wait and the put never lands.
+          // Abortable: the writer's deadline (FaultInjection cuts the put off at it) interrupts the wait; it never lands.
           const land = yield* Deferred.await(gate)
           if (!land) return yield* refused
           return yield* recording.put(document, conditions)

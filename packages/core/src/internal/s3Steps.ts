@@ -26,8 +26,10 @@ import {
   type DeleteConditions,
   type ObjectInfo,
   type PutConditions,
+  pastDeadline,
   type StoredDocument,
   StoreError,
+  withinDeadline,
 } from "../DocumentStore.js"
 import * as OperationLog from "../OperationLog.js"
 import type * as Retry from "../Retry.js"
@@ -64,20 +66,31 @@ const countThrottle = <A, R>(self: Effect.Effect<A, StoreError, R>) =>
  * timeout the controller aborts (the request, or the body being read) and the attempt fails as
  * `Timeout`; interrupting the fiber aborts it too. A native timer, not `Effect.timeoutFail`,
  * which forks two fibers per call (measured: ~50 us a call, more than the rest of the plumbing).
+ *
+ * With a `deadline` (epoch ms of effect's `Clock`, see `DocumentStore.Deadline`) the timer is the
+ * earlier of the two, and an attempt cut off by the deadline, or one that would start at or after
+ * it, fails with `pastDeadline`: the request is never in flight past the deadline.
  */
 export const timed = <A, R>(
   s3: S3Store,
   operation: string,
   key: string,
   run: (controller: AbortController) => Effect.Effect<A, StoreError, R>,
+  deadline?: number,
 ): Effect.Effect<A, StoreError, R> =>
-  Effect.suspend(() => {
+  Effect.clockWith((clock) => {
+    const left = deadline === undefined ? Number.POSITIVE_INFINITY : deadline - clock.unsafeCurrentTimeMillis()
+    if (left <= 0) return Effect.fail(pastDeadline(operation, key, left))
+    const byDeadline = left < s3.attemptTimeoutMillis
     const controller = new AbortController()
     let timedOut = false
-    const timer = setTimeout(() => {
-      timedOut = true
-      controller.abort()
-    }, s3.attemptTimeoutMillis)
+    const timer = setTimeout(
+      () => {
+        timedOut = true
+        controller.abort()
+      },
+      byDeadline ? left : s3.attemptTimeoutMillis,
+    )
     timer.unref?.()
     return Effect.matchEffect(run(controller), {
       onSuccess: (a) => {
@@ -87,32 +100,65 @@ export const timed = <A, R>(
       onFailure: (error) => {
         clearTimeout(timer)
         return Effect.fail(
-          timedOut
-            ? new StoreError({ reason: "Timeout", operation, key, cause: `no answer within ${s3.attemptTimeout}` })
-            : error,
+          !timedOut
+            ? error
+            : byDeadline
+              ? pastDeadline(operation, key, left)
+              : new StoreError({ reason: "Timeout", operation, key, cause: `no answer within ${s3.attemptTimeout}` }),
         )
       },
     })
   })
 
-/** One call: per-attempt timeout and debug log, retried under the policy, one log line for the whole. */
+/**
+ * The retries of a call bounded by its deadline: none once it has passed, and the retry loop
+ * (backoff sleeps included) cut off at it. Only a failed first attempt gets here, so the fork
+ * of `withinDeadline` is off the hot path.
+ */
+const retryingWithin = <A, R>(
+  s3: S3Store,
+  operation: string,
+  key: string,
+  attempt: Effect.Effect<A, StoreError, R>,
+  deadline: number,
+): Effect.Effect<A, StoreError, R> =>
+  Effect.catchAll(attempt, (first) =>
+    Effect.clockWith((clock) => {
+      if (!first.retryable || clock.unsafeCurrentTimeMillis() >= deadline) return Effect.fail(first)
+      let replay = true
+      const again = Effect.suspend(() => {
+        if (!replay) return attempt
+        replay = false
+        return Effect.fail(first)
+      })
+      return withinDeadline(s3.retrying(again), operation, key, deadline)
+    }),
+  )
+
+/**
+ * One call: per-attempt timeout and debug log, retried under the policy, one log line for the
+ * whole; with a `deadline`, never in flight past it ({@link timed}, {@link retryingWithin}).
+ */
 export const call = <A, R>(
   s3: S3Store,
   operation: string,
   key: string,
   attempt: (controller: AbortController) => Effect.Effect<A, StoreError, R>,
   describe?: (a: A) => OperationLog.Fields,
-): Effect.Effect<A, StoreError, R> =>
-  timed(s3, operation, key, attempt).pipe(
+  deadline?: number,
+): Effect.Effect<A, StoreError, R> => {
+  const once = timed(s3, operation, key, attempt, deadline).pipe(
     countThrottle,
     OperationLog.logged(`s3.${operation}.attempt`, { key }, { level: "debug" }),
-    s3.retrying,
+  )
+  return (deadline === undefined ? s3.retrying(once) : retryingWithin(s3, operation, key, once, deadline)).pipe(
     OperationLog.logged(
       `s3.${operation}`,
       { bucket: s3.bucket, key },
       describe ? { describe, level: "debug" } : { level: "debug" },
     ),
   )
+}
 
 export const keyOf = (s3: S3Store, kind: string, id: string): string => {
   const k = s3.registry.get(kind)
@@ -164,6 +210,7 @@ export const put = (s3: S3Store, document: Document.AnyDocument, conditions?: Pu
         ...(conditions?.ifMatch !== undefined ? { ifMatch: conditions.ifMatch } : {}),
         ...(conditions?.ifNoneMatch !== undefined ? { ifNoneMatch: conditions.ifNoneMatch } : {}),
       }),
+      conditions?.deadline,
     )
   })
 
@@ -236,22 +283,30 @@ export const head = (s3: S3Store, key: string) =>
 
 export const remove = (s3: S3Store, kind: string, id: string, conditions?: DeleteConditions) => {
   const key = keyOf(s3, kind, id)
-  return call(s3, "DeleteObject", key, (controller) =>
-    sendWith(controller, (abortSignal) =>
-      s3.client.send(
-        new DeleteObjectCommand({
-          Bucket: s3.bucket,
-          Key: key,
-          ...(s3.conditionalWrites && conditions?.ifMatch !== undefined ? { IfMatch: quoted(conditions.ifMatch) } : {}),
-        }),
-        { abortSignal },
+  return call(
+    s3,
+    "DeleteObject",
+    key,
+    (controller) =>
+      sendWith(controller, (abortSignal) =>
+        s3.client.send(
+          new DeleteObjectCommand({
+            Bucket: s3.bucket,
+            Key: key,
+            ...(s3.conditionalWrites && conditions?.ifMatch !== undefined
+              ? { IfMatch: quoted(conditions.ifMatch) }
+              : {}),
+          }),
+          { abortSignal },
+        ),
+      ).pipe(
+        Effect.asVoid,
+        // S3 answers 204 for a missing key; an emulator answering 404 is the same outcome.
+        Effect.catchIf(isNotFound, () => Effect.void),
+        Effect.mapError(toStoreError("DeleteObject", key)),
       ),
-    ).pipe(
-      Effect.asVoid,
-      // S3 answers 204 for a missing key; an emulator answering 404 is the same outcome.
-      Effect.catchIf(isNotFound, () => Effect.void),
-      Effect.mapError(toStoreError("DeleteObject", key)),
-    ),
+    undefined,
+    conditions?.deadline,
   )
 }
 

@@ -95,7 +95,9 @@ const replaceOlder = (
       onNone: () => ({ ifNoneMatch: "*" as const }),
       onSome: (info) => ({ ifMatch: info.etag }),
     })
-    const put = yield* Effect.exit(restore(bounded("PutObject", w.s3Key, w.deadline, p.store.put(w.document, retry))))
+    const put = yield* Effect.exit(
+      restore(bounded("PutObject", w.s3Key, w.deadline, (bound) => p.store.put(w.document, { ...retry, ...bound }))),
+    )
     if (Exit.isSuccess(put)) return yield* commitPut(p, w, put.value.etag)
     const again = Option.getOrUndefined(Steps.failureOf(put.cause))
     if (again !== undefined && DocumentStore.isPreconditionFailed(again)) {
@@ -156,7 +158,11 @@ export const writeCached = (p: Protocol, document: Document.AnyDocument, key: st
       const { previous, deadline } = prepared
       const w: PutInFlight = { document, key, s3Key, writer, etag, previous, deadline }
       const put = yield* Effect.exit(
-        restore(bounded("PutObject", s3Key, deadline, p.store.put(document, conditionsOf(previous)))),
+        restore(
+          bounded("PutObject", s3Key, deadline, (bound) =>
+            p.store.put(document, { ...conditionsOf(previous), ...bound }),
+          ),
+        ),
       )
       if (Exit.isSuccess(put)) return yield* commitPut(p, w, put.value.etag)
       return yield* resolveFailedPut(p, restore, w, put.cause)
@@ -254,11 +260,11 @@ export const deleteCached = (p: Protocol, kind: string, id: string, key: string,
       )
       const done = yield* Effect.exit(
         restore(
-          bounded(
-            "DeleteObject",
-            s3Key,
-            deadline,
-            p.store.delete(kind, id, Option.match(known, { onNone: () => ({}), onSome: (ifMatch) => ({ ifMatch }) })),
+          bounded("DeleteObject", s3Key, deadline, (bound) =>
+            p.store.delete(kind, id, {
+              ...Option.match(known, { onNone: () => ({}), onSome: (ifMatch) => ({ ifMatch }) }),
+              ...bound,
+            }),
           ),
         ),
       )
