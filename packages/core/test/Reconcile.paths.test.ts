@@ -88,9 +88,17 @@ const once = (cache: DocumentCache.Service, write: () => Effect.Effect<unknown, 
 
 const logsOf = <A, E, R>(self: Effect.Effect<A, E, R>) =>
   Effect.gen(function* () {
-    const lines: Array<{ readonly level: string; readonly fields: Record<string, unknown> }> = []
-    const capture = Logger.make<unknown, void>(({ annotations, logLevel }) => {
-      lines.push({ level: logLevel.label, fields: Object.fromEntries(HashMap.toEntries(annotations)) })
+    const lines: Array<{
+      readonly level: string
+      readonly message: unknown
+      readonly fields: Record<string, unknown>
+    }> = []
+    const capture = Logger.make<unknown, void>(({ annotations, logLevel, message }) => {
+      lines.push({
+        level: logLevel.label,
+        message: Array.isArray(message) ? message[0] : message,
+        fields: Object.fromEntries(HashMap.toEntries(annotations)),
+      })
     })
     const value = yield* self.pipe(
       Effect.provide(Logger.replace(Logger.defaultLogger, capture)),
@@ -278,6 +286,7 @@ describe("Reconcile paths", () => {
             ["unreadable", okKey, undefined],
           ])
           expect(report.drift[0]?.detail).toContain("malformed JSON")
+          expect(report.drift[0]?.detail).not.toMatch(/^could not compare/)
           expect(report.drift[1]?.detail).toMatch(/^could not compare: /)
           expect(report).toMatchObject({ fixed: 0, fixFailed: 0, counts: { unreadable: 2 } })
           expect(Reconcile.allFixed(report)).toBe(false)
@@ -297,9 +306,14 @@ describe("Reconcile paths", () => {
         yield* store.putRaw("changes/CHG-twice.json", JSON.stringify({ ...doc, title: "other" }))
         const head = Option.getOrThrow(yield* store.head(under))
         yield* cache.put(doc, { s3Key: under, etag: head.etag })
+        // S3's key order is not the documents' order: customers/acme/changes/CHG-a0 lists after changes/CHG-b.
+        yield* inSync(change("CHG-b", 1))
+        const a0 = "customers/acme/changes/CHG-a0.json"
+        yield* store.putRaw(a0, JSON.stringify(change("CHG-a0", 1)))
+        yield* cache.put(change("CHG-a0", 1), { s3Key: a0, etag: Option.getOrThrow(yield* store.head(a0)).etag })
         const report = yield* Reconcile.run()
         expect(report.drift).toStrictEqual([])
-        expect(report).toMatchObject({ objects: 2, documents: 1, compared: 1, bodiesRead: 0 })
+        expect(report).toMatchObject({ objects: 4, documents: 3, compared: 3, bodiesRead: 0 })
       }),
     ),
   )
@@ -335,14 +349,22 @@ describe("Reconcile paths", () => {
       Effect.gen(function* () {
         const { store, cache } = yield* services
         for (const id of ["CHG-m3", "CHG-m1", "CHG-m2"]) yield* store.put(change(id, 1))
-        const orphan = change("CHG-o1", 1)
-        yield* cache.put(orphan, { s3Key: "changes/CHG-o1.json" })
-        const all = yield* Reconcile.run()
+        const orphan = change("CHG-a1", 1)
+        yield* cache.put(orphan, { s3Key: "changes/CHG-a1.json" })
+        // The first document's read takes longer: drift is found out of order, and reported sorted.
+        const slow: DocumentStore.Service = {
+          ...store,
+          getKey: (key) =>
+            key.includes("CHG-m1")
+              ? Effect.zipRight(Effect.repeatN(Effect.yieldNow(), 50), store.getKey(key))
+              : store.getKey(key),
+        }
+        const all = yield* Reconcile.run().pipe(Effect.provideService(DocumentStore.DocumentStore, slow))
         expect(all.drift.map((d) => `${d.type} ${d.id}`)).toStrictEqual([
           "missing CHG-m1",
           "missing CHG-m2",
           "missing CHG-m3",
-          "orphaned CHG-o1",
+          "orphaned CHG-a1",
         ])
         expect(all.driftTruncated).toBe(false)
         const two = yield* Reconcile.run({ maxDriftReported: 2 })
@@ -399,7 +421,11 @@ describe("Reconcile paths", () => {
           Reconcile.run({ source: { kind: "listing", objects: Stream.fail(new Error("no listing")) } }),
         )
         expect(listing).toMatchObject({ _tag: "ReconcileError", reason: "ListingFailed" })
-        expect(listing.message).toContain("no listing")
+        expect(listing.detail).toBe("Listing S3 failed: no listing")
+        const text = yield* Effect.flip(
+          Reconcile.run({ source: { kind: "listing", objects: Stream.fail("access denied") } }),
+        )
+        expect(text.detail).toBe("Listing S3 failed: access denied")
         const broken: DocumentCache.Service = {
           ...cache,
           scan: () => Stream.fail(new DocumentCache.CacheError({ reason: "Unavailable", operation: "scan", key: "*" })),
@@ -441,16 +467,107 @@ describe("Reconcile paths", () => {
         yield* inSync(change("CHG-l1", 1))
         const clean = yield* logsOf(Reconcile.run())
         expect(clean.lines.filter((l) => l.fields.operation === "reconcile")).toMatchObject([
-          { level: "INFO", fields: { outcome: "clean", objects: 1, documents: 1, compared: 1, missing: 0, fixed: 0 } },
+          {
+            level: "INFO",
+            message: "reconcile",
+            fields: { outcome: "clean", objects: 1, documents: 1, compared: 1, missing: 0, fixed: 0 },
+          },
         ])
         const missing = (yield* store.put(change("CHG-l2", 1))).key
         const fixed = yield* logsOf(Reconcile.run({ fix: true }))
         expect(fixed.lines.filter((l) => l.fields.operation === "reconcile.repair")).toMatchObject([
-          { level: "INFO", fields: { type: "missing", key: missing, outcome: "fixed" } },
+          { level: "INFO", message: "reconcile.repair", fields: { type: "missing", key: missing, outcome: "fixed" } },
         ])
         expect(fixed.lines.filter((l) => l.fields.operation === "reconcile")).toMatchObject([
           { fields: { outcome: "drift", missing: 1, fixed: 1, fixFailed: 0, bodiesRead: 1 } },
         ])
+      }),
+    ),
+  )
+
+  it.effect(
+    "an object gone since the listing is no drift of this run; a tombstone of an absent object is as it should be; a repaired entry costs no body read next time",
+    () =>
+      run(
+        Effect.gen(function* () {
+          const { store, cache } = yield* services
+          const gone = change("CHG-gone", 1)
+          const goneKey = (yield* store.put(gone)).key
+          const differing = change("CHG-diff", 1)
+          const differingKey = (yield* store.put(differing)).key
+          yield* cache.put(differing, { s3Key: differingKey, etag: "other" })
+          const listing = yield* Stream.runCollect(store.list())
+          yield* store.delete(gone.kind, gone.id)
+          yield* store.delete(differing.kind, differing.id)
+          const snapshot = { kind: "listing" as const, objects: Stream.fromChunk(listing) }
+          const report = yield* Reconcile.run({ fix: true, source: snapshot })
+          expect(report.drift).toStrictEqual([])
+          expect(report).toMatchObject({ objects: 2, documents: 2, bodiesRead: 2 })
+          expect(goneKey).toBeDefined()
+
+          yield* cache.tombstone("change", "CHG-never", { ttlSeconds: 600 })
+          const fresh = change("CHG-fresh", 1)
+          yield* store.put(fresh)
+          const fixed = yield* Reconcile.run({ fix: true })
+          expect(fixed.drift.map((d) => `${d.type} ${d.id}`)).toStrictEqual(["missing CHG-fresh", "orphaned CHG-diff"])
+          // The repair stored S3's ETag: the next run compares by ETag and reads nothing.
+          const next = yield* Reconcile.run()
+          expect(next).toMatchObject({ drift: [], bodiesRead: 0, compared: 1 })
+        }),
+      ),
+  )
+
+  it.effect("a missing repair racing a delete, and an expired entry's delete racing a write, are refused", () =>
+    run(
+      Effect.gen(function* () {
+        const { store, cache } = yield* services
+        const a = change("CHG-del-race", 1)
+        const key = (yield* store.put(a)).key
+        let raced = false
+        // Between reconcile's read of S3 and its repair, a writer deletes the document (S3, then a tombstone).
+        const racing = hooked(store, {
+          onRead: () =>
+            raced
+              ? Effect.void
+              : Effect.suspend(() => {
+                  raced = true
+                  return Effect.orDie(
+                    Effect.zipRight(store.delete(a.kind, a.id), cache.tombstone(a.kind, a.id, { ttlSeconds: 600 })),
+                  )
+                }),
+        })
+        const report = yield* Reconcile.run({ fix: true }).pipe(
+          Effect.provideService(DocumentStore.DocumentStore, racing),
+        )
+        expect(report.drift).toMatchObject([{ type: "missing", key, repair: { outcome: "failed" } }])
+        expect(yield* versionIn(a.kind, a.id)).toStrictEqual(Option.some("tombstone"))
+
+        // An entry past its retention; a writer puts v2 just before reconcile's delete.
+        const e = change("CHG-exp-race", 1)
+        yield* inSync(e)
+        yield* TestClock.setTime(LATER)
+        const writing: DocumentCache.Service = {
+          ...cache,
+          delete: (kind, id, options) =>
+            Effect.zipRight(
+              Effect.orDie(
+                cache.put(
+                  {
+                    ...e,
+                    version: 2,
+                    schedule: { start: "2028-06-01T00:00:00Z", end: "2028-06-02T00:00:00Z" },
+                  } as Document.AnyDocument,
+                  { s3Key: "changes/CHG-exp-race.json" },
+                ),
+              ),
+              cache.delete(kind, id, options),
+            ),
+        }
+        const expired = yield* Reconcile.run({ fix: true }).pipe(
+          Effect.provideService(DocumentCache.DocumentCache, writing),
+        )
+        expect(expired.drift).toMatchObject([{ type: "expired", id: e.id, repair: { outcome: "failed" } }])
+        expect(yield* versionIn(e.kind, e.id)).toStrictEqual(Option.some(2))
       }),
     ),
   )

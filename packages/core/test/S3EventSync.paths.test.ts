@@ -671,4 +671,48 @@ describe("S3EventSync paths", () => {
       expect([skewed.count - after.count, skewed.sum - after.sum]).toStrictEqual([1, 0])
     }),
   )
+
+  it.effect(
+    "a lifecycle expiration without a sequencer, in flight while a new object's event completes, does not tombstone it",
+    () =>
+      Effect.gen(function* () {
+        yield* TestClock.setTime(NOW)
+        const { cache, store, context } = yield* memory()
+        const v1 = SyncModel.document(1, 1, "new")
+        const key = store.keyOf(v1.kind, v1.id)
+        const hooks = SyncModel.withReadHook(store)
+        // The expiration reads S3 (nothing); then a new object lands and its event is applied in full.
+        hooks.afterNextRead(
+          Effect.zipRight(
+            Effect.orDie(store.put(v1)),
+            Effect.asVoid(
+              S3EventSync.processEvent(SyncModel.notification([{ key, sequencer: "0A" }])).pipe(
+                Effect.provide(context()),
+                Effect.orDie,
+              ),
+            ),
+          ),
+        )
+        const late = yield* S3EventSync.processEvent(
+          SyncModel.notification([{ key, eventName: "LifecycleExpiration:Delete" }]),
+        ).pipe(Effect.provide(context({ store: hooks.store })))
+        expect(outcomes(late)).toStrictEqual([{ _tag: "Stale", kind: v1.kind, id: v1.id }])
+        expect(yield* cachedVersion(cache, v1.kind, v1.id)).toStrictEqual(Option.some(1))
+      }),
+  )
+
+  it.effect("outside SQS a defect's error carries no message id", () =>
+    Effect.gen(function* () {
+      yield* TestClock.setTime(NOW)
+      const { store, context } = yield* memory()
+      const boom = S3Key.forDocument(prefix, DocumentKind.change, "CHG-boom")
+      const dying: DocumentStore.Service = { ...store, getKey: () => Effect.die(new Error("boom")) }
+      const died = yield* S3EventSync.processEvent(SyncModel.notification([{ key: boom, sequencer: "01" }])).pipe(
+        Effect.provide(context({ store: dying })),
+      )
+      const [defect] = outcomes(died)
+      expect(defect).toMatchObject({ _tag: "EventSyncError", reason: "Defect" })
+      expect(defect).not.toHaveProperty("messageId")
+    }),
+  )
 })
