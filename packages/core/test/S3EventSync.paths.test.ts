@@ -455,7 +455,10 @@ describe("S3EventSync paths", () => {
         ])
         const { value, lines } = yield* logsOf(S3EventSync.processEvent(event).pipe(Effect.provide(context())))
         const where = value.results.map((r) => r.location)
-        const sync = lines.filter((l) => l.fields.operation === "event-sync")
+        // Records run concurrently (a write's snapshot overlaps its GetObject), so lines
+        // arrive in completion order: compare them in the records' order.
+        const order = (l: { fields: Record<string, unknown> }) => where.indexOf(l.fields.location as string)
+        const sync = lines.filter((l) => l.fields.operation === "event-sync").sort((a, b) => order(a) - order(b))
         expect(sync.map((l) => [l.level, l.message, l.fields.outcome, l.fields.location])).toStrictEqual([
           ["INFO", "event-sync", "Written", where[0]],
           ["DEBUG", "event-sync", "Skipped", where[1]],

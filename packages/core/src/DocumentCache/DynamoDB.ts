@@ -9,7 +9,8 @@
  * - `Protocol`: the write protocol's intent, commit, clear and intents sweep
  *   (three sequential round trips per write; its module comment lists every
  *   attribute and condition, for anyone who wants to reproduce it with the raw SDK);
- * - `Queries`: the index queries and pages.
+ * - `Queries`: the index queries and pages, over `Partitions` (one index
+ *   partition read page by page, several merged in order).
  *
  * Index and attribute names come from `Table.definition`.
  *

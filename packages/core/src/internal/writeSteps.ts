@@ -2,7 +2,8 @@
  * The steps of the write protocol that write-through composes (see
  * `WriteThrough.ts`): recording the intent (waiting for or resolving another
  * writer's), the S3 call bounded by the lease, the commit, clearing the intent
- * after an S3 failure, and the dry-run description.
+ * after an S3 failure, and the dry-run description. Each step is a named
+ * module-level function taking its {@link Deps} first; `make` binds them once.
  */
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
@@ -40,278 +41,308 @@ const countRollback = CacheMetrics.incrementTagged(CacheMetrics.rollbacks, "outc
 export const failureOf = <E>(cause: Cause.Cause<E>): Option.Option<E> =>
   Cause.isInterrupted(cause) || Cause.isDie(cause) ? Option.none() : Cause.failureOption(cause)
 
-/** The steps over `deps`. */
-export const make = ({ cache, store, settings, budget }: Deps) => {
-  /**
-   * Before the S3 call: when its budget would run past our lease (the process
-   * was slow to get here: a slow or retried intent call, a pause), renew the
-   * lease first, with the same conditional write on our own intent (our writer
-   * id passes its condition; it moves the lease and the index key). So no put
-   * of ours is ever in flight past our lease. Returns the S3 calls' deadline
-   * (one put budget from now, never past the lease: the put and its one
-   * conditional retry share it, so a writer ends within `DOCKET_WRITE_WAIT`
-   * plus one budget) and the committed state to put over (re-read by a renewal).
-   *
-   * A renewal that finds our intent gone (its lease ran out and a resolver
-   * dropped it) ends the write without an S3 call: another writer's intent is a
-   * {@link WriteConflictError}, a newer committed version a `StaleWriteError`,
-   * our very document `Unchanged`. A renewal that fails keeps the old lease, and
-   * the put is cut off at it.
-   */
-  const prepare = (
-    operation: "write" | "delete",
-    key: string,
-    request: (now: number) => DocumentCache.IntentRequest,
-    leaseExpiresAt: number,
-    previous: Option.Option<CacheEntry.Entry>,
-  ): Effect.Effect<
-    | { readonly _tag: "Go"; readonly deadline: number; readonly previous: Option.Option<CacheEntry.Entry> }
-    | { readonly _tag: "Unchanged" },
-    DocumentCache.StaleWriteError | WriteConflictError
-  > =>
-    Effect.gen(function* () {
-      const now = yield* Clock.currentTimeMillis
-      const budgetMillis = Duration.toMillis(budget)
-      if (leaseExpiresAt - now >= budgetMillis) return { _tag: "Go", deadline: now + budgetMillis, previous } as const
-      const next = request(now)
-      const renewal = yield* Effect.either(cache.intend(next))
-      if (renewal._tag === "Left") {
-        if (renewal.left._tag === "StaleWriteError") return yield* renewal.left
-        return { _tag: "Go", deadline: Math.min(leaseExpiresAt, now + budgetMillis), previous } as const
-      }
-      const outcome = renewal.right
-      switch (outcome._tag) {
-        case "Recorded":
-          return {
-            _tag: "Go",
-            deadline: Math.min(next.leaseExpiresAt, now + budgetMillis),
-            previous: outcome.previous,
-          } as const
-        case "Unchanged":
-          return { _tag: "Unchanged" } as const
-        case "Blocked":
-          return yield* new WriteConflictError({
-            reason: "Contention",
-            operation,
-            key,
-            otherVersion: outcome.intent.version,
-            otherWriter: outcome.intent.writer,
-            waitedMillis: 0,
-          })
-      }
-    })
-
-  /** The S3 call of a write, bounded by the write's deadline ({@link prepare}), so it never outlives the lease. */
-  const bounded = <A>(
-    operation: string,
-    s3Key: string,
-    deadline: number,
-    self: Effect.Effect<A, DocumentStore.StoreError>,
-  ) =>
-    Effect.flatMap(Clock.currentTimeMillis, (now) => {
-      const left = deadline - now
-      // Built only when it happens: an error captures a stack trace, which cost more than the
-      // rest of this step on every write that never times out.
-      const timeout = () =>
-        new DocumentStore.StoreError({
-          reason: "Timeout",
+/**
+ * Before the S3 call: when its budget would run past our lease (the process
+ * was slow to get here: a slow or retried intent call, a pause), renew the
+ * lease first, with the same conditional write on our own intent (our writer
+ * id passes its condition; it moves the lease and the index key). So no put
+ * of ours is ever in flight past our lease. Returns the S3 calls' deadline
+ * (one put budget from now, never past the lease: the put and its one
+ * conditional retry share it, so a writer ends within `DOCKET_WRITE_WAIT`
+ * plus one budget) and the committed state to put over (re-read by a renewal).
+ *
+ * A renewal that finds our intent gone (its lease ran out and a resolver
+ * dropped it) ends the write without an S3 call: another writer's intent is a
+ * {@link WriteConflictError}, a newer committed version a `StaleWriteError`,
+ * our very document `Unchanged`. A renewal that fails keeps the old lease, and
+ * the put is cut off at it.
+ */
+export const prepare = (
+  deps: Deps,
+  operation: "write" | "delete",
+  key: string,
+  request: (now: number) => DocumentCache.IntentRequest,
+  leaseExpiresAt: number,
+  previous: Option.Option<CacheEntry.Entry>,
+): Effect.Effect<
+  | { readonly _tag: "Go"; readonly deadline: number; readonly previous: Option.Option<CacheEntry.Entry> }
+  | { readonly _tag: "Unchanged" },
+  DocumentCache.StaleWriteError | WriteConflictError
+> =>
+  Effect.gen(function* () {
+    const now = yield* Clock.currentTimeMillis
+    const budgetMillis = Duration.toMillis(deps.budget)
+    if (leaseExpiresAt - now >= budgetMillis) return { _tag: "Go", deadline: now + budgetMillis, previous } as const
+    const next = request(now)
+    const renewal = yield* Effect.either(deps.cache.intend(next))
+    if (renewal._tag === "Left") {
+      if (renewal.left._tag === "StaleWriteError") return yield* renewal.left
+      return { _tag: "Go", deadline: Math.min(leaseExpiresAt, now + budgetMillis), previous } as const
+    }
+    const outcome = renewal.right
+    switch (outcome._tag) {
+      case "Recorded":
+        return {
+          _tag: "Go",
+          deadline: Math.min(next.leaseExpiresAt, now + budgetMillis),
+          previous: outcome.previous,
+        } as const
+      case "Unchanged":
+        return { _tag: "Unchanged" } as const
+      case "Blocked":
+        return yield* new WriteConflictError({
+          reason: "Contention",
           operation,
-          key: s3Key,
-          cause: `gave up after ${Math.max(0, left)} ms, before the intent's lease ends`,
+          key,
+          otherVersion: outcome.intent.version,
+          otherWriter: outcome.intent.writer,
+          waitedMillis: 0,
         })
-      return left <= 0
-        ? Effect.fail(timeout())
-        : Effect.timeoutFail(self, { duration: Duration.millis(left), onTimeout: timeout })
-    })
+    }
+  })
 
-  /**
-   * Records our intent: waits (jittered backoff) for another writer's live
-   * intent up to `DOCKET_WRITE_WAIT`, resolves an expired one, and retries.
-   */
-  const acquire = (
-    operation: "write" | "delete",
-    key: string,
-    request: (now: number) => DocumentCache.IntentRequest,
-  ): Effect.Effect<
-    { readonly recorded: Recorded; readonly leaseExpiresAt: number },
-    DocumentCache.CacheError | DocumentCache.StaleWriteError | WriteConflictError
-  > =>
-    Effect.gen(function* () {
-      const start = yield* Clock.currentTimeMillis
-      for (let round = 0; ; round++) {
-        const now = yield* Clock.currentTimeMillis
-        const next = request(now)
-        const outcome = yield* cache.intend(next).pipe(
-          // An attempt may have recorded our intent before the call failed (an answer lost, then a retry
-          // refused): clear it, or the next writer of the key waits out our whole lease for a write that
-          // never reached S3. Best effort: if this fails too, the intent expires and is resolved.
-          Effect.tapErrorTag("CacheError", () => Effect.ignore(cache.clearIntent(next.kind, next.id, next.writer))),
+/** The S3 call of a write, bounded by the write's deadline ({@link prepare}), so it never outlives the lease. */
+export const bounded = <A>(
+  operation: string,
+  s3Key: string,
+  deadline: number,
+  self: Effect.Effect<A, DocumentStore.StoreError>,
+) =>
+  Effect.flatMap(Clock.currentTimeMillis, (now) => {
+    const left = deadline - now
+    // Built only when it happens: an error captures a stack trace, which cost more than the
+    // rest of this step on every write that never times out.
+    const timeout = () =>
+      new DocumentStore.StoreError({
+        reason: "Timeout",
+        operation,
+        key: s3Key,
+        cause: `gave up after ${Math.max(0, left)} ms, before the intent's lease ends`,
+      })
+    return left <= 0
+      ? Effect.fail(timeout())
+      : Effect.timeoutFail(self, { duration: Duration.millis(left), onTimeout: timeout })
+  })
+
+/**
+ * Records our intent: waits (jittered backoff) for another writer's live
+ * intent up to `DOCKET_WRITE_WAIT`, resolves an expired one, and retries.
+ */
+export const acquire = (
+  deps: Deps,
+  operation: "write" | "delete",
+  key: string,
+  request: (now: number) => DocumentCache.IntentRequest,
+): Effect.Effect<
+  { readonly recorded: Recorded; readonly leaseExpiresAt: number },
+  DocumentCache.CacheError | DocumentCache.StaleWriteError | WriteConflictError
+> =>
+  Effect.gen(function* () {
+    const start = yield* Clock.currentTimeMillis
+    for (let round = 0; ; round++) {
+      const now = yield* Clock.currentTimeMillis
+      const next = request(now)
+      const outcome = yield* deps.cache.intend(next).pipe(
+        // An attempt may have recorded our intent before the call failed (an answer lost, then a retry
+        // refused): clear it, or the next writer of the key waits out our whole lease for a write that
+        // never reached S3. Best effort: if this fails too, the intent expires and is resolved.
+        Effect.tapErrorTag("CacheError", () => Effect.ignore(deps.cache.clearIntent(next.kind, next.id, next.writer))),
+      )
+      if (outcome._tag !== "Blocked") return { recorded: outcome, leaseExpiresAt: next.leaseExpiresAt }
+      const other = outcome.intent
+      if (other.leaseExpiresAt <= now) {
+        // A dead writer's intent: settle it from S3, then try again. A failed resolution waits like contention.
+        const resolved = yield* Effect.either(
+          Heal.resolve(deps.cache, deps.store, { kind: next.kind, id: next.id, intent: other }, "writer"),
         )
-        if (outcome._tag !== "Blocked") return { recorded: outcome, leaseExpiresAt: next.leaseExpiresAt }
-        const other = outcome.intent
-        if (other.leaseExpiresAt <= now) {
-          // A dead writer's intent: settle it from S3, then try again. A failed resolution waits like contention.
-          const resolved = yield* Effect.either(
-            Heal.resolve(cache, store, { kind: next.kind, id: next.id, intent: other }, "writer"),
-          )
-          if (resolved._tag === "Right") continue
-        }
-        const waited = now - start
-        if (waited >= settings.writeWaitMillis) {
-          return yield* new WriteConflictError({
-            reason: "Contention",
-            operation,
+        if (resolved._tag === "Right") continue
+      }
+      const waited = now - start
+      if (waited >= deps.settings.writeWaitMillis) {
+        return yield* new WriteConflictError({
+          reason: "Contention",
+          operation,
+          key,
+          otherVersion: other.version,
+          otherWriter: other.writer,
+          waitedMillis: waited,
+        })
+      }
+      const backoff = Math.min(1000, 20 * 2 ** Math.min(round, 6))
+      const jitter = yield* Random.nextRange(0.5, 1)
+      const untilExpiry = Math.max(1, other.leaseExpiresAt - now)
+      const delay = Math.max(1, Math.min(backoff * jitter, deps.settings.writeWaitMillis - waited, untilExpiry))
+      yield* Effect.sleep(Duration.millis(Math.ceil(delay)))
+    }
+  })
+
+/** Clears our intent after S3 refused or failed: the committed state was never touched. */
+export const clear = (
+  deps: Deps,
+  operation: "write" | "delete",
+  kind: string,
+  id: string,
+  writer: string,
+  s3Key: string,
+  cause: DocumentStore.StoreError | DocumentCache.CacheError,
+): Effect.Effect<Rollback, RollbackFailedError> =>
+  deps.cache.clearIntent(kind, id, writer).pipe(
+    Effect.as<Rollback>("Restored"),
+    Effect.tap(() => countRollback("ok")),
+    Effect.mapError(
+      (rollbackCause) => new RollbackFailedError({ operation, key: `${kind}/${id}`, s3Key, cause, rollbackCause }),
+    ),
+    Effect.tapError(() => Effect.zipRight(countRollback("failed"), Metric.increment(CacheMetrics.reconcileNeeded))),
+    OperationLog.logged(
+      "writeThrough.rollback",
+      { key: `${kind}/${id}`, s3Key, of: operation, cause: cause.message },
+      {
+        describe: (rollback) => ({ rollback }),
+      },
+    ),
+  )
+
+/** Commits; a failure leaves the intent to be resolved from S3 (where our change is). */
+export const commit = (
+  deps: Deps,
+  operation: "write" | "delete",
+  request: DocumentCache.CommitRequest,
+  s3Key: string,
+): Effect.Effect<void, RollbackFailedError> =>
+  deps.cache.commit(request).pipe(
+    Effect.asVoid,
+    Effect.mapError(
+      (error) =>
+        new RollbackFailedError({
+          operation,
+          key: `${request.kind}/${request.id}`,
+          s3Key,
+          cause: error,
+          rollbackCause: error,
+        }),
+    ),
+    Effect.tapError(() => Metric.increment(CacheMetrics.reconcileNeeded)),
+  )
+
+/** Leaves the intent for resolution when S3's state is unknown. */
+export const unsettled = (
+  operation: "write" | "delete",
+  key: string,
+  s3Key: string,
+  cause: DocumentStore.StoreError,
+  headCause: DocumentStore.StoreError,
+) =>
+  Effect.zipRight(
+    Effect.zipRight(countRollback("failed"), Metric.increment(CacheMetrics.reconcileNeeded)),
+    Effect.fail(new RollbackFailedError({ operation, key, s3Key, cause, rollbackCause: headCause })),
+  )
+
+export const conditionsOf = (previous: Option.Option<CacheEntry.Entry>): DocumentStore.PutConditions =>
+  Option.match(previous, {
+    onNone: () => ({ ifNoneMatch: "*" as const }),
+    onSome: (entry) =>
+      entry._tag === "Tombstone"
+        ? { ifNoneMatch: "*" as const }
+        : // An entry of the earlier protocol may not know its ETag: the intent alone guards that write.
+          entry.etag !== undefined
+          ? { ifMatch: entry.etag }
+          : {},
+  })
+
+/** After a failed S3 call whose object is not ours: clear our intent, report RolledBack (or re-raise). */
+export const settle = (
+  deps: Deps,
+  failure: Cause.Cause<DocumentStore.StoreError>,
+  key: string,
+  s3Key: string,
+  kind: string,
+  id: string,
+  writer: string,
+  version: number | undefined,
+  operation: "write" | "delete",
+) =>
+  Effect.gen(function* () {
+    const error = Option.getOrUndefined(failureOf(failure))
+    const cause = error ?? interrupted(operation === "write" ? "PutObject" : "DeleteObject", s3Key)
+    const rollback = yield* clear(deps, operation, kind, id, writer, s3Key, cause)
+    if (error === undefined) return yield* Effect.failCause(failure as Cause.Cause<never>)
+    return { _tag: "RolledBack", key, s3Key, cause: error, rollback, ...(version !== undefined ? { version } : {}) }
+  })
+
+export const dryRunWrite = (deps: Deps, document: Document.AnyDocument, key: string, s3Key: string) =>
+  Effect.gen(function* () {
+    const actions: Array<string> = []
+    if (deps.settings.cacheEnabled) {
+      const current = yield* deps.cache.get(document.kind, document.id, { includeExpired: true })
+      const cached = Option.flatMap(current, (e) =>
+        e._tag === "Cached" ? Option.some(e) : Option.none<CacheEntry.CachedDocument>(),
+      )
+      if (Option.isSome(cached)) {
+        const stored = cached.value.summary.version
+        const same =
+          stored === document.version &&
+          cached.value.document !== undefined &&
+          Document.sameContent(cached.value.document, document)
+        if (
+          stored > document.version ||
+          (stored === document.version && !same && cached.value.document !== undefined)
+        ) {
+          return yield* new DocumentCache.StaleWriteError({
             key,
-            otherVersion: other.version,
-            otherWriter: other.writer,
-            waitedMillis: waited,
+            attemptedVersion: document.version,
+            storedVersion: stored,
+            reason: stored > document.version ? "OlderVersion" : "SameVersionDifferentContent",
           })
         }
-        const backoff = Math.min(1000, 20 * 2 ** Math.min(round, 6))
-        const jitter = yield* Random.nextRange(0.5, 1)
-        const untilExpiry = Math.max(1, other.leaseExpiresAt - now)
-        const delay = Math.max(1, Math.min(backoff * jitter, settings.writeWaitMillis - waited, untilExpiry))
-        yield* Effect.sleep(Duration.millis(Math.ceil(delay)))
-      }
-    })
-
-  /** Clears our intent after S3 refused or failed: the committed state was never touched. */
-  const clear = (
-    operation: "write" | "delete",
-    kind: string,
-    id: string,
-    writer: string,
-    s3Key: string,
-    cause: DocumentStore.StoreError | DocumentCache.CacheError,
-  ): Effect.Effect<Rollback, RollbackFailedError> =>
-    cache.clearIntent(kind, id, writer).pipe(
-      Effect.as<Rollback>("Restored"),
-      Effect.tap(() => countRollback("ok")),
-      Effect.mapError(
-        (rollbackCause) => new RollbackFailedError({ operation, key: `${kind}/${id}`, s3Key, cause, rollbackCause }),
-      ),
-      Effect.tapError(() => Effect.zipRight(countRollback("failed"), Metric.increment(CacheMetrics.reconcileNeeded))),
-      OperationLog.logged(
-        "writeThrough.rollback",
-        { key: `${kind}/${id}`, s3Key, of: operation, cause: cause.message },
-        {
-          describe: (rollback) => ({ rollback }),
-        },
-      ),
-    )
-
-  /** Commits; a failure leaves the intent to be resolved from S3 (where our change is). */
-  const commit = (
-    operation: "write" | "delete",
-    request: DocumentCache.CommitRequest,
-    s3Key: string,
-  ): Effect.Effect<void, RollbackFailedError> =>
-    cache.commit(request).pipe(
-      Effect.asVoid,
-      Effect.mapError(
-        (error) =>
-          new RollbackFailedError({
-            operation,
-            key: `${request.kind}/${request.id}`,
+        if (same)
+          return {
+            _tag: "DryRun",
+            key,
             s3Key,
-            cause: error,
-            rollbackCause: error,
-          }),
-      ),
-      Effect.tapError(() => Metric.increment(CacheMetrics.reconcileNeeded)),
-    )
-
-  /** Leaves the intent for resolution when S3's state is unknown. */
-  const unsettled = (
-    operation: "write" | "delete",
-    key: string,
-    s3Key: string,
-    cause: DocumentStore.StoreError,
-    headCause: DocumentStore.StoreError,
-  ) =>
-    Effect.zipRight(
-      Effect.zipRight(countRollback("failed"), Metric.increment(CacheMetrics.reconcileNeeded)),
-      Effect.fail(new RollbackFailedError({ operation, key, s3Key, cause, rollbackCause: headCause })),
-    )
-
-  const conditionsOf = (previous: Option.Option<CacheEntry.Entry>): DocumentStore.PutConditions =>
-    Option.match(previous, {
-      onNone: () => ({ ifNoneMatch: "*" as const }),
-      onSome: (entry) =>
-        entry._tag === "Tombstone"
-          ? { ifNoneMatch: "*" as const }
-          : // An entry of the earlier protocol may not know its ETag: the intent alone guards that write.
-            entry.etag !== undefined
-            ? { ifMatch: entry.etag }
-            : {},
-    })
-
-  /** After a failed S3 call whose object is not ours: clear our intent, report RolledBack (or re-raise). */
-  const settle = (
-    failure: Cause.Cause<DocumentStore.StoreError>,
-    key: string,
-    s3Key: string,
-    kind: string,
-    id: string,
-    writer: string,
-    version: number | undefined,
-    operation: "write" | "delete",
-  ) =>
-    Effect.gen(function* () {
-      const error = Option.getOrUndefined(failureOf(failure))
-      const cause = error ?? interrupted(operation === "write" ? "PutObject" : "DeleteObject", s3Key)
-      const rollback = yield* clear(operation, kind, id, writer, s3Key, cause)
-      if (error === undefined) return yield* Effect.failCause(failure as Cause.Cause<never>)
-      return { _tag: "RolledBack", key, s3Key, cause: error, rollback, ...(version !== undefined ? { version } : {}) }
-    })
-
-  const dryRunWrite = (document: Document.AnyDocument, key: string, s3Key: string) =>
-    Effect.gen(function* () {
-      const actions: Array<string> = []
-      if (settings.cacheEnabled) {
-        const current = yield* cache.get(document.kind, document.id, { includeExpired: true })
-        const cached = Option.flatMap(current, (e) =>
-          e._tag === "Cached" ? Option.some(e) : Option.none<CacheEntry.CachedDocument>(),
-        )
-        if (Option.isSome(cached)) {
-          const stored = cached.value.summary.version
-          const same =
-            stored === document.version &&
-            cached.value.document !== undefined &&
-            Document.sameContent(cached.value.document, document)
-          if (
-            stored > document.version ||
-            (stored === document.version && !same && cached.value.document !== undefined)
-          ) {
-            return yield* new DocumentCache.StaleWriteError({
-              key,
-              attemptedVersion: document.version,
-              storedVersion: stored,
-              reason: stored > document.version ? "OlderVersion" : "SameVersionDifferentContent",
-            })
-          }
-          if (same)
-            return {
-              _tag: "DryRun",
-              key,
-              s3Key,
-              version: document.version,
-              actions: ["nothing: unchanged"],
-            } as WriteResult
-        }
-        actions.push(
-          `record intent on cache ${key} for version ${document.version} (committed: ${Option.match(cached, { onNone: () => "nothing", onSome: (c) => `version ${c.summary.version}` })})`,
-        )
+            version: document.version,
+            actions: ["nothing: unchanged"],
+          } as WriteResult
       }
-      actions.push(`put s3 ${s3Key} version ${document.version}`)
-      if (settings.cacheEnabled) {
-        actions.push(`commit cache ${key} version ${document.version}; on S3 failure: clear the intent only`)
-      }
-      return { _tag: "DryRun", key, s3Key, version: document.version, actions } as WriteResult
-    })
+      actions.push(
+        `record intent on cache ${key} for version ${document.version} (committed: ${Option.match(cached, { onNone: () => "nothing", onSome: (c) => `version ${c.summary.version}` })})`,
+      )
+    }
+    actions.push(`put s3 ${s3Key} version ${document.version}`)
+    if (deps.settings.cacheEnabled) {
+      actions.push(`commit cache ${key} version ${document.version}; on S3 failure: clear the intent only`)
+    }
+    return { _tag: "DryRun", key, s3Key, version: document.version, actions } as WriteResult
+  })
 
-  return { prepare, bounded, acquire, clear, commit, unsettled, conditionsOf, settle, dryRunWrite }
-}
+/** A step with its {@link Deps} bound. */
+type Over<F> = F extends (deps: Deps, ...args: infer A) => infer R ? (...args: A) => R : never
+
+/** The steps over `deps` (each a module-level function above, its deps bound once here). */
+export const make = (
+  deps: Deps,
+): {
+  readonly prepare: Over<typeof prepare>
+  readonly bounded: typeof bounded
+  readonly acquire: Over<typeof acquire>
+  readonly clear: Over<typeof clear>
+  readonly commit: Over<typeof commit>
+  readonly unsettled: typeof unsettled
+  readonly conditionsOf: typeof conditionsOf
+  readonly settle: Over<typeof settle>
+  readonly dryRunWrite: Over<typeof dryRunWrite>
+} => ({
+  prepare: (operation, key, request, leaseExpiresAt, previous) =>
+    prepare(deps, operation, key, request, leaseExpiresAt, previous),
+  bounded,
+  acquire: (operation, key, request) => acquire(deps, operation, key, request),
+  clear: (operation, kind, id, writer, s3Key, cause) => clear(deps, operation, kind, id, writer, s3Key, cause),
+  commit: (operation, request, s3Key) => commit(deps, operation, request, s3Key),
+  unsettled,
+  conditionsOf,
+  settle: (failure, key, s3Key, kind, id, writer, version, operation) =>
+    settle(deps, failure, key, s3Key, kind, id, writer, version, operation),
+  dryRunWrite: (document, key, s3Key) => dryRunWrite(deps, document, key, s3Key),
+})
 
 export const interrupted = (operation: string, key: string) =>
   new DocumentStore.StoreError({ reason: "Unknown", operation, key, cause: "interrupted" })

@@ -204,7 +204,7 @@ export const log = <A, E, R>(
   fields: Record<string, unknown> & { stats: Stats },
   self: Effect.Effect<A, E, R>,
   describe?: (a: A) => OperationLog.Fields,
-  level: "info" | "debug" = "info",
+  level: "info" | "debug" | ((a: A) => "info" | "debug") = "info",
 ): Effect.Effect<A, E, R> => {
   const { stats, ...rest } = fields
   const line = () => ({ ...rest, ...stats })
