@@ -33,7 +33,9 @@ export const of = (error: unknown): number => {
         : ExitCode.Failure
   }
   if (error instanceof Backfill.BackfillError) {
-    return error.reason === "ListingFailed" ? ExitCode.Failure : ExitCode.BadInput
+    return error.reason === "ListingFailed" || error.reason === "CheckpointFailed"
+      ? ExitCode.Failure
+      : ExitCode.BadInput
   }
   if (error instanceof Inventory.InventoryError) {
     return error.reason === "BadLocation" ? ExitCode.BadInput : ExitCode.Failure

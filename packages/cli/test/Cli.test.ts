@@ -326,6 +326,34 @@ describe("docket binary", () => {
     expect(await queryCount(env)).toBe(total)
   }, 180_000)
 
+  it("backfill whose checkpoint file cannot be written stops with exit 1 and says which file", async () => {
+    const iso = await Testing.isolated("cli-backfill-checkpoint")
+    const s3 = new S3Client({ ...iso.clientConfig.s3 })
+    await Promise.all(
+      [1, 2, 3].map((n) =>
+        s3.send(
+          new PutObjectCommand({
+            Bucket: iso.bucket,
+            Key: `changes/${change(n).id}.json`,
+            Body: JSON.stringify(change(n)),
+          }),
+        ),
+      ),
+    )
+    s3.destroy()
+    // A regular file where the checkpoint's directory would be: creating the directory fails.
+    const blocker = join(work, "not-a-directory")
+    writeFileSync(blocker, "")
+    const file = join(blocker, "checkpoint.json")
+    const run = await docket(["backfill", "--checkpoint", file, "--format", "json"], iso.environment)
+    expect(run.code).toBe(1)
+    const { error } = JSON.parse(run.stdout) as { error: { tag: string; message: string } }
+    expect(error.tag).toBe("BackfillError")
+    expect(error.message).toMatch(/^Saving the checkpoint \(resume after changes\/CHG-T-0000\d\.json\) failed/)
+    expect(error.message).toContain(`cannot write the checkpoint file ${file}`)
+    expect(run.stderr).not.toMatch(/defect|RuntimeException|at .*\.js:\d+/i)
+  }, 120_000)
+
   it("reconcile finds missing, stale and orphaned entries (exit 3) and --fix repairs them (exit 0)", async () => {
     const iso = await Testing.isolated("cli-reconcile")
     const env = iso.environment

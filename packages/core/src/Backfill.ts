@@ -34,6 +34,7 @@
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Stream from "effect/Stream"
 import * as DocketConfig from "./DocketConfig.js"
 import * as DocumentCache from "./DocumentCache.js"
@@ -58,7 +59,7 @@ export interface Summary extends Progress {
   readonly failures: ReadonlyArray<Failure>
 }
 
-/** The backfill could not run at all: bad filters, or the listing itself failed. */
+/** The backfill could not run at all (bad filters, the listing failed) or could not save its checkpoint. */
 export const BackfillError = Step.BackfillError
 export type BackfillError = Step.BackfillError
 /** One of `count` deterministic parts of a listing. */
@@ -136,9 +137,11 @@ export const run = (
         { concurrency: run.concurrency, unordered: true },
       ),
       Stream.runDrain,
-      Effect.mapError((cause) => listingFailed(options, cause)),
-      Effect.ensuring(Run.finish(run)),
+      Effect.mapError((cause) => (cause instanceof Step.BackfillError ? cause : listingFailed(options, cause))),
+      Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : Run.finishAfterFailure(run))),
     )
+    // Outside a finalizer, so that a checkpoint that cannot be saved fails the run.
+    yield* Run.finish(run)
     const now = yield* Clock.currentTimeMillis
     return { ...Run.snapshot(run, now), dryRun, completed: true, failures: run.failures }
   }).pipe(Effect.withSpan("Backfill.run"))

@@ -59,6 +59,7 @@ export type {
   QueryTarget,
   ScanOptions,
   Service,
+  Snapshot,
 } from "./internal/cacheTypes.js"
 
 /** The DocumentCache service tag. */

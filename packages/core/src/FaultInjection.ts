@@ -192,6 +192,7 @@ export const cache = (service: DocumentCache.Service, options: Options): Documen
     restore: (kind, id, previous, condition) =>
       run("restore", `${kind}/${id}`, service.restore(kind, id, previous, condition)),
     inspect: (kind, id) => run("inspect", `${kind}/${id}`, service.inspect(kind, id)),
+    snapshot: (kind, id) => run("snapshot", `${kind}/${id}`, service.snapshot(kind, id)),
     intend: (request) => run("intend", `${request.kind}/${request.id}`, service.intend(request)),
     commit: (request) => run("commit", `${request.kind}/${request.id}`, service.commit(request)),
     clearIntent: (kind, id, writer) => run("clearIntent", `${kind}/${id}`, service.clearIntent(kind, id, writer)),

@@ -13,8 +13,11 @@
  *   a slower worker that read S3 before the delete cannot resurrect it;
  * - the condition fails: the cache already holds a newer state; the record is
  *   stale (counted, not an error);
- * - the record has no usable sequencer (absent or not hex): the version rule
- *   for puts and an unconditional tombstone ("re-read S3").
+ * - the record has no usable sequencer (absent or not hex), "re-read S3": keep
+ *   the sequencer stored, on condition that it did not move meanwhile.
+ *
+ * The cache read the write decides on (`DocumentCache.snapshot`) runs alongside
+ * the S3 read; without a usable sequencer it runs first, since it is the guard.
  *
  * Because every record re-reads S3 and a write only lands when no newer
  * sequencer is stored, any order, duplication or delay of a key's records ends

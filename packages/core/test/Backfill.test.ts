@@ -126,6 +126,45 @@ describe("Backfill", () => {
       expect(kind.message).toContain("memo")
     }).pipe(Effect.provide(Docket.layerMemory())),
   )
+
+  it.effect("a checkpoint that cannot be saved fails the run with CheckpointFailed, not a defect", () =>
+    Effect.gen(function* () {
+      const store = yield* DocumentStore.DocumentStore
+      const documents = fc.sample(
+        fc.uniqueArray(Arbitraries.document({ customers, minTime, maxTime, maxTextLength: 5 }), {
+          minLength: 10,
+          maxLength: 10,
+          selector: (d) => `${d.kind}/${d.id}`,
+        }),
+        { numRuns: 1, seed: 11 },
+      )[0]!
+      yield* Effect.forEach(documents, (d) => store.put(d))
+      const keys = Chunk.toReadonlyArray(yield* Stream.runCollect(store.list())).map((info) => info.key)
+      const diskFull = new Error("ENOSPC: no space left on device")
+      // Only the final checkpoint (the run's end, once a finalizer) is saved: it fails.
+      const atEnd = yield* Effect.flip(Backfill.run({ concurrency: 3, onCheckpoint: () => Effect.fail(diskFull) }))
+      expect([atEnd._tag, atEnd.reason, String(atEnd.cause)]).toEqual([
+        "BackfillError",
+        "CheckpointFailed",
+        String(diskFull),
+      ])
+      expect(atEnd.message).toContain("ENOSPC")
+      expect(atEnd.message).toContain(keys.at(-1))
+      // Saved on every move: the first save fails, and the run stops there.
+      const saved: Array<string> = []
+      const midway = yield* Effect.flip(
+        Backfill.run({
+          concurrency: 1,
+          batchSize: 1,
+          checkpointEveryMs: 0,
+          onCheckpoint: (key) => (saved.length === 3 ? Effect.fail(diskFull) : Effect.sync(() => saved.push(key))),
+        }),
+      )
+      expect(midway.reason).toBe("CheckpointFailed")
+      expect(saved).toEqual(keys.slice(0, 3))
+      expect(midway.message).toContain(keys[3])
+    }).pipe(Effect.provide(Docket.layerMemory())),
+  )
 })
 
 /** An object Backfill cannot use: not JSON, JSON of no known shape, or a document whose id differs from its key's. */

@@ -443,6 +443,93 @@ export const contract = (name: string, fresh: Fresh) =>
       ),
     )
 
+    it.effect(
+      "a write given a stale snapshot is decided again on what is there: it never lands over a newer state",
+      () =>
+        runLive(
+          Effect.gen(function* () {
+            const cache = yield* DocumentCache
+            const v1 = change("snap", 1, ["acme", "globex"], "2026-06-20T10:00:00Z")
+            const v2 = change("snap", 2, ["acme", "globex"], "2026-06-21T10:00:00Z")
+            const v3 = change("snap", 3, ["initech"], "2026-06-22T10:00:00Z")
+            const range = { from: "2026-06-01T00:00:00Z", to: "2026-07-01T00:00:00Z" }
+            const customer = (code: string) => all({ target: { _tag: "Customer", customer: code }, ...range })
+            const sequencerOf = (snapshot: { readonly entry: Option.Option<{ readonly sequencer?: string }> }) =>
+              Option.map(snapshot.entry, (e) => e.sequencer)
+            const before = (sequencer: string) => ({ _tag: "SequencerBefore", sequencer }) as const
+
+            const none = yield* cache.snapshot("change", "CHG-snap")
+            expect([none.kind, none.id, none.entry, none.intent]).toStrictEqual([
+              "change",
+              "CHG-snap",
+              Option.none(),
+              Option.none(),
+            ])
+            expect((yield* put(v1, { condition: before("0A"), sequencer: "0A", seen: none }))._tag).toBe("Written")
+            const old = yield* cache.snapshot("change", "CHG-snap")
+            expect(sequencerOf(old)).toStrictEqual(Option.some("A".padStart(32, "0")))
+            // The snapshot goes stale: a newer sequencer lands after it.
+            expect((yield* put(v2, { condition: before("0C"), sequencer: "0C" }))._tag).toBe("Written")
+            expect(yield* Effect.flip(put(v3, { condition: before("0B"), sequencer: "0B", seen: old }))).toMatchObject({
+              _tag: "ConditionFailedError",
+              key: "change/CHG-snap",
+            })
+            // A decision not to write is as of the snapshot, as a put's own read is as of that read.
+            expect((yield* put(v1, { seen: old }))._tag).toBe("Unchanged")
+            // A stale snapshot that would pass is decided again: the previous entry and the customers are v2's.
+            const written = yield* put(v3, { condition: before("0D"), sequencer: "0D", seen: old })
+            expect(written._tag === "Written" && Option.map(written.previous, (e) => e.sequencer)).toStrictEqual(
+              Option.some("C".padStart(32, "0")),
+            )
+            expect(ids(yield* customer("globex"))).toStrictEqual([])
+            expect(ids(yield* customer("initech"))).toStrictEqual(["CHG-snap"])
+            const fresh = yield* cache.snapshot("change", "CHG-snap")
+            expect((yield* put(v3, { seen: fresh }))._tag).toBe("Unchanged")
+            // Tombstones alike: a stale snapshot never lets an older sequencer win; a fresh one is the read.
+            expect(
+              yield* Effect.flip(
+                cache.tombstone("change", "CHG-snap", {
+                  ttlSeconds: 60,
+                  sequencer: "0B",
+                  condition: before("0B"),
+                  seen: old,
+                }),
+              ),
+            ).toMatchObject({ _tag: "ConditionFailedError" })
+            const gone = yield* cache.tombstone("change", "CHG-snap", {
+              ttlSeconds: 60,
+              sequencer: "0E",
+              condition: before("0E"),
+              seen: fresh,
+            })
+            expect(gone._tag === "Deleted" && gone.previous.sequencer).toBe("D".padStart(32, "0"))
+            expect(yield* customer("initech")).toStrictEqual([])
+            const tomb = yield* cache.snapshot("change", "CHG-snap")
+            expect(Option.map(tomb.entry, (e) => [e._tag, e.sequencer])).toStrictEqual(
+              Option.some(["Tombstone", "E".padStart(32, "0")]),
+            )
+            // A snapshot of another document is no guess about this one.
+            const other = change("snap-other", 1, ["acme"], "2026-06-20T10:00:00Z")
+            expect((yield* put(other, { seen: fresh }))._tag).toBe("Written")
+            expect(ids(yield* customer("acme"))).toStrictEqual(["CHG-snap-other"])
+            // An intent is in the snapshot, and a write given it is refused as without it.
+            const next = { ...other, version: 2 }
+            yield* cache.intend({
+              kind: "change",
+              id: other.id,
+              writer: "w-snap",
+              s3Key: s3Key(other),
+              leaseExpiresAt: Date.now() + 60_000,
+              change: { _tag: "Put", document: next, etag: '"e2"' },
+            })
+            const held = yield* cache.snapshot("change", other.id)
+            expect(Option.map(held.intent, (i) => i.writer)).toStrictEqual(Option.some("w-snap"))
+            expect(Option.map(held.entry, (e) => e._tag)).toStrictEqual(Option.some("Cached"))
+            expect(yield* Effect.flip(put(next, { seen: held }))).toMatchObject({ _tag: "ConditionFailedError" })
+          }),
+        ),
+    )
+
     it.effect("dry-run mutations report what they would do and change nothing", () =>
       run(
         Effect.gen(function* () {

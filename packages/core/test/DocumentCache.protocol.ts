@@ -246,6 +246,66 @@ export const protocolContract = (name: string, fresh: Fresh) =>
         ),
     )
 
+    it.effect(
+      "an intent is recorded as what it is about (a delete as a delete, a put with its version and ETag); a change that is neither is refused and changes nothing",
+      () =>
+        run(
+          Effect.gen(function* () {
+            const cache = yield* DocumentCache
+            const v1 = change("p6", 1, ["acme"], "2026-06-20T10:00:00Z")
+            yield* cache.intend(putIntent(v1, "w1"))
+            yield* commitPut(v1, "w1")
+            const intentOf = (id: string) =>
+              Effect.map(cache.inspect("change", id), (s) => Option.getOrUndefined(s.intent))
+            // A delete intent reads back as a delete: no version, no ETag.
+            expect((yield* cache.intend({ ...putIntent(v1, "w2"), change: { _tag: "Delete" } }))._tag).toBe("Recorded")
+            expect(yield* intentOf(v1.id)).toStrictEqual({
+              writer: "w2",
+              operation: "delete",
+              s3Key: s3Key(v1),
+              leaseExpiresAt: lease,
+            })
+            yield* cache.clearIntent("change", v1.id, "w2")
+            const v2 = { ...v1, version: 2 }
+            expect((yield* cache.intend(putIntent(v2, "w3")))._tag).toBe("Recorded")
+            expect(yield* intentOf(v1.id)).toStrictEqual({
+              writer: "w3",
+              operation: "put",
+              version: 2,
+              etag: etagOf(v2),
+              s3Key: s3Key(v1),
+              leaseExpiresAt: lease,
+            })
+            yield* cache.clearIntent("change", v1.id, "w3")
+            // Neither a put nor a delete: refused (never taken for a delete), nothing recorded.
+            for (const bad of [{}, { _tag: "" }, { _tag: "delete" }]) {
+              const refused = yield* Effect.flip(cache.intend({ ...putIntent(v1, "w4"), change: bad as never }))
+              expect(refused).toMatchObject({ _tag: "CacheError", reason: "Invalid", operation: "intend" })
+              expect(yield* intentOf(v1.id)).toBeUndefined()
+            }
+            // A commit of such a change is refused too: the intent stays, the committed v1 too.
+            yield* cache.intend({ ...putIntent(v1, "w5"), change: { _tag: "Delete" } })
+            for (const bad of [{ ttlSeconds: 600 }, { _tag: "", ttlSeconds: 600 }]) {
+              const refused = yield* Effect.flip(
+                cache.commit({
+                  kind: "change",
+                  id: v1.id,
+                  writer: "w5",
+                  previous: Option.none(),
+                  change: bad as never,
+                }),
+              )
+              expect(refused).toMatchObject({ _tag: "CacheError", reason: "Invalid", operation: "commit" })
+              expect((yield* intentOf(v1.id))?.writer).toBe("w5")
+              const entry = yield* cache.get("change", v1.id)
+              expect(Option.map(entry, (e) => (e._tag === "Cached" ? e.summary.version : e._tag))).toStrictEqual(
+                Option.some(1),
+              )
+            }
+          }),
+        ),
+    )
+
     it.effect("the intents index lists exactly the intents whose lease expired, never committed ones", () =>
       run(
         Effect.gen(function* () {

@@ -80,7 +80,7 @@ const readCheckpoint = (file: string, config: DocketConfig.Settings, filters: st
     return checkpoint.startAfter
   })
 
-/** Saves the checkpoint (not in a dry run). */
+/** Saves the checkpoint (not in a dry run); a file that cannot be written stops the run. */
 const writeCheckpoint =
   (fs: FileSystem.FileSystem, file: string, config: DocketConfig.Settings, filters: string) => (key: string) =>
     Effect.gen(function* () {
@@ -95,7 +95,17 @@ const writeCheckpoint =
         updatedAt: new Date().toISOString(),
       }
       yield* fs.writeFileString(file, `${JSON.stringify(content, null, 2)}\n`)
-    }).pipe(Effect.orDie)
+    }).pipe(
+      // Backfill stops with a CheckpointFailed error (exit 1) that carries this message.
+      Effect.mapError(
+        (error) =>
+          new CliError({
+            reason: "Failure",
+            message: `cannot write the checkpoint file ${file} (${error.message}); choose another with --checkpoint`,
+            cause: error,
+          }),
+      ),
+    )
 
 /** Backfill's progress in the shared renderer: objects processed of the listing's total, once known. */
 const reportProgress = (progress: Progress.Progress) => (p: Backfill.Progress) =>

@@ -34,8 +34,12 @@ export interface Options {
   readonly startAfter?: string
   /** Decide what would be written and write nothing. Defaults to `DOCKET_DRY_RUN`. */
   readonly dryRun?: boolean
-  /** Called whenever the checkpoint advances (at most every `checkpointEveryMs`) and once at the end. */
-  readonly onCheckpoint?: (key: string) => Effect.Effect<void>
+  /**
+   * Called whenever the checkpoint advances (at most every `checkpointEveryMs`) and once at the end.
+   * A failure (the checkpoint file cannot be written) stops the run with a `CheckpointFailed`
+   * {@link Step.BackfillError}: a run that cannot record where it is cannot be resumed.
+   */
+  readonly onCheckpoint?: (key: string) => Effect.Effect<void, unknown>
   /** Called with the counters at most every `progressEveryMs`, and once at the end. */
   readonly onProgress?: (progress: Progress) => Effect.Effect<void>
   readonly progressEveryMs?: number
@@ -143,8 +147,18 @@ export const snapshot = (run: Run, now: number): Progress => {
   }
 }
 
+/** Why the checkpoint after `key` could not be saved. */
+const checkpointFailed = (key: string, cause: unknown) => {
+  const text = (cause as { message?: unknown })?.message
+  return new Step.BackfillError({
+    reason: "CheckpointFailed",
+    detail: `Saving the checkpoint (resume after ${key}) failed: ${typeof text === "string" ? text : String(cause)}`,
+    cause,
+  })
+}
+
 /** Hands the checkpoint to `onCheckpoint` when it moved: at most every `checkpointEveryMs`, or now when `force`. */
-export const flushCheckpoint = (run: Run, force: boolean): Effect.Effect<void> => {
+export const flushCheckpoint = (run: Run, force: boolean): Effect.Effect<void, Step.BackfillError> => {
   const onCheckpoint = run.options.onCheckpoint
   if (onCheckpoint === undefined) return Effect.void
   return Effect.flatMap(Clock.currentTimeMillis, (now) => {
@@ -153,7 +167,7 @@ export const flushCheckpoint = (run: Run, force: boolean): Effect.Effect<void> =
     if (current === undefined || current === last.key) return Effect.void
     if (!force && now - last.at < (run.options.checkpointEveryMs ?? 1000)) return Effect.void
     run.lastCheckpoint = { at: now, key: current }
-    return onCheckpoint(current)
+    return Effect.mapError(onCheckpoint(current), (cause) => checkpointFailed(current, cause))
   })
 }
 
@@ -171,8 +185,20 @@ export const reportProgress = (run: Run, force: boolean): Effect.Effect<void> =>
 const reportBoth = (run: Run, force: boolean) =>
   Effect.zipRight(flushCheckpoint(run, force), reportProgress(run, force))
 
-/** The end of a run, interrupted or not: the last checkpoint and progress, whatever their interval. */
-export const finish = (run: Run): Effect.Effect<void> => reportBoth(run, true)
+/** The end of a run: the last checkpoint and progress, whatever their interval. */
+export const finish = (run: Run): Effect.Effect<void, Step.BackfillError> => reportBoth(run, true)
+
+/**
+ * The end of a run that failed or was interrupted (a finalizer, which cannot fail): the
+ * last checkpoint and progress, a checkpoint that cannot be saved logged (the run's own
+ * error, or its interruption, is what it ends with).
+ */
+export const finishAfterFailure = (run: Run): Effect.Effect<void> =>
+  Effect.catchAll(finish(run), (error) =>
+    Effect.logError("backfill.checkpoint").pipe(
+      Effect.annotateLogs({ operation: "backfill.checkpoint", outcome: error.reason, error: error.message }),
+    ),
+  )
 
 const logFailure = (key: string, failure: Step.Failure) =>
   Effect.logWarning("backfill.document").pipe(
@@ -180,7 +206,12 @@ const logFailure = (key: string, failure: Step.Failure) =>
   )
 
 /** Counts one processed key and moves the watermark; a failure is kept (up to `maxFailuresReported`) and logged. */
-export const recordOutcome = (run: Run, index: number, key: string, outcome: Step.Outcome): Effect.Effect<void> => {
+export const recordOutcome = (
+  run: Run,
+  index: number,
+  key: string,
+  outcome: Step.Outcome,
+): Effect.Effect<void, Step.BackfillError> => {
   const { counters } = run
   counters.processed += 1
   if (outcome === "written") {
@@ -214,7 +245,7 @@ export type Indexed = Step.Listed & { readonly index: number }
 export const recordSettled = (
   run: Run,
   steps: ReadonlyArray<Step.Step<Indexed>>,
-): Effect.Effect<ReadonlyArray<Step.Step<Indexed>>> =>
+): Effect.Effect<ReadonlyArray<Step.Step<Indexed>>, Step.BackfillError> =>
   Effect.suspend(() => {
     const settled = steps.filter((s) => s._tag === "Done")
     for (const s of settled) {

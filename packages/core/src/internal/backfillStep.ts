@@ -15,7 +15,7 @@ import * as S3Key from "../S3Key.js"
 import * as Bulk from "./bulk.js"
 
 export class BackfillError extends Data.TaggedError("BackfillError")<{
-  readonly reason: "BadRange" | "BadFilter" | "ListingFailed"
+  readonly reason: "BadRange" | "BadFilter" | "ListingFailed" | "CheckpointFailed"
   readonly detail: string
   readonly cause?: unknown
 }> {

@@ -46,6 +46,14 @@ export interface PutOptions extends CacheEntry.Provenance {
    * the write is decided on the item it returns, exactly as after a read.
    */
   readonly likelyAbsent?: boolean
+  /**
+   * What the caller read of this document just before ({@link Service.snapshot}):
+   * the write decides its first attempt on it instead of reading the item again.
+   * A snapshot is only a guess, checked atomically: when the item changed since
+   * (or the snapshot is of another document), the write is decided on what is
+   * there now, exactly as without it.
+   */
+  readonly seen?: Snapshot
 }
 
 /** What a put did. */
@@ -135,6 +143,21 @@ export type CommitOutcome = { readonly _tag: "Committed" } | { readonly _tag: "A
 export interface Inspection {
   readonly entry: Option.Option<CacheEntry.Entry>
   readonly intent: Option.Option<Intent>
+}
+
+/**
+ * A consistent read of a document item as a write of it reads it first: the
+ * committed entry (expired ones and tombstones included), the intent, and the
+ * item itself as the backend read it (`seen`, for the backend only). Passed to
+ * {@link Service.put} or {@link Service.tombstone} as `seen`, it replaces their
+ * own first read, so a caller can take it concurrently with other work (event
+ * sync reads S3 meanwhile) and still pay one read per write.
+ */
+export interface Snapshot extends Inspection {
+  readonly kind: string
+  readonly id: string
+  /** The backend's own record of what it read (its write's guard); opaque to callers. */
+  readonly seen: unknown
 }
 
 /** An intent found by {@link Service.intents}. */
@@ -231,7 +254,12 @@ export interface Service {
   readonly tombstone: (
     kind: string,
     id: string,
-    options: CacheEntry.Provenance & { readonly ttlSeconds: number; readonly condition?: Condition },
+    options: CacheEntry.Provenance & {
+      readonly ttlSeconds: number
+      readonly condition?: Condition
+      /** As {@link PutOptions.seen}: the item read just before, a guess checked atomically. */
+      readonly seen?: Snapshot
+    },
   ) => Effect.Effect<DeleteOutcome, CacheError | ConditionFailedError>
   /**
    * Puts back exactly `previous` (or nothing) if `condition` holds: the rollback
@@ -246,6 +274,13 @@ export interface Service {
   ) => Effect.Effect<void, CacheError | ConditionFailedError>
   /** The committed entry (expired included) and the intent of a document, in one consistent read. */
   readonly inspect: (kind: string, id: string) => Effect.Effect<Inspection, CacheError>
+  /**
+   * The same consistent read as {@link Service.inspect}, kept for a write that
+   * follows: pass it as `seen` to {@link Service.put} or {@link Service.tombstone}
+   * and that write does not read the item again (one read per write, taken when
+   * the caller chooses). Event sync takes it concurrently with the S3 read.
+   */
+  readonly snapshot: (kind: string, id: string) => Effect.Effect<Snapshot, CacheError>
   /**
    * Records an intent (one conditional write that also returns the prior state).
    * A put intent obeys the version rule (an older version, or the same version

@@ -26,6 +26,7 @@ import type {
   PendingIntent,
   PutOutcome,
   Service,
+  Snapshot,
 } from "./cacheTypes.js"
 import { mergeSorted } from "./merge.js"
 import * as QueryPlan from "./query.js"
@@ -46,6 +47,19 @@ interface Item {
   readonly intent: Intent | undefined
 }
 
+/**
+ * What a memory snapshot keeps: the item object it read (`undefined`: none). Every change
+ * replaces that object, so "the object is still there" is the memory layer's revision
+ * guard, as `rev` is the DynamoDB backend's.
+ */
+class Seen {
+  constructor(
+    readonly kind: string,
+    readonly id: string,
+    readonly item: Item | undefined,
+  ) {}
+}
+
 /** The memory cache's state and settings, built once in `make`; every step below reads it. */
 interface Memory {
   readonly registry: DocumentKinds["Type"]
@@ -62,9 +76,24 @@ type Step<K extends keyof Service> = Service[K] extends (...args: infer A) => in
 
 const pk = (kind: string, id: string) => Table.documentPk(kind, id)
 
-const slot = (m: Memory, kind: string, id: string): Write.Slot => {
-  const item = m.items.get(pk(kind, id))
-  return { committed: Option.fromNullable(item?.committed), intent: Option.fromNullable(item?.intent) }
+const slotOf = (item: Item | undefined): Write.Slot => ({
+  committed: Option.fromNullable(item?.committed),
+  intent: Option.fromNullable(item?.intent),
+})
+const slot = (m: Memory, kind: string, id: string): Write.Slot => slotOf(m.items.get(pk(kind, id)))
+
+/**
+ * What a write decides on first: the snapshot's item when the caller passed one of this
+ * document (`seen`), else the item now. `moved`: the item changed since the snapshot, so a
+ * write decided on it is decided again on the item now; a decision not to write stands as
+ * of the snapshot (the DynamoDB backend's behaviour: its guard is checked only by a write).
+ */
+const basisOf = (m: Memory, kind: string, id: string, snapshot: Snapshot | undefined) => {
+  const seen =
+    snapshot?.seen instanceof Seen && snapshot.seen.kind === kind && snapshot.seen.id === id ? snapshot.seen : undefined
+  return seen === undefined
+    ? { slot: slot(m, kind, id), moved: false }
+    : { slot: slotOf(seen.item), moved: m.items.get(pk(kind, id)) !== seen.item }
 }
 const stored = (m: Memory, kind: string, id: string) => slot(m, kind, id).committed
 const storedEntry = (m: Memory, kind: string, id: string) => Option.map(stored(m, kind, id), (s) => s.entry)
@@ -131,15 +160,22 @@ const put: Step<"put"> = (m, document, putOptions) => {
         return yield* new CacheError({ reason: "Invalid", operation: "put", key, cause: "unregistered kind" })
       }
       const hash = Write.contentHash(document)
-      const current = slot(m, document.kind, document.id)
-      const decision = Write.decidePut(document, hash, putOptions, current.committed)
-      if (decision._tag === "Fail") return yield* decision.error
-      if (decision._tag === "Unchanged") return { _tag: "Unchanged", current: decision.current } as PutOutcome
-      const held = Write.checkNoIntent(key, "put", current.intent)
-      if (held !== undefined) return yield* held
-      const next = cachedEntry(m, document, putOptions)
-      yield* mutate(m, () => setCommitted(m, document.kind, document.id, next))
-      return { _tag: "Written", previous: Option.map(current.committed, (p) => p.entry) } as PutOutcome
+      let basis = basisOf(m, document.kind, document.id, putOptions.seen)
+      for (;;) {
+        const current = basis.slot
+        const decision = Write.decidePut(document, hash, putOptions, current.committed)
+        if (decision._tag === "Fail") return yield* decision.error
+        if (decision._tag === "Unchanged") return { _tag: "Unchanged", current: decision.current } as PutOutcome
+        const held = Write.checkNoIntent(key, "put", current.intent)
+        if (held !== undefined) return yield* held
+        if (basis.moved) {
+          basis = { slot: slot(m, document.kind, document.id), moved: false }
+          continue
+        }
+        const next = cachedEntry(m, document, putOptions)
+        yield* mutate(m, () => setCommitted(m, document.kind, document.id, next))
+        return { _tag: "Written", previous: Option.map(current.committed, (p) => p.entry) } as PutOutcome
+      }
     }),
     (outcome) => ({ outcome: outcome._tag }),
   )
@@ -152,18 +188,29 @@ const remove = (
   id: string,
   condition: Condition | undefined,
   replacement: (now: number) => Write.Stored | undefined,
+  snapshot?: Snapshot,
 ): Effect.Effect<DeleteOutcome, ConditionFailedError> =>
   log(
     m,
     `cache.${operation}`,
     Write.keyOf(kind, id),
     Effect.gen(function* () {
-      const current = slot(m, kind, id)
+      let basis = basisOf(m, kind, id, snapshot)
+      let current = basis.slot
+      for (;;) {
+        const failed =
+          Write.checkCondition(
+            Write.keyOf(kind, id),
+            operation,
+            Option.map(current.committed, (s) => s.entry),
+            condition,
+          ) ?? Write.checkNoIntent(Write.keyOf(kind, id), operation, current.intent)
+        if (failed !== undefined) return yield* failed
+        if (!basis.moved) break
+        basis = { slot: slot(m, kind, id), moved: false }
+        current = basis.slot
+      }
       const previous = Option.map(current.committed, (s) => s.entry)
-      const failed =
-        Write.checkCondition(Write.keyOf(kind, id), operation, previous, condition) ??
-        Write.checkNoIntent(Write.keyOf(kind, id), operation, current.intent)
-      if (failed !== undefined) return yield* failed
       const now = yield* Clock.currentTimeMillis
       const next = replacement(now)
       yield* mutate(m, () => setCommitted(m, kind, id, next))
@@ -228,6 +275,24 @@ const inspect: Step<"inspect"> = (m, kind, id) =>
     Effect.sync(() => {
       const current = slot(m, kind, id)
       return { entry: Option.map(current.committed, (s) => s.entry), intent: current.intent }
+    }),
+  )
+
+const snapshot: Step<"snapshot"> = (m, kind, id) =>
+  log(
+    m,
+    "cache.snapshot",
+    Write.keyOf(kind, id),
+    Effect.sync(() => {
+      const item = m.items.get(pk(kind, id))
+      const read = slotOf(item)
+      return {
+        kind,
+        id,
+        entry: Option.map(read.committed, (s) => s.entry),
+        intent: read.intent,
+        seen: new Seen(kind, id, item),
+      }
     }),
   )
 
@@ -368,13 +433,20 @@ const scanAll: Step<"scan"> = (m, scanOptions) =>
   })
 
 const tombstone: Step<"tombstone"> = (m, kind, id, tombstoneOptions) =>
-  remove(m, "tombstone", kind, id, tombstoneOptions.condition, (now) =>
-    tombstoneOf(
-      kind,
-      id,
-      Math.floor(now / 1000) + Math.max(1, Math.round(tombstoneOptions.ttlSeconds)),
-      tombstoneOptions,
-    ),
+  remove(
+    m,
+    "tombstone",
+    kind,
+    id,
+    tombstoneOptions.condition,
+    (now) =>
+      tombstoneOf(
+        kind,
+        id,
+        Math.floor(now / 1000) + Math.max(1, Math.round(tombstoneOptions.ttlSeconds)),
+        tombstoneOptions,
+      ),
+    tombstoneOptions.seen,
   )
 
 const query: Step<"query"> = (m, query) =>
@@ -416,6 +488,7 @@ export const make = (options: Options = {}): Effect.Effect<Service, never, Docum
       tombstone: (kind, id, tombstoneOptions) => tombstone(m, kind, id, tombstoneOptions),
       restore: (kind, id, previous, condition) => restore(m, kind, id, previous, condition),
       inspect: (kind, id) => inspect(m, kind, id),
+      snapshot: (kind, id) => snapshot(m, kind, id),
       intend: (request) => intend(m, request),
       commit: (request) => commit(m, request),
       clearIntent: (kind, id, writer) => clearIntent(m, kind, id, writer),

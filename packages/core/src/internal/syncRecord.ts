@@ -157,27 +157,22 @@ interface Guard {
 
 /**
  * The guard of a write. With the record's sequencer: "nothing newer is stored".
- * Without one ("re-read S3"): keep the sequencer already stored, on condition
- * that it did not move meanwhile, so a no-sequencer record never lets an older
- * read win later.
+ * Without one ("re-read S3"): keep the sequencer already stored (`snapshot`, the
+ * cache read taken BEFORE the S3 read), on condition that it did not move
+ * meanwhile, so a no-sequencer record never lets an older read win later.
  */
-export const guardOf = (step: Step): Effect.Effect<Guard, EventSyncError> =>
+export const guardOf = (step: Step, snapshot: Option.Option<DocumentCache.Snapshot>): Guard =>
   Option.match(step.record.sequencer, {
-    onSome: (sequencer) =>
-      Effect.succeed({ sequencer, condition: { _tag: "SequencerBefore", sequencer } as DocumentCache.Condition }),
-    onNone: () =>
-      step.cache.get(step.kind, step.id, { includeExpired: true }).pipe(
-        Effect.mapError((e) => failure(step.record, "CacheFailed", e)),
-        Effect.map((entry): Guard => {
-          const stored = Option.getOrUndefined(entry)?.sequencer
-          // Nothing sequenced stored yet: still only if no sequenced record lands meanwhile
-          // (every normalised sequencer is at or after "0"), or a record in flight while a
-          // newer event completes would overwrite that event's state with what it read.
-          return stored === undefined
-            ? { condition: { _tag: "SequencerBefore", sequencer: "0" } }
-            : { sequencer: stored, condition: { _tag: "SequencerBefore", sequencer: successor(stored) } }
-        }),
-      ),
+    onSome: (sequencer): Guard => ({ sequencer, condition: { _tag: "SequencerBefore", sequencer } }),
+    onNone: (): Guard => {
+      const stored = Option.getOrUndefined(Option.flatMap(snapshot, (s) => s.entry))?.sequencer
+      // Nothing sequenced stored yet: still only if no sequenced record lands meanwhile
+      // (every normalised sequencer is at or after "0"), or a record in flight while a
+      // newer event completes would overwrite that event's state with what it read.
+      return stored === undefined
+        ? { condition: { _tag: "SequencerBefore", sequencer: "0" } }
+        : { sequencer: stored, condition: { _tag: "SequencerBefore", sequencer: successor(stored) } }
+    },
   })
 
 /**
@@ -219,6 +214,7 @@ const putCurrent = (
   step: Step,
   current: DocumentStore.StoredDocument,
   guard: Guard,
+  snapshot: Option.Option<DocumentCache.Snapshot>,
 ): Effect.Effect<Outcome, EventSyncError> => {
   const { kind, id } = step
   const { document, etag } = current
@@ -238,6 +234,7 @@ const putCurrent = (
       etag,
       ...(guard.sequencer !== undefined ? { sequencer: guard.sequencer } : {}),
       ...(guard.condition !== undefined ? { condition: guard.condition } : {}),
+      ...(Option.isSome(snapshot) ? { seen: snapshot.value } : {}),
     })
     .pipe(
       Effect.map(
@@ -260,7 +257,11 @@ const putCurrent = (
 }
 
 /** Replaces the entry by a tombstone under the guard: S3 has no object for the key. */
-const tombstoneAbsent = (step: Step, guard: Guard): Effect.Effect<Outcome, EventSyncError> => {
+const tombstoneAbsent = (
+  step: Step,
+  guard: Guard,
+  snapshot: Option.Option<DocumentCache.Snapshot>,
+): Effect.Effect<Outcome, EventSyncError> => {
   const { kind, id } = step
   if (step.settings.dryRun) return Effect.succeed({ _tag: "DryRun", kind, id, action: "tombstone" })
   return step.cache
@@ -268,6 +269,7 @@ const tombstoneAbsent = (step: Step, guard: Guard): Effect.Effect<Outcome, Event
       ttlSeconds: step.ttlSeconds,
       ...(guard.sequencer !== undefined ? { sequencer: guard.sequencer } : {}),
       ...(guard.condition !== undefined ? { condition: guard.condition } : {}),
+      ...(Option.isSome(snapshot) ? { seen: snapshot.value } : {}),
     })
     .pipe(
       Effect.as<Outcome>({ _tag: "Tombstoned", kind, id }),
@@ -281,19 +283,40 @@ const tombstoneAbsent = (step: Step, guard: Guard): Effect.Effect<Outcome, Event
     )
 }
 
+/** The cache read of the key, kept for the write (`seen`): the put or tombstone reads nothing more. */
+const snapshotOf = (step: Step): Effect.Effect<Option.Option<DocumentCache.Snapshot>, EventSyncError> =>
+  step.cache.snapshot(step.kind, step.id).pipe(
+    Effect.mapError((e) => failure(step.record, "CacheFailed", e)),
+    Effect.map(Option.some),
+  )
+
+/** S3's current state of the key. */
+const readS3 = (step: Step): Effect.Effect<Option.Option<DocumentStore.StoredDocument>, EventSyncError> =>
+  step.store
+    .getKey(step.record.key)
+    .pipe(Effect.mapError((e) => failure(step.record, e._tag === "StoreError" ? "StoreFailed" : "InvalidDocument", e)))
+
 /**
- * Converges the key's cache entry to S3's current state: the guard is read
- * before S3, so that any write in between makes ours fail.
+ * Converges the key's cache entry to S3's current state: one cache read (a
+ * snapshot the write decides on, checked atomically), one S3 read, one guarded
+ * write. With the record's sequencer the guard needs nothing from the cache, so
+ * the two reads run at once (the write's own compare-and-set covers any change
+ * after the snapshot). Without one the guard is what the cache stores, so it is
+ * read BEFORE S3: any write in between makes ours fail.
  */
 export const converge = (step: Step): Effect.Effect<Outcome, EventSyncError> =>
   Effect.gen(function* () {
-    const guard = yield* guardOf(step)
-    const current = yield* step.store
-      .getKey(step.record.key)
-      .pipe(
-        Effect.mapError((e) => failure(step.record, e._tag === "StoreError" ? "StoreFailed" : "InvalidDocument", e)),
-      )
-    return yield* Option.isSome(current) ? putCurrent(step, current.value, guard) : tombstoneAbsent(step, guard)
+    const sequenced = Option.isSome(step.record.sequencer)
+    const [snapshot, current] = !sequenced
+      ? [yield* snapshotOf(step), yield* readS3(step)]
+      : step.settings.dryRun
+        ? // A dry run writes nothing, so it needs no snapshot.
+          [Option.none<DocumentCache.Snapshot>(), yield* readS3(step)]
+        : yield* Effect.all([snapshotOf(step), readS3(step)], { concurrency: 2 })
+    const guard = guardOf(step, snapshot)
+    return yield* Option.isSome(current)
+      ? putCurrent(step, current.value, guard, snapshot)
+      : tombstoneAbsent(step, guard, snapshot)
   })
 
 /**

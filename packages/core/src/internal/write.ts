@@ -139,9 +139,6 @@ export const decideCommit = (
   }
 }
 
-/** Whether an intent's lease has run out at `nowMillis`. */
-export const isExpiredIntent = (intent: Intent, nowMillis: number): boolean => intent.leaseExpiresAt <= nowMillis
-
 /** What a put must do. */
 export type Decision =
   | { readonly _tag: "Write" }
@@ -267,9 +264,35 @@ const badSequencer = (
       })
 }
 
-/** Rejects malformed sequencers with a typed {@link CacheError} (reason `Invalid`) before a backend sees them. */
+/**
+ * A protocol change that is neither a put nor a delete (the types forbid it; a caller
+ * outside them, or a bug, can still send one): refused, never taken for a delete.
+ */
+const badChange = (operation: string, key: string, change: { readonly _tag: unknown }): CacheError | undefined =>
+  change._tag === "Put" || change._tag === "Delete"
+    ? undefined
+    : new CacheError({
+        reason: "Invalid",
+        operation,
+        key,
+        cause: `a ${operation} change is a Put or a Delete, not ${JSON.stringify(change._tag)}`,
+      })
+
+/**
+ * Rejects malformed requests with a typed {@link CacheError} (reason `Invalid`) before a
+ * backend sees them: sequencers that are not S3's, and protocol changes that are neither
+ * `Put` nor `Delete` (both backends would otherwise take any other tag for a delete).
+ */
 export const validated = (service: Service): Service => ({
   ...service,
+  intend: (request) => {
+    const error = badChange("intend", keyOf(request.kind, request.id), request.change)
+    return error === undefined ? service.intend(request) : Effect.fail(error)
+  },
+  commit: (request) => {
+    const error = badChange("commit", keyOf(request.kind, request.id), request.change)
+    return error === undefined ? service.commit(request) : Effect.fail(error)
+  },
   put: (document, options) => {
     const error = badSequencer("put", keyOf(document.kind, document.id), options.sequencer, options.condition)
     return error === undefined ? service.put(document, options) : Effect.fail(error)

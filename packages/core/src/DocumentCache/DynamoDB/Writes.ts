@@ -1,7 +1,8 @@
 /**
  * The reads, non-protocol writes and transaction builder of the DynamoDB
  * backend, each a named module-level function over the {@link Backend}:
- * `getItem`, `partition` and `customerSksOf` read; `put` decides each attempt in
+ * `getItem`, `partition` and `customerSksOf` read, `snapshot` reads for the write
+ * that follows (its `seen`); `put` decides each attempt in
  * `putAttempt` (and re-indexes an unchanged entry in `reindexUnchanged`);
  * delete, tombstone and restore are `replaceAll` with the items they leave.
  * `make` binds them to one backend, once.
@@ -24,6 +25,7 @@ import {
   type PutOptions,
   type PutOutcome,
   type Service,
+  type Snapshot,
 } from "../../DocumentCache.js"
 import * as Items from "../../Items.js"
 import * as Write from "../../internal/write.js"
@@ -109,6 +111,64 @@ export const customerSksOf = (
         }),
       )
 
+/**
+ * What a snapshot of this backend keeps: the document item as read (the guard of the
+ * write that takes it: `rev` or its absence) and its decoded slot, so that write
+ * neither reads nor decodes it again.
+ */
+class Seen {
+  constructor(
+    readonly kind: string,
+    readonly id: string,
+    readonly item: Option.Option<Items.Item>,
+    readonly slot: Write.Slot,
+  ) {}
+}
+
+/** A snapshot's item, if it is this backend's and of this document (anything else is ignored). */
+const seenOf = (snapshot: Snapshot | undefined, kind: string, id: string): Seen | undefined =>
+  snapshot?.seen instanceof Seen && snapshot.seen.kind === kind && snapshot.seen.id === id ? snapshot.seen : undefined
+
+/** The slot of `item`: the snapshot's, when the attempt decides on the item the snapshot read. */
+const slotOf = (
+  backend: Backend,
+  operation: string,
+  key: string,
+  item: Option.Option<Items.Item>,
+  seen: Seen | undefined,
+): Effect.Effect<Write.Slot, CacheError> =>
+  seen !== undefined && item === seen.item
+    ? Effect.succeed(seen.slot)
+    : Codec.decodeSlot(backend.registry, operation, key, item)
+
+/**
+ * A consistent read of the document item, kept for the write that follows
+ * (`seen` of put and tombstone); the committed entry includes expired ones.
+ */
+export const snapshot = (backend: Backend, kind: string, id: string): Effect.Effect<Snapshot, CacheError> => {
+  const key = Write.keyOf(kind, id)
+  const stats = newStats()
+  return log(
+    "cache.snapshot",
+    { table: backend.table, key, stats },
+    Effect.flatMap(getItem(backend, stats, "snapshot", kind, id), (item) =>
+      Effect.map(
+        Codec.decodeSlot(backend.registry, "snapshot", key, item),
+        (slot): Snapshot => ({
+          kind,
+          id,
+          entry: Option.map(slot.committed, (s) => s.entry),
+          intent: slot.intent,
+          seen: new Seen(kind, id, item, slot),
+        }),
+      ),
+    ),
+    (taken) => ({ outcome: Option.isSome(taken.intent) ? "intent" : Option.isSome(taken.entry) ? "entry" : "Absent" }),
+    // A read: its success line is debug, like cache.get's.
+    "debug",
+  )
+}
+
 /** One put: what every attempt of it reads. */
 interface PutRequest {
   readonly backend: Backend
@@ -118,6 +178,8 @@ interface PutRequest {
   readonly stats: Stats
   readonly next: ReturnType<typeof Codec.documentItems>
   readonly hash: string
+  /** The caller's snapshot of the item (`PutOptions.seen`), when it is of this document. */
+  readonly seen: Seen | undefined
 }
 
 /**
@@ -175,7 +237,7 @@ const putAttempt = (request: PutRequest, seen: Option.Option<Option.Option<Items
     const item = Option.isSome(seen)
       ? seen.value
       : yield* getItem(backend, request.stats, "put", document.kind, document.id)
-    const slot = yield* Codec.decodeSlot(backend.registry, "put", key, item)
+    const slot = yield* slotOf(backend, "put", key, item, request.seen)
     const decision = Write.decidePut(document, request.hash, request.options, slot.committed)
     if (decision._tag === "Fail") return yield* decision.error
     if (decision._tag === "Unchanged") {
@@ -220,19 +282,49 @@ export const put = (backend: Backend, document: Document.AnyDocument, putOptions
           ...(sequencer !== undefined ? { sequencer } : {}),
         }),
         hash: Write.contentHash(document),
+        seen: seenOf(putOptions.seen, document.kind, document.id),
       }
       return Transact.optimistic(
         "put",
         key,
         (seen) => putAttempt(request, seen),
-        skipsRead(request) ? Option.some(Option.none()) : Option.none(),
+        request.seen !== undefined
+          ? Option.some(request.seen.item)
+          : skipsRead(request)
+            ? Option.some(Option.none())
+            : Option.none(),
       )
     }),
     (outcome) => ({ outcome: outcome._tag }),
   )
 }
 
-/** Delete, tombstone and restore: read the whole partition, check the condition, replace. */
+/**
+ * What a delete, tombstone or restore replaces: the whole partition, read; or, from a
+ * snapshot (or the item a conflict returned), the document item and the customer items
+ * its committed entry lists, as a put replaces them.
+ */
+const currentOf = (
+  backend: Backend,
+  stats: Stats,
+  operation: string,
+  kind: string,
+  id: string,
+  seen: Option.Option<Option.Option<Items.Item>>,
+): Effect.Effect<Current, CacheError> =>
+  Option.match(seen, {
+    onNone: () => partition(backend, stats, operation, kind, id),
+    onSome: (item) =>
+      Effect.map(
+        customerSksOf(backend, stats, operation, kind, id, item),
+        (customerSks): Current => ({ document: item, customerSks }),
+      ),
+  })
+
+/**
+ * Delete, tombstone and restore: read the whole partition (or start from `seen`, a
+ * snapshot of the document item), check the condition, replace.
+ */
 const replaceAll = (
   backend: Backend,
   operation: string,
@@ -240,6 +332,7 @@ const replaceAll = (
   id: string,
   condition: Condition | undefined,
   next: (now: number) => Next,
+  seen?: Seen,
 ): Effect.Effect<DeleteOutcome, CacheError | ConditionFailedError> => {
   const { table, dryRun } = backend
   const key = Write.keyOf(kind, id)
@@ -253,30 +346,43 @@ const replaceAll = (
       ...(dryRun ? { dryRun } : {}),
       stats,
     },
-    Transact.optimistic(operation, key, () =>
-      Effect.gen(function* () {
-        const current = yield* partition(backend, stats, operation, kind, id)
-        const slot = yield* Codec.decodeSlot(backend.registry, operation, key, current.document)
-        const previous = Option.map(slot.committed, (s) => s.entry)
-        const failed =
-          Write.checkCondition(key, operation, previous, condition) ?? Write.checkNoIntent(key, operation, slot.intent)
-        if (failed !== undefined) return yield* failed
-        const outcome: DeleteOutcome = Option.match(previous, {
-          onNone: () => ({ _tag: "Absent" }),
-          onSome: (entry) => ({ _tag: "Deleted", previous: entry }),
-        })
-        const target = next(yield* Clock.currentTimeMillis)
-        if (
-          dryRun ||
-          (Option.isNone(current.document) && current.customerSks.length === 0 && target.document === undefined)
-        ) {
+    Transact.optimistic(
+      operation,
+      key,
+      (read) =>
+        Effect.gen(function* () {
+          // Without a snapshot every attempt reads the partition (a conflict's item is not trusted).
+          const current = yield* currentOf(
+            backend,
+            stats,
+            operation,
+            kind,
+            id,
+            seen === undefined ? Option.none() : read,
+          )
+          const slot = yield* slotOf(backend, operation, key, current.document, seen)
+          const previous = Option.map(slot.committed, (s) => s.entry)
+          const failed =
+            Write.checkCondition(key, operation, previous, condition) ??
+            Write.checkNoIntent(key, operation, slot.intent)
+          if (failed !== undefined) return yield* failed
+          const outcome: DeleteOutcome = Option.match(previous, {
+            onNone: () => ({ _tag: "Absent" }),
+            onSome: (entry) => ({ _tag: "Deleted", previous: entry }),
+          })
+          const target = next(yield* Clock.currentTimeMillis)
+          if (
+            dryRun ||
+            (Option.isNone(current.document) && current.customerSks.length === 0 && target.document === undefined)
+          ) {
+            return outcome
+          }
+          yield* Transact.replace(backend)(stats, kind, id, current, target).pipe(
+            Effect.mapError((e) => (e instanceof Conflict ? e : cacheError(operation, key)(e))),
+          )
           return outcome
-        }
-        yield* Transact.replace(backend)(stats, kind, id, current, target).pipe(
-          Effect.mapError((e) => (e instanceof Conflict ? e : cacheError(operation, key)(e))),
-        )
-        return outcome
-      }),
+        }),
+      seen === undefined ? Option.none() : Option.some(seen.item),
     ),
     (outcome) => ({ outcome: outcome._tag }),
   )
@@ -328,12 +434,21 @@ const restoredOf = (backend: Backend, previous: Option.Option<CacheEntry.Entry>)
 
 /** The functions of this module bound to one backend (built once, by the backend's `make`). */
 export const make = (backend: Backend) => {
-  const service: Pick<Service, "get" | "put" | "delete" | "tombstone" | "restore"> = {
+  const service: Pick<Service, "get" | "snapshot" | "put" | "delete" | "tombstone" | "restore"> = {
     get: (kind, id, getOptions) => get(backend, kind, id, getOptions),
+    snapshot: (kind, id) => snapshot(backend, kind, id),
     put: (document, putOptions) => put(backend, document, putOptions),
     delete: (kind, id, deleteOptions) => replaceAll(backend, "delete", kind, id, deleteOptions?.condition, deleted),
     tombstone: (kind, id, tombstoneOptions) =>
-      replaceAll(backend, "tombstone", kind, id, tombstoneOptions.condition, tombstoneOf(kind, id, tombstoneOptions)),
+      replaceAll(
+        backend,
+        "tombstone",
+        kind,
+        id,
+        tombstoneOptions.condition,
+        tombstoneOf(kind, id, tombstoneOptions),
+        seenOf(tombstoneOptions.seen, kind, id),
+      ),
     restore: (kind, id, previous, condition) =>
       Effect.asVoid(replaceAll(backend, "restore", kind, id, condition, restoredOf(backend, previous))),
   }
