@@ -392,7 +392,7 @@ describe("Reconcile paths", () => {
             orphanCheck: "scan",
             fix: false,
           })
-          expect((yield* Reconcile.run()).segments).toBe(4)
+          expect((yield* Reconcile.run()).segments).toBe(Reconcile.defaultSegments)
           const inventory = yield* Reconcile.run({ source: { kind: "inventory", objects: store.list() } })
           expect(inventory).toMatchObject({ source: "inventory", objects: 1, counts: { missing: 1 } })
         }),
