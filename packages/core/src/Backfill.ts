@@ -46,7 +46,7 @@ import * as Step from "./internal/backfillStep.js"
 import * as Bulk from "./internal/bulk.js"
 import * as Watermark from "./internal/watermark.js"
 
-export type { Options, Progress } from "./internal/backfillRun.js"
+export type { CheckpointSinkError, Options, Progress } from "./internal/backfillRun.js"
 
 /** A key that failed, and why (`retryable`: trying again later may succeed). */
 export type Failure = Step.Failure

@@ -4,11 +4,15 @@
  *
  * - `Call`: the plumbing of every call (rate limit, retries, capacity, logs);
  * - `Codec`: documents, entries and intents as items;
- * - `Writes`: reads, the version-rule writes, delete/tombstone/restore, and the
- *   transaction builder (compare-and-set on a revision, chains past 99 actions);
- * - `Protocol`: the write protocol's intent, commit, clear and intents sweep
- *   (three sequential round trips per write; its module comment lists every
- *   attribute and condition, for anyone who wants to reproduce it with the raw SDK);
+ * - `Reads`: the single-document reads (the item, its partition, a snapshot kept
+ *   for the write that follows);
+ * - `Writes`: the version-rule writes, delete/tombstone/restore, over `Transact`
+ *   (the transaction builder: compare-and-set on a revision, chains past 99 actions);
+ * - `Protocol`: the write protocol's intent, commit and clear (three sequential
+ *   round trips per write; its module comment lists every attribute and condition,
+ *   for anyone who wants to reproduce it with the raw SDK), and `Intents`, the
+ *   sweep's read of the sparse IntentIndex;
+ * - `Bulk`: fingerprints (BatchGetItem) and the segmented Scan of reconcile;
  * - `Queries`: the index queries and pages, over `Partitions` (one index
  *   partition read page by page, several merged in order).
  *

@@ -38,8 +38,10 @@ export interface Options {
    * Called whenever the checkpoint advances (at most every `checkpointEveryMs`) and once at the end.
    * A failure (the checkpoint file cannot be written) stops the run with a `CheckpointFailed`
    * {@link Step.BackfillError}: a run that cannot record where it is cannot be resumed.
+   * It may fail with any error that has a message (every `Error`, a platform error);
+   * the `CheckpointFailed` detail quotes it and keeps it as the cause.
    */
-  readonly onCheckpoint?: (key: string) => Effect.Effect<void, unknown>
+  readonly onCheckpoint?: (key: string) => Effect.Effect<void, CheckpointSinkError>
   /** Called with the counters at most every `progressEveryMs`, and once at the end. */
   readonly onProgress?: (progress: Progress) => Effect.Effect<void>
   readonly progressEveryMs?: number
@@ -147,15 +149,18 @@ export const snapshot = (run: Run, now: number): Progress => {
   }
 }
 
+/** What an `onCheckpoint` callback may fail with: anything that says what went wrong. */
+export interface CheckpointSinkError {
+  readonly message: string
+}
+
 /** Why the checkpoint after `key` could not be saved. */
-const checkpointFailed = (key: string, cause: unknown) => {
-  const text = (cause as { message?: unknown })?.message
-  return new Step.BackfillError({
+const checkpointFailed = (key: string, cause: CheckpointSinkError) =>
+  new Step.BackfillError({
     reason: "CheckpointFailed",
-    detail: `Saving the checkpoint (resume after ${key}) failed: ${typeof text === "string" ? text : String(cause)}`,
+    detail: `Saving the checkpoint (resume after ${key}) failed: ${cause.message}`,
     cause,
   })
-}
 
 /** Hands the checkpoint to `onCheckpoint` when it moved: at most every `checkpointEveryMs`, or now when `force`. */
 export const flushCheckpoint = (run: Run, force: boolean): Effect.Effect<void, Step.BackfillError> => {

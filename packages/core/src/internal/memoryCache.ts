@@ -3,7 +3,9 @@
  * the same behaviour as the DynamoDB backend, which one contract suite checks.
  * Each document item is a {@link Write.Slot}: its committed entry and its intent.
  * Each operation is a named module-level step (`get`, `put`, `remove`, `intend`,
- * `commit`, `scan`, ...) over the {@link Memory} record that `make` builds once.
+ * `commit`, ...) over the {@link Memory} record (`memoryState.ts`) that `make` builds
+ * once; the steps over many documents (queries, pages, scan, fingerprints) are in
+ * `memoryQueries.ts`.
  */
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
@@ -16,20 +18,18 @@ import { DocumentKinds } from "../DocumentKind.js"
 import * as OperationLog from "../OperationLog.js"
 import { normalizeSequencer } from "../Sequencer.js"
 import * as Table from "../Table.js"
-import * as Bulk from "./bulk.js"
 import type {
   CommitOutcome,
   Condition,
   DeleteOutcome,
-  Intent,
   IntentOutcome,
   PendingIntent,
   PutOutcome,
   Service,
   Snapshot,
 } from "./cacheTypes.js"
-import { mergeSorted } from "./merge.js"
-import * as QueryPlan from "./query.js"
+import { fingerprints, page, query, scanAll } from "./memoryQueries.js"
+import { type Item, type Memory, pk, type Step, slot, slotOf, storedEntry } from "./memoryState.js"
 import * as Write from "./write.js"
 
 /** Options of the memory layer. */
@@ -40,11 +40,6 @@ export interface Options {
   readonly dryRun?: boolean
   /** Shards of a status index partition, as the DynamoDB backend's option (default `Table.statusShards`). */
   readonly statusShards?: number
-}
-
-interface Item {
-  readonly committed: Write.Stored | undefined
-  readonly intent: Intent | undefined
 }
 
 /**
@@ -60,28 +55,6 @@ class Seen {
   ) {}
 }
 
-/** The memory cache's state and settings, built once in `make`; every step below reads it. */
-interface Memory {
-  readonly registry: DocumentKinds["Type"]
-  readonly retentionDays: number
-  readonly dryRun: boolean
-  readonly statusShards: number
-  readonly items: Map<string, Item>
-}
-
-/** A step of the service: its operation with the {@link Memory} first. */
-type Step<K extends keyof Service> = Service[K] extends (...args: infer A) => infer R
-  ? (m: Memory, ...args: A) => R
-  : never
-
-const pk = (kind: string, id: string) => Table.documentPk(kind, id)
-
-const slotOf = (item: Item | undefined): Write.Slot => ({
-  committed: Option.fromNullable(item?.committed),
-  intent: Option.fromNullable(item?.intent),
-})
-const slot = (m: Memory, kind: string, id: string): Write.Slot => slotOf(m.items.get(pk(kind, id)))
-
 /**
  * What a write decides on first: the snapshot's item when the caller passed one of this
  * document (`seen`), else the item now. `moved`: the item changed since the snapshot, so a
@@ -95,8 +68,6 @@ const basisOf = (m: Memory, kind: string, id: string, snapshot: Snapshot | undef
     ? { slot: slot(m, kind, id), moved: false }
     : { slot: slotOf(seen.item), moved: m.items.get(pk(kind, id)) !== seen.item }
 }
-const stored = (m: Memory, kind: string, id: string) => slot(m, kind, id).committed
-const storedEntry = (m: Memory, kind: string, id: string) => Option.map(stored(m, kind, id), (s) => s.entry)
 const set = (m: Memory, kind: string, id: string, item: Item) =>
   item.committed === undefined && item.intent === undefined
     ? m.items.delete(pk(kind, id))
@@ -379,59 +350,6 @@ const intents: Step<"intents"> = (m, { expiredBefore }) =>
     ),
   )
 
-const matching = (m: Memory, plan: QueryPlan.Plan, now: number): Array<Document.Summary> =>
-  [...m.items.values()].flatMap(({ committed }) =>
-    committed !== undefined &&
-    committed.entry._tag === "Cached" &&
-    !CacheEntry.isExpired(committed.entry.expiresAt, now) &&
-    QueryPlan.matches(plan, committed.entry.summary)
-      ? [committed.entry.summary]
-      : [],
-  )
-
-// A status query reads its partitions the way DynamoDB does: one sorted stream per kind and
-// shard, merged in order (the same merge as the DynamoDB backend).
-const scan = (m: Memory, plan: QueryPlan.Plan, now: number): Stream.Stream<Document.Summary> =>
-  Stream.suspend(() => {
-    const found = matching(m, plan, now)
-    if (plan.target._tag !== "Status") return Stream.fromIterable(found.sort(QueryPlan.compare))
-    const status = plan.target.status
-    const partitions = new Map(
-      plan.kinds.flatMap((kind) =>
-        Table.statusPartitions(kind, status, m.statusShards).map((key) => [key, [] as Array<Document.Summary>]),
-      ),
-    )
-    for (const s of found) partitions.get(Table.statusPkOf(s.kind, s.status, s.id, m.statusShards))?.push(s)
-    return mergeSorted(
-      [...partitions.values()].map((part) => Stream.fromIterable(part.sort(QueryPlan.compare))),
-      QueryPlan.compare,
-    )
-  })
-
-const fingerprints: Step<"fingerprints"> = (m, refs) =>
-  Effect.sync(() =>
-    [...new Map(refs.map((ref) => [pk(ref.kind, ref.id), ref])).values()].flatMap((ref) =>
-      Option.toArray(Option.map(storedEntry(m, ref.kind, ref.id), Bulk.fingerprintOf)),
-    ),
-  )
-
-const scanAll: Step<"scan"> = (m, scanOptions) =>
-  Stream.suspend(() => {
-    const segments = Bulk.segmentCount(scanOptions)
-    const entries = [...m.items.entries()].flatMap(([key, item]) =>
-      item.committed === undefined ? [] : [[key, item.committed] as const],
-    )
-    return Stream.mergeAll(
-      Array.from({ length: segments }, (_, segment) =>
-        Stream.fromIterable(entries).pipe(
-          Stream.filter(([key]) => Bulk.segmentOf(key, segments) === segment),
-          Stream.map(([, s]) => Bulk.fingerprintOf(s.entry)),
-        ),
-      ),
-      { concurrency: "unbounded" },
-    )
-  })
-
 const tombstone: Step<"tombstone"> = (m, kind, id, tombstoneOptions) =>
   remove(
     m,
@@ -448,26 +366,6 @@ const tombstone: Step<"tombstone"> = (m, kind, id, tombstoneOptions) =>
       ),
     tombstoneOptions.seen,
   )
-
-const query: Step<"query"> = (m, query) =>
-  Stream.unwrap(
-    Effect.gen(function* () {
-      const plan = yield* QueryPlan.plan(query, m.registry)
-      return scan(m, plan, yield* Clock.currentTimeMillis)
-    }),
-  )
-
-const page: Step<"page"> = (m, query, pageOptions) =>
-  Effect.gen(function* () {
-    const plan = yield* QueryPlan.plan(query, m.registry)
-    const now = yield* Clock.currentTimeMillis
-    return yield* QueryPlan.page(
-      plan,
-      pageOptions,
-      QueryPlan.collectStream((after) => QueryPlan.strictlyAfter(after)(scan(m, plan, now))),
-      QueryPlan.isComplete(plan.from, m.retentionDays, now),
-    )
-  })
 
 /** Builds the memory cache: its state, and each operation a step above over it. */
 export const make = (options: Options = {}): Effect.Effect<Service, never, DocumentKinds> =>

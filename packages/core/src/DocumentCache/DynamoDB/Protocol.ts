@@ -23,25 +23,22 @@
  *
  * Each operation and each of its steps is a named module-level function over the
  * {@link Protocol} record (`intentUpdate`, `sendIntent`, `intendAttempt`,
- * `commitItems`, `commitAttempt`, `removeIntent`, `deleteEmptyItem`,
- * `intentsOfShard`); `make` builds the record and binds them, once.
+ * `commitItems`, `commitAttempt`, `removeIntent`, `deleteEmptyItem`); `make` builds
+ * the record and binds them, once. The sweep's `intents` read is in `Intents.ts`.
  *
  * @since 0.2.0
  */
 
 import { randomUUID } from "node:crypto"
-import { DeleteItemCommand, QueryCommand, UpdateItemCommand } from "@aws-sdk/client-dynamodb"
-import * as Chunk from "effect/Chunk"
+import { DeleteItemCommand, UpdateItemCommand } from "@aws-sdk/client-dynamodb"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import * as Stream from "effect/Stream"
 import {
   CacheError,
   type CommitOutcome,
   type ConditionFailedError,
   type IntentOutcome,
-  type PendingIntent,
   type Service,
   type StaleWriteError,
 } from "../../DocumentCache.js"
@@ -61,6 +58,7 @@ import {
   type Stats,
 } from "./Call.js"
 import * as Codec from "./Codec.js"
+import * as Intents from "./Intents.js"
 import { Conflict, type Current, type Guard, type Next } from "./Transact.js"
 import type * as Writes from "./Writes.js"
 
@@ -391,44 +389,6 @@ const clearIntent = (p: Protocol, kind: string, id: string, writer: string): Ret
   ).pipe(Effect.asVoid)
 }
 
-/** The intents of one IntentIndex shard (`I#{n}`) whose lease ends before `bound`, page by page. */
-const intentsOfShard = (p: Protocol, stats: Stats, bound: string, n: number) => {
-  const { client, table, call } = p.backend
-  return Stream.paginateChunkEffect(undefined as Items.Item | undefined, (start) =>
-    call(stats, (abortSignal) =>
-      client.send(
-        new QueryCommand({
-          TableName: table,
-          IndexName: Table.index("IntentIndex").name,
-          KeyConditionExpression: "#p = :p AND #s < :bound",
-          ExpressionAttributeNames: { "#p": A.indexPartition, "#s": A.indexSort },
-          ExpressionAttributeValues: { ":p": S(`I#${n}`), ":bound": S(bound) },
-          ReturnConsumedCapacity: "TOTAL",
-          ...(start !== undefined ? { ExclusiveStartKey: start } : {}),
-        }),
-        { abortSignal },
-      ),
-    ).pipe(
-      Effect.mapError(cacheError("intents", `I#${n}`)),
-      Effect.map((out) => {
-        const found = (out.Items ?? []).flatMap((item): Array<PendingIntent> => {
-          const parsed = Items.parseDocumentPk(item[Table.definition.partitionKey]?.S ?? "")
-          const intent = Codec.intentOf(item)
-          return parsed === undefined || Option.isNone(intent) ? [] : [{ ...parsed, intent: intent.value }]
-        })
-        return [Chunk.unsafeFromArray(found), Option.fromNullable(out.LastEvaluatedKey)] as const
-      }),
-    ),
-  )
-}
-
-/** Intents whose lease ended before `expiredBefore`, from every IntentIndex shard. */
-const intents = (p: Protocol, expiredBefore: number): ReturnType<Service["intents"]> => {
-  const stats: Stats = newStats()
-  const bound = Codec.intentSortKey(expiredBefore, "", "").slice(0, 15)
-  return Stream.concatAll(Chunk.makeBy(Table.intentShards, (n) => intentsOfShard(p, stats, bound, n)))
-}
-
 /** The protocol operations of the backend, over its reads and transaction builder. */
 export const make = (
   backend: Backend,
@@ -440,7 +400,7 @@ export const make = (
     intend: (request) => intend(p, request),
     commit: (request) => commit(p, request),
     clearIntent: (kind, id, writer) => clearIntent(p, kind, id, writer),
-    intents: ({ expiredBefore }) => intents(p, expiredBefore),
+    intents: ({ expiredBefore }) => Intents.intents(backend, expiredBefore),
   }
 }
 

@@ -1,20 +1,16 @@
 /**
- * The reads, non-protocol writes and transaction builder of the DynamoDB
- * backend, each a named module-level function over the {@link Backend}:
- * `getItem`, `partition` and `customerSksOf` read, `snapshot` reads for the write
- * that follows (its `seen`); `put` decides each attempt in
- * `putAttempt` (and re-indexes an unchanged entry in `reindexUnchanged`);
- * delete, tombstone and restore are `replaceAll` with the items they leave.
- * `make` binds them to one backend, once.
+ * The non-protocol writes and transaction builder of the DynamoDB backend, each a
+ * named module-level function over the {@link Backend}, over the reads of
+ * `Reads.ts` (`getItem`, `partition`, `customerSksOf`, `snapshot`); `put` decides
+ * each attempt in `putAttempt` (and re-indexes an unchanged entry in
+ * `reindexUnchanged`); delete, tombstone and restore are `replaceAll` with the items
+ * they leave. `make` binds them to one backend, once.
  *
  * @since 0.2.0
  */
-import { GetItemCommand, QueryCommand } from "@aws-sdk/client-dynamodb"
-import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import * as Stream from "effect/Stream"
 import * as CacheEntry from "../../CacheEntry.js"
 import type * as Document from "../../Document.js"
 import {
@@ -25,149 +21,15 @@ import {
   type PutOptions,
   type PutOutcome,
   type Service,
-  type Snapshot,
 } from "../../DocumentCache.js"
 import * as Items from "../../Items.js"
 import * as Write from "../../internal/write.js"
 import { normalizeSequencer } from "../../Sequencer.js"
-import * as Table from "../../Table.js"
-import { type Backend, cacheError, docKey, log, newStats, S, type Stats } from "./Call.js"
+import { type Backend, cacheError, log, newStats, type Stats } from "./Call.js"
 import * as Codec from "./Codec.js"
+import { customerSksOf, getItem, partition, type Seen, seenOf, slotOf, snapshot } from "./Reads.js"
 import * as Transact from "./Transact.js"
 import { Conflict, type Current, type Next } from "./Transact.js"
-
-/** The document item of `kind`/`id`, read consistently. */
-export const getItem = (backend: Backend, stats: Stats, operation: string, kind: string, id: string) =>
-  backend
-    .call(stats, (abortSignal) =>
-      backend.client.send(
-        new GetItemCommand({
-          TableName: backend.table,
-          Key: docKey(kind, id),
-          ConsistentRead: true,
-          ReturnConsumedCapacity: "TOTAL",
-        }),
-        { abortSignal },
-      ),
-    )
-    .pipe(
-      Effect.map((out) => Option.fromNullable(out.Item)),
-      Effect.mapError(cacheError(operation, Write.keyOf(kind, id))),
-    )
-
-/** Every item of a document's partition (document item and customer items). */
-export const partition = (backend: Backend, stats: Stats, operation: string, kind: string, id: string) =>
-  Stream.paginateChunkEffect(undefined as Items.Item | undefined, (start) =>
-    backend
-      .call(stats, (abortSignal) =>
-        backend.client.send(
-          new QueryCommand({
-            TableName: backend.table,
-            KeyConditionExpression: "#pk = :pk",
-            ExpressionAttributeNames: { "#pk": Table.definition.partitionKey },
-            ExpressionAttributeValues: { ":pk": S(Items.documentPk(kind, id)) },
-            ConsistentRead: true,
-            ReturnConsumedCapacity: "TOTAL",
-            ...(start !== undefined ? { ExclusiveStartKey: start } : {}),
-          }),
-          { abortSignal },
-        ),
-      )
-      .pipe(
-        Effect.map(
-          (out) => [Chunk.unsafeFromArray(out.Items ?? []), Option.fromNullable(out.LastEvaluatedKey)] as const,
-        ),
-      ),
-  ).pipe(
-    Stream.runCollect,
-    Effect.map((chunk): Current => {
-      const items = Chunk.toArray(chunk)
-      return {
-        document: Option.fromNullable(items.find((item) => item.sk?.S === Items.documentSk)),
-        customerSks: items.flatMap((item) => (item.sk?.S?.startsWith("CUST#") ? [item.sk.S] : [])),
-      }
-    }),
-    Effect.mapError(cacheError(operation, Write.keyOf(kind, id))),
-  )
-
-/**
- * The customer sort keys a document's items have: from its committed entry,
- * or from the partition when a chain was interrupted (`pending`).
- */
-export const customerSksOf = (
-  backend: Backend,
-  stats: Stats,
-  operation: string,
-  kind: string,
-  id: string,
-  item: Option.Option<Items.Item>,
-): Effect.Effect<ReadonlyArray<string>, CacheError> =>
-  Option.isSome(item) && item.value.pending?.BOOL === true
-    ? Effect.map(partition(backend, stats, operation, kind, id), (p) => p.customerSks)
-    : Effect.succeed(
-        Option.match(item, {
-          onNone: () => [] as Array<string>,
-          onSome: (i) => (i.customers?.L ?? []).flatMap((c) => (c.S !== undefined ? [Items.customerSk(c.S)] : [])),
-        }),
-      )
-
-/**
- * What a snapshot of this backend keeps: the document item as read (the guard of the
- * write that takes it: `rev` or its absence) and its decoded slot, so that write
- * neither reads nor decodes it again.
- */
-class Seen {
-  constructor(
-    readonly kind: string,
-    readonly id: string,
-    readonly item: Option.Option<Items.Item>,
-    readonly slot: Write.Slot,
-  ) {}
-}
-
-/** A snapshot's item, if it is this backend's and of this document (anything else is ignored). */
-const seenOf = (snapshot: Snapshot | undefined, kind: string, id: string): Seen | undefined =>
-  snapshot?.seen instanceof Seen && snapshot.seen.kind === kind && snapshot.seen.id === id ? snapshot.seen : undefined
-
-/** The slot of `item`: the snapshot's, when the attempt decides on the item the snapshot read. */
-const slotOf = (
-  backend: Backend,
-  operation: string,
-  key: string,
-  item: Option.Option<Items.Item>,
-  seen: Seen | undefined,
-): Effect.Effect<Write.Slot, CacheError> =>
-  seen !== undefined && item === seen.item
-    ? Effect.succeed(seen.slot)
-    : Codec.decodeSlot(backend.registry, operation, key, item)
-
-/**
- * A consistent read of the document item, kept for the write that follows
- * (`seen` of put and tombstone); the committed entry includes expired ones.
- */
-export const snapshot = (backend: Backend, kind: string, id: string): Effect.Effect<Snapshot, CacheError> => {
-  const key = Write.keyOf(kind, id)
-  const stats = newStats()
-  return log(
-    "cache.snapshot",
-    { table: backend.table, key, stats },
-    Effect.flatMap(getItem(backend, stats, "snapshot", kind, id), (item) =>
-      Effect.map(
-        Codec.decodeSlot(backend.registry, "snapshot", key, item),
-        (slot): Snapshot => ({
-          kind,
-          id,
-          entry: Option.map(slot.committed, (s) => s.entry),
-          intent: slot.intent,
-          seen: new Seen(kind, id, item, slot),
-        }),
-      ),
-    ),
-    (taken) => ({ outcome: Option.isSome(taken.intent) ? "intent" : Option.isSome(taken.entry) ? "entry" : "Absent" }),
-    // A read: its success line is debug, like cache.get's.
-    "debug",
-  )
-}
 
 /** One put: what every attempt of it reads. */
 interface PutRequest {
