@@ -82,7 +82,7 @@ describe("backfill and reconcile request budgets (counted by a proxy)", () => {
         expect(clean.s3.byOperation).toStrictEqual({ ListObjectsV2: Math.ceil(N / 1000) })
         expect(Object.keys(clean.dynamodb.byOperation)).toStrictEqual(["Scan"])
         expect(clean.dynamodb.total).toBeLessThanOrEqual(N / 25)
-        // The default segment count: each of its segments (about 33 items here) is one Scan page.
+        // The default segment count: each of its segments (about 260 items here) is one Scan page.
         const byDefault = yield* counted(Reconcile.run())
         expect(byDefault.result).toMatchObject({ compared: N, segments: Reconcile.defaultSegments, bodiesRead: 0 })
         expect(byDefault.dynamodb.byOperation).toStrictEqual({ Scan: Reconcile.defaultSegments })
