@@ -8,7 +8,7 @@
  * table and bucket, after a warm-up round that is not counted; the request
  * counts of one Docket round are taken by a counting proxy in front of both
  * emulators. Two raw floors are measured in the same rounds as context (not
- * targeted): the listing pipelined with raw BatchGetItems (100 keys, 4 at
+ * targeted): the listing pipelined with raw BatchGetItems (100 keys, 16 at
  * once as Docket's, Docket's projection), which is all an unchanged re-run
  * must do, and a raw Scan with Docket's projection, filter and default segment
  * count (`Reconcile.defaultSegments`), which a reconcile must wait for
@@ -71,7 +71,7 @@ const projection = {
   ExpressionAttributeNames: Object.fromEntries(projected.map((a, i) => [`#a${i}`, a])),
 }
 
-/** The re-run's floor: each listing page's keys fetched in BatchGetItems of 100, 4 at once (Backfill's compareConcurrency), while the next page lists. */
+/** The re-run's floor: each listing page's keys fetched in BatchGetItems of 100, 16 at once (Backfill's compareConcurrency), while the next page lists. */
 const rawListAndBatchGet = async (iso: Harness.Isolated): Promise<number> => {
   const s3 = new S3Client({ ...iso.clientConfig.s3, maxAttempts: 3 })
   const dynamodb = new DynamoDBClient({ ...iso.clientConfig.dynamodb, maxAttempts: 3 })
@@ -98,7 +98,7 @@ const rawListAndBatchGet = async (iso: Harness.Isolated): Promise<number> => {
         }),
       )
       for (let i = 0; i < keys.length; i += 100) {
-        while (inFlight.size >= 4) await Promise.race(inFlight)
+        while (inFlight.size >= 16) await Promise.race(inFlight)
         const call = batchGet(keys.slice(i, i + 100))
         inFlight.add(call)
         void call.finally(() => inFlight.delete(call))
