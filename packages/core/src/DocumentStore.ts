@@ -123,13 +123,6 @@ export const withinDeadline = <A, E, R>(
             })
       })
 
-/** The conditions without their {@link Deadline}: what reaches the server (a request delivered late ignores it). */
-export const withoutDeadline = <C extends Deadline>(conditions: C | undefined): Omit<C, "deadline"> | undefined => {
-  if (conditions?.deadline === undefined) return conditions
-  const { deadline: _, ...rest } = conditions
-  return rest
-}
-
 /** Whether an error is a failed precondition of a conditional write. */
 export const isPreconditionFailed = (error: unknown): error is StoreError =>
   error instanceof StoreError && error.reason === "PreconditionFailed"

@@ -10,7 +10,6 @@ import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as fc from "effect/FastCheck"
-import * as HashMap from "effect/HashMap"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import * as Metric from "effect/Metric"
@@ -24,15 +23,11 @@ import * as DocumentCache from "../src/DocumentCache.js"
 import * as DocumentKind from "../src/DocumentKind.js"
 import * as DocumentStore from "../src/DocumentStore.js"
 import * as FallbackReader from "../src/FallbackReader.js"
+import { logsOf } from "./support/Logs.js"
 
 const registry = DocumentKind.defaultRegistry
 const base = fc.sample(Arbitraries.announcement({ maxTextLength: 20, ids: ["ANN-sig-1"] }), { numRuns: 1, seed: 5 })[0]!
 const version = (v: number): Document.AnyDocument => ({ ...base, version: v, publishAt: "2099-01-01T00:00:00Z" })
-
-interface Line {
-  readonly level: string
-  readonly fields: Record<string, unknown>
-}
 
 const counters = {
   hits: CacheMetrics.cacheHits,
@@ -85,15 +80,7 @@ const observe = (
 
 /** `observe`, with its log lines captured at debug level. */
 const observed = (...args: Parameters<typeof observe>) =>
-  Effect.gen(function* () {
-    const lines: Array<Line> = []
-    const capture = Logger.make<unknown, void>(({ annotations, logLevel }) => {
-      lines.push({ level: logLevel.label, fields: Object.fromEntries(HashMap.toEntries(annotations)) })
-    })
-    const out = yield* observe(...args).pipe(
-      Effect.provide(Logger.replace(Logger.defaultLogger, capture)),
-      Logger.withMinimumLogLevel(LogLevel.Debug),
-    )
+  Effect.map(logsOf(observe(...args)), ({ value: out, lines }) => {
     const of = (operation: string) => lines.filter((l) => l.fields.operation === operation)
     return { ...out, read: of("fallbackReader.read"), refill: of("fallbackReader.refill") }
   })

@@ -88,6 +88,15 @@ export interface Schedule {
   readonly steps: ReadonlyArray<Step>
 }
 
+/** The conditions without their deadline: what reaches the server (a request delivered late ignores it). */
+const withoutDeadline = <C extends DocumentStore.Deadline>(
+  conditions: C | undefined,
+): Omit<C, "deadline"> | undefined => {
+  if (conditions?.deadline === undefined) return conditions
+  const { deadline: _, ...rest } = conditions
+  return rest
+}
+
 /** The document every writer writes: `alt` changes its title and its customer, so a query can tell versions apart. */
 export const documentOf = (base: Document.AnyDocument, version: number, alt: boolean): Document.AnyDocument => ({
   ...base,
@@ -343,7 +352,7 @@ export const run = (env: Env, base: Document.AnyDocument, schedule: Schedule) =>
               Effect.flatMap(Deferred.await(gate), (land) =>
                 land
                   ? // On the wire already: the server applies it whatever the client's deadline said.
-                    Effect.exit(recording.put(document, DocumentStore.withoutDeadline(conditions))).pipe(
+                    Effect.exit(recording.put(document, withoutDeadline(conditions))).pipe(
                       Effect.tap((exit) => Exit.isSuccess(exit) && Effect.sync(() => obs.held.landedLate++)),
                       Effect.flatMap((exit) => Deferred.complete(answer, exit)),
                     )

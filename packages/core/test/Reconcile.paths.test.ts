@@ -12,12 +12,10 @@ import * as DocumentStore from "@docket/core/DocumentStore"
 import * as Reconcile from "@docket/core/Reconcile"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
-import * as HashMap from "effect/HashMap"
-import * as Logger from "effect/Logger"
-import * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
+import { logsOf } from "./support/Logs.js"
 
 const NOW = Date.parse("2026-12-01T00:00:00Z")
 /** After every test document's retention (its time plus 365 days). */
@@ -85,27 +83,6 @@ const once = (cache: DocumentCache.Service, write: () => Effect.Effect<unknown, 
       ),
   }
 }
-
-const logsOf = <A, E, R>(self: Effect.Effect<A, E, R>) =>
-  Effect.gen(function* () {
-    const lines: Array<{
-      readonly level: string
-      readonly message: unknown
-      readonly fields: Record<string, unknown>
-    }> = []
-    const capture = Logger.make<unknown, void>(({ annotations, logLevel, message }) => {
-      lines.push({
-        level: logLevel.label,
-        message: Array.isArray(message) ? message[0] : message,
-        fields: Object.fromEntries(HashMap.toEntries(annotations)),
-      })
-    })
-    const value = yield* self.pipe(
-      Effect.provide(Logger.replace(Logger.defaultLogger, capture)),
-      Logger.withMinimumLogLevel(LogLevel.Debug),
-    )
-    return { value, lines }
-  })
 
 const run = <A, E>(self: Effect.Effect<A, E, Docket.Services>, settings = {}) =>
   TestClock.setTime(NOW).pipe(Effect.zipRight(self), Effect.provide(Docket.layerMemory(settings)))

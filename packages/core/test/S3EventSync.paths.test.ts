@@ -15,10 +15,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
-import * as HashMap from "effect/HashMap"
 import * as Layer from "effect/Layer"
-import * as Logger from "effect/Logger"
-import * as LogLevel from "effect/LogLevel"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as TestClock from "effect/TestClock"
@@ -30,6 +27,7 @@ import * as DocumentStore from "../src/DocumentStore.js"
 import * as S3EventSync from "../src/S3EventSync.js"
 import * as S3Key from "../src/S3Key.js"
 import * as SyncModel from "./S3EventSyncModel.js"
+import { logsOf } from "./support/Logs.js"
 
 const bucket = "docs"
 const prefix = SyncModel.prefix
@@ -69,28 +67,6 @@ const intentRequest = (
   change: DocumentCache.IntentRequest["change"],
   leaseExpiresAt = NOW + 15_000,
 ): DocumentCache.IntentRequest => ({ kind: doc.kind, id: doc.id, writer, s3Key: key, leaseExpiresAt, change })
-
-/** Runs `self` and returns the log lines it wrote (level and annotations), debug included. */
-const logsOf = <A, E, R>(self: Effect.Effect<A, E, R>) =>
-  Effect.gen(function* () {
-    const lines: Array<{
-      readonly level: string
-      readonly message: unknown
-      readonly fields: Record<string, unknown>
-    }> = []
-    const capture = Logger.make<unknown, void>(({ annotations, logLevel, message }) => {
-      lines.push({
-        level: logLevel.label,
-        message: Array.isArray(message) ? message[0] : message,
-        fields: Object.fromEntries(HashMap.toEntries(annotations)),
-      })
-    })
-    const value = yield* self.pipe(
-      Effect.provide(Logger.replace(Logger.defaultLogger, capture)),
-      Logger.withMinimumLogLevel(LogLevel.Debug),
-    )
-    return { value, lines }
-  })
 
 const exporter = new InMemorySpanExporter()
 const otel = NodeSdk.layer(() => ({
@@ -185,6 +161,35 @@ describe("S3EventSync paths", () => {
       )
       expect(outcomes(retried)).toStrictEqual([{ _tag: "Written", kind: v1.kind, id: v1.id, version: 1 }])
       expect(yield* cachedVersion(cache, v1.kind, v1.id)).toStrictEqual(Option.some(1))
+    }),
+  )
+
+  it.effect("a sequenced record whose S3 read fails ends its concurrent cache snapshot too", () =>
+    Effect.gen(function* () {
+      yield* TestClock.setTime(NOW)
+      const { cache, store, context } = yield* memory()
+      const { key } = yield* store.put(SyncModel.document(0, 1, "doc"))
+      const started = yield* Deferred.make<void>()
+      const ended = yield* Deferred.make<void>()
+      // A snapshot that never answers: only the record's end can stop it.
+      const hanging: DocumentCache.Service = {
+        ...cache,
+        snapshot: () =>
+          Deferred.succeed(started, undefined).pipe(
+            Effect.zipRight(Effect.never),
+            Effect.onInterrupt(() => Deferred.succeed(ended, undefined)),
+          ),
+      }
+      const denied = new DocumentStore.StoreError({ reason: "AccessDenied", operation: "GetObject", key })
+      const failing: DocumentStore.Service = {
+        ...store,
+        getKey: () => Effect.zipRight(Deferred.await(started), Effect.fail(denied)),
+      }
+      const result = yield* S3EventSync.processEvent(SyncModel.notification([{ key, sequencer: "01" }])).pipe(
+        Effect.provide(context({ cache: hanging, store: failing })),
+      )
+      expect(outcomes(result)).toMatchObject([{ _tag: "EventSyncError", reason: "StoreFailed" }])
+      expect(yield* Deferred.isDone(ended)).toBe(true)
     }),
   )
 

@@ -12,6 +12,7 @@ import * as Clock from "effect/Clock"
 import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
@@ -315,7 +316,8 @@ export const converge = (step: Step): Effect.Effect<Outcome, EventSyncError> =>
           [Option.none<DocumentCache.Snapshot>(), yield* readS3(step)]
         : yield* Effect.flatMap(Effect.fork(snapshotOf(step)), (snapshot) =>
             Effect.flatMap(
-              Effect.onInterrupt(readS3(step), () => Fiber.interrupt(snapshot)),
+              // The S3 read failed or was interrupted: the record ends, and so does its snapshot.
+              Effect.onExit(readS3(step), (exit) => (Exit.isSuccess(exit) ? Effect.void : Fiber.interrupt(snapshot))),
               (current) => Effect.map(Fiber.join(snapshot), (taken) => [taken, current] as const),
             ),
           )

@@ -268,14 +268,17 @@ const badSequencer = (
  * A protocol change that is neither a put nor a delete (the types forbid it; a caller
  * outside them, or a bug, can still send one): refused, never taken for a delete.
  */
-const badChange = (operation: string, key: string, change: { readonly _tag: unknown }): CacheError | undefined =>
-  change._tag === "Put" || change._tag === "Delete"
+const badChange = (
+  operation: string,
+  request: { readonly kind: string; readonly id: string; readonly change: { readonly _tag: unknown } },
+): CacheError | undefined =>
+  request.change._tag === "Put" || request.change._tag === "Delete"
     ? undefined
     : new CacheError({
         reason: "Invalid",
         operation,
-        key,
-        cause: `a ${operation} change is a Put or a Delete, not ${JSON.stringify(change._tag)}`,
+        key: keyOf(request.kind, request.id),
+        cause: `a ${operation} change is a Put or a Delete, not ${JSON.stringify(request.change._tag)}`,
       })
 
 /**
@@ -286,11 +289,11 @@ const badChange = (operation: string, key: string, change: { readonly _tag: unkn
 export const validated = (service: Service): Service => ({
   ...service,
   intend: (request) => {
-    const error = badChange("intend", keyOf(request.kind, request.id), request.change)
+    const error = badChange("intend", request)
     return error === undefined ? service.intend(request) : Effect.fail(error)
   },
   commit: (request) => {
-    const error = badChange("commit", keyOf(request.kind, request.id), request.change)
+    const error = badChange("commit", request)
     return error === undefined ? service.commit(request) : Effect.fail(error)
   },
   put: (document, options) => {

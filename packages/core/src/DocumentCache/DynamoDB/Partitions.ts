@@ -111,14 +111,13 @@ export const partitionStream = (
   limit: number | undefined,
   first?: readonly [Chunk.Chunk<Document.Summary>, Option.Option<Items.Item>],
 ): Stream.Stream<Document.Summary, CacheError> => {
-  const rest = (start: Items.Item) =>
+  const pages = (start: Items.Item | undefined) =>
     Stream.paginateChunkEffect(start, (s) => queryPage(backend, stats, plan, part, lower, now, limit, s))
-  if (first === undefined) {
-    return Stream.paginateChunkEffect(undefined as Items.Item | undefined, (s) =>
-      queryPage(backend, stats, plan, part, lower, now, limit, s),
-    )
-  }
-  return Stream.concat(Stream.fromChunk(first[0]), Option.match(first[1], { onNone: () => Stream.empty, onSome: rest }))
+  if (first === undefined) return pages(undefined)
+  return Stream.concat(
+    Stream.fromChunk(first[0]),
+    Option.match(first[1], { onNone: () => Stream.empty, onSome: pages }),
+  )
 }
 
 /** The one partition a query reads, when it reads one (no fan-out, no merge). */
@@ -127,13 +126,7 @@ export const singlePartition = (backend: Backend, plan: QueryPlan.Plan, lower: s
     case "Time": {
       const buckets = Items.timeBuckets(lower, plan.to)
       return buckets.length === 1
-        ? {
-            index: "TimeRangeIndex",
-            pkName: "timePk",
-            pkValue: buckets[0] as string,
-            skName: "timeSk",
-            kindFilter: plan.kind,
-          }
+        ? { ...partitionOf("TimeRangeIndex"), pkValue: buckets[0] as string, kindFilter: plan.kind }
         : undefined
     }
     case "Customer":

@@ -117,23 +117,27 @@ const byRev = (revision: string): Guard => ({
   ExpressionAttributeValues: { ":seen": S(revision) },
 })
 
+/** A replace split into a chain of transactions: what every {@link chainHead} reads. */
+interface Chain {
+  readonly table: string
+  readonly documentKey: DocumentKey
+  readonly kind: string
+  readonly id: string
+  readonly current: Current
+  readonly next: Next
+  readonly first: Guard
+  readonly holdItem: boolean
+  /** The revision each transaction of the chain sets, in order. */
+  readonly revs: ReadonlyArray<string>
+}
+
 /**
  * The document item's action heading transaction `i` of a chain: the first
  * marks the item `pending` at its revision (in place when `holdItem`), the
  * last writes its final state, the ones between move the revision on.
  */
-const chainHead = (
-  table: string,
-  documentKey: DocumentKey,
-  kind: string,
-  id: string,
-  current: Current,
-  next: Next,
-  first: Guard,
-  holdItem: boolean,
-  revs: ReadonlyArray<string>,
-  i: number,
-): TransactWriteItem => {
+const chainHead = (chain: Chain, i: number): TransactWriteItem => {
+  const { table, documentKey, kind, id, current, next, first, holdItem, revs } = chain
   const revision = revs[i] as string
   if (i === 0 && holdItem) {
     return {
@@ -193,12 +197,11 @@ const transactionsOf = (
   )
   const documentKey = docKey(kind, id)
   if (revs.length === 1) return [[finalAction(table, documentKey, next, first, revs[0] as string), ...customerActions]]
-  const transactions: Array<Array<TransactWriteItem>> = []
-  for (let i = 0; i < revs.length; i++) {
-    const chunk = customerActions.slice(i * customerActionsPerTransaction, (i + 1) * customerActionsPerTransaction)
-    transactions.push([chainHead(table, documentKey, kind, id, current, next, first, holdItem, revs, i), ...chunk])
-  }
-  return transactions
+  const chain: Chain = { table, documentKey, kind, id, current, next, first, holdItem, revs }
+  return revs.map((_, i) => [
+    chainHead(chain, i),
+    ...customerActions.slice(i * customerActionsPerTransaction, (i + 1) * customerActionsPerTransaction),
+  ])
 }
 
 /** Sends the transactions in order; a failed guard is a {@link Conflict} on the first, the end of the chain later. */
