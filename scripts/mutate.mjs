@@ -88,7 +88,7 @@ export const modules = {
   "rate-limit": { mutate: [`${src}/RateLimit.ts`], tests: [`${test}/RateLimit.test.ts`] },
   backfill: {
     mutate: [`${src}/Backfill.ts`, `${src}/internal/backfillRun.ts`, `${src}/internal/backfillStep.ts`],
-    tests: [`${test}/Backfill.paths.test.ts`, `${test}/Backfill.test.ts`],
+    tests: [`${test}/Backfill.paths.test.ts`, `${test}/Backfill.edges.test.ts`, `${test}/Backfill.test.ts`],
   },
   reconcile: {
     mutate: [`${src}/Reconcile.ts`, `${src}/internal/reconcileSteps.ts`],
