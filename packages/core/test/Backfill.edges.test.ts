@@ -8,13 +8,16 @@
  * (fingerprints per batch, HEADs), the intervals on a clock that does not start at 0,
  * and the log lines. Memory layers, TestClock; behaviour and request counts only.
  */
+
 import * as Backfill from "@docket/core/Backfill"
 import * as Docket from "@docket/core/Docket"
 import * as DocketConfig from "@docket/core/DocketConfig"
 import type * as Document from "@docket/core/Document"
 import * as DocumentCache from "@docket/core/DocumentCache"
 import * as DocumentStore from "@docket/core/DocumentStore"
+import * as NodeSdk from "@effect/opentelemetry/NodeSdk"
 import { describe, expect, it } from "@effect/vitest"
+import { InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
@@ -72,6 +75,12 @@ const recording = (cache: DocumentCache.Service) => {
   }
   return { service, calls }
 }
+
+const exporter = new InMemorySpanExporter()
+const otel = NodeSdk.layer(() => ({
+  resource: { serviceName: "docket-test" },
+  spanProcessor: new SimpleSpanProcessor(exporter),
+}))
 
 const memory = <A, E>(self: Effect.Effect<A, E, Docket.Services>, settings = {}) =>
   Effect.provide(self, Docket.layerMemory(settings))
@@ -543,5 +552,21 @@ describe("Backfill edges: intervals, logs, listing errors", () => {
         expect(nothing.message).toBe("Listing the bucket failed: undefined")
       }),
     ),
+  )
+
+  it.effect("a run is one Backfill.run span, a set of objects one Backfill.processObjects span", () =>
+    memory(
+      Effect.gen(function* () {
+        const { store } = yield* services
+        const { key } = yield* store.put(change("CHG-span", 1))
+        exporter.reset()
+        yield* Backfill.run()
+        yield* Backfill.processObjects([{ key }])
+        // Read while the SDK runs: it empties the exporter when it shuts down.
+        const names = exporter.getFinishedSpans().map((s) => s.name)
+        expect(names).toContain("Backfill.run")
+        expect(names).toContain("Backfill.processObjects")
+      }),
+    ).pipe(Effect.provide(otel)),
   )
 })
