@@ -263,19 +263,23 @@ describe("Backfill edges", () => {
     memory(
       Effect.gen(function* () {
         const { store } = yield* services
+        yield* store.put(change("CHG-null", 1))
         yield* store.put(change("CHG-str", 1))
         yield* store.put(change("CHG-err", 1))
         yield* store.put(change("CHG-tag", 1))
         const failing: DocumentStore.Service = {
           ...store,
           getKey: (key) =>
-            key.includes("CHG-str")
-              ? (Effect.fail("boom") as never)
-              : key.includes("CHG-err")
-                ? (Effect.fail(new Error("plain")) as never)
-                : Effect.fail(new DocumentStore.StoreError({ reason: "Unavailable", operation: "GetObject", key })),
+            key.includes("CHG-null")
+              ? (Effect.fail(null) as never)
+              : key.includes("CHG-str")
+                ? (Effect.fail("boom") as never)
+                : key.includes("CHG-err")
+                  ? (Effect.fail(new Error("plain")) as never)
+                  : Effect.fail(new DocumentStore.StoreError({ reason: "Unavailable", operation: "GetObject", key })),
         }
         const results = yield* Backfill.processObjects([
+          { key: "changes/CHG-null.json" },
           { key: "changes/CHG-str.json" },
           { key: "changes/CHG-err.json" },
           { key: "changes/CHG-tag.json" },
@@ -286,6 +290,7 @@ describe("Backfill edges", () => {
           key: "changes/CHG-tag.json",
         })
         expect(results.map((r) => r.failure)).toStrictEqual([
+          { key: "changes/CHG-null.json", tag: "Error", message: "null", retryable: false },
           { key: "changes/CHG-str.json", tag: "Error", message: "boom", retryable: false },
           { key: "changes/CHG-err.json", tag: "Error", message: "plain", retryable: false },
           {
