@@ -11,6 +11,7 @@ import * as DocumentCache from "@docket/core/DocumentCache"
 import * as DocumentStore from "@docket/core/DocumentStore"
 import * as Reconcile from "@docket/core/Reconcile"
 import { describe, expect, it } from "@effect/vitest"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
@@ -328,13 +329,22 @@ describe("Reconcile paths", () => {
         for (const id of ["CHG-m3", "CHG-m1", "CHG-m2"]) yield* store.put(change(id, 1))
         const orphan = change("CHG-a1", 1)
         yield* cache.put(orphan, { s3Key: "changes/CHG-a1.json" })
-        // The first document's read takes longer: drift is found out of order, and reported sorted.
+        // The first document's read ends after the others' (or after 1,000 yields, should they
+        // not run at once): drift is found out of order, and reported sorted.
+        const othersRead = yield* Deferred.make<void>()
+        let others = 0
         const slow: DocumentStore.Service = {
           ...store,
           getKey: (key) =>
             key.includes("CHG-m1")
-              ? Effect.zipRight(Effect.repeatN(Effect.yieldNow(), 50), store.getKey(key))
-              : store.getKey(key),
+              ? Effect.zipRight(
+                  Effect.raceFirst(Deferred.await(othersRead), Effect.repeatN(Effect.yieldNow(), 1000)),
+                  store.getKey(key),
+                )
+              : Effect.tap(store.getKey(key), () => {
+                  others += 1
+                  return others === 2 ? Deferred.succeed(othersRead, undefined) : Effect.void
+                }),
         }
         const all = yield* Reconcile.run().pipe(Effect.provideService(DocumentStore.DocumentStore, slow))
         expect(all.drift.map((d) => `${d.type} ${d.id}`)).toStrictEqual([
