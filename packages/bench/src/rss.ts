@@ -169,7 +169,7 @@ const main = async (count: number) => {
     // (e.g. "--max-old-space-size=96"), with those flags: finishing under a small cap shows what the run
     // holds, as opposed to garbage V8 has not collected yet because nothing asked it to.
     const variants = [
-      [`--max-old-space-size=${Heap.bulkHeapMB}`],
+      [...Heap.bulkFlags],
       ...(process.env.RSS_DEFAULT_HEAP === "off" ? [] : [[]]),
       ...(process.env.RSS_CHILD_FLAGS ? [process.env.RSS_CHILD_FLAGS.split(" ")] : []),
     ]
