@@ -21,11 +21,11 @@ import * as DocketConfig from "../DocketConfig.js"
 import * as DocumentCache from "../DocumentCache.js"
 import * as DocumentKind from "../DocumentKind.js"
 import * as DocumentStore from "../DocumentStore.js"
-import * as Heal from "../Heal.js"
 import * as OperationLog from "../OperationLog.js"
 import * as Retry from "../Retry.js"
 import type * as S3Event from "../S3Event.js"
 import * as S3Key from "../S3Key.js"
+import * as Heal from "./resolveIntent.js"
 
 /** How event sync behaves. */
 export interface Options {
