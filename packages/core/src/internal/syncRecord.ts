@@ -318,7 +318,13 @@ export const converge = (step: Step): Effect.Effect<Outcome, EventSyncError> =>
             Effect.flatMap(
               // The S3 read failed or was interrupted: the record ends, and so does its snapshot.
               Effect.onExit(readS3(step), (exit) => (Exit.isSuccess(exit) ? Effect.void : Fiber.interrupt(snapshot))),
-              (current) => Effect.map(Fiber.join(snapshot), (taken) => [taken, current] as const),
+              // `await`, not `join`: the snapshot's fiber changes no FiberRef of this one, so there is
+              // nothing to merge back (a join diffs and merges every FiberRef of the child).
+              (current) =>
+                Effect.map(
+                  Effect.flatMap(Fiber.await(snapshot), (exit) => exit),
+                  (taken) => [taken, current] as const,
+                ),
             ),
           )
     const guard = guardOf(step, snapshot)
