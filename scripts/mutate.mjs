@@ -88,11 +88,16 @@ export const modules = {
   "rate-limit": { mutate: [`${src}/RateLimit.ts`], tests: [`${test}/RateLimit.test.ts`] },
   backfill: {
     mutate: [`${src}/Backfill.ts`, `${src}/internal/backfillRun.ts`, `${src}/internal/backfillStep.ts`],
-    tests: [`${test}/Backfill.paths.test.ts`, `${test}/Backfill.test.ts`],
+    tests: [`${test}/Backfill.paths.test.ts`, `${test}/Backfill.edges.test.ts`, `${test}/Backfill.test.ts`],
   },
   reconcile: {
     mutate: [`${src}/Reconcile.ts`, `${src}/internal/reconcileSteps.ts`],
-    tests: [`${test}/Reconcile.paths.test.ts`, `${test}/Reconcile.test.ts`, `${test}/Reconcile.drift.test.ts`],
+    tests: [
+      `${test}/Reconcile.paths.test.ts`,
+      `${test}/Reconcile.edges.test.ts`,
+      `${test}/Reconcile.test.ts`,
+      `${test}/Reconcile.drift.test.ts`,
+    ],
   },
   "key-decoding": { mutate: [`${src}/S3Key.ts`], tests: [`${test}/S3Key.test.ts`, `${test}/S3Event.test.ts`] },
 }
@@ -227,7 +232,10 @@ const survivorRanges = (name) => {
     process.exit(2)
   }
   const survivors = JSON.parse(readFileSync(file, "utf8"))
-  return [...new Set(survivors.map((s) => `${s.file}:${s.line}-${s.line}`))]
+  // A mutant spanning lines (a block, an object literal) is only selected by a range that
+  // holds all of it: each survivor's range runs to its last line (`endLine`; reports written
+  // before it was recorded give the first line only, and miss those mutants).
+  return [...new Set(survivors.map((s) => `${s.file}:${s.line}-${s.endLine ?? s.line}`))]
 }
 const summaryFile = join(reportRoot, "summary.json")
 const summary =
@@ -248,6 +256,7 @@ const count = (report) => {
         survivors.push({
           file,
           line,
+          endLine: m.location.end.line,
           status: m.status,
           mutator: m.mutatorName,
           replacement: m.replacement ?? "",

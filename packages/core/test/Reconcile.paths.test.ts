@@ -11,6 +11,7 @@ import * as DocumentCache from "@docket/core/DocumentCache"
 import * as DocumentStore from "@docket/core/DocumentStore"
 import * as Reconcile from "@docket/core/Reconcile"
 import { describe, expect, it } from "@effect/vitest"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
@@ -328,13 +329,22 @@ describe("Reconcile paths", () => {
         for (const id of ["CHG-m3", "CHG-m1", "CHG-m2"]) yield* store.put(change(id, 1))
         const orphan = change("CHG-a1", 1)
         yield* cache.put(orphan, { s3Key: "changes/CHG-a1.json" })
-        // The first document's read takes longer: drift is found out of order, and reported sorted.
+        // The first document's read ends after the others' (or after 1,000 yields, should they
+        // not run at once): drift is found out of order, and reported sorted.
+        const othersRead = yield* Deferred.make<void>()
+        let others = 0
         const slow: DocumentStore.Service = {
           ...store,
           getKey: (key) =>
             key.includes("CHG-m1")
-              ? Effect.zipRight(Effect.repeatN(Effect.yieldNow(), 50), store.getKey(key))
-              : store.getKey(key),
+              ? Effect.zipRight(
+                  Effect.raceFirst(Deferred.await(othersRead), Effect.repeatN(Effect.yieldNow(), 1000)),
+                  store.getKey(key),
+                )
+              : Effect.tap(store.getKey(key), () => {
+                  others += 1
+                  return others === 2 ? Deferred.succeed(othersRead, undefined) : Effect.void
+                }),
         }
         const all = yield* Reconcile.run().pipe(Effect.provideService(DocumentStore.DocumentStore, slow))
         expect(all.drift.map((d) => `${d.type} ${d.id}`)).toStrictEqual([
@@ -412,6 +422,35 @@ describe("Reconcile paths", () => {
         )
         expect(scan).toMatchObject({ _tag: "ReconcileError", reason: "ScanFailed" })
         expect(scan.message).toContain("Scanning the cache failed")
+      }),
+    ),
+  )
+
+  it.effect("a HEAD that fails never confirms an orphan: reported unreadable, left alone with --fix", () =>
+    run(
+      Effect.gen(function* () {
+        const { store } = yield* services
+        const gone = change("CHG-orphan-head", 1)
+        const key = yield* inSync(gone)
+        yield* store.delete(gone.kind, gone.id)
+        const failing: DocumentStore.Service = {
+          ...store,
+          head: (k) =>
+            Effect.fail(new DocumentStore.StoreError({ reason: "Unavailable", operation: "HeadObject", key: k })),
+        }
+        const report = yield* Reconcile.run({ fix: true }).pipe(
+          Effect.provideService(DocumentStore.DocumentStore, failing),
+        )
+        expect(report.counts).toMatchObject({ orphaned: 0, expired: 0, unreadable: 1 })
+        expect(report.drift).toMatchObject([{ type: "unreadable", key, kind: "change", id: "CHG-orphan-head" }])
+        expect(report.drift[0]?.detail).toContain("HEAD that would confirm the orphan failed")
+        expect(report.drift[0]?.repair).toBeUndefined()
+        expect(report).toMatchObject({ fixed: 0 })
+        expect(Reconcile.allFixed(report)).toBe(false)
+        expect(yield* versionIn(gone.kind, gone.id)).toStrictEqual(Option.some(1))
+        // With S3 answering, the same entry is the orphan it is, and --fix deletes it.
+        const again = yield* Reconcile.run({ fix: true })
+        expect(again.drift).toMatchObject([{ type: "orphaned", key, repair: { outcome: "fixed" } }])
       }),
     ),
   )

@@ -9,6 +9,7 @@
 import * as NodeSdk from "@effect/opentelemetry/NodeSdk"
 import { describe, expect, it } from "@effect/vitest"
 import { InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base"
+import * as Clock from "effect/Clock"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
@@ -426,6 +427,19 @@ describe("S3EventSync paths", () => {
               expect(failures[0]?.result).toMatchObject(
                 Either.left({ _tag: "EventSyncError", reason: "InvalidDocument" }),
               )
+              // The consumer's own options reach each record: a delete's tombstone lives its
+              // tombstoneTtl (10 minutes), not the default hour.
+              yield* store.delete(a.kind, a.id)
+              push(SyncModel.notification([{ key: keyA, sequencer: "04", eventName: "ObjectRemoved:Delete" }]))
+              yield* consumer.idle
+              const nowSeconds = Math.floor((yield* Clock.currentTimeMillis) / 1000)
+              const tombstone = yield* cache.get(a.kind, a.id, { includeExpired: true })
+              const lives =
+                Option.isSome(tombstone) && tombstone.value._tag === "Tombstone"
+                  ? tombstone.value.expiresAt - nowSeconds
+                  : -1
+              expect(lives).toBeGreaterThanOrEqual(599)
+              expect(lives).toBeLessThanOrEqual(601)
             }).pipe(Effect.provide(context({ store: gated }))),
           ),
         )
