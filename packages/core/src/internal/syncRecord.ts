@@ -123,8 +123,18 @@ const skipped = (
     Effect.as({ _tag: "Skipped", reason } as const),
   )
 
-const retryPolicy = (options: Options, settings: DocketConfig.Settings): Retry.Policy =>
-  options.retry ?? { ...Retry.defaultPolicy, maxAttempts: settings.maxAttempts }
+/** The default policy's retry wrapper per settings: built once, not per record (a schedule each time). */
+const defaultRetrying = new WeakMap<DocketConfig.Settings, ReturnType<typeof Retry.retrying>>()
+
+const retryingOf = (options: Options, settings: DocketConfig.Settings): ReturnType<typeof Retry.retrying> => {
+  if (options.retry !== undefined) return Retry.retrying(options.retry)
+  let retrying = defaultRetrying.get(settings)
+  if (retrying === undefined) {
+    retrying = Retry.retrying({ ...Retry.defaultPolicy, maxAttempts: settings.maxAttempts })
+    defaultRetrying.set(settings, retrying)
+  }
+  return retrying
+}
 
 /** The next sequencer after a normalised one (same width). */
 const successor = (sequencer: string): string =>
@@ -367,7 +377,7 @@ export const syncRecord = (
       ),
     }
     const outcome = yield* converge(step).pipe(
-      Retry.retrying(retryPolicy(options, settings)),
+      retryingOf(options, settings),
       OperationLog.logged<Outcome>(
         "event-sync",
         {
