@@ -100,9 +100,12 @@ export const logged =
     const fields = (): Fields => (typeof fieldsOrRead === "function" ? fieldsOrRead() : fieldsOrRead)
     const levelOf = (a: A) => (typeof options.level === "function" ? options.level(a) : options.level)
     const staticDebug = options.level === "debug"
+    const staticInfo = options.level === undefined || options.level === "info"
     return Effect.withFiberRuntime<A, E, R>((fiber) => {
       const traced = fiber.currentTracer !== nativeTracer
-      const debugOn = LogLevel.greaterThanEqual(LogLevel.Debug, fiber.getFiberRef(FiberRef.currentMinimumLogLevel))
+      const minimum = fiber.getFiberRef(FiberRef.currentMinimumLogLevel)
+      const debugOn = LogLevel.greaterThanEqual(LogLevel.Debug, minimum)
+      const infoOn = LogLevel.greaterThanEqual(LogLevel.Info, minimum)
       const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
       const start = clock.unsafeCurrentTimeMillis()
       const finish = (exit: Exit.Exit<A, E>): Effect.Effect<void> | undefined => {
@@ -125,8 +128,11 @@ export const logged =
       })
       // With effect's built-in tracer nobody sees a span: skip it (it costs more than the line's bookkeeping).
       if (traced) return Effect.withSpan(body, operation, spanOptions)
-      // A debug success line nobody sees, and no span: nothing to time either.
-      return staticDebug && !debugOn ? logFailures(operation, self, fields, clock, start) : body
+      // A success line nobody sees (debug, or info under DOCKET_LOG_LEVEL=warn/error), and no span:
+      // nothing to time either; failures are still logged.
+      return (staticDebug && !debugOn) || (staticInfo && !infoOn)
+        ? logFailures(operation, self, fields, clock, start)
+        : body
     })
   }
 
