@@ -105,6 +105,8 @@ export const logged =
       const debugOn = LogLevel.greaterThanEqual(LogLevel.Debug, fiber.getFiberRef(FiberRef.currentMinimumLogLevel))
       const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
       const start = clock.unsafeCurrentTimeMillis()
+      // A debug success line nobody sees, and no span: nothing to build but the failure lines.
+      if (!traced && staticDebug && !debugOn) return logFailures(operation, self, fields, clock, start)
       const finish = (exit: Exit.Exit<A, E>): Effect.Effect<void> | undefined => {
         const durationMs = clock.unsafeCurrentTimeMillis() - start
         const line = lineOf(operation, exit, fields, durationMs, debugOn, levelOf, options.describe)
@@ -124,9 +126,7 @@ export const logged =
         },
       })
       // With effect's built-in tracer nobody sees a span: skip it (it costs more than the line's bookkeeping).
-      if (traced) return Effect.withSpan(body, operation, spanOptions)
-      // A debug success line nobody sees, and no span: nothing to time either.
-      return staticDebug && !debugOn ? logFailures(operation, self, fields, clock, start) : body
+      return traced ? Effect.withSpan(body, operation, spanOptions) : body
     })
   }
 
