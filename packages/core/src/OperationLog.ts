@@ -108,6 +108,10 @@ export const logged =
       const infoOn = LogLevel.greaterThanEqual(LogLevel.Info, minimum)
       const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
       const start = clock.unsafeCurrentTimeMillis()
+      // A success line nobody sees (debug, or info under DOCKET_LOG_LEVEL=warn/error), and no span:
+      // nothing to build or time but the failure lines.
+      if (!traced && ((staticDebug && !debugOn) || (staticInfo && !infoOn)))
+        return logFailures(operation, self, fields, clock, start)
       const finish = (exit: Exit.Exit<A, E>): Effect.Effect<void> | undefined => {
         const durationMs = clock.unsafeCurrentTimeMillis() - start
         const line = lineOf(operation, exit, fields, durationMs, debugOn, levelOf, options.describe)
@@ -127,12 +131,7 @@ export const logged =
         },
       })
       // With effect's built-in tracer nobody sees a span: skip it (it costs more than the line's bookkeeping).
-      if (traced) return Effect.withSpan(body, operation, spanOptions)
-      // A success line nobody sees (debug, or info under DOCKET_LOG_LEVEL=warn/error), and no span:
-      // nothing to time either; failures are still logged.
-      return (staticDebug && !debugOn) || (staticInfo && !infoOn)
-        ? logFailures(operation, self, fields, clock, start)
-        : body
+      return traced ? Effect.withSpan(body, operation, spanOptions) : body
     })
   }
 
