@@ -69,7 +69,7 @@ export const modules = {
   },
   "event-sync": {
     mutate: [`${src}/S3EventSync.ts`, `${src}/internal/syncRecord.ts`],
-    tests: [`${test}/S3EventSync.test.ts`, `${test}/S3EventSync.paths.test.ts`],
+    tests: [`${test}/S3EventSync.paths.test.ts`, `${test}/S3EventSync.edges.test.ts`, `${test}/S3EventSync.test.ts`],
   },
   sequencer: {
     mutate: [`${src}/Sequencer.ts`],

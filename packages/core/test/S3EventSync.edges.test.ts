@@ -1,0 +1,166 @@
+/**
+ * Event sync's edges that the mutation pass over event sync (issue #11) found
+ * untested: a dry run (what it would do, nothing read from the cache or written),
+ * records without a content change and with the cache off (skipped with their
+ * reason), the cache's snapshot failing, and an intent met by a record whose
+ * resolution cannot read S3 or the cache (the record's error names which). Memory
+ * layers, TestClock; outcomes, errors and cache state only.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as TestClock from "effect/TestClock"
+import * as DocketConfig from "../src/DocketConfig.js"
+import * as DocumentCache from "../src/DocumentCache.js"
+import * as DocumentKind from "../src/DocumentKind.js"
+import * as DocumentStore from "../src/DocumentStore.js"
+import * as S3EventSync from "../src/S3EventSync.js"
+import * as SyncModel from "./S3EventSyncModel.js"
+
+const bucket = "docs"
+const prefix = SyncModel.prefix
+const NOW = Date.parse("2026-12-01T00:00:00Z")
+
+/** Fresh memory cache and store; `context` provides them, or the given replacements. */
+const memory = (settings: Partial<DocketConfig.Settings> = {}) =>
+  Effect.gen(function* () {
+    const cache = yield* DocumentCache.makeMemory()
+    const store = yield* DocumentStore.makeMemory({ prefix, bucket })
+    const context = (over: { cache?: DocumentCache.Service; store?: DocumentStore.Service } = {}) =>
+      Layer.mergeAll(
+        Layer.succeed(DocumentCache.DocumentCache, over.cache ?? cache),
+        Layer.succeed(DocumentStore.DocumentStore, over.store ?? store),
+        DocketConfig.layer(DocketConfig.make({ bucket, prefix, maxAttempts: 1, ...settings })),
+        DocumentKind.layerDefault,
+      )
+    return { cache, store, context }
+  }).pipe(Effect.provide(DocumentKind.layerDefault))
+
+const outcomes = (result: S3EventSync.BatchResult) =>
+  result.results.map((r) => (Either.isRight(r.result) ? r.result.right : r.result.left))
+
+const unavailable = (operation: string, key: string) =>
+  new DocumentCache.CacheError({ reason: "Unavailable", operation, key })
+
+describe("S3EventSync edges", () => {
+  it.effect("a dry run says what it would do for each record, reads no snapshot and writes nothing", () =>
+    Effect.gen(function* () {
+      yield* TestClock.setTime(NOW)
+      const { cache, store, context } = yield* memory({ dryRun: true })
+      const doc = SyncModel.document(0, 1, "doc")
+      const { key } = yield* store.put(doc)
+      const gone = SyncModel.document(1, 1, "gone")
+      const goneKey = `${prefix}changes/${gone.id}.json`
+      let snapshots = 0
+      const counted: DocumentCache.Service = {
+        ...cache,
+        snapshot: (kind, id) =>
+          Effect.zipRight(
+            Effect.sync(() => (snapshots += 1)),
+            cache.snapshot(kind, id),
+          ),
+      }
+      const result = yield* S3EventSync.processEvent(
+        SyncModel.notification([
+          { key, sequencer: "01" },
+          { key: goneKey, sequencer: "02", eventName: "ObjectRemoved:Delete" },
+        ]),
+      ).pipe(Effect.provide(context({ cache: counted })))
+      expect(outcomes(result)).toStrictEqual([
+        { _tag: "DryRun", kind: doc.kind, id: doc.id, action: "put" },
+        { _tag: "DryRun", kind: gone.kind, id: gone.id, action: "tombstone" },
+      ])
+      expect(snapshots).toBe(0)
+      expect(yield* cache.get(doc.kind, doc.id, { includeExpired: true })).toStrictEqual(Option.none())
+      expect(yield* cache.get(gone.kind, gone.id, { includeExpired: true })).toStrictEqual(Option.none())
+    }),
+  )
+
+  it.effect("a record of no content change, and any record with the cache off, is skipped with its reason", () =>
+    Effect.gen(function* () {
+      yield* TestClock.setTime(NOW)
+      const doc = SyncModel.document(0, 1, "doc")
+      const on = yield* memory()
+      const { key } = yield* on.store.put(doc)
+      const tagging = yield* S3EventSync.processEvent(
+        SyncModel.notification([{ key, sequencer: "01", eventName: "ObjectTagging:Put" }]),
+      ).pipe(Effect.provide(on.context()))
+      expect(outcomes(tagging)).toStrictEqual([{ _tag: "Skipped", reason: "NoContentChange" }])
+      expect(yield* on.cache.get(doc.kind, doc.id)).toStrictEqual(Option.none())
+      const off = yield* memory({ cacheEnabled: false })
+      yield* off.store.put(doc)
+      const disabled = yield* S3EventSync.processEvent(SyncModel.notification([{ key, sequencer: "01" }])).pipe(
+        Effect.provide(off.context()),
+      )
+      expect(outcomes(disabled)).toStrictEqual([{ _tag: "Skipped", reason: "CacheDisabled" }])
+      expect(yield* off.cache.get(doc.kind, doc.id)).toStrictEqual(Option.none())
+    }),
+  )
+
+  it.effect("the cache's snapshot failing fails the record with CacheFailed, naming the cause", () =>
+    Effect.gen(function* () {
+      yield* TestClock.setTime(NOW)
+      const { cache, store, context } = yield* memory()
+      const doc = SyncModel.document(0, 1, "doc")
+      const { key } = yield* store.put(doc)
+      const broken: DocumentCache.Service = {
+        ...cache,
+        snapshot: (kind, id) => Effect.fail(unavailable("snapshot", `${kind}/${id}`)),
+      }
+      for (const sequencer of ["01", undefined]) {
+        const result = yield* S3EventSync.processEvent(
+          SyncModel.notification([sequencer === undefined ? { key } : { key, sequencer }]),
+        ).pipe(Effect.provide(context({ cache: broken })))
+        const [error] = outcomes(result)
+        expect(error, String(sequencer)).toMatchObject({ _tag: "EventSyncError", reason: "CacheFailed", key })
+        expect(String((error as { message?: unknown }).message)).toContain(
+          unavailable("snapshot", `${doc.kind}/${doc.id}`).message,
+        )
+      }
+      expect(yield* cache.get(doc.kind, doc.id)).toStrictEqual(Option.none())
+    }),
+  )
+
+  it.effect(
+    "an expired intent met by a record: S3 or the cache failing its resolution fails the record, naming which",
+    () =>
+      Effect.gen(function* () {
+        yield* TestClock.setTime(NOW)
+        const { cache, store, context } = yield* memory()
+        const v1 = SyncModel.document(0, 1, "one")
+        const { key } = yield* store.put(v1)
+        yield* cache.put(v1, { s3Key: key })
+        const v2 = { ...v1, version: 2, title: "two" }
+        // A writer that stalled: its lease ran out before the record arrived.
+        yield* cache.intend({
+          kind: v1.kind,
+          id: v1.id,
+          writer: "w1",
+          s3Key: key,
+          leaseExpiresAt: NOW - 1,
+          change: { _tag: "Put", document: v2, etag: "not-in-s3" },
+        })
+        const event = SyncModel.notification([{ key, sequencer: "01" }])
+        const noHead: DocumentStore.Service = {
+          ...store,
+          head: (k) =>
+            Effect.fail(new DocumentStore.StoreError({ reason: "Unavailable", operation: "HeadObject", key: k })),
+        }
+        const s3 = outcomes(yield* S3EventSync.processEvent(event).pipe(Effect.provide(context({ store: noHead }))))
+        expect(s3).toMatchObject([{ _tag: "EventSyncError", reason: "StoreFailed", key }])
+        const noInspect: DocumentCache.Service = {
+          ...cache,
+          inspect: (kind, id) => Effect.fail(unavailable("inspect", `${kind}/${id}`)),
+        }
+        const inCache = outcomes(
+          yield* S3EventSync.processEvent(event).pipe(Effect.provide(context({ cache: noInspect }))),
+        )
+        expect(inCache).toMatchObject([{ _tag: "EventSyncError", reason: "CacheFailed", key }])
+        // Nothing was committed for the stalled writer either way.
+        const slot = yield* cache.inspect(v1.kind, v1.id)
+        expect(Option.map(slot.intent, (i) => i.writer)).toStrictEqual(Option.some("w1"))
+      }),
+  )
+})
