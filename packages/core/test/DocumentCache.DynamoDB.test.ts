@@ -5,7 +5,10 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
+import * as HashMap from "effect/HashMap"
 import * as Layer from "effect/Layer"
+import * as Logger from "effect/Logger"
+import * as LogLevel from "effect/LogLevel"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as DocketConfig from "../src/DocketConfig.js"
@@ -227,4 +230,55 @@ describe("DynamoDB cache attempts (a connection that never answers)", () => {
     expect(zero._tag).toBe("Left")
     expect(String(zero._tag === "Left" ? zero.left : "")).toContain("DOCKET_ATTEMPT_TIMEOUT must be")
   })
+})
+
+describe("DynamoDB cache query log (one partition, first page read up front)", () => {
+  const layerFor = (table: string, dynamodb: Testing.Isolated["clientConfig"]["dynamodb"]) =>
+    DynamoDB.layer({ table, retentionDays: 36500, client: { ...dynamodb, maxAttempts: 1 } }).pipe(
+      Layer.provide(Layer.merge(DocumentKind.layerDefault, RateLimit.layerUnlimited)),
+    )
+  const captured = () => {
+    const lines: Array<{ message: string; level: string; annotations: Record<string, unknown> }> = []
+    const logger = Logger.make(({ message, logLevel, annotations }) => {
+      lines.push({
+        message: String(Array.isArray(message) ? message[0] : message),
+        level: logLevel.label,
+        annotations: Object.fromEntries(HashMap.toEntries(annotations)),
+      })
+    })
+    return {
+      lines,
+      layer: Layer.merge(Logger.replace(Logger.defaultLogger, logger), Logger.minimumLogLevel(LogLevel.Debug)),
+    }
+  }
+  const customer = {
+    target: { _tag: "Customer", customer: "acme" },
+    from: "2026-06-01T00:00:00Z",
+    to: "2026-07-01T00:00:00Z",
+  } as const
+
+  it.live("a one-page result is logged once with its item count; a failing first page ends the stream, logged", () =>
+    Effect.gen(function* () {
+      const { table, clientConfig } = yield* Effect.promise(() => Testing.isolated("cache-query-log"))
+      const ok = captured()
+      const items = yield* Effect.gen(function* () {
+        const cache = yield* DocumentCache
+        yield* cache.put(change("a", 1, ["acme"], "2026-06-10T10:00:00Z"), { s3Key: "changes/a.json" })
+        yield* cache.put(change("b", 1, ["acme"], "2026-06-11T10:00:00Z"), { s3Key: "changes/b.json" })
+        return yield* Stream.runCollect(cache.query(customer))
+      }).pipe(Effect.provide(Layer.merge(layerFor(table, clientConfig.dynamodb), ok.layer)))
+      expect(Chunk.toArray(items).map((s) => s.id)).toEqual(["CHG-a", "CHG-b"])
+      const okLines = ok.lines.filter((l) => l.message === "cache.query")
+      expect(okLines.map((l) => [l.level, l.annotations.outcome, l.annotations.items])).toEqual([["DEBUG", "ok", 2]])
+
+      const bad = captured()
+      const failure = yield* Effect.flatMap(DocumentCache, (cache) =>
+        Effect.flip(Stream.runCollect(cache.query(customer))),
+      ).pipe(Effect.provide(Layer.merge(layerFor(`${table}-missing`, clientConfig.dynamodb), bad.layer)))
+      expect(failure._tag).toBe("CacheError")
+      const badLines = bad.lines.filter((l) => l.message === "cache.query")
+      expect(badLines.map((l) => [l.level, l.annotations.items])).toEqual([["WARN", 0]])
+      expect(badLines[0]?.annotations.outcome).not.toBe("ok")
+    }),
+  )
 })

@@ -24,6 +24,7 @@ import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
@@ -206,13 +207,34 @@ const query = (ctx: Ctx, query: Parameters<Service["query"]>[0]): ReturnType<Ser
       const start = yield* Clock.currentTimeMillis
       let count = 0
       const index = indexOf(plan)
+      const finished = (exit: Exit.Exit<unknown, CacheError>) =>
+        queryFinished(ctx, plan, index, stats, start, count, exit)
+      // One partition: its first DynamoDB page read here, so a one-page result (most small queries)
+      // is one chunk without the pagination machinery; a failure still ends the stream, logged.
+      const single = singlePartition(ctx, plan, plan.from)
+      if (single !== undefined) {
+        const first = yield* Effect.either(queryPage(ctx, stats, plan, single, plan.from, start, undefined, undefined))
+        if (Either.isLeft(first)) return Stream.ensuringWith(Stream.fail(first.left), finished)
+        const [items, next] = first.right
+        if (Option.isNone(next)) {
+          count = items.length
+          return Stream.ensuringWith(Stream.fromChunk(items), finished)
+        }
+        return partitionStream(ctx, stats, plan, single, plan.from, start, undefined, first.right).pipe(
+          Stream.mapChunks((chunk) => {
+            count += chunk.length
+            return chunk
+          }),
+          Stream.ensuringWith(finished),
+        )
+      }
       // A finalizer on the stream's channel, not a scope around it: the same exit, less machinery.
       return scan(ctx, stats, plan, Option.none(), start, undefined).pipe(
         Stream.mapChunks((chunk) => {
           count += chunk.length
           return chunk
         }),
-        Stream.ensuringWith((exit) => queryFinished(ctx, plan, index, stats, start, count, exit)),
+        Stream.ensuringWith(finished),
       )
     }),
   )
