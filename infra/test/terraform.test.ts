@@ -111,12 +111,16 @@ describe("sync-lambda module", () => {
     }
   })
 
-  it("sets exactly DocketConfig's environment variables, minus AWS_REGION (Lambda's) and the local endpoints", () => {
+  it("sets exactly DocketConfig's environment variables, minus AWS_REGION (Lambda's) and the local endpoints, plus a heap limit", () => {
     const fn = resource(configs.sync, "aws_lambda_function", "this")
     const environment = resolveLocal(configs.sync, fn.environment[0].variables)
     const localOnly = ["AWS_REGION", "DOCKET_DYNAMODB_ENDPOINT", "DOCKET_S3_ENDPOINT"]
     expect(Object.keys(environment).sort()).toStrictEqual(
-      DocketConfig.environmentVariables.filter((name) => !localOnly.includes(name)).sort(),
+      [...DocketConfig.environmentVariables.filter((name) => !localOnly.includes(name)), "NODE_OPTIONS"].sort(),
+    )
+    expect(environment.NODE_OPTIONS).toBe("--max-old-space-size=${local.node_heap_mb}")
+    expect(locals(configs.sync).node_heap_mb).toBe(
+      "${coalesce(var.node_heap_mb, max(64, floor(var.memory_size * 0.6)))}",
     )
     expect(environment.DOCKET_TABLE).toBe("${var.table_name}")
     expect(environment.DOCKET_BUCKET).toBe("${var.bucket_name}")
@@ -674,6 +678,7 @@ describe.runIf(terraform !== undefined)("variable validation, run by terraform o
       table_kms_key_arn: "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
     }
     expect(plan(moduleDirs.sync, modes)).toMatchObject({ ok: true })
+    expect(plan(moduleDirs.sync, { ...good, node_heap_mb: "300" })).toMatchObject({ ok: true })
     const slices = plan(moduleDirs.sync, { ...good, reconcile_slices: '["changes/", "changes/"]' })
     expect([...rejected(slices.output)]).toStrictEqual(["reconcile_slices"])
     const bad = {
@@ -683,6 +688,7 @@ describe.runIf(terraform !== undefined)("variable validation, run by terraform o
       bucket_name: "Acme_Docs",
       document_prefix: "docs",
       memory_size: "64",
+      node_heap_mb: "32",
       timeout: "901",
       log_retention_days: "2",
       burst: "0",

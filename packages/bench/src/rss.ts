@@ -10,7 +10,9 @@
  * memory; `resourceUsage().maxRSS` would carry the parent's over fork and exec)
  * and an RSS sampled every 100 ms; a counting proxy in front of both emulators counts the
  * requests of each run. The child runs through tsx, so its figure includes the
- * TypeScript loader (an upper bound of what the bundled CLI uses).
+ * TypeScript loader (an upper bound of what the bundled CLI uses). Each run goes
+ * first under the heap limit `docket backfill`/`reconcile` run with (bin/heap.mjs),
+ * then under Node's default heap (`RSS_DEFAULT_HEAP=off` skips it).
  */
 import { spawn } from "node:child_process"
 import { readFileSync } from "node:fs"
@@ -25,6 +27,7 @@ import * as Reconcile from "@docket/core/Reconcile"
 import * as CountingProxy from "@docket/local/CountingProxy"
 import * as LocalStack from "@docket/local/LocalStack"
 import * as Effect from "effect/Effect"
+import * as Heap from "../../cli/bin/heap.mjs"
 import * as Corpus from "./Corpus.js"
 import * as Harness from "./Harness.js"
 
@@ -161,10 +164,15 @@ const main = async (count: number) => {
     dynamodb.destroy()
     const proxied = await CountingProxy.around(stack)
     const measured: Record<string, unknown> = {}
-    // Each run with Node's default heap, then (RSS_CHILD_FLAGS, e.g. "--max-old-space-size=96") with a
-    // capped one: finishing under a small cap shows what the run holds, as opposed to garbage V8 has
-    // not collected yet because nothing asked it to.
-    const variants = [[], ...(process.env.RSS_CHILD_FLAGS ? [process.env.RSS_CHILD_FLAGS.split(" ")] : [])]
+    // Each run with the heap limit the `docket` binary gives backfill and reconcile (bin/heap.mjs), with
+    // Node's default heap (the library embedded in a process that sets none), then, with RSS_CHILD_FLAGS
+    // (e.g. "--max-old-space-size=96"), with those flags: finishing under a small cap shows what the run
+    // holds, as opposed to garbage V8 has not collected yet because nothing asked it to.
+    const variants = [
+      [...Heap.bulkFlags],
+      ...(process.env.RSS_DEFAULT_HEAP === "off" ? [] : [[]]),
+      ...(process.env.RSS_CHILD_FLAGS ? [process.env.RSS_CHILD_FLAGS.split(" ")] : []),
+    ]
     for (const flags of variants) {
       for (const run of ["backfill-rerun", "reconcile"] as const) {
         proxied.reset()

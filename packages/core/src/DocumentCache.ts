@@ -23,11 +23,11 @@
  * @since 0.1.0
  */
 import * as Context from "effect/Context"
-import type * as Effect from "effect/Effect"
+import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type { DocumentKinds } from "./DocumentKind.js"
 import type { Service } from "./internal/cacheTypes.js"
-import * as Memory from "./internal/memoryCache.js"
+import type * as Memory from "./internal/memoryCache.js"
 
 export {
   CacheError,
@@ -73,8 +73,14 @@ export type MemoryOptions = Memory.Options
  * (the contract suite runs against both): for tests and for workflows that run
  * without AWS. Time comes from effect's `Clock`, so `TestClock` drives expiry.
  */
-export const makeMemory: (options?: MemoryOptions) => Effect.Effect<Service, never, DocumentKinds> = Memory.make
+export const makeMemory = (options?: MemoryOptions): Effect.Effect<Service, never, DocumentKinds> =>
+  // Imported when a memory cache is built: its queries are Streams, and this port module is on
+  // every path (the Lambda's cold start among them), which then loads no Stream.
+  Effect.flatMap(
+    Effect.promise(() => import("./internal/memoryStreams.js")),
+    (memory) => memory.memoryCache(options),
+  )
 
 /** Provides {@link makeMemory}. Needs the registered kinds (`DocumentKind.layerDefault`). */
 export const layerMemory = (options: MemoryOptions = {}): Layer.Layer<DocumentCache, never, DocumentKinds> =>
-  Layer.effect(DocumentCache, Memory.make(options))
+  Layer.effect(DocumentCache, makeMemory(options))

@@ -1,17 +1,15 @@
-import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as Stream from "effect/Stream"
+import type * as Stream from "effect/Stream"
 import * as DocketError from "./DocketError.js"
 import type * as Document from "./Document.js"
 import * as DocumentKind from "./DocumentKind.js"
 import type { ObjectMetadata } from "./internal/objectCodec.js"
 import {
-  compareKeys,
   decodeBody,
   decodeMetadata,
   encodeBody,
@@ -344,27 +342,6 @@ const deleteObject = (m: Memory, kind: string, id: string, conditions: DeleteCon
     return Effect.void
   })
 
-const listObjects = (m: Memory, listOptions: ListOptions = {}) => {
-  const listPrefix = m.prefix + (listOptions.prefix ?? "")
-  return Stream.paginateChunkEffect(listOptions.startAfter, (after) =>
-    Effect.sync(() => {
-      const keys = [...m.objects.keys()]
-        .filter((k) => k.startsWith(listPrefix) && (after === undefined || compareKeys(k, after) > 0))
-        .sort(compareKeys)
-      const page = keys.slice(0, m.pageSize)
-      const chunk = page.flatMap((k) => {
-        const object = m.objects.get(k)
-        return object === undefined ? [] : [infoOf(k, object, false)]
-      })
-      const last = page.at(-1)
-      return [
-        chunkOf(chunk),
-        keys.length > m.pageSize && last !== undefined ? Option.some(last) : Option.none<string>(),
-      ] as const
-    }),
-  )
-}
-
 /**
  * Builds a memory store: keyed by exact key, MD5 ETags, `lastModified`, Docket's
  * metadata, listings in UTF-8 order with pagination and `startAfter`, the same
@@ -375,7 +352,11 @@ const listObjects = (m: Memory, listOptions: ListOptions = {}) => {
 export const makeMemory = (
   options: MemoryOptions = {},
 ): Effect.Effect<MemoryStore, never, DocumentKind.DocumentKinds> =>
-  Effect.map(DocumentKind.DocumentKinds, (registry) => {
+  Effect.gen(function* () {
+    const registry = yield* DocumentKind.DocumentKinds
+    // The listing is a Stream: imported when a memory store is built, so this port module
+    // (on every path, the Lambda's cold start among them) loads no Stream.
+    const listing = yield* Effect.promise(() => import("./internal/memoryStreams.js"))
     const m: Memory = {
       registry,
       prefix: options.prefix ?? "",
@@ -397,7 +378,14 @@ export const makeMemory = (
           return object === undefined ? Option.none() : Option.some(infoOf(key, object, true))
         }),
       delete: (kind, id, conditions) => deleteObject(m, kind, id, conditions),
-      list: (listOptions) => listObjects(m, listOptions),
+      list: (listOptions = {}) =>
+        listing.memoryList(
+          m.objects,
+          m.prefix + (listOptions.prefix ?? ""),
+          m.pageSize,
+          listOptions.startAfter,
+          (key, object) => infoOf(key, object, false),
+        ),
       putRaw: (key, body, metadata = {}) =>
         Effect.sync(() => {
           storeObject(m, key, typeof body === "string" ? m.encoder.encode(body) : body, metadata)
@@ -406,8 +394,6 @@ export const makeMemory = (
     }
     return service
   })
-
-const chunkOf = <A>(items: ReadonlyArray<A>): Chunk.Chunk<A> => Chunk.unsafeFromArray(items)
 
 /** A memory {@link DocumentStore} (needs the document kinds). */
 export const layerMemory = (

@@ -100,11 +100,18 @@ export const logged =
     const fields = (): Fields => (typeof fieldsOrRead === "function" ? fieldsOrRead() : fieldsOrRead)
     const levelOf = (a: A) => (typeof options.level === "function" ? options.level(a) : options.level)
     const staticDebug = options.level === "debug"
+    const staticInfo = options.level === undefined || options.level === "info"
     return Effect.withFiberRuntime<A, E, R>((fiber) => {
       const traced = fiber.currentTracer !== nativeTracer
-      const debugOn = LogLevel.greaterThanEqual(LogLevel.Debug, fiber.getFiberRef(FiberRef.currentMinimumLogLevel))
+      const minimum = fiber.getFiberRef(FiberRef.currentMinimumLogLevel)
+      const debugOn = LogLevel.greaterThanEqual(LogLevel.Debug, minimum)
+      const infoOn = LogLevel.greaterThanEqual(LogLevel.Info, minimum)
       const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
       const start = clock.unsafeCurrentTimeMillis()
+      // A success line nobody sees (debug, or info under DOCKET_LOG_LEVEL=warn/error), and no span:
+      // nothing to build or time but the failure lines.
+      if (!traced && ((staticDebug && !debugOn) || (staticInfo && !infoOn)))
+        return logFailures(operation, self, fields, clock, start)
       const finish = (exit: Exit.Exit<A, E>): Effect.Effect<void> | undefined => {
         const durationMs = clock.unsafeCurrentTimeMillis() - start
         const line = lineOf(operation, exit, fields, durationMs, debugOn, levelOf, options.describe)
@@ -124,9 +131,7 @@ export const logged =
         },
       })
       // With effect's built-in tracer nobody sees a span: skip it (it costs more than the line's bookkeeping).
-      if (traced) return Effect.withSpan(body, operation, spanOptions)
-      // A debug success line nobody sees, and no span: nothing to time either.
-      return staticDebug && !debugOn ? logFailures(operation, self, fields, clock, start) : body
+      return traced ? Effect.withSpan(body, operation, spanOptions) : body
     })
   }
 

@@ -44,7 +44,6 @@ import * as Exit from "effect/Exit"
 import * as Metric from "effect/Metric"
 import * as Queue from "effect/Queue"
 import type * as Scope from "effect/Scope"
-import * as Stream from "effect/Stream"
 import * as CacheMetrics from "./CacheMetrics.js"
 import {
   defaultConcurrency,
@@ -258,22 +257,27 @@ export const consume = (
       ),
       (unsubscribe) => Effect.sync(unsubscribe),
     )
-    yield* Stream.fromQueue(queue).pipe(
-      Stream.mapEffect(
-        (event) =>
-          processEvent(event, { ...options, concurrency: 1 }).pipe(
-            Effect.tap((result) => Effect.sync(() => failures.push(...result.failed))),
-            Effect.catchAll((error) =>
-              Effect.logWarning("event-sync").pipe(
-                Effect.annotateLogs({ operation: "event-sync", outcome: error._tag, error: error.message }),
-              ),
-            ),
-            Effect.ensuring(Effect.sync(() => (pending -= 1))),
+    // `concurrency` workers take events off the queue until the scope closes (a plain
+    // fiber per worker: no Stream here, so the Lambda's event path loads none).
+    const handle = (event: unknown) =>
+      processEvent(event, { ...options, concurrency: 1 }).pipe(
+        Effect.tap((result) => Effect.sync(() => failures.push(...result.failed))),
+        Effect.catchAll((error) =>
+          Effect.logWarning("event-sync").pipe(
+            Effect.annotateLogs({ operation: "event-sync", outcome: error._tag, error: error.message }),
           ),
-        { concurrency: options.concurrency ?? defaultConcurrency, unordered: true },
+        ),
+        Effect.ensuring(Effect.sync(() => (pending -= 1))),
+      )
+    const worker = Effect.forever(Effect.flatMap(Queue.take(queue), handle))
+    yield* Effect.forkScoped(
+      Effect.all(
+        Array.from({ length: options.concurrency ?? defaultConcurrency }, () => worker),
+        {
+          concurrency: "unbounded",
+          discard: true,
+        },
       ),
-      Stream.runDrain,
-      Effect.forkScoped,
     )
     // A push source may deliver an event a moment after the write that caused it
     // returned to its caller: idle also waits for a short quiet period.

@@ -7,6 +7,7 @@
  * `processObjects` (the Lambda's step). Memory layers, TestClock; behaviour only.
  */
 import * as Backfill from "@docket/core/Backfill"
+import * as CacheEntry from "@docket/core/CacheEntry"
 import * as Docket from "@docket/core/Docket"
 import type * as Document from "@docket/core/Document"
 import * as DocumentCache from "@docket/core/DocumentCache"
@@ -82,6 +83,37 @@ describe("Backfill paths", () => {
         expect(yield* Backfill.parseShard("0/1")).toStrictEqual({ index: 0, count: 1 })
       }),
     ),
+  )
+
+  it.effect(
+    "an unchanged re-run leaves an entry near or past its expiry alone: expiresAt follows from the document's time",
+    () =>
+      memory(
+        Effect.gen(function* () {
+          const { store: base, cache } = yield* services
+          const { service: store, n } = counting(base)
+          const doc = change("CHG-exp", 1) // time 2026-11-30T22:00Z, retention 365 days
+          yield* base.put(doc)
+          yield* TestClock.setTime(Date.parse("2026-12-01T00:00:00Z"))
+          const first = yield* Backfill.run().pipe(Effect.provideService(DocumentStore.DocumentStore, store))
+          expect(first).toMatchObject({ written: 1, bodiesRead: 1 })
+          const expiresAt = CacheEntry.expiresAt("2026-11-30T22:00:00Z", 365)
+          const fingerprint = () =>
+            Effect.map(cache.fingerprints([{ kind: "change", id: "CHG-exp" }]), (f) => f.map((x) => x.expiresAt))
+          expect(yield* fingerprint()).toStrictEqual([expiresAt])
+          // A day before expiry, then after it: a re-write would compute the same expiresAt, so neither run
+          // reads a body or writes; reads already ignore the expired entry and fall back to S3.
+          for (const at of [(expiresAt - 86_400) * 1000, (expiresAt + 86_400) * 1000]) {
+            yield* TestClock.setTime(at)
+            n.reads = 0
+            const again = yield* Backfill.run().pipe(Effect.provideService(DocumentStore.DocumentStore, store))
+            expect(again).toMatchObject({ unchanged: 1, written: 0, bodiesRead: 0 })
+            expect(n.reads).toBe(0)
+            expect(yield* fingerprint()).toStrictEqual([expiresAt])
+          }
+          expect(yield* cache.get("change", "CHG-exp")).toStrictEqual(Option.none())
+        }),
+      ),
   )
 
   it.effect("filters are validated before anything is listed: dates, range order, kinds, customer codes", () =>

@@ -18,8 +18,8 @@ const query: DocumentCache.Query = {
   to: "2026-09-01T00:00:00Z",
 }
 
-// One cache and one issued cursor for every run (the memory layer builds synchronously).
-const { cache, cursor } = Effect.runSync(
+// One cache and one issued cursor for every run.
+const { cache, cursor } = await Effect.runPromise(
   Effect.gen(function* () {
     const cache = yield* DocumentCache.DocumentCache
     for (let i = 0; i < 4; i++) {

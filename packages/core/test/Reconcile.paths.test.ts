@@ -426,6 +426,35 @@ describe("Reconcile paths", () => {
     ),
   )
 
+  it.effect("a HEAD that fails never confirms an orphan: reported unreadable, left alone with --fix", () =>
+    run(
+      Effect.gen(function* () {
+        const { store } = yield* services
+        const gone = change("CHG-orphan-head", 1)
+        const key = yield* inSync(gone)
+        yield* store.delete(gone.kind, gone.id)
+        const failing: DocumentStore.Service = {
+          ...store,
+          head: (k) =>
+            Effect.fail(new DocumentStore.StoreError({ reason: "Unavailable", operation: "HeadObject", key: k })),
+        }
+        const report = yield* Reconcile.run({ fix: true }).pipe(
+          Effect.provideService(DocumentStore.DocumentStore, failing),
+        )
+        expect(report.counts).toMatchObject({ orphaned: 0, expired: 0, unreadable: 1 })
+        expect(report.drift).toMatchObject([{ type: "unreadable", key, kind: "change", id: "CHG-orphan-head" }])
+        expect(report.drift[0]?.detail).toContain("HEAD that would confirm the orphan failed")
+        expect(report.drift[0]?.repair).toBeUndefined()
+        expect(report).toMatchObject({ fixed: 0 })
+        expect(Reconcile.allFixed(report)).toBe(false)
+        expect(yield* versionIn(gone.kind, gone.id)).toStrictEqual(Option.some(1))
+        // With S3 answering, the same entry is the orphan it is, and --fix deletes it.
+        const again = yield* Reconcile.run({ fix: true })
+        expect(again.drift).toMatchObject([{ type: "orphaned", key, repair: { outcome: "fixed" } }])
+      }),
+    ),
+  )
+
   it.effect(
     "progress is reported at most every progressEveryMs (the clock does not move here), and at each phase",
     () =>

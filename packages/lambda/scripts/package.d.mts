@@ -4,7 +4,8 @@ export declare const buildDir: string
 /**
  * Bundles `entry` into `outfile` the way the Lambda is shipped (code splitting:
  * chunks in `chunks/` beside it). `bytes`: what importing `outfile` loads (the
- * entry and its static chunks); `totalBytes` and `files`: every output.
+ * entry and its static chunks); `totalBytes` and `files`: every output;
+ * `loadedInputs`: the source files in what importing `outfile` loads.
  */
 export declare const bundle: (options: {
   readonly entry: string
@@ -15,6 +16,7 @@ export declare const bundle: (options: {
   readonly totalBytes: number
   readonly files: ReadonlyArray<string>
   readonly sha256: string
+  readonly loadedInputs: ReadonlyArray<string>
   readonly metafile: unknown
 }>
 /** Zips files deterministically (sorted entries, fixed mtime and permissions, level 9). */

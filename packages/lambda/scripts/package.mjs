@@ -46,7 +46,9 @@ const banner = [
  * `bytes`, the size of what importing `outfile` loads (the entry and the chunks
  * it imports statically: what a cold start parses), `totalBytes` and `files`
  * (every output, relative to the entry's folder, sorted), a `sha256` over all
- * of them, and esbuild's metafile (inputs and their sizes).
+ * of them, `loadedInputs` (the source files in what importing `outfile` loads,
+ * sorted: what an S3-event cold start parses), and esbuild's metafile (inputs
+ * and their sizes).
  *
  * @param {{ entry: string, outfile: string, minify?: boolean }} options
  */
@@ -101,8 +103,13 @@ export const bundle = async ({ entry, outfile, minify = true }) => {
     hash.update(file).update("\0").update(content)
   }
   let bytes = 0
-  for (const path of loaded) bytes += outputs[path].bytes
-  return { bytes, totalBytes, files, sha256: hash.digest("hex"), metafile: result.metafile }
+  const inputs = new Set()
+  for (const path of loaded) {
+    bytes += outputs[path].bytes
+    for (const input of Object.keys(outputs[path].inputs)) inputs.add(input)
+  }
+  const loadedInputs = [...inputs].sort()
+  return { bytes, totalBytes, files, sha256: hash.digest("hex"), loadedInputs, metafile: result.metafile }
 }
 
 // DOS timestamps are local time: build the date from local fields so the zip does not depend on TZ.

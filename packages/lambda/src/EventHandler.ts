@@ -181,12 +181,32 @@ export const layerLogger: Layer.Layer<never, never, DocketConfig.DocketConfig> =
 )
 
 /**
- * Everything the handler needs, from the environment (DESIGN section 10): the
- * DynamoDB cache and the S3 store (SDK clients created once per container),
- * the rate limiter, the built-in document kinds, the EMF exporter and JSON logs.
+ * Everything a handler needs, from the environment (DESIGN section 10): the
+ * DynamoDB cache and the S3 store (SDK clients created once per runtime), the
+ * rate limiter, the built-in document kinds, the EMF exporter and JSON logs.
+ * `documentsOnly`: the cache and the store without their many-document
+ * operations (queries, scans, listings, the intents index), which S3 event sync
+ * never calls: they are not loaded, and neither is effect's `Stream` (see
+ * {@link layerConfig}).
  */
-export const layerConfig: Layer.Layer<S3EventSync.Requirements | MetricsExport.MetricsExport, ConfigError.ConfigError> =
-  Layer.mergeAll(DynamoDBCache.layerConfig, S3Store.layerConfig(), MetricsExport.layerConfig, layerLogger).pipe(
+export const layerConfigWith = (options: {
+  readonly documentsOnly: boolean
+}): Layer.Layer<S3EventSync.Requirements | MetricsExport.MetricsExport, ConfigError.ConfigError> =>
+  Layer.mergeAll(
+    DynamoDBCache.layerConfigWith(options),
+    S3Store.layerConfig(options),
+    MetricsExport.layerConfig,
+    layerLogger,
+  ).pipe(
     Layer.provideMerge(Layer.merge(RateLimit.layerConfig, DocumentKind.layerDefault)),
     Layer.provideMerge(DocketConfig.layerConfig),
   )
+
+/**
+ * What S3 event sync needs ({@link handle}), from the environment: the services of
+ * {@link layerConfigWith} with `documentsOnly`, so an S3-event container loads no
+ * query, scan or listing code (the scheduled tasks and the distributed backfill run
+ * on a runtime of their own, built from `layerConfigWith({ documentsOnly: false })`).
+ */
+export const layerConfig: Layer.Layer<S3EventSync.Requirements | MetricsExport.MetricsExport, ConfigError.ConfigError> =
+  layerConfigWith({ documentsOnly: true })

@@ -16,8 +16,14 @@
  *
  * Only S3 event sync is imported up front. The scheduled tasks and the
  * distributed backfill are imported on the first invocation that needs them
- * (the package is bundled with code splitting, so their code, Reconcile's and
+ * (the package is bundled with code splitting, so their code (`Tasks`), Reconcile's and
  * Backfill's included, sits in chunks that an S3-event container never loads).
+ * They run on a runtime of their own, created on the first such invocation, with
+ * every operation of the cache and the store; S3 event sync's runtime has only
+ * the single-document ones (`EventHandler.layerConfig`), so an S3-event container
+ * loads no query, scan or listing code and none of effect's `Stream`. Lambda runs
+ * one invocation at a time per container, so the two never run at once (each has
+ * its own `DOCKET_RPS` limiter).
  *
  * @since 0.1.0
  */
@@ -29,8 +35,15 @@ import * as EventHandler from "./EventHandler.js"
 import * as Route from "./Route.js"
 import type * as ScheduledTask from "./ScheduledTask.js"
 
-/** The container's runtime: its layer is built on the first invocation, then shared. */
+/** The container's S3-event runtime: its layer is built on the first invocation, then shared. */
 const runtime = ManagedRuntime.make(EventHandler.layerConfig)
+
+/** The runtime of the scheduled tasks and the distributed backfill, created on the first one. */
+let tasksRuntime: typeof runtime | undefined
+const tasks = (): typeof runtime => {
+  tasksRuntime ??= ManagedRuntime.make(EventHandler.layerConfigWith({ documentsOnly: false }))
+  return tasksRuntime
+}
 
 // Lambda sends SIGTERM before it shuts a container down (when extensions are
 // registered); release the layer's resources (SDK clients, the rate limiter) then.
@@ -38,6 +51,7 @@ const onSignal = (signal: NodeJS.Signals) => {
   Effect.runFork(
     Effect.sync(() => console.log(`[runtime] ${signal} received, cleaning up`)).pipe(
       Effect.zipRight(runtime.disposeEffect),
+      Effect.zipRight(tasksRuntime === undefined ? Effect.void : tasksRuntime.disposeEffect),
       Effect.ensuring(Effect.sync(() => process.exit(0))),
     ),
   )
@@ -60,12 +74,12 @@ export const handler = async (
   context.callbackWaitsForEmptyEventLoop = false
   switch (Route.of(event)) {
     case "scheduled": {
-      const ScheduledTask = await import("./ScheduledTask.js")
-      return runtime.runPromise(ScheduledTask.handle(event, context).pipe(Effect.provide(EventHandler.layerTracing)))
+      const { ScheduledTask } = await import("./Tasks.js")
+      return tasks().runPromise(ScheduledTask.handle(event, context).pipe(Effect.provide(EventHandler.layerTracing)))
     }
     case "backfill": {
-      const BatchBackfill = await import("./BatchBackfill.js")
-      return runtime.runPromise(BatchBackfill.handle(event, context).pipe(Effect.provide(EventHandler.layerTracing)))
+      const { BatchBackfill } = await import("./Tasks.js")
+      return tasks().runPromise(BatchBackfill.handle(event, context).pipe(Effect.provide(EventHandler.layerTracing)))
     }
     case "s3":
       return runtime.runPromise(EventHandler.handle(event, context).pipe(Effect.provide(EventHandler.layerTracing)))

@@ -31,7 +31,7 @@ let cacheLayer: Layer.Layer<DocumentCache.DocumentCache>
 const outDir = mkdtempSync(join(tmpdir(), "docket-lambda-"))
 const saved = { ...process.env }
 const entry = join(import.meta.dirname, "..", "src", "handler.ts")
-let first: { readonly sha256: string; readonly bytes: number; readonly files: ReadonlyArray<string> }
+let first: Awaited<ReturnType<typeof bundle>>
 
 beforeAll(async () => {
   const outfile = join(outDir, "handler.mjs")
@@ -111,8 +111,7 @@ describe("the bundled Lambda handler", () => {
       expect(first.bytes).toBeLessThan(1.5 * 1024 * 1024)
       // The entry and its chunks (code splitting): the scheduled and backfill entries are chunks of their own.
       expect(first.files).toContain("handler.mjs")
-      expect(first.files.some((f) => /^chunks\/ScheduledTask-\w+\.mjs$/.test(f))).toBe(true)
-      expect(first.files.some((f) => /^chunks\/BatchBackfill-\w+\.mjs$/.test(f))).toBe(true)
+      expect(first.files.some((f) => /^chunks\/Tasks-\w+\.mjs$/.test(f))).toBe(true)
       const files = (root: string) => Object.fromEntries(first.files.map((f) => [f, readFileSync(join(root, f))]))
       const a = zip(files(outDir))
       const b = zip(files(againDir))
@@ -121,6 +120,23 @@ describe("the bundled Lambda handler", () => {
     } finally {
       rmSync(againDir, { recursive: true, force: true })
     }
+  })
+
+  it("an S3-event cold start loads no Stream: queries, scans, listings and the sweep sit in chunks it never imports", () => {
+    const loaded = first.loadedInputs
+    const shipped = Object.keys((first.metafile as { inputs: Record<string, unknown> }).inputs)
+    const streamy = [
+      /effect\/dist\/esm\/Stream\.js$/,
+      /effect\/dist\/esm\/internal\/channel\/channelExecutor\.js$/,
+      /DocumentCache\/DynamoDB\/(Queries|Bulk|Intents)\.ts$/,
+      /internal\/(s3List|memoryList|memoryCache)\.ts$/,
+      /core\/src\/(Heal|Reconcile|Backfill)\.ts$/,
+    ]
+    for (const pattern of streamy) {
+      expect(loaded.filter((path) => pattern.test(path))).toStrictEqual([])
+      expect(shipped.some((path) => pattern.test(path))).toBe(true)
+    }
+    expect(loaded.some((path) => path.endsWith("core/src/S3EventSync.ts"))).toBe(true)
   })
 
   it("direct S3 events: converges the cache to S3 and fails the invocation only when a record failed", async () => {
@@ -225,6 +241,11 @@ describe("the bundled Lambda handler", () => {
 
   it("loads the scheduled and backfill entries from their chunks on the invocation that needs them", async () => {
     expect(await handler({ docket: "heal" }, context("r8"))).toMatchObject({ task: "heal", failed: 0 })
+    // Reconcile lists S3 and scans the table: the many-document operations of the tasks' own runtime.
+    expect(await handler({ docket: "reconcile", slice: "changes/" }, context("r8b"))).toMatchObject({
+      task: "reconcile",
+      fixFailed: 0,
+    })
     await expect(
       handler(
         { invocationSchemaVersion: "2.0", invocationId: "i", job: { id: "j" }, tasks: "not a list" },

@@ -24,9 +24,16 @@ locals {
   bucket_arn     = "arn:${local.partition}:s3:::${var.bucket_name}"
   index_arns     = [for name in var.table_index_names : "${var.table_arn}/index/${name}"]
 
+  # The heap limit of the function's Node process (old space, MB): 60% of its
+  # memory unless set. The scheduled reconcile and a backfill hold flat memory,
+  # but under Node's default heap V8 collects late (docs/backfill-at-scale.md,
+  # Memory); the rest of memory_size is for the young generation, buffers, code.
+  node_heap_mb = coalesce(var.node_heap_mb, max(64, floor(var.memory_size * 0.6)))
+
   # DocketConfig.environmentVariables, minus AWS_REGION (reserved: Lambda sets
-  # it) and the two endpoint overrides (local stack only).
+  # it) and the two endpoint overrides (local stack only), plus NODE_OPTIONS.
   environment = {
+    NODE_OPTIONS                 = "--max-old-space-size=${local.node_heap_mb}"
     DOCKET_TABLE                 = var.table_name
     DOCKET_BUCKET                = var.bucket_name
     DOCKET_PREFIX                = var.document_prefix

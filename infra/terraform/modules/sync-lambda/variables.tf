@@ -215,6 +215,17 @@ variable "memory_size" {
   }
 }
 
+variable "node_heap_mb" {
+  description = "The Node heap limit (--max-old-space-size, MB) set through NODE_OPTIONS; null: 60% of memory_size (at least 64)."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.node_heap_mb == null ? true : (var.node_heap_mb >= 64 && floor(var.node_heap_mb) == var.node_heap_mb)
+    error_message = "node_heap_mb must be a whole number of MB, at least 64 (or null)."
+  }
+}
+
 variable "timeout" {
   description = "Lambda timeout in seconds."
   type        = number

@@ -1,13 +1,14 @@
 /**
  * CPU profiles of Docket's hot paths, for docs/benchmarks.md:
  *
- *   npm run profile -- write|read|query|import|rerun|reconcile [--out DIR]
+ *   npm run profile -- write|read|query|import|rerun|reconcile|fresh [--out DIR]
  *
  * - `write`: WriteThrough.write of fresh documents, one after another.
  * - `read`: FallbackReader.read of cached documents (hits), then of documents
  *   only in S3 (misses, each refill awaited), one after another.
  * - `query`: a customer quarter (about 50 items) through the page API and the Stream API.
  * - `rerun` / `reconcile`: an unchanged backfill re-run / a clean reconcile over 5,000 documents.
+ * - `fresh`: a backfill of a fresh bucket (empty table) of 3,000 documents.
  * - `import`: the bundled Lambda handler imported in a fresh `node --cpu-prof` process.
  *
  * `write` and `query` start the embedded stack, warm the path up, then record
@@ -268,6 +269,19 @@ const query = () =>
     })
   })
 
+/** A backfill of a fresh bucket (empty table) of 3,000 documents, profiled over one run. */
+const fresh = () =>
+  withDocket(async (runtime, stack) => {
+    const { bucket, clientConfig } = stack as unknown as { bucket: string; clientConfig: LocalStack.ClientConfig }
+    const docs = Corpus.generate({ count: 3_000, customers: 50, seed: 29 })
+    log("loading 3,000 documents into the bucket")
+    await Corpus.loadBucket(clientConfig, bucket, docs)
+    await profiled("fresh", async () => {
+      const s = await runtime.runPromise(Backfill.run({ concurrency: 16 }))
+      if (s.written !== docs.length) throw new Error(`fresh backfill: ${JSON.stringify(s)}`)
+    })
+  })
+
 /** An unchanged backfill re-run and a clean reconcile over 5,000 documents, each profiled over 4 runs. */
 const atScale = (which: "rerun" | "reconcile") =>
   withDocket(async (runtime, stack) => {
@@ -373,7 +387,8 @@ else if (what === "read") await read()
 else if (what === "query") await query()
 else if (what === "import") await lambdaImport()
 else if (what === "rerun" || what === "reconcile") await atScale(what)
+else if (what === "fresh") await fresh()
 else {
-  log("usage: npm run profile -- write|read|query|import|rerun|reconcile [--out DIR]")
+  log("usage: npm run profile -- write|read|query|import|rerun|reconcile|fresh [--out DIR]")
   process.exitCode = 2
 }

@@ -18,6 +18,13 @@
  *
  * Index and attribute names come from `Table.definition`.
  *
+ * The many-document operations (`query`, `page`, `scan`, `fingerprints`,
+ * `intents`: `Bulk`, `Queries`, `Intents`, bound in `DynamoDB/ManyDocuments.ts`)
+ * are imported (`internal/streams.ts`) when the backend is built, and not at all with
+ * {@link Options.documentsOnly}: what S3 event sync needs is the single-document
+ * operations, so the Lambda's S3-event runtime loads no query or scan code and
+ * none of effect's `Stream` (measured: 46 KB of its cold-start bundle).
+ *
  * On the AWS SDK's own `DynamoDBClient`, not `@effect-aws/client-dynamodb`: its
  * service module wraps every DynamoDB command and pulls in the `effect` barrel,
  * measured at +176 KB minified and a slower import for one bundled GetItem (the
@@ -39,10 +46,9 @@ import * as Write from "../internal/write.js"
 import { RateLimit } from "../RateLimit.js"
 import * as Retry from "../Retry.js"
 import * as Table from "../Table.js"
-import * as Bulk from "./DynamoDB/Bulk.js"
-import { cacheError, log, makeBackend, newStats } from "./DynamoDB/Call.js"
+import { makeBackend } from "./DynamoDB/Call.js"
+import type * as ManyDocuments from "./DynamoDB/ManyDocuments.js"
 import * as Protocol from "./DynamoDB/Protocol.js"
-import * as Queries from "./DynamoDB/Queries.js"
 import * as Writes from "./DynamoDB/Writes.js"
 
 /** Options of the DynamoDB backend. */
@@ -70,6 +76,28 @@ export interface Options {
    * writer and reader of a table must agree; tests vary it.
    */
   readonly statusShards?: number
+  /**
+   * Only the single-document operations (`get`, `inspect`, `snapshot`, `put`,
+   * `delete`, `tombstone`, `restore` and the write protocol); the many-document
+   * ones (`query`, `page`, `scan`, `fingerprints`, `intents`) are not loaded and
+   * die when called. Default false. The Lambda's S3-event runtime sets it: event
+   * sync reads and writes one document at a time, and its cold start then loads
+   * no `Stream`.
+   */
+  readonly documentsOnly?: boolean
+}
+
+const notLoaded = (operation: string) => (): never => {
+  throw new Error(`DocumentCache.${operation} is not loaded: this DynamoDB backend was built with documentsOnly`)
+}
+
+/** The many-document operations of a `documentsOnly` backend: each dies when called. */
+const documentsOnly: ManyDocuments.Operations = {
+  query: notLoaded("query"),
+  page: notLoaded("page"),
+  scan: notLoaded("scan"),
+  fingerprints: notLoaded("fingerprints"),
+  intents: notLoaded("intents"),
 }
 
 /**
@@ -93,27 +121,14 @@ export const make = (
       attemptTimeoutMs: Duration.toMillis(Duration.decode(options.attemptTimeout ?? "30 seconds")),
     })
     const writes = Writes.make(backend)
-    const bulk = Bulk.make({
-      client,
-      table: options.table,
-      statusShards: backend.statusShards,
-      send: (operation, key, send) => {
-        const stats = newStats()
-        return log(
-          `cache.${operation}`,
-          { table: options.table, key, stats },
-          backend.call(stats, send).pipe(Effect.mapError(cacheError(operation, key))),
-          undefined,
-          "debug",
-        )
-      },
-    })
-    return Write.validated({
-      ...bulk,
-      ...writes.service,
-      ...Protocol.make(backend, writes),
-      ...Queries.make(backend, Math.max(1, options.bucketConcurrency ?? 4)),
-    })
+    const many =
+      options.documentsOnly === true
+        ? documentsOnly
+        : (yield* Effect.promise(() => import("../internal/streams.js"))).manyDocuments(
+            backend,
+            Math.max(1, options.bucketConcurrency ?? 4),
+          )
+    return Write.validated({ ...many, ...writes.service, ...Protocol.make(backend, writes) })
   })
 
 /** Options of {@link layer}: the backend's options and the SDK client's configuration. */
@@ -136,23 +151,31 @@ export const layer = (options: LayerOptions): Layer.Layer<DocumentCache, never, 
  * Provides the DynamoDB backend from {@link DocketConfig}: `DOCKET_TABLE`,
  * `AWS_REGION`, `DOCKET_DYNAMODB_ENDPOINT`, `DOCKET_TTL_DAYS`, `DOCKET_DRY_RUN`,
  * `DOCKET_MAX_ATTEMPTS`, `DOCKET_ATTEMPT_TIMEOUT`. Credentials come the SDK's usual way.
+ * `options` adds what the environment does not say ({@link Options.documentsOnly}).
  */
+export const layerConfigWith = (
+  options: Pick<Options, "documentsOnly"> = {},
+): Layer.Layer<DocumentCache, ConfigError.ConfigError, DocumentKinds | RateLimit | DocketConfig> =>
+  Layer.unwrapEffect(
+    Effect.map(DocketConfig, (settings) =>
+      layer({
+        ...options,
+        table: settings.table,
+        retentionDays: settings.ttlDays,
+        dryRun: settings.dryRun,
+        retry: { ...Retry.defaultPolicy, maxAttempts: settings.maxAttempts },
+        attemptTimeout: Duration.millis(settings.attemptTimeoutMillis),
+        client: {
+          region: settings.region,
+          ...Option.match(settings.dynamodbEndpoint, { onNone: () => ({}), onSome: (endpoint) => ({ endpoint }) }),
+        },
+      }),
+    ),
+  )
+
+/** {@link layerConfigWith} every operation: the backend from {@link DocketConfig}. */
 export const layerConfig: Layer.Layer<
   DocumentCache,
   ConfigError.ConfigError,
   DocumentKinds | RateLimit | DocketConfig
-> = Layer.unwrapEffect(
-  Effect.map(DocketConfig, (settings) =>
-    layer({
-      table: settings.table,
-      retentionDays: settings.ttlDays,
-      dryRun: settings.dryRun,
-      retry: { ...Retry.defaultPolicy, maxAttempts: settings.maxAttempts },
-      attemptTimeout: Duration.millis(settings.attemptTimeoutMillis),
-      client: {
-        region: settings.region,
-        ...Option.match(settings.dynamodbEndpoint, { onNone: () => ({}), onSome: (endpoint) => ({ endpoint }) }),
-      },
-    }),
-  ),
-)
+> = layerConfigWith()

@@ -68,6 +68,16 @@ export interface Options {
   readonly pageSize?: number
   /** Send the conditions of conditional puts and deletes (default true). */
   readonly conditionalWrites?: boolean
+  /**
+   * Everything but `list`, which is not loaded and dies when called (default
+   * false). The Lambda's S3-event runtime sets it: event sync reads one object
+   * at a time, and its cold start then loads no `Stream`.
+   */
+  readonly documentsOnly?: boolean
+}
+
+const listNotLoaded = (): never => {
+  throw new Error("DocumentStore.list is not loaded: this S3 store was built with documentsOnly")
 }
 
 /**
@@ -94,6 +104,9 @@ export const make = (options: Options): Effect.Effect<Service, never, Scope.Scop
       encoder: new TextEncoder(),
       retrying: Retry.retrying(policy),
     }
+    // Imported when the store is built, not at all with `documentsOnly` (the listing is a Stream).
+    const listing =
+      options.documentsOnly === true ? undefined : yield* Effect.promise(() => import("../internal/streams.js"))
     return {
       keyOf: (kind, id) => Steps.keyOf(s3, kind, id),
       put: (document, conditions) => Steps.put(s3, document, conditions),
@@ -101,7 +114,7 @@ export const make = (options: Options): Effect.Effect<Service, never, Scope.Scop
       getKey: (key) => Steps.getKey(s3, key),
       head: (key) => Steps.head(s3, key),
       delete: (kind, id, conditions) => Steps.remove(s3, kind, id, conditions),
-      list: (listOptions) => Steps.list(s3, listOptions),
+      list: listing === undefined ? listNotLoaded : (listOptions) => listing.s3List(s3, listOptions),
     } satisfies Service
   })
 

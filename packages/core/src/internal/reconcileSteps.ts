@@ -277,14 +277,18 @@ export const resolveDiffering = (run: Run, object: Listed, f: DocumentCache.Fing
     )
   })
 
-/** The cache holds a document S3 did not list: confirm with a HEAD (it may be newer than the listing), then delete it. */
+/**
+ * The cache holds a document S3 did not list: confirm with a HEAD (it may be newer than the listing), then delete it.
+ * Only a HEAD that answers "no such object" confirms it: a HEAD that fails (throttled, unavailable, denied) fails
+ * this step, and `compareRow` reports the entry `unreadable` and leaves it alone.
+ */
 export const resolveOrphan = (
   run: Run,
   now: number,
   f: DocumentCache.Fingerprint & { readonly s3Key: string; readonly version: number },
 ) =>
   Effect.gen(function* () {
-    const head = yield* run.store.head(f.s3Key).pipe(Effect.orElseSucceed(() => Option.none()))
+    const head = yield* run.store.head(f.s3Key)
     if (Option.isSome(head)) return Option.none<Drift>()
     const expired = CacheEntry.isExpired(f.expiresAt, now)
     return Option.some(
@@ -338,7 +342,19 @@ export const compareRow = (
   const id = rest.join("/")
   if (row.left.length === 0) {
     return f !== undefined && f._tag === "Cached" && f.s3Key !== undefined && f.version !== undefined
-      ? resolveOrphan(run, now, { ...f, s3Key: f.s3Key, version: f.version })
+      ? resolveOrphan(run, now, { ...f, s3Key: f.s3Key, version: f.version }).pipe(
+          Effect.catchAll((error) =>
+            Effect.succeed(
+              Option.some<Drift>({
+                kind: f.kind,
+                id: f.id,
+                key: f.s3Key as string,
+                type: "unreadable",
+                detail: `S3 did not list it and the HEAD that would confirm the orphan failed (${message(error)}): left alone`,
+              }),
+            ),
+          ),
+        )
       : Effect.succeed(Option.none()) // a tombstone of a deleted object: as it should be
   }
   run.tally.documents++

@@ -2,22 +2,20 @@
  * The steps of the S3 store (`DocumentStore/S3.ts` builds the {@link S3Store}
  * once and binds them): `timed` (one attempt under the attempt timeout), `call`
  * (attempts logged, retried, one log line for the whole), `keyOf`, and one named
- * function per operation (`put`, `getKey`, `head`, `remove`, `list`).
+ * function per operation (`put`, `getKey`, `head`, `remove`; `list` is in
+ * `s3List.ts`, loaded only by a store that lists).
  */
 import {
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
-  ListObjectsV2Command,
   PutObjectCommand,
   type S3Client,
 } from "@aws-sdk/client-s3"
-import * as Chunk from "effect/Chunk"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
-import * as Stream from "effect/Stream"
 import * as CacheMetrics from "../CacheMetrics.js"
 import type * as Document from "../Document.js"
 import type * as DocumentKind from "../DocumentKind.js"
@@ -307,54 +305,5 @@ export const remove = (s3: S3Store, kind: string, id: string, conditions?: Delet
       ),
     undefined,
     conditions?.deadline,
-  )
-}
-
-export const list = (s3: S3Store, listOptions: { readonly prefix?: string; readonly startAfter?: string } = {}) => {
-  const listPrefix = s3.prefix + (listOptions.prefix ?? "")
-  type Cursor = { readonly token?: string; readonly startAfter?: string }
-  const first: Cursor = listOptions.startAfter !== undefined ? { startAfter: listOptions.startAfter } : {}
-  return Stream.paginateChunkEffect(first, (cursor) =>
-    call(
-      s3,
-      "ListObjectsV2",
-      listPrefix,
-      (controller) =>
-        sendWith(controller, (abortSignal) =>
-          s3.client.send(
-            new ListObjectsV2Command({
-              Bucket: s3.bucket,
-              Prefix: listPrefix,
-              MaxKeys: s3.pageSize,
-              ...(cursor.token !== undefined ? { ContinuationToken: cursor.token } : {}),
-              ...(cursor.startAfter !== undefined ? { StartAfter: cursor.startAfter } : {}),
-            }),
-            { abortSignal },
-          ),
-        ).pipe(Effect.mapError(toStoreError("ListObjectsV2", listPrefix))),
-      (out) => ({ count: out.KeyCount ?? out.Contents?.length ?? 0 }),
-    ).pipe(
-      Effect.map((out) => {
-        const items = (out.Contents ?? []).flatMap(
-          (o): Array<ObjectInfo> =>
-            o.Key === undefined
-              ? []
-              : [
-                  {
-                    key: o.Key,
-                    etag: normalizeEtag(o.ETag),
-                    size: o.Size ?? 0,
-                    lastModified: o.LastModified,
-                    metadata: Option.none(),
-                  },
-                ],
-        )
-        const next: Option.Option<Cursor> =
-          out.IsTruncated === true && out.NextContinuationToken !== undefined
-            ? Option.some({ token: out.NextContinuationToken })
-            : Option.none()
-        return [Chunk.unsafeFromArray(items), next] as const
-      }),
-    ),
   )
 }

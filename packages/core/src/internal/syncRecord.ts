@@ -21,11 +21,11 @@ import * as DocketConfig from "../DocketConfig.js"
 import * as DocumentCache from "../DocumentCache.js"
 import * as DocumentKind from "../DocumentKind.js"
 import * as DocumentStore from "../DocumentStore.js"
-import * as Heal from "../Heal.js"
 import * as OperationLog from "../OperationLog.js"
 import * as Retry from "../Retry.js"
 import type * as S3Event from "../S3Event.js"
 import * as S3Key from "../S3Key.js"
+import * as Heal from "./resolveIntent.js"
 
 /** How event sync behaves. */
 export interface Options {
@@ -123,8 +123,18 @@ const skipped = (
     Effect.as({ _tag: "Skipped", reason } as const),
   )
 
-const retryPolicy = (options: Options, settings: DocketConfig.Settings): Retry.Policy =>
-  options.retry ?? { ...Retry.defaultPolicy, maxAttempts: settings.maxAttempts }
+/** The default policy's retry wrapper per settings: built once, not per record (a schedule each time). */
+const defaultRetrying = new WeakMap<DocketConfig.Settings, ReturnType<typeof Retry.retrying>>()
+
+const retryingOf = (options: Options, settings: DocketConfig.Settings): ReturnType<typeof Retry.retrying> => {
+  if (options.retry !== undefined) return Retry.retrying(options.retry)
+  let retrying = defaultRetrying.get(settings)
+  if (retrying === undefined) {
+    retrying = Retry.retrying({ ...Retry.defaultPolicy, maxAttempts: settings.maxAttempts })
+    defaultRetrying.set(settings, retrying)
+  }
+  return retrying
+}
 
 /** The next sequencer after a normalised one (same width). */
 const successor = (sequencer: string): string =>
@@ -318,7 +328,13 @@ export const converge = (step: Step): Effect.Effect<Outcome, EventSyncError> =>
             Effect.flatMap(
               // The S3 read failed or was interrupted: the record ends, and so does its snapshot.
               Effect.onExit(readS3(step), (exit) => (Exit.isSuccess(exit) ? Effect.void : Fiber.interrupt(snapshot))),
-              (current) => Effect.map(Fiber.join(snapshot), (taken) => [taken, current] as const),
+              // `await`, not `join`: the snapshot's fiber changes no FiberRef of this one, so there is
+              // nothing to merge back (a join diffs and merges every FiberRef of the child).
+              (current) =>
+                Effect.map(
+                  Effect.flatMap(Fiber.await(snapshot), (exit) => exit),
+                  (taken) => [taken, current] as const,
+                ),
             ),
           )
     const guard = guardOf(step, snapshot)
@@ -361,7 +377,7 @@ export const syncRecord = (
       ),
     }
     const outcome = yield* converge(step).pipe(
-      Retry.retrying(retryPolicy(options, settings)),
+      retryingOf(options, settings),
       OperationLog.logged<Outcome>(
         "event-sync",
         {

@@ -206,7 +206,10 @@ export const log = <A, E, R>(
   describe?: (a: A) => OperationLog.Fields,
   level: "info" | "debug" | ((a: A) => "info" | "debug") = "info",
 ): Effect.Effect<A, E, R> => {
-  const { stats, ...rest } = fields
-  const line = () => ({ ...rest, ...stats })
+  // Built only when a line is written (a debug success line below the minimum level never is).
+  const line = () => {
+    const { stats, ...rest } = fields
+    return { ...rest, ...stats }
+  }
   return OperationLog.logged<A>(operation, line, describe === undefined ? { level } : { describe, level })(self)
 }

@@ -24,7 +24,7 @@
  * Each operation and each of its steps is a named module-level function over the
  * {@link Protocol} record (`intentUpdate`, `sendIntent`, `intendAttempt`,
  * `commitItems`, `commitAttempt`, `removeIntent`, `deleteEmptyItem`); `make` builds
- * the record and binds them, once. The sweep's `intents` read is in `Intents.ts`.
+ * the record and binds them, once. The sweep's `intents` read is in `Intents.ts` (bound in `DynamoDB.ts`).
  *
  * @since 0.2.0
  */
@@ -58,7 +58,6 @@ import {
   type Stats,
 } from "./Call.js"
 import * as Codec from "./Codec.js"
-import * as Intents from "./Intents.js"
 import { Conflict, type Current, type Guard, type Next } from "./Transact.js"
 import type * as Writes from "./Writes.js"
 
@@ -393,14 +392,13 @@ const clearIntent = (p: Protocol, kind: string, id: string, writer: string): Ret
 export const make = (
   backend: Backend,
   writes: ReturnType<typeof Writes.make>,
-): Pick<Service, "inspect" | "intend" | "commit" | "clearIntent" | "intents"> => {
+): Pick<Service, "inspect" | "intend" | "commit" | "clearIntent"> => {
   const p: Protocol = { backend, writes }
   return {
     inspect: (kind, id) => inspect(p, kind, id),
     intend: (request) => intend(p, request),
     commit: (request) => commit(p, request),
     clearIntent: (kind, id, writer) => clearIntent(p, kind, id, writer),
-    intents: ({ expiredBefore }) => Intents.intents(backend, expiredBefore),
   }
 }
 

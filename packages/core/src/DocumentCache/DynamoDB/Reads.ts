@@ -8,15 +8,13 @@
  * @since 0.2.0
  */
 import { GetItemCommand, QueryCommand } from "@aws-sdk/client-dynamodb"
-import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import * as Stream from "effect/Stream"
 import type { CacheError, Snapshot } from "../../DocumentCache.js"
 import * as Items from "../../Items.js"
 import * as Write from "../../internal/write.js"
 import * as Table from "../../Table.js"
-import { type Backend, cacheError, docKey, log, newStats, S, type Stats } from "./Call.js"
+import { type AwsFailure, type Backend, cacheError, docKey, log, newStats, S, type Stats } from "./Call.js"
 import * as Codec from "./Codec.js"
 import type { Current } from "./Transact.js"
 
@@ -39,11 +37,17 @@ export const getItem = (backend: Backend, stats: Stats, operation: string, kind:
       Effect.mapError(cacheError(operation, Write.keyOf(kind, id))),
     )
 
-/** Every item of a document's partition (document item and customer items). */
-export const partition = (backend: Backend, stats: Stats, operation: string, kind: string, id: string) =>
-  Stream.paginateChunkEffect(undefined as Items.Item | undefined, (start) =>
-    backend
-      .call(stats, (abortSignal) =>
+/** Every item of a document's partition (document item and customer items), page after page. */
+export const partition = (
+  backend: Backend,
+  stats: Stats,
+  operation: string,
+  kind: string,
+  id: string,
+): Effect.Effect<Current, CacheError> => {
+  const pageFrom = (start: Items.Item | undefined, items: Array<Items.Item>): Effect.Effect<Current, AwsFailure> =>
+    Effect.flatMap(
+      backend.call(stats, (abortSignal) =>
         backend.client.send(
           new QueryCommand({
             TableName: backend.table,
@@ -56,23 +60,20 @@ export const partition = (backend: Backend, stats: Stats, operation: string, kin
           }),
           { abortSignal },
         ),
-      )
-      .pipe(
-        Effect.map(
-          (out) => [Chunk.unsafeFromArray(out.Items ?? []), Option.fromNullable(out.LastEvaluatedKey)] as const,
-        ),
       ),
-  ).pipe(
-    Stream.runCollect,
-    Effect.map((chunk): Current => {
-      const items = Chunk.toArray(chunk)
-      return {
-        document: Option.fromNullable(items.find((item) => item.sk?.S === Items.documentSk)),
-        customerSks: items.flatMap((item) => (item.sk?.S?.startsWith("CUST#") ? [item.sk.S] : [])),
-      }
-    }),
+      (out) => {
+        items.push(...(out.Items ?? []))
+        if (out.LastEvaluatedKey !== undefined) return pageFrom(out.LastEvaluatedKey, items)
+        return Effect.succeed<Current>({
+          document: Option.fromNullable(items.find((item) => item.sk?.S === Items.documentSk)),
+          customerSks: items.flatMap((item) => (item.sk?.S?.startsWith("CUST#") ? [item.sk.S] : [])),
+        })
+      },
+    )
+  return Effect.suspend(() => pageFrom(undefined, [])).pipe(
     Effect.mapError(cacheError(operation, Write.keyOf(kind, id))),
   )
+}
 
 /**
  * The customer sort keys a document's items have: from its committed entry,

@@ -1,0 +1,55 @@
+import { describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as HashMap from "effect/HashMap"
+import * as Logger from "effect/Logger"
+import * as LogLevel from "effect/LogLevel"
+import * as OperationLog from "../src/OperationLog.js"
+
+/** Runs `self` at `level`, returning the lines written and how often the line's fields were read. */
+const at = <A, E>(level: LogLevel.LogLevel, self: (fields: () => OperationLog.Fields) => Effect.Effect<A, E>) =>
+  Effect.suspend(() => {
+    const lines: Array<{ level: string; fields: Record<string, unknown> }> = []
+    let reads = 0
+    const fields = () => {
+      reads++
+      return { key: "change/CHG-log" }
+    }
+    const capture = Logger.make(({ annotations, logLevel }) => {
+      lines.push({ level: logLevel.label, fields: Object.fromEntries(HashMap.toEntries(annotations)) })
+    })
+    return Effect.exit(self(fields)).pipe(
+      Effect.provide(Logger.replace(Logger.defaultLogger, capture)),
+      Logger.withMinimumLogLevel(level),
+      Effect.map((exit) => ({ exit, lines, reads: () => reads })),
+    )
+  })
+
+describe("OperationLog.logged", () => {
+  it.effect("an info success line is written at info, and not even built when the level is above it", () =>
+    Effect.gen(function* () {
+      const ok = (fields: () => OperationLog.Fields) => Effect.succeed(1).pipe(OperationLog.logged("test.op", fields))
+      const info = yield* at(LogLevel.Info, ok)
+      expect(info.lines.map((l) => [l.level, l.fields.outcome, l.fields.key])).toStrictEqual([
+        ["INFO", "ok", "change/CHG-log"],
+      ])
+      const warn = yield* at(LogLevel.Warning, ok)
+      expect(warn.lines).toStrictEqual([])
+      expect(warn.reads()).toBe(0)
+    }),
+  )
+
+  it.effect("a failure is still logged, with its fields, when the success line is off", () =>
+    Effect.gen(function* () {
+      const failing = (fields: () => OperationLog.Fields) =>
+        Effect.fail({ _tag: "CacheError", reason: "Throttled", message: "slow down" }).pipe(
+          OperationLog.logged("test.op", fields),
+        )
+      const warn = yield* at(LogLevel.Warning, failing)
+      expect(warn.lines.map((l) => [l.level, l.fields.outcome, l.fields.key, l.fields.error])).toStrictEqual([
+        ["WARN", "CacheError:Throttled", "change/CHG-log", "slow down"],
+      ])
+      const error = yield* at(LogLevel.Error, failing)
+      expect(error.lines).toStrictEqual([])
+    }),
+  )
+})
