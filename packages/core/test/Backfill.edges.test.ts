@@ -189,9 +189,12 @@ describe("Backfill edges", () => {
           const moved = Option.getOrThrow(yield* store.getKey("changes/CHG-move.json"))
           yield* store.delete("change", "CHG-move")
           yield* store.putRaw("customers/acme/changes/CHG-move.json", JSON.stringify(moved.document))
-          const summary = yield* Backfill.run()
+          const counted = counting(store)
+          const summary = yield* Backfill.run().pipe(withStore(counted.service))
           // Both bodies are read: the edit is written, the move is the same version (the cache's own rule decides).
           expect(summary).toMatchObject({ written: 1, unchanged: 1, bodiesRead: 2 })
+          // The listing gives their ETags: no HEAD first.
+          expect(counted.n).toStrictEqual({ heads: 0, reads: 2 })
           expect(yield* versionOf(cache, "CHG-edit")).toBe(2)
         }),
       ),
@@ -311,6 +314,8 @@ describe("Backfill edges", () => {
         for (const id of ids(3)) yield* store.put(change(id, 1))
         expect(yield* Backfill.run({ kinds: [], customers: [] })).toMatchObject({ matched: 3, written: 3 })
         expect(Backfill.describe({ kinds: [], customers: [] })).toBe("every document")
+        // Shards of more than one digit.
+        expect(yield* Backfill.parseShard("12/20")).toStrictEqual({ index: 12, count: 20 })
         expect(Backfill.describe({ kinds: ["change", "announcement"] })).toBe("kind change|announcement")
       }),
     ),
@@ -369,10 +374,14 @@ describe("Backfill edges", () => {
           // DOCKET_DRY_RUN applies when the options say nothing: nothing is written.
           const fresh = yield* store.put(change("CHG-fresh", 1))
           const config = DocketConfig.make({ bucket: "memory", dryRun: true })
+          const uncached = counting(store)
           const configured = yield* Backfill.processObjects([{ key: fresh.key }]).pipe(
             Effect.provideService(DocketConfig.DocketConfig, config),
+            withStore(uncached.service),
           )
           expect(configured.map((r) => r.outcome)).toStrictEqual(["written"])
+          // Nothing cached and no filter: no HEAD without an ETag, the body is read at once.
+          expect(uncached.n).toStrictEqual({ heads: 0, reads: 1 })
           expect(yield* versionOf(cache, "CHG-fresh")).toBe(0)
         }),
       ),
@@ -420,6 +429,21 @@ describe("Backfill edges: intervals, logs, listing errors", () => {
           onCheckpoint: (key) => Effect.sync(() => void first.push(key)),
         })
         expect(first).toStrictEqual([])
+        // Resumed after a checkpoint, the same: nothing moved, nothing is handed over.
+        const resumed: Array<string> = []
+        yield* Backfill.run({
+          startAfter: "changes/A.json",
+          batchSize: 1,
+          checkpointEveryMs: 0,
+          onCheckpoint: (key) => Effect.sync(() => void resumed.push(key)),
+          source: {
+            kind: "listing",
+            objects: Stream.fromIterable([
+              { key: "changes/CHG-000.json", etag: "e", size: 1, lastModified: undefined, metadata: Option.none() },
+            ]),
+          },
+        })
+        expect(resumed).toStrictEqual([])
         yield* store.put(change("CHG-000", 1))
         yield* store.putRaw("changes/CHG-002.json", "[]")
         const second: Array<string> = []

@@ -6,15 +6,31 @@
  */
 
 import * as Docket from "@docket/core/Docket"
+import type * as Document from "@docket/core/Document"
 import * as DocumentCache from "@docket/core/DocumentCache"
+import * as DocumentStore from "@docket/core/DocumentStore"
 import * as Reconcile from "@docket/core/Reconcile"
 import * as NodeSdk from "@effect/opentelemetry/NodeSdk"
 import { describe, expect, it } from "@effect/vitest"
 import { InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
+import * as TestClock from "effect/TestClock"
 
 const memory = <A, E>(self: Effect.Effect<A, E, Docket.Services>) => Effect.provide(self, Docket.layerMemory())
+
+const change = (id: string): Document.AnyDocument => ({
+  kind: "change",
+  id: id as never,
+  version: 1,
+  title: "t",
+  customers: ["acme"],
+  status: "approved",
+  schedule: { start: "2026-11-30T22:00:00Z", end: "2026-12-01T02:00:00Z" },
+  createdAt: "2026-11-01T10:00:00Z",
+  updatedAt: "2026-11-02T10:00:00Z",
+})
 
 const exporter = new InMemorySpanExporter()
 const otel = NodeSdk.layer(() => ({
@@ -65,5 +81,48 @@ describe("Reconcile edges", () => {
         expect(exporter.getFinishedSpans().map((s) => s.name)).toContain("Reconcile.run")
       }),
     ).pipe(Effect.provide(otel)),
+  )
+
+  it.effect("a weak ETag in the cache compares equal to S3's: no body read, no drift", () =>
+    memory(
+      Effect.gen(function* () {
+        const store = yield* DocumentStore.DocumentStore
+        const cache = yield* DocumentCache.DocumentCache
+        const doc = change("CHG-weak")
+        const { key, etag } = yield* store.put(doc)
+        yield* cache.put(doc, { s3Key: key, etag: `W/"${etag}"` })
+        const report = yield* Reconcile.run()
+        expect(report.drift).toStrictEqual([])
+        expect(report.bodiesRead).toBe(0)
+        expect(Option.isSome(yield* cache.get("change", "CHG-weak"))).toBe(true)
+      }),
+    ),
+  )
+
+  it.effect("progress goes out once progressEveryMs has passed, the boundary included", () =>
+    memory(
+      Effect.gen(function* () {
+        const store = yield* DocumentStore.DocumentStore
+        // Documents S3 has and the cache has not: the join's rows tick after the phases' reports.
+        for (let i = 0; i < 30; i++) yield* store.put(change(`CHG-p${String(i).padStart(2, "0")}`))
+        // Each report moves the clock by exactly the interval: every tick is due, as with 0.
+        const reports = (progressEveryMs: number) =>
+          Effect.gen(function* () {
+            let n = 0
+            yield* Reconcile.run({
+              progressEveryMs,
+              onProgress: () =>
+                Effect.zipRight(
+                  Effect.sync(() => (n += 1)),
+                  TestClock.adjust(1000),
+                ),
+            })
+            return n
+          })
+        const every = yield* reports(0)
+        expect(every).toBeGreaterThan(2)
+        expect(yield* reports(1000)).toBe(every)
+      }),
+    ),
   )
 })
