@@ -47,6 +47,7 @@ export const modules = {
       `${src}/internal/write.ts`,
       `${src}/internal/writeSteps.ts`,
       `${src}/Heal.ts`,
+      `${src}/internal/resolveIntent.ts`,
     ],
     tests: [
       `${test}/WriteThrough.test.ts`,

@@ -271,13 +271,10 @@ export const consume = (
       )
     const worker = Effect.forever(Effect.flatMap(Queue.take(queue), handle))
     yield* Effect.forkScoped(
-      Effect.all(
-        Array.from({ length: options.concurrency ?? defaultConcurrency }, () => worker),
-        {
-          concurrency: "unbounded",
-          discard: true,
-        },
-      ),
+      Effect.replicateEffect(worker, options.concurrency ?? defaultConcurrency, {
+        concurrency: "unbounded",
+        discard: true,
+      }),
     )
     // A push source may deliver an event a moment after the write that caused it
     // returned to its caller: idle also waits for a short quiet period.

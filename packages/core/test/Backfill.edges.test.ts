@@ -12,7 +12,6 @@
 import * as Backfill from "@docket/core/Backfill"
 import * as Docket from "@docket/core/Docket"
 import * as DocketConfig from "@docket/core/DocketConfig"
-import type * as Document from "@docket/core/Document"
 import * as DocumentCache from "@docket/core/DocumentCache"
 import * as DocumentStore from "@docket/core/DocumentStore"
 import * as NodeSdk from "@effect/opentelemetry/NodeSdk"
@@ -23,44 +22,8 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
+import { change, counting, services } from "./support/Backfill.js"
 import { logsOf } from "./support/Logs.js"
-
-const change = (id: string, version: number, start = "2026-11-30T22:00:00Z", customers = ["acme"]) =>
-  ({
-    kind: "change",
-    id: id as never,
-    version,
-    title: "t",
-    customers,
-    status: "approved",
-    schedule: { start, end: "2027-01-01T02:00:00Z" },
-    createdAt: "2026-11-01T10:00:00Z",
-    updatedAt: "2026-11-02T10:00:00Z",
-  }) as Document.AnyDocument
-
-const services = Effect.all({
-  store: Effect.map(DocumentStore.DocumentStore, (s) => s as DocumentStore.MemoryStore),
-  cache: DocumentCache.DocumentCache,
-})
-
-/** The store counting body reads and HEADs. */
-const counting = (store: DocumentStore.Service) => {
-  const n = { reads: 0, heads: 0 }
-  const service: DocumentStore.Service = {
-    ...store,
-    getKey: (key) =>
-      Effect.zipRight(
-        Effect.sync(() => (n.reads += 1)),
-        store.getKey(key),
-      ),
-    head: (key) =>
-      Effect.zipRight(
-        Effect.sync(() => (n.heads += 1)),
-        store.head(key),
-      ),
-  }
-  return { service, n }
-}
 
 /** The cache recording every `fingerprints` call's refs. */
 const recording = (cache: DocumentCache.Service) => {

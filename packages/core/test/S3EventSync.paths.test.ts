@@ -16,43 +16,20 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Fiber from "effect/Fiber"
-import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as TestClock from "effect/TestClock"
 import * as CacheMetrics from "../src/CacheMetrics.js"
-import * as DocketConfig from "../src/DocketConfig.js"
 import * as DocumentCache from "../src/DocumentCache.js"
 import * as DocumentKind from "../src/DocumentKind.js"
 import * as DocumentStore from "../src/DocumentStore.js"
 import * as S3EventSync from "../src/S3EventSync.js"
 import * as S3Key from "../src/S3Key.js"
 import * as SyncModel from "./S3EventSyncModel.js"
+import { bucket, memory, NOW, outcomes, prefix } from "./support/EventSyncMemory.js"
 import { logsOf } from "./support/Logs.js"
 
-const bucket = "docs"
-const prefix = SyncModel.prefix
-const NOW = Date.parse("2026-12-01T00:00:00Z")
-
-/** Fresh memory cache and store; `context` provides them, or the given replacements. */
-const memory = (settings: Partial<DocketConfig.Settings> = {}) =>
-  Effect.gen(function* () {
-    const cache = yield* DocumentCache.makeMemory()
-    const store = yield* DocumentStore.makeMemory({ prefix, bucket })
-    const context = (over: { cache?: DocumentCache.Service; store?: DocumentStore.Service } = {}) =>
-      Layer.mergeAll(
-        Layer.succeed(DocumentCache.DocumentCache, over.cache ?? cache),
-        Layer.succeed(DocumentStore.DocumentStore, over.store ?? store),
-        DocketConfig.layer(DocketConfig.make({ bucket, prefix, maxAttempts: 1, ...settings })),
-        DocumentKind.layerDefault,
-      )
-    return { cache, store, context }
-  }).pipe(Effect.provide(DocumentKind.layerDefault))
-
 const counter = (metric: Metric.Metric.Counter<number>) => Effect.map(Metric.value(metric), (state) => state.count)
-
-const outcomes = (result: S3EventSync.BatchResult) =>
-  result.results.map((r) => (Either.isRight(r.result) ? r.result.right : r.result.left))
 
 const messageOf = (e: unknown) => String((e as { message?: unknown } | undefined)?.message)
 

@@ -3,8 +3,8 @@
  * the scheduled tasks (`ScheduledTask`) and the distributed backfill
  * (`BatchBackfill`). One split point instead of two: the bundler makes a chunk
  * of the code each pair of split points shares, and every chunk the entry loads
- * is a module Node resolves, reads and compiles at the cold start (15 files
- * loaded at import instead of 18; see `docs/deployment.md`).
+ * is a module Node resolves, reads and compiles at the cold start (the files
+ * loaded at import: `docs/deployment.md`).
  *
  * @since 0.1.0
  */

@@ -1,7 +1,7 @@
 /**
  * The memory store's listing (`DocumentStore.makeMemory`): its objects in UTF-8
  * key order, a page of `pageSize` keys at a time, after `startAfter`, as a
- * `Stream`. Apart from the port module, which imports it (through `internal/streams.ts`)
+ * `Stream`. Apart from the port module, which imports it (through `internal/memoryStreams.ts`)
  * when it builds a memory store, so that the port (on every path, the Lambda's cold start among them)
  * loads no `Stream`.
  */

@@ -330,11 +330,7 @@ export const converge = (step: Step): Effect.Effect<Outcome, EventSyncError> =>
               Effect.onExit(readS3(step), (exit) => (Exit.isSuccess(exit) ? Effect.void : Fiber.interrupt(snapshot))),
               // `await`, not `join`: the snapshot's fiber changes no FiberRef of this one, so there is
               // nothing to merge back (a join diffs and merges every FiberRef of the child).
-              (current) =>
-                Effect.map(
-                  Effect.flatMap(Fiber.await(snapshot), (exit) => exit),
-                  (taken) => [taken, current] as const,
-                ),
+              (current) => Effect.map(Effect.flatten(Fiber.await(snapshot)), (taken) => [taken, current] as const),
             ),
           )
     const guard = guardOf(step, snapshot)
