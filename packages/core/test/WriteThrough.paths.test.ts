@@ -795,8 +795,11 @@ describe("Heal paths: resolution", () => {
       yield* TestClock.adjust("10 seconds")
       const intent = yield* abandoned(w, versionOf(2), false)
       yield* TestClock.adjust("1 second")
-      expect(yield* resolve(w, intent)).toBe("dropped")
+      const plan = yield* FaultInjection.healthy
+      expect(yield* resolve(w, intent, FaultInjection.store(w.store, { plan }))).toBe("dropped")
       expect(yield* inspect(w)).toEqual({ entry: Option.some(tombstone), intent: Option.none() })
+      // Nothing in S3: one HEAD, no GET.
+      expect((yield* plan.calls).map((c) => c.operation)).toEqual(["HeadObject"])
     }),
   )
 
@@ -835,8 +838,11 @@ describe("Heal paths: resolution", () => {
             Effect.provideService(DocumentStore.DocumentStore, store),
           ),
         )
+      const goneCount = yield* count(CacheMetrics.intentsResolved, "gone")
       const gone = yield* sweep(w.store, cache)
       expect(gone.value).toEqual({ found: 1, rolledForward: 0, dropped: 0, gone: 1, failed: 0 })
+      // An intent found gone was resolved by nobody here: not counted.
+      expect(yield* count(CacheMetrics.intentsResolved, "gone")).toBe(goneCount)
       const line = gone.lines.find((l) => l.fields.operation === "heal.sweep")
       expect(line?.fields).toMatchObject({ outcome: "ok", found: 1, gone: 1 })
 
