@@ -50,6 +50,7 @@ export const modules = {
       `${src}/internal/resolveIntent.ts`,
     ],
     tests: [
+      `${test}/WriteThrough.paths.test.ts`,
       `${test}/WriteThrough.test.ts`,
       `${test}/Heal.test.ts`,
       `${test}/DocumentCache.test.ts`,
@@ -61,6 +62,7 @@ export const modules = {
   "fallback-reader": {
     mutate: [`${src}/FallbackReader.ts`],
     tests: [
+      `${test}/FallbackReader.edges.test.ts`,
       `${test}/FallbackReader.signals.test.ts`,
       `${test}/FallbackReader.test.ts`,
       `${test}/FallbackReader.races.test.ts`,
@@ -70,7 +72,12 @@ export const modules = {
   },
   "event-sync": {
     mutate: [`${src}/S3EventSync.ts`, `${src}/internal/syncRecord.ts`],
-    tests: [`${test}/S3EventSync.paths.test.ts`, `${test}/S3EventSync.edges.test.ts`, `${test}/S3EventSync.test.ts`],
+    tests: [
+      `${test}/S3EventSync.paths.test.ts`,
+      `${test}/S3EventSync.edges.test.ts`,
+      `${test}/S3EventSync.signals.test.ts`,
+      `${test}/S3EventSync.test.ts`,
+    ],
   },
   sequencer: {
     mutate: [`${src}/Sequencer.ts`],
