@@ -12,7 +12,9 @@
  * requests of each run. The child runs through tsx, so its figure includes the
  * TypeScript loader (an upper bound of what the bundled CLI uses). Each run goes
  * first under the heap limit `docket backfill`/`reconcile` run with (bin/heap.mjs),
- * then under Node's default heap (`RSS_DEFAULT_HEAP=off` skips it).
+ * then under Node's default heap (`RSS_DEFAULT_HEAP=off` skips it). `RSS_RUNS=reconcile`
+ * runs only the reconcile, `RSS_SEGMENTS=4,16,32` runs it once per segment count on the
+ * same loaded bucket and table.
  */
 import { spawn } from "node:child_process"
 import { readFileSync } from "node:fs"
@@ -49,6 +51,8 @@ interface Job {
   readonly table: string
   readonly bucket: string
   readonly endpoints: LocalStack.Endpoints
+  /** The reconcile's Scan segments (default `Reconcile.defaultSegments`). */
+  readonly segments?: number
 }
 
 /** The child: runs one job, then prints its figures as one JSON line on stdout. */
@@ -72,9 +76,7 @@ const child = async (job: Job) => {
           written: r.written,
           bodiesRead: r.bodiesRead,
         }))
-      : await run(
-          Reconcile.run(process.env.RSS_SEGMENTS === undefined ? {} : { segments: Number(process.env.RSS_SEGMENTS) }),
-        ).then((r) => ({
+      : await run(Reconcile.run(job.segments === undefined ? {} : { segments: job.segments })).then((r) => ({
           documents: r.documents,
           compared: r.compared,
           bodiesRead: r.bodiesRead,
@@ -163,7 +165,6 @@ const main = async (count: number) => {
     )
     dynamodb.destroy()
     const proxied = await CountingProxy.around(stack)
-    const measured: Record<string, unknown> = {}
     // Each run with the heap limit the `docket` binary gives backfill and reconcile (bin/heap.mjs), with
     // Node's default heap (the library embedded in a process that sets none), then, with RSS_CHILD_FLAGS
     // (e.g. "--max-old-space-size=96"), with those flags: finishing under a small cap shows what the run
@@ -173,16 +174,42 @@ const main = async (count: number) => {
       ...(process.env.RSS_DEFAULT_HEAP === "off" ? [] : [[]]),
       ...(process.env.RSS_CHILD_FLAGS ? [process.env.RSS_CHILD_FLAGS.split(" ")] : []),
     ]
+    // RSS_RUNS=reconcile skips the re-run; RSS_SEGMENTS=4,16,32 runs the reconcile once per segment count.
+    const runs = (process.env.RSS_RUNS ?? "backfill-rerun,reconcile").split(",") as Array<Job["run"]>
+    const segmentCounts = (process.env.RSS_SEGMENTS ?? "")
+      .split(",")
+      .filter((s) => s !== "")
+      .map(Number)
+    const jobs = runs.flatMap(
+      (run): Array<Pick<Job, "run" | "segments">> =>
+        run === "reconcile" && segmentCounts.length > 0
+          ? segmentCounts.map((segments) => ({ run, segments }))
+          : [{ run }],
+    )
     for (const flags of variants) {
-      for (const run of ["backfill-rerun", "reconcile"] as const) {
+      for (const { run, segments } of jobs) {
         proxied.reset()
-        const job = { run, table: iso.table, bucket: iso.bucket, endpoints: proxied.endpoints }
-        const figures = await inChild(job, flags)
-        measured[run] = {
-          ...figures,
+        const job = {
+          run,
+          table: iso.table,
+          bucket: iso.bucket,
+          endpoints: proxied.endpoints,
+          ...(segments === undefined ? {} : { segments }),
+        }
+        const figures = {
+          ...(await inChild(job, flags)),
           requests: { s3: proxied.s3.counts().byOperation, dynamodb: proxied.dynamodb.counts().byOperation },
         }
-        console.log(JSON.stringify({ run, documents: count, nodeFlags: flags.join(" "), ...(measured[run] as object) }))
+        console.log(
+          JSON.stringify({
+            run,
+            documents: count,
+            segments,
+            nodeFlags: flags.join(" "),
+            loadAverage: Harness.loadAverage(),
+            ...figures,
+          }),
+        )
       }
     }
     await proxied.close()

@@ -153,7 +153,7 @@ export const reconcile = Command.make(
     manifest: manifestOption,
     segments: Options.integer("segments").pipe(
       Options.optional,
-      Options.withDescription("Parallel Scan segments of the table (1-1000; default 4, Reconcile.defaultSegments)"),
+      Options.withDescription("Parallel Scan segments of the table (1-1000; default 16, Reconcile.defaultSegments)"),
     ),
   },
   (o) => Effect.flatMap(repairs, (m) => m.reconcile(o)),

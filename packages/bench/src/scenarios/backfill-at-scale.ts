@@ -247,8 +247,7 @@ const scenario: Harness.Scenario = {
       },
       {
         name: "reconcile-vs-list",
-        description:
-          "Documents per second of a clean reconcile (listing merge-joined with a parallel Scan of the default 32 segments, no body read) vs a raw ListObjectsV2 of the same prefix. Target: >= 0.2.",
+        description: `Documents per second of a clean reconcile (listing merge-joined with a parallel Scan of the default ${segments} segments, Reconcile.defaultSegments, no body read) vs a raw ListObjectsV2 of the same prefix. Target: >= 0.2.`,
         baseline,
         docket: {
           docsPerSecond: Math.round(mean(rates.reconcile)),

@@ -60,14 +60,15 @@ export interface Report {
 export type Source<E> = Stream.Stream<DocumentStore.ObjectInfo, E>
 
 /**
- * The Scan's default segment count, 4, chosen by measurement (docs/backfill-at-scale.md,
- * "Scan segments"): more segments are faster on DynamoDB Local (10,000 documents: 5-7 s
- * of its CPU with 4 segments, 1.3-1.5 s with 32), but every segment holds a page of up
- * to 1 MB of items in flight, and a clean reconcile over 100,000 objects peaked at
- * 464 MB RSS with 32 against 296 MB with 4 (the 300 MB bound). `--segments` raises it
- * where memory allows.
+ * The Scan's default segment count, 16, chosen by measurement (docs/backfill-at-scale.md,
+ * "Scan segments"): every segment holds a page of up to 1 MB of items in flight, but under
+ * the CLI's heap caps (bin/heap.mjs) a clean reconcile over 100,000 objects peaked at
+ * 242 MB RSS with 16 segments (138 s, 270 Scan) against 227 MB with 32 (152 s, 337 Scan),
+ * under the 300 MB bound, and DynamoDB Local's cost of a Scan falls with the segment's
+ * size. 16 keeps the request count of 4 at that size (pages are bounded by 1 MB read, so
+ * a run costs about its data's MB plus one page per segment). `--segments` changes it.
  */
-export const defaultSegments = 4
+export const defaultSegments = 16
 
 /** Options of {@link run}. */
 export interface Options<E = never> {
