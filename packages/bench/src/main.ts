@@ -81,7 +81,8 @@ machine's load average when the result was taken: on the shared 2-core machine o
 work competes with the benchmark, and the interleaved baselines absorb it only in part.
 
 Run them: \`npm run bench\` (all, full size), \`npm run bench -- NAME\` (one),
-\`npm run bench -- --quick\` (short versions, as CI runs them).
+\`npm run bench -- --quick\` (short versions, as CI runs them). They build first (\`npm run build:dist\`)
+and run Docket from tsc's \`dist/\`, as an installed package runs.
 
 ${details.join("\n")}${existsSync(profilesFile) ? `\n${readFileSync(profilesFile, "utf8")}` : ""}`,
   )

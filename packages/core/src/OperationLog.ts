@@ -22,6 +22,9 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as FiberRef from "effect/FiberRef"
+import * as HashMap from "effect/HashMap"
+import * as HashSet from "effect/HashSet"
+import * as Inspectable from "effect/Inspectable"
 import type * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
@@ -142,6 +145,44 @@ const outcomeOf = (exit: Exit.Exit<unknown, unknown>): string =>
       ? "interrupted"
       : Cause.failureOption(exit.cause).pipe((f) => (f._tag === "Some" ? errorOutcome(f.value) : "defect"))
 
+/**
+ * Writes one line, its fields added to the fiber's log annotations, in one step of the fiber:
+ * what `Effect.logInfo(operation).pipe(Effect.annotateLogs(fields))` does (the same loggers, the
+ * same message, annotations, spans, date and redaction context), without scoping the annotations
+ * with `FiberRef` locally (an acquire, a release and a map insertion per field: measured ~40 us of a
+ * ~90 us line, the rest is the logger's own formatting).
+ */
+const writeLine = (
+  level: LogLevel.LogLevel,
+  operation: string,
+  fields: Fields,
+  cause: Cause.Cause<unknown> = Cause.empty,
+): Effect.Effect<void> =>
+  Effect.withFiberRuntime((fiber) => {
+    if (LogLevel.greaterThan(fiber.getFiberRef(FiberRef.currentMinimumLogLevel), level)) return Effect.void
+    const loggers = fiber.getFiberRef(FiberRef.currentLoggers)
+    if (HashSet.size(loggers) === 0) return Effect.void
+    const annotations = HashMap.mutate(fiber.getFiberRef(FiberRef.currentLogAnnotations), (map) => {
+      for (const name of Object.keys(fields)) HashMap.set(map, name, fields[name])
+    })
+    const context = fiber.getFiberRefs()
+    const options: Logger.Logger.Options<unknown> = {
+      fiberId: fiber.id(),
+      logLevel: level,
+      // `Effect.log*` passes its arguments as the message: one string, here.
+      message: [operation],
+      cause,
+      context,
+      spans: fiber.getFiberRef(FiberRef.currentLogSpan),
+      annotations,
+      date: new Date(Context.get(fiber.currentDefaultServices, Clock.Clock).unsafeCurrentTimeMillis()),
+    }
+    Inspectable.withRedactableContext(context, () => {
+      for (const logger of loggers) logger.log(options)
+    })
+    return Effect.void
+  })
+
 /** The line of an outcome (none for a debug success below the minimum level). */
 const lineOf = <A, E>(
   operation: string,
@@ -158,31 +199,24 @@ const lineOf = <A, E>(
     const level = levelOf(exit.value)
     if (level === "debug" && !debugOn) return undefined
     const line = { operation, outcome: "ok", ...fields(), ...(describe?.(exit.value) ?? {}), durationMs }
-    return (level === "debug" ? Effect.logDebug(operation) : Effect.logInfo(operation)).pipe(Effect.annotateLogs(line))
+    return writeLine(level === "debug" ? LogLevel.Debug : LogLevel.Info, operation, line)
   }
   if (Cause.isInterruptedOnly(exit.cause)) {
-    return Effect.logInfo(operation).pipe(
-      Effect.annotateLogs({ operation, outcome: "interrupted", ...fields(), durationMs }),
-    )
+    return writeLine(LogLevel.Info, operation, { operation, outcome: "interrupted", ...fields(), durationMs })
   }
   const failure = Cause.failureOption(exit.cause)
   if (failure._tag === "Some") {
     const error = failure.value as { message?: unknown }
     // The caller's bad input (a malformed cursor or query) is its error to report, not an operational warning.
-    const log = callerErrors.has(errorTag(failure.value)) ? Effect.logInfo : Effect.logWarning
-    return log(operation).pipe(
-      Effect.annotateLogs({
-        operation,
-        outcome: errorOutcome(failure.value),
-        ...fields(),
-        error: typeof error?.message === "string" ? error.message : String(failure.value),
-        durationMs,
-      }),
-    )
+    return writeLine(callerErrors.has(errorTag(failure.value)) ? LogLevel.Info : LogLevel.Warning, operation, {
+      operation,
+      outcome: errorOutcome(failure.value),
+      ...fields(),
+      error: typeof error?.message === "string" ? error.message : String(failure.value),
+      durationMs,
+    })
   }
-  return Effect.logError(operation, exit.cause).pipe(
-    Effect.annotateLogs({ operation, outcome: "defect", ...fields(), durationMs }),
-  )
+  return writeLine(LogLevel.Error, operation, { operation, outcome: "defect", ...fields(), durationMs }, exit.cause)
 }
 
 /** `self` with only its failure lines (its success line is a debug line nobody sees). */

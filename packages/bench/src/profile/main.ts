@@ -1,7 +1,7 @@
 /**
  * CPU profiles of Docket's hot paths, for docs/benchmarks.md:
  *
- *   npm run profile -- write|read|query|import|rerun|reconcile|fresh [--out DIR]
+ *   npm run profile -- write|read|query|import|rerun|reconcile|fresh|canned [--out DIR]
  *
  * - `write`: WriteThrough.write of fresh documents, one after another.
  * - `read`: FallbackReader.read of cached documents (hits), then of documents
@@ -10,6 +10,8 @@
  * - `rerun` / `reconcile`: an unchanged backfill re-run / a clean reconcile over 5,000 documents.
  * - `fresh`: a backfill of a fresh bucket (empty table) of 3,000 documents.
  * - `import`: the bundled Lambda handler imported in a fresh `node --cpu-prof` process.
+ * - `canned`: Docket's own CPU, allocation and tail per write and per cache hit over canned SDK
+ *   answers (no I/O), against the raw floors (profile/canned.ts).
  *
  * `write` and `query` start the embedded stack, warm the path up, then record
  * only the measured loop with V8's CPU profiler (the one `node --cpu-prof`
@@ -33,13 +35,13 @@ import * as DocumentCache from "@docket/core/DocumentCache"
 import * as FallbackReader from "@docket/core/FallbackReader"
 import * as Reconcile from "@docket/core/Reconcile"
 import * as WriteThrough from "@docket/core/WriteThrough"
-import { bundle, packageDir } from "@docket/lambda/scripts/package.mjs"
 import * as LocalStack from "@docket/local/LocalStack"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
+import { bundle, packageDir } from "../../../lambda/scripts/package.mjs"
 import * as Corpus from "../Corpus.js"
 import * as ReadFloor from "../fixtures/read-floor.js"
 import * as WriteFloor from "../fixtures/write-floor.js"
@@ -388,7 +390,8 @@ else if (what === "query") await query()
 else if (what === "import") await lambdaImport()
 else if (what === "rerun" || what === "reconcile") await atScale(what)
 else if (what === "fresh") await fresh()
+else if (what === "canned") await (await import("./canned.js")).run(args)
 else {
-  log("usage: npm run profile -- write|read|query|import|rerun|reconcile|fresh [--out DIR]")
+  log("usage: npm run profile -- write|read|query|import|rerun|reconcile|fresh|canned [--out DIR]")
   process.exitCode = 2
 }

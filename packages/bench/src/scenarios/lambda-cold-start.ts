@@ -12,7 +12,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3"
-import { bundle, packageDir } from "@docket/lambda/scripts/package.mjs"
+import { bundle, packageDir } from "../../../lambda/scripts/package.mjs"
 import * as Harness from "../Harness.js"
 
 const importer = `
