@@ -203,7 +203,6 @@ const queryFinished = (
     )
   })
 
-/** `DocumentCache.query`: the ordered stream of every match, logged and timed when it ends. */
 /**
  * `Stream.unwrap` as one channel: `Stream.unwrap` is `flatten(fromEffect(effect))`, a stream of one
  * stream run through `flatMap`'s per-element machinery; sequencing the channels is the same stream
@@ -213,6 +212,7 @@ const queryFinished = (
 const unwrapped = <A, E, E2>(effect: Effect.Effect<Stream.Stream<A, E2>, E>): Stream.Stream<A, E | E2> =>
   Stream.fromChannel(Channel.unwrap(Effect.map(effect, Stream.toChannel)))
 
+/** `DocumentCache.query`: the ordered stream of every match, logged and timed when it ends. */
 const query = (ctx: Ctx, query: Parameters<Service["query"]>[0]): ReturnType<Service["query"]> =>
   unwrapped(
     Effect.gen(function* () {
