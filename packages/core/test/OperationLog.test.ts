@@ -1,6 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
+import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as HashMap from "effect/HashMap"
+import * as List from "effect/List"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
 import * as OperationLog from "../src/OperationLog.js"
@@ -51,5 +53,42 @@ describe("OperationLog.logged", () => {
       const error = yield* at(LogLevel.Error, failing)
       expect(error.lines).toStrictEqual([])
     }),
+  )
+})
+
+describe("OperationLog.logged writes its line as Effect.log* would", () => {
+  it.effect(
+    "the caller's annotations and log spans are on the line, its fields do not leak into later lines, a defect's cause is passed",
+    () =>
+      Effect.gen(function* () {
+        const seen: Array<{ message: unknown; fields: Record<string, unknown>; spans: Array<string>; cause: string }> =
+          []
+        const capture = Logger.make(({ annotations, spans, message, cause }) => {
+          seen.push({
+            message,
+            fields: Object.fromEntries(HashMap.toEntries(annotations)),
+            spans: List.toArray(spans).map((s) => s.label),
+            cause: Cause.isEmpty(cause) ? "" : Cause.pretty(cause),
+          })
+        })
+        yield* Effect.gen(function* () {
+          yield* Effect.succeed(1).pipe(OperationLog.logged("test.op", { key: "change/CHG-a" }))
+          yield* Effect.exit(Effect.die("boom").pipe(OperationLog.logged("test.defect", { key: "change/CHG-b" })))
+          yield* Effect.logInfo("after")
+        }).pipe(
+          Effect.withLogSpan("outer"),
+          Effect.annotateLogs({ requestId: "r-1" }),
+          Effect.provide(Logger.replace(Logger.defaultLogger, capture)),
+        )
+        const [ok, defect, after] = seen
+        expect(ok?.message).toStrictEqual(["test.op"])
+        expect(ok?.fields).toMatchObject({ requestId: "r-1", operation: "test.op", outcome: "ok", key: "change/CHG-a" })
+        expect(ok?.spans).toStrictEqual(["outer"])
+        expect(ok?.cause).toBe("")
+        expect(defect?.fields).toMatchObject({ requestId: "r-1", outcome: "defect", key: "change/CHG-b" })
+        expect(defect?.cause).toContain("boom")
+        expect(after?.fields).toStrictEqual({ requestId: "r-1" })
+        expect(after?.spans).toStrictEqual(["outer"])
+      }),
   )
 })

@@ -14,7 +14,7 @@ import * as DocumentCache from "../src/DocumentCache.js"
 import * as DocumentStore from "../src/DocumentStore.js"
 import * as S3EventSync from "../src/S3EventSync.js"
 import * as SyncModel from "./S3EventSyncModel.js"
-import { memory, NOW, outcomes, prefix } from "./support/EventSyncMemory.js"
+import { intentRequest, memory, NOW, outcomes, prefix } from "./support/EventSyncMemory.js"
 
 const unavailable = (operation: string, key: string) =>
   new DocumentCache.CacheError({ reason: "Unavailable", operation, key })
@@ -109,14 +109,7 @@ describe("S3EventSync edges", () => {
         yield* cache.put(v1, { s3Key: key })
         const v2 = { ...v1, version: 2, title: "two" }
         // A writer that stalled: its lease ran out before the record arrived.
-        yield* cache.intend({
-          kind: v1.kind,
-          id: v1.id,
-          writer: "w1",
-          s3Key: key,
-          leaseExpiresAt: NOW - 1,
-          change: { _tag: "Put", document: v2, etag: "not-in-s3" },
-        })
+        yield* cache.intend(intentRequest(v1, key, "w1", { _tag: "Put", document: v2, etag: "not-in-s3" }, NOW - 1))
         const event = SyncModel.notification([{ key, sequencer: "01" }])
         const noHead: DocumentStore.Service = {
           ...store,

@@ -26,7 +26,7 @@ import * as DocumentStore from "../src/DocumentStore.js"
 import * as S3EventSync from "../src/S3EventSync.js"
 import * as S3Key from "../src/S3Key.js"
 import * as SyncModel from "./S3EventSyncModel.js"
-import { bucket, memory, NOW, outcomes, prefix } from "./support/EventSyncMemory.js"
+import { bucket, intentRequest, memory, NOW, outcomes, prefix } from "./support/EventSyncMemory.js"
 import { logsOf } from "./support/Logs.js"
 
 const counter = (metric: Metric.Metric.Counter<number>) => Effect.map(Metric.value(metric), (state) => state.count)
@@ -37,14 +37,6 @@ const cachedVersion = (cache: DocumentCache.Service, kind: string, id: string) =
   Effect.map(cache.get(kind, id, { includeExpired: true }), (entry) =>
     Option.map(entry, (e) => (e._tag === "Cached" ? e.summary.version : "tombstone")),
   )
-
-const intentRequest = (
-  doc: ReturnType<typeof SyncModel.document>,
-  key: string,
-  writer: string,
-  change: DocumentCache.IntentRequest["change"],
-  leaseExpiresAt = NOW + 15_000,
-): DocumentCache.IntentRequest => ({ kind: doc.kind, id: doc.id, writer, s3Key: key, leaseExpiresAt, change })
 
 const exporter = new InMemorySpanExporter()
 const otel = NodeSdk.layer(() => ({

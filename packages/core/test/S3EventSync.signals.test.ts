@@ -15,7 +15,7 @@ import * as TestClock from "effect/TestClock"
 import * as DocumentCache from "../src/DocumentCache.js"
 import * as S3EventSync from "../src/S3EventSync.js"
 import * as SyncModel from "./S3EventSyncModel.js"
-import { memory, NOW, outcomes } from "./support/EventSyncMemory.js"
+import { intentRequest, memory, NOW, outcomes } from "./support/EventSyncMemory.js"
 import { logsOf } from "./support/Logs.js"
 
 describe("S3EventSync signals", () => {
@@ -28,14 +28,15 @@ describe("S3EventSync signals", () => {
         const v1 = SyncModel.document(0, 1, "one")
         const { key } = yield* store.put(v1)
         yield* cache.put(v1, { s3Key: key })
-        yield* cache.intend({
-          kind: v1.kind,
-          id: v1.id,
-          writer: "w-stalled",
-          s3Key: key,
-          leaseExpiresAt: NOW - 1,
-          change: { _tag: "Put", document: { ...v1, version: 2, title: "two" }, etag: "not-in-s3" },
-        })
+        yield* cache.intend(
+          intentRequest(
+            v1,
+            key,
+            "w-stalled",
+            { _tag: "Put", document: { ...v1, version: 2, title: "two" }, etag: "not-in-s3" },
+            NOW - 1,
+          ),
+        )
         const { value, lines } = yield* logsOf(
           S3EventSync.processEvent(SyncModel.notification([{ key, sequencer: "01" }])).pipe(Effect.provide(context())),
         )

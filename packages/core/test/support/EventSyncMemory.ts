@@ -1,8 +1,9 @@
 /**
  * The memory setup the event-sync path and edge tests share (`S3EventSync.paths`,
- * `S3EventSync.edges`): the bucket and prefix of the sync model, a fixed instant,
+ * `S3EventSync.edges`, `S3EventSync.signals`): the bucket and prefix of the sync model, a fixed instant,
  * a fresh memory cache and store with a `context` that provides them (or given
- * replacements) beside the settings, and a batch's outcomes in record order.
+ * replacements) beside the settings, a batch's outcomes in record order, and another
+ * writer's intent on a document (`intentRequest`; expired with `leaseExpiresAt: NOW - 1`).
  */
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -36,3 +37,12 @@ export const memory = (settings: Partial<DocketConfig.Settings> = {}) =>
 /** Each record's outcome or error, in record order. */
 export const outcomes = (result: S3EventSync.BatchResult) =>
   result.results.map((r) => (Either.isRight(r.result) ? r.result.right : r.result.left))
+
+/** Another writer's intent on `doc` at `key`: live for 15 s from {@link NOW} unless `leaseExpiresAt` is given. */
+export const intentRequest = (
+  doc: ReturnType<typeof SyncModel.document>,
+  key: string,
+  writer: string,
+  change: DocumentCache.IntentRequest["change"],
+  leaseExpiresAt = NOW + 15_000,
+): DocumentCache.IntentRequest => ({ kind: doc.kind, id: doc.id, writer, s3Key: key, leaseExpiresAt, change })
