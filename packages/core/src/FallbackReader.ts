@@ -18,7 +18,6 @@ import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import * as FiberSet from "effect/FiberSet"
 import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
@@ -135,83 +134,93 @@ const fromStore = (
   reason: FallbackReason,
   /** The condition a refill with S3's document is written under; `None`: no refill. */
   refillAfter: (stored: DocumentStore.StoredDocument) => Option.Option<DocumentCache.Condition>,
-) =>
-  Effect.gen(function* () {
-    const { settings } = reader
-    yield* Metric.increment(CacheMetrics.fallbacks)
-    if (reason !== "cache-error" && reason !== "cache-off") yield* Metric.increment(CacheMetrics.cacheMisses)
-    const stored = yield* reader.store.get(kind, id)
-    const condition = Option.flatMap(stored, refillAfter)
-    if (Option.isSome(stored) && settings.cacheEnabled && Option.isSome(condition)) {
+): Effect.Effect<Option.Option<ReadResult>, ReadError> => {
+  const { settings } = reader
+  const counted =
+    reason !== "cache-error" && reason !== "cache-off"
+      ? Effect.zipRight(Metric.increment(CacheMetrics.fallbacks), Metric.increment(CacheMetrics.cacheMisses))
+      : Metric.increment(CacheMetrics.fallbacks)
+  return Effect.zipRight(
+    counted,
+    Effect.flatMap(reader.store.get(kind, id), (stored) => {
+      if (Option.isNone(stored)) return Effect.succeed(Option.none())
+      const found = stored.value
+      const result = Option.some<ReadResult>({ document: found.document, source: "store", s3Key: found.key })
+      const condition = settings.cacheEnabled ? refillAfter(found) : Option.none()
+      if (Option.isNone(condition)) return Effect.succeed(result)
       const key = `${kind}/${id}`
-      if (settings.dryRun) yield* logDryRunRefill(key, stored.value)
-      else yield* FiberSet.run(reader.refills, refill(reader, key, stored.value, reason, condition.value))
-    }
-    return Option.map(stored, (s): ReadResult => ({ document: s.document, source: "store", s3Key: s.key }))
-  })
+      return Effect.as(
+        settings.dryRun
+          ? logDryRunRefill(key, found)
+          : FiberSet.run(reader.refills, refill(reader, key, found, reason, condition.value)),
+        result,
+      )
+    }),
+  )
+}
 
 /**
  * An expired intent (a dead writer's) found by a read is resolved in the
  * background, so the read is not slowed. Reads see committed state only.
  */
-const resolveExpiredIntent = (reader: Reader, kind: string, id: string, intent: DocumentCache.Intent) =>
-  Effect.flatMap(Clock.currentTimeMillis, (now) =>
-    intent.leaseExpiresAt <= now && !reader.settings.dryRun
-      ? Effect.asVoid(
-          FiberSet.run(
-            reader.refills,
-            Effect.ignore(Heal.resolve(reader.cache, reader.store, { kind, id, intent }, "reader")),
-          ),
-        )
-      : Effect.void,
-  )
+const resolveExpiredIntent = (reader: Reader, kind: string, id: string, intent: DocumentCache.Intent, now: number) =>
+  intent.leaseExpiresAt <= now && !reader.settings.dryRun
+    ? Effect.asVoid(
+        FiberSet.run(
+          reader.refills,
+          Effect.ignore(Heal.resolve(reader.cache, reader.store, { kind, id, intent }, "reader")),
+        ),
+      )
+    : Effect.void
 
-/** A read: the cache's committed entry, or S3 for the reason the cache could not answer; logged with that reason. */
+/**
+ * A read: the cache's committed entry, or S3 for the reason the cache could not answer; logged
+ * with that reason. Plain steps, no generator (a hit is the hot path): the cache's inspection,
+ * one clock read (the entry's expiry and any intent's lease), the hit counter.
+ */
 const readThrough = (reader: Reader, kind: string, id: string): ReturnType<Service["read"]> => {
   const { cache, settings } = reader
   const key = `${kind}/${id}`
   const s3Key = reader.store.keyOf(kind, id)
   let reason: FallbackReason | "hit" = "hit"
-  const run = Effect.gen(function* () {
-    if (!settings.cacheEnabled) {
-      reason = "cache-off"
-      return yield* fromStore(reader, kind, id, "cache-off", () => Option.none())
-    }
-    // One consistent read gives the committed entry and any write intent.
-    const inspected = yield* Effect.exit(cache.inspect(kind, id))
-    if (Exit.isSuccess(inspected) && Option.isSome(inspected.value.intent)) {
-      yield* resolveExpiredIntent(reader, kind, id, inspected.value.intent.value)
-    }
-    const cached = Exit.map(inspected, (i) => i.entry)
-    if (Exit.isFailure(cached)) {
-      // Interruptions and defects are not cache errors: they propagate.
-      if (Option.isNone(failureOnly(cached.cause))) return yield* Effect.failCause(cached.cause as Cause.Cause<never>)
-      reason = "cache-error"
-      // The cache's state is unknown: refill only where it turns out to have nothing.
-      return yield* fromStore(reader, kind, id, reason, () => Option.some(absent))
-    }
-    const entry = cached.value
-    if (Option.isNone(entry)) {
-      reason = "miss"
-      return yield* fromStore(reader, kind, id, reason, () => Option.some(absent))
-    }
+  const fallback = (
+    why: FallbackReason,
+    refillAfter: (stored: DocumentStore.StoredDocument) => Option.Option<DocumentCache.Condition>,
+  ) => {
+    reason = why
+    return fromStore(reader, kind, id, why, refillAfter)
+  }
+  const decide = (entry: Option.Option<CacheEntry.Entry>, now: number): ReturnType<Service["read"]> => {
+    if (Option.isNone(entry)) return fallback("miss", refillIfAbsent)
     const value = entry.value
-    if (value._tag === "Tombstone") {
-      // A tombstone guards a recent delete: refilling from a read that raced the delete could resurrect it.
-      reason = "tombstone"
-      return yield* fromStore(reader, kind, id, reason, () => Option.none())
-    }
-    if (CacheEntry.isExpired(value.expiresAt, yield* Clock.currentTimeMillis)) {
-      reason = "expired"
-      return yield* fromStore(reader, kind, id, reason, newerThan(value.summary.version))
-    }
-    if (value.document === undefined) {
-      reason = "pointer"
-      return yield* fromStore(reader, kind, id, reason, newerThan(value.summary.version))
-    }
-    yield* Metric.increment(CacheMetrics.cacheHits)
-    return Option.some<ReadResult>({ document: value.document, source: "cache", s3Key: value.s3Key })
-  })
+    // A tombstone guards a recent delete: refilling from a read that raced the delete could resurrect it.
+    if (value._tag === "Tombstone") return fallback("tombstone", noRefill)
+    if (CacheEntry.isExpired(value.expiresAt, now)) return fallback("expired", newerThan(value.summary.version))
+    if (value.document === undefined) return fallback("pointer", newerThan(value.summary.version))
+    return Effect.as(
+      Metric.increment(CacheMetrics.cacheHits),
+      Option.some<ReadResult>({ document: value.document, source: "cache", s3Key: value.s3Key }),
+    )
+  }
+  const run: ReturnType<Service["read"]> = !settings.cacheEnabled
+    ? Effect.suspend(() => fallback("cache-off", noRefill))
+    : // One consistent read gives the committed entry and any write intent.
+      Effect.matchCauseEffect(cache.inspect(kind, id), {
+        onFailure: (cause) =>
+          // Interruptions and defects are not cache errors: they propagate. The cache's state is
+          // unknown: refill only where it turns out to have nothing.
+          Option.isNone(failureOnly(cause))
+            ? Effect.failCause(cause as Cause.Cause<never>)
+            : fallback("cache-error", refillIfAbsent),
+        onSuccess: (inspection) =>
+          Effect.clockWith((clock) => {
+            const now = clock.unsafeCurrentTimeMillis()
+            const read = decide(inspection.entry, now)
+            return Option.isSome(inspection.intent)
+              ? Effect.zipRight(resolveExpiredIntent(reader, kind, id, inspection.intent.value, now), read)
+              : read
+          }),
+      })
   return run.pipe(
     OperationLog.logged(
       "fallbackReader.read",
@@ -229,6 +238,9 @@ const readThrough = (reader: Reader, kind: string, id: string): ReturnType<Servi
     ),
   )
 }
+
+const noRefill = () => Option.none<DocumentCache.Condition>()
+const refillIfAbsent = () => Option.some(absent)
 
 /** Builds the reader; its refills live as long as the scope. */
 export const make: Effect.Effect<

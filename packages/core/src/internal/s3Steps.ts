@@ -54,15 +54,11 @@ export interface S3Store {
 /** The quoted form of an ETag, as HTTP conditional headers carry it. */
 const quoted = (etag: string) => `"${normalizeEtag(etag)}"`
 
-const countThrottle = <A, R>(self: Effect.Effect<A, StoreError, R>) =>
-  Effect.tapError(self, (error) =>
-    error.reason === "Throttled" ? Metric.increment(CacheMetrics.throttles) : Effect.void,
-  )
-
 /**
  * One attempt of `run`, given the abort controller of its SDK command: after the attempt
  * timeout the controller aborts (the request, or the body being read) and the attempt fails as
- * `Timeout`; interrupting the fiber aborts it too. A native timer, not `Effect.timeoutFail`,
+ * `Timeout`; interrupting the fiber aborts it too; a throttled attempt is counted in
+ * `Throttles`. A native timer, not `Effect.timeoutFail`,
  * which forks two fibers per call (measured: ~50 us a call, more than the rest of the plumbing).
  *
  * With a `deadline` (epoch ms of effect's `Clock`, see `DocumentStore.Deadline`) the timer is the
@@ -97,13 +93,15 @@ export const timed = <A, R>(
       },
       onFailure: (error) => {
         clearTimeout(timer)
-        return Effect.fail(
-          !timedOut
-            ? error
-            : byDeadline
-              ? pastDeadline(operation, key, left)
-              : new StoreError({ reason: "Timeout", operation, key, cause: `no answer within ${s3.attemptTimeout}` }),
-        )
+        const failure = !timedOut
+          ? error
+          : byDeadline
+            ? pastDeadline(operation, key, left)
+            : new StoreError({ reason: "Timeout", operation, key, cause: `no answer within ${s3.attemptTimeout}` })
+        // A throttled attempt is counted here, in the same step (not a `tapError` around every attempt).
+        return failure.reason === "Throttled"
+          ? Effect.zipRight(Metric.increment(CacheMetrics.throttles), Effect.fail(failure))
+          : Effect.fail(failure)
       },
     })
   })
@@ -146,7 +144,6 @@ export const call = <A, R>(
   deadline?: number,
 ): Effect.Effect<A, StoreError, R> => {
   const once = timed(s3, operation, key, attempt, deadline).pipe(
-    countThrottle,
     OperationLog.logged(`s3.${operation}.attempt`, { key }, { level: "debug" }),
   )
   return (deadline === undefined ? s3.retrying(once) : retryingWithin(s3, operation, key, once, deadline)).pipe(
