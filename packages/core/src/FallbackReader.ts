@@ -15,7 +15,6 @@
  * @since 0.1.0
  */
 import * as Cause from "effect/Cause"
-import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as FiberSet from "effect/FiberSet"
@@ -83,7 +82,8 @@ interface Reader {
 /**
  * Puts S3's document into the cache, only over what the read saw (`condition`):
  * nothing at all, or the exact older version it found. A tombstone, or anything
- * written since, wins. Never fails.
+ * written since, wins. Never fails. Plain steps: the expiry check, the put (a step:
+ * its success line is debug, this one is the refill's), the outcome counted.
  */
 const refill = (
   reader: Reader,
@@ -92,18 +92,27 @@ const refill = (
   reason: FallbackReason,
   condition: DocumentCache.Condition,
 ) =>
-  Effect.gen(function* () {
+  Effect.clockWith((clock) => {
     const summary = reader.registry.summarize(stored.document)
-    const now = yield* Clock.currentTimeMillis
-    if (CacheEntry.isExpired(CacheEntry.expiresAt(summary.time, reader.settings.ttlDays), now)) return "skipped-expired"
-    const outcome = yield* reader.cache.put(stored.document, { s3Key: stored.key, etag: stored.etag, condition })
-    return outcome._tag === "Written" ? "ok" : "unchanged"
+    const expires = CacheEntry.expiresAt(summary.time, reader.settings.ttlDays)
+    if (CacheEntry.isExpired(expires, clock.unsafeCurrentTimeMillis()))
+      return Effect.succeed<RefillOutcome>("skipped-expired")
+    return Effect.map(
+      reader.cache.put(stored.document, { s3Key: stored.key, etag: stored.etag, condition, step: true }),
+      (outcome): RefillOutcome => (outcome._tag === "Written" ? "ok" : "unchanged"),
+    )
   }).pipe(
-    // Something else reached the cache first: it wins, nothing to do.
-    Effect.catchTag("StaleWriteError", () => Effect.succeed("skipped-newer")),
-    Effect.catchTag("ConditionFailedError", () => Effect.succeed("skipped-changed")),
-    Effect.tap((outcome) => countRefill(outcome === "ok" || outcome === "unchanged" ? "ok" : "skipped")),
-    Effect.tapError(() => countRefill("failed")),
+    Effect.matchEffect({
+      onSuccess: (outcome) =>
+        Effect.as(countRefill(outcome === "ok" || outcome === "unchanged" ? "ok" : "skipped"), outcome),
+      onFailure: (error) =>
+        // Something else reached the cache first: it wins, nothing to do.
+        error._tag === "StaleWriteError"
+          ? Effect.as(countRefill("skipped"), "skipped-newer" as const)
+          : error._tag === "ConditionFailedError"
+            ? Effect.as(countRefill("skipped"), "skipped-changed" as const)
+            : Effect.zipRight(countRefill("failed"), Effect.fail(error)),
+    }),
     OperationLog.logged(
       "fallbackReader.refill",
       { key, s3Key: stored.key, version: stored.document.version, reason },
@@ -113,6 +122,8 @@ const refill = (
     ),
     Effect.ignore,
   )
+
+type RefillOutcome = "ok" | "unchanged" | "skipped-expired" | "skipped-newer" | "skipped-changed"
 
 /** In a dry run: the refill a fallback would start, logged. */
 const logDryRunRefill = (key: string, stored: DocumentStore.StoredDocument) =>

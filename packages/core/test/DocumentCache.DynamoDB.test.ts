@@ -282,3 +282,52 @@ describe("DynamoDB cache query log (one partition, first page read up front)", (
     }),
   )
 })
+
+describe("DynamoDB cache put log (a step of an operation with its own line)", () => {
+  it.live("a put with step logs its success at debug, any other put at info; a step's failure still warns", () =>
+    Effect.gen(function* () {
+      const { table, clientConfig } = yield* Effect.promise(() => Testing.isolated("cache-put-log"))
+      const lines: Array<[string, string, unknown]> = []
+      const logger = Logger.make(({ message, logLevel, annotations }) => {
+        const text = String(Array.isArray(message) ? message[0] : message)
+        if (text === "cache.put")
+          lines.push([
+            logLevel.label,
+            String(HashMap.get(annotations, "key").pipe(Option.getOrUndefined)),
+            HashMap.get(annotations, "outcome").pipe(Option.getOrUndefined),
+          ])
+      })
+      yield* Effect.gen(function* () {
+        const cache = yield* DocumentCache
+        yield* cache.put(change("step", 1, ["acme"], "2026-06-10T10:00:00Z"), {
+          s3Key: "changes/step.json",
+          step: true,
+        })
+        yield* cache.put(change("plain", 1, ["acme"], "2026-06-10T10:00:00Z"), { s3Key: "changes/plain.json" })
+        // Over the existing item with an Absent condition: the step fails, and says so.
+        yield* Effect.flip(
+          cache.put(change("step", 2, ["acme"], "2026-06-10T10:00:00Z"), {
+            s3Key: "changes/step.json",
+            condition: { _tag: "Absent" },
+            step: true,
+          }),
+        )
+      }).pipe(
+        Effect.provide(
+          Layer.mergeAll(
+            DynamoDB.layer({ table, retentionDays: 36500, client: { ...clientConfig.dynamodb, maxAttempts: 1 } }).pipe(
+              Layer.provide(Layer.merge(DocumentKind.layerDefault, RateLimit.layerUnlimited)),
+            ),
+            Logger.replace(Logger.defaultLogger, logger),
+            Logger.minimumLogLevel(LogLevel.Debug),
+          ),
+        ),
+      )
+      expect(lines).toEqual([
+        ["DEBUG", "change/CHG-step", "Written"],
+        ["INFO", "change/CHG-plain", "Written"],
+        ["WARN", "change/CHG-step", "ConditionFailedError"],
+      ])
+    }),
+  )
+})

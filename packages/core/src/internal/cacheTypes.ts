@@ -54,6 +54,12 @@ export interface PutOptions extends CacheEntry.Provenance {
    * there now, exactly as without it.
    */
   readonly seen?: Snapshot
+  /**
+   * The put is a step of an operation that logs its own line (a fallback read's refill, under
+   * `fallbackReader.refill`): its success line is `debug`, like the write protocol's steps.
+   * Failures log as always. Changes nothing else.
+   */
+  readonly step?: boolean
 }
 
 /** What a put did. */
