@@ -209,33 +209,46 @@ export const put = (s3: S3Store, document: Document.AnyDocument, conditions?: Pu
     )
   })
 
+/** An object GetObject found, its body read. */
+interface FoundObject {
+  readonly bytes: Uint8Array
+  readonly etag: string
+  readonly lastModified?: Date
+}
+
 export const getKey = (s3: S3Store, key: string) =>
   call(
     s3,
     "GetObject",
     key,
+    // Plain steps (no generator): the request, then the body read under the size limit.
     (controller) =>
-      Effect.gen(function* () {
-        const out = yield* sendWith(controller, (abortSignal) =>
+      Effect.matchEffect(
+        sendWith(controller, (abortSignal) =>
           s3.client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: key }), { abortSignal }),
-        ).pipe(
-          Effect.map(Option.some),
-          Effect.catchIf(isNotFound, () => Effect.succeed(Option.none())),
-          Effect.mapError(toStoreError("GetObject", key)),
-        )
-        if (Option.isNone(out)) return Option.none<{ bytes: Uint8Array; etag: string; lastModified?: Date }>()
-        const object = out.value
-        if (object.ContentLength !== undefined && object.ContentLength > s3.maxBytes) {
-          destroy(object.Body)
-          return yield* Effect.fail(tooLarge(s3, "GetObject", key, object.ContentLength))
-        }
-        const bytes = yield* readBody(object.Body, s3.maxBytes, key, controller.signal)
-        return Option.some({
-          bytes,
-          etag: normalizeEtag(object.ETag),
-          ...(object.LastModified !== undefined ? { lastModified: object.LastModified } : {}),
-        })
-      }),
+        ),
+        {
+          onFailure: (error) =>
+            isNotFound(error)
+              ? Effect.succeed(Option.none<FoundObject>())
+              : Effect.fail(toStoreError("GetObject", key)(error)),
+          onSuccess: (object) => {
+            if (object.ContentLength !== undefined && object.ContentLength > s3.maxBytes) {
+              destroy(object.Body)
+              return Effect.fail(tooLarge(s3, "GetObject", key, object.ContentLength))
+            }
+            return Effect.map(
+              readBody(object.Body, s3.maxBytes, key, controller.signal),
+              (bytes): Option.Option<FoundObject> =>
+                Option.some({
+                  bytes,
+                  etag: normalizeEtag(object.ETag),
+                  ...(object.LastModified !== undefined ? { lastModified: object.LastModified } : {}),
+                }),
+            )
+          },
+        },
+      ),
     (out) => ({ found: Option.isSome(out) }),
   ).pipe(
     Effect.flatMap((found) =>

@@ -79,11 +79,13 @@ const inspect = (p: Protocol, kind: string, id: string): ReturnType<Service["ins
   return log(
     "cache.inspect",
     { table: p.backend.table, key, stats },
-    Effect.gen(function* () {
-      const item = yield* p.writes.getItem(stats, "inspect", kind, id)
-      const slot = yield* Codec.decodeSlot(p.backend.registry, "inspect", key, item)
-      return { entry: Option.map(slot.committed, (s) => s.entry), intent: slot.intent }
-    }),
+    // Plain steps, no generator: a read's hot path.
+    Effect.flatMap(p.writes.getItem(stats, "inspect", kind, id), (item) =>
+      Effect.map(Codec.decodeSlot(p.backend.registry, "inspect", key, item), (slot) => ({
+        entry: Option.map(slot.committed, (s) => s.entry),
+        intent: slot.intent,
+      })),
+    ),
     (inspection) => ({
       outcome: Option.isSome(inspection.intent) ? "intent" : Option.isSome(inspection.entry) ? "entry" : "Absent",
     }),

@@ -33,8 +33,11 @@ export const getItem = (backend: Backend, stats: Stats, operation: string, kind:
       ),
     )
     .pipe(
-      Effect.map((out) => Option.fromNullable(out.Item)),
-      Effect.mapError(cacheError(operation, Write.keyOf(kind, id))),
+      // One step for both sides (every read and most writes start here).
+      Effect.mapBoth({
+        onSuccess: (out) => Option.fromNullable(out.Item),
+        onFailure: cacheError(operation, Write.keyOf(kind, id)),
+      }),
     )
 
 /** Every item of a document's partition (document item and customer items), page after page. */
