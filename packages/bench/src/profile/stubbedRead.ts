@@ -16,7 +16,8 @@
  * - `--profile`: V8's CPU profile of 2,000 operations of the current build, summarised by module
  *   and function.
  *
- * Printed per operation: CPU (`process.cpuUsage`), medians of interleaved rounds.
+ * Printed per operation: CPU (`process.cpuUsage`), the median, lower quartile and minimum of
+ * interleaved rounds.
  */
 
 import { writeFileSync } from "node:fs"
@@ -139,11 +140,13 @@ const compare = async (name: string, rounds: number, n: number, runs: Record<str
       cpu[label] = [...(cpu[label] ?? []), ((used.user + used.system) / n) | 0]
     }
   }
+  // Under load the rounds' spread is wide: the lower quartile and the minimum say more than the median.
+  const quartile = (xs: ReadonlyArray<number>) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 4)]!
   process.stdout.write(
-    `${name}: CPU us per operation, median [min-max] of ${rounds} interleaved rounds of ${n} (load ${load1()})\n${Object.keys(
+    `${name}: CPU us per operation, median / lower quartile / min of ${rounds} interleaved rounds of ${n} (load ${load1()})\n${Object.keys(
       runs,
     )
-      .map((l) => `  ${l.padEnd(8)} ${median(cpu[l]!)} [${Math.min(...cpu[l]!)}-${Math.max(...cpu[l]!)}]`)
+      .map((l) => `  ${l.padEnd(8)} ${median(cpu[l]!)} / ${quartile(cpu[l]!)} / ${Math.min(...cpu[l]!)}`)
       .join("\n")}\n`,
   )
 }
