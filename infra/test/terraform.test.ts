@@ -98,9 +98,11 @@ describe("sync-lambda module", () => {
     expect(fn.memory_size).toBe("${var.memory_size}")
     expect(fn.filename).toBe("${var.zip_path}")
     expect(fn.source_code_hash).toBe("${filebase64sha256(var.zip_path)}")
-    // The zip the Lambda package builds holds handler.mjs exporting `handler`.
+    // The zip the Lambda package builds holds handler.mjs exporting `handler` (the bundle's, imported after
+    // the compile cache is on).
     const packageScript = readFileSync(join(repo, "packages/lambda/scripts/package.mjs"), "utf8")
-    expect(packageScript).toContain('zip({ "handler.mjs"')
+    expect(packageScript).toContain('writeFileSync(join(dir, "handler.mjs"), entrySource)')
+    expect(packageScript).toContain('export const { handler } = await import("./bundle.mjs")')
     expect(packageScript).toContain('join(buildDir, "handler.zip")')
     expect(fn.handler).toBe("handler.handler")
     expect(readFileSync(join(repo, "packages/lambda/src/handler.ts"), "utf8")).toMatch(/export const handler\b/)
