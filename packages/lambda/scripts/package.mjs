@@ -28,9 +28,9 @@
  * `bundle`, `packageHandler` and `zip` are exported for the benchmarks and
  * tests, which package other entry points the same way.
  */
-import { execFileSync } from "node:child_process"
+import { spawnSync } from "node:child_process"
 import { createHash } from "node:crypto"
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { basename, dirname, join, relative, resolve } from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
@@ -202,11 +202,15 @@ export const compileCache = ({ dir, files, uid = lambdaUid }) => {
       .update("\0")
       .update(readFileSync(join(dir, file)))
   const reproducible = join(tmpdir(), `docket-lambda-cache-${hash.digest("hex").slice(0, 16)}`)
+  // A staging folder left by a packaging that was killed: older than ten minutes.
+  const stale = statSync(reproducible, { throwIfNoEntry: false })
+  if (stale !== undefined && Date.now() - stale.mtimeMs > 10 * 60_000)
+    rmSync(reproducible, { recursive: true, force: true })
   let staging = reproducible
   try {
     mkdirSync(staging)
   } catch {
-    // Another packaging of the same files is running (or was killed): build in a fresh folder.
+    // Another packaging of the same files is running: build in a fresh folder.
     staging = mkdtempSync(join(tmpdir(), "docket-lambda-cache-"))
   }
   try {
@@ -216,11 +220,15 @@ export const compileCache = ({ dir, files, uid = lambdaUid }) => {
     delete env.NODE_COMPILE_CACHE
     delete env.NODE_DISABLE_COMPILE_CACHE
     const handlerUrl = pathToFileURL(join(staging, "handler.mjs")).href
-    execFileSync(
+    // Pipes, whatever this process's stdio is: what Node loads for a TTY or a file would change the
+    // script ids the cache records.
+    const run = spawnSync(
       process.execPath,
       [...lambdaV8Flags, "--random-seed=1", "--input-type=module", "-e", `await import(${JSON.stringify(handlerUrl)})`],
-      { cwd: staging, env, stdio: ["ignore", "ignore", "inherit"], timeout: 120_000 },
+      { cwd: staging, env, stdio: ["ignore", "pipe", "pipe"], encoding: "utf8", timeout: 120_000 },
     )
+    if (run.status !== 0)
+      throw new Error(`importing the handler to build its compile cache failed: ${run.error ?? ""} ${run.stderr}`)
     const folders = readdirSync(join(staging, "compile-cache"))
     if (folders.length !== 1) throw new Error(`expected one compile cache folder, found ${folders.join(", ")}`)
     const built = folders[0]
