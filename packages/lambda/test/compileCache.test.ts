@@ -24,6 +24,8 @@ chmodSync(work, 0o755)
 const setpriv = ["/usr/bin/setpriv", "/bin/setpriv"].find((path) => spawnSync(path, ["--version"]).status === 0)
 const asLambda = process.getuid?.() === 0 && setpriv !== undefined
 const uid = asLambda ? lambdaUid : (process.getuid?.() ?? 0)
+// Root without setpriv writes through read-only permissions: the no-write checks need another user.
+const enforced = asLambda || uid !== 0
 
 let packaged: Awaited<ReturnType<typeof packageHandler>>
 let archive: Uint8Array
@@ -128,7 +130,7 @@ describe("the compile cache in the Lambda zip", () => {
     expect(run.rejected).toBe(0)
     expect(run.accepted).toBe(packaged.bundled.loadedFiles.length)
     expect(run.accepted).toBeGreaterThan(10)
-    expect(listing(root)).toStrictEqual(before)
+    if (enforced) expect(listing(root)).toStrictEqual(before)
   })
 
   it("without the cache folder (read-only, cannot be created) nothing is accepted and the handler imports all the same", () => {
@@ -137,7 +139,7 @@ describe("the compile cache in the Lambda zip", () => {
     expect(run.status, run.stderr).toBe(0)
     expect(run.handler).toBe("function")
     expect(run.accepted).toBe(0)
-    expect(run.stderr).toMatch(/Cannot create cache directory/)
+    if (enforced) expect(run.stderr).toMatch(/Cannot create cache directory/)
   })
 
   it("under other V8 flags (another tag) the cache is not found, silently", () => {
