@@ -40,6 +40,7 @@ export declare const compileCache: (options: {
   readonly dir: string
   readonly files: ReadonlyArray<string>
   readonly uid?: number
+  readonly node?: string
 }) => CompileCache
 /** Packages `entry` into `dir`: `bundle.mjs` and `chunks/`, the entry `handler.mjs`, and (unless `cache` is false) the compile cache. */
 export declare const packageHandler: (options: {
@@ -47,6 +48,7 @@ export declare const packageHandler: (options: {
   readonly dir: string
   readonly cache?: boolean
   readonly uid?: number
+  readonly node?: string
 }) => Promise<{
   readonly bundled: Awaited<ReturnType<typeof bundle>>
   readonly cache: CompileCache | undefined
