@@ -90,17 +90,20 @@ describe("table module", () => {
 })
 
 describe("sync-lambda module", () => {
-  it("runs the packaged handler on nodejs24.x, arm64, with timeout and memory from variables", () => {
+  it("runs the packaged handler on nodejs24.x, on its stated architecture (arm64 unless set), with timeout and memory from variables", () => {
     const fn = resource(configs.sync, "aws_lambda_function", "this")
     expect(fn.runtime).toBe("nodejs24.x")
-    expect(fn.architectures).toStrictEqual(["arm64"])
+    expect(fn.architectures).toStrictEqual(["${var.architecture}"])
+    expect(configs.sync.variable.architecture[0].default).toBe("arm64")
     expect(fn.timeout).toBe("${var.timeout}")
     expect(fn.memory_size).toBe("${var.memory_size}")
     expect(fn.filename).toBe("${var.zip_path}")
     expect(fn.source_code_hash).toBe("${filebase64sha256(var.zip_path)}")
-    // The zip the Lambda package builds holds handler.mjs exporting `handler`.
+    // The zip the Lambda package builds holds handler.mjs exporting `handler` (the bundle's, imported after
+    // the compile cache is on).
     const packageScript = readFileSync(join(repo, "packages/lambda/scripts/package.mjs"), "utf8")
-    expect(packageScript).toContain('zip({ "handler.mjs"')
+    expect(packageScript).toContain('writeFileSync(join(dir, "handler.mjs"), entrySource)')
+    expect(packageScript).toContain('export const { handler } = await import("./bundle.mjs")')
     expect(packageScript).toContain('join(buildDir, "handler.zip")')
     expect(fn.handler).toBe("handler.handler")
     expect(readFileSync(join(repo, "packages/lambda/src/handler.ts"), "utf8")).toMatch(/export const handler\b/)
@@ -108,6 +111,23 @@ describe("sync-lambda module", () => {
     for (const mode of deliveryModes) {
       const zipDefault = configs[mode].variable.lambda_zip_path[0].default
       expect(resolve(moduleDirs[mode], zipDefault)).toBe(join(repo, "packages/lambda/build/handler.zip"))
+    }
+  })
+
+  it("pins the runtime version when runtime_version_arn is set (Manual), else updates it only with the function", () => {
+    // The zip's compile cache is used only by the Node version it was built with (docs/deployment.md).
+    const config = resource(configs.sync, "aws_lambda_runtime_management_config", "this")
+    expect(config).toStrictEqual({
+      function_name: "${aws_lambda_function.this.function_name}",
+      update_runtime_on: '${var.runtime_version_arn == null ? "FunctionUpdate" : "Manual"}',
+      runtime_version_arn: "${var.runtime_version_arn}",
+    })
+    expect(configs.sync.variable.runtime_version_arn[0].default).toBeNull()
+    for (const mode of deliveryModes) {
+      const sync = configs[mode].module.sync[0]
+      expect(sync.architecture).toBe("${var.lambda_architecture}")
+      expect(sync.runtime_version_arn).toBe("${var.lambda_runtime_version_arn}")
+      expect(configs[mode].variable.lambda_architecture[0].default).toBe("arm64")
     }
   })
 
@@ -679,6 +699,13 @@ describe.runIf(terraform !== undefined)("variable validation, run by terraform o
     }
     expect(plan(moduleDirs.sync, modes)).toMatchObject({ ok: true })
     expect(plan(moduleDirs.sync, { ...good, node_heap_mb: "300" })).toMatchObject({ ok: true })
+    const pinned = {
+      ...good,
+      architecture: "x86_64",
+      runtime_version_arn:
+        "arn:aws:lambda:eu-west-1::runtime:0cdcfbdefbc5e7d3343f73c2e2dd3cba17d61dea0686b404502a0c9ce83931b9",
+    }
+    expect(plan(moduleDirs.sync, pinned)).toMatchObject({ ok: true })
     const slices = plan(moduleDirs.sync, { ...good, reconcile_slices: '["changes/", "changes/"]' })
     expect([...rejected(slices.output)]).toStrictEqual(["reconcile_slices"])
     const bad = {
@@ -703,6 +730,8 @@ describe.runIf(terraform !== undefined)("variable validation, run by terraform o
       sqs_max_receive_count: "0",
       reconcile_schedule: "every hour",
       table_kms_key_arn: "alias/docket",
+      architecture: "x86",
+      runtime_version_arn: "nodejs24.x",
     }
     const result = plan(moduleDirs.sync, bad)
     expect(result.ok).toBe(false)

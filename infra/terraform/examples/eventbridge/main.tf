@@ -32,6 +32,8 @@ module "sync" {
   reconcile_schedule         = var.reconcile_schedule
   reconcile_slices           = var.reconcile_slices
   memory_size                = var.lambda_memory_size
+  architecture               = var.lambda_architecture
+  runtime_version_arn        = var.lambda_runtime_version_arn
   timeout                    = var.lambda_timeout
   log_retention_days         = var.log_retention_days
   rps                        = var.rps

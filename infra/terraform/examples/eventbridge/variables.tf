@@ -118,6 +118,28 @@ variable "lambda_memory_size" {
   }
 }
 
+variable "lambda_architecture" {
+  description = "The function's instruction set, \"arm64\" or \"x86_64\": package the zip on it for its compile cache to be used (docs/deployment.md, \"The compile cache\")."
+  type        = string
+  default     = "arm64"
+
+  validation {
+    condition     = contains(["arm64", "x86_64"], var.lambda_architecture)
+    error_message = "lambda_architecture must be \"arm64\" or \"x86_64\"."
+  }
+}
+
+variable "lambda_runtime_version_arn" {
+  description = "Pins the nodejs24.x runtime version (update_runtime_on = \"Manual\") so its Node version stays the one the zip's compile cache was built with; null: the runtime moves only on function updates."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.lambda_runtime_version_arn == null ? true : can(regex("^arn:aws[a-z-]*:lambda:[a-z0-9-]+::runtime:[0-9a-f]+$", var.lambda_runtime_version_arn))
+    error_message = "lambda_runtime_version_arn must be a Lambda runtime version ARN (arn:aws:lambda:REGION::runtime:HASH), or null."
+  }
+}
+
 variable "lambda_timeout" {
   description = "Lambda timeout (seconds)."
   type        = number

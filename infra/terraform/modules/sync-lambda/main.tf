@@ -76,7 +76,7 @@ resource "aws_lambda_function" "this" {
   source_code_hash               = filebase64sha256(var.zip_path)
   handler                        = "handler.handler"
   runtime                        = "nodejs24.x"
-  architectures                  = ["arm64"]
+  architectures                  = [var.architecture]
   memory_size                    = var.memory_size
   timeout                        = var.timeout
   reserved_concurrent_executions = var.reserved_concurrency
@@ -95,6 +95,16 @@ resource "aws_lambda_function" "this" {
   }
 
   depends_on = [aws_cloudwatch_log_group.this, aws_iam_role_policy.this]
+}
+
+# The zip's V8 compile cache is used only by the Node version it was packaged
+# with: pinned (Manual), the runtime cannot move under it; unpinned, it moves
+# only when the function is updated (docs/deployment.md, "The compile cache").
+# A runtime that moved is no error: the cache is ignored.
+resource "aws_lambda_runtime_management_config" "this" {
+  function_name       = aws_lambda_function.this.function_name
+  update_runtime_on   = var.runtime_version_arn == null ? "FunctionUpdate" : "Manual"
+  runtime_version_arn = var.runtime_version_arn
 }
 
 # Asynchronous invocations (S3 direct, EventBridge, the schedule): after the

@@ -215,6 +215,28 @@ variable "memory_size" {
   }
 }
 
+variable "architecture" {
+  description = "The function's instruction set, \"arm64\" or \"x86_64\". The zip's compile cache is used only on the architecture (and Node version) it was packaged on (docs/deployment.md, \"The compile cache\")."
+  type        = string
+  default     = "arm64"
+
+  validation {
+    condition     = contains(["arm64", "x86_64"], var.architecture)
+    error_message = "architecture must be \"arm64\" or \"x86_64\"."
+  }
+}
+
+variable "runtime_version_arn" {
+  description = "Pins the nodejs24.x runtime version (update_runtime_on = \"Manual\"), so its Node version cannot move under the zip's compile cache: the ARN from the function's INIT_START log line or `aws lambda get-function-configuration` (RuntimeVersionConfig). null: the runtime moves only when the function is updated (\"FunctionUpdate\")."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.runtime_version_arn == null ? true : can(regex("^arn:aws[a-z-]*:lambda:[a-z0-9-]+::runtime:[0-9a-f]+$", var.runtime_version_arn))
+    error_message = "runtime_version_arn must be a Lambda runtime version ARN (arn:aws:lambda:REGION::runtime:HASH), or null."
+  }
+}
+
 variable "node_heap_mb" {
   description = "The Node heap limit (--max-old-space-size, MB) set through NODE_OPTIONS; null: 60% of memory_size (at least 64)."
   type        = number
