@@ -9,10 +9,11 @@
  *
  * Prints CPU ms per record of this process (`process.cpuUsage`, the server's share included, the
  * same for every handler), medians of interleaved rounds. `--before FILE.mjs`: a Docket handler
- * bundled at another commit, measured in the same rounds (paired before/after). `--cpu-prof`: then a
- * CPU profile of Docket's handler (unminified bundle) over the same passes, top functions printed.
+ * bundled at another commit, measured in the same rounds (paired before/after). `--cpu-prof`: then CPU
+ * profiles of Docket's handler and the careful floor (unminified bundles) over the same passes: self
+ * time by module in ms per record, side by side, and each one's top functions.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
 import { Session } from "node:inspector/promises"
 import type { AddressInfo } from "node:net"
@@ -144,6 +145,33 @@ const batches = (keys: ReadonlyArray<string>) => {
   return out
 }
 
+/** Where a line of the unminified bundles in `dir` came from: esbuild's `// path` markers. */
+const locator = (dir: string) => {
+  const markersOf = new Map<string, Array<{ line: number; source: string }>>()
+  const locate = (url: string, line: number): string | undefined => {
+    const file = url.startsWith("file://") ? fileURLToPath(url) : url
+    if (!file.startsWith(dir)) return undefined
+    let markers = markersOf.get(file)
+    if (markers === undefined) {
+      markers = []
+      for (const [at, text] of readFileSync(file, "utf8").split("\n").entries()) {
+        const m = /^\/\/ (\S+\.(?:js|ts|mjs|cjs))$/.exec(text)
+        if (m !== null) markers.push({ line: at, source: m[1]! })
+      }
+      markersOf.set(file, markers)
+    }
+    let found: string | undefined
+    for (const m of markers) {
+      if (m.line > line) break
+      found = m.source
+    }
+    return found === undefined
+      ? "(bundle prelude)"
+      : Summarize.moduleOf({ functionName: "", url: `/${found}`, lineNumber: 0 })
+  }
+  return locate
+}
+
 const median = (xs: ReadonlyArray<number>) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
 /** `npm run profile -- canned-sync [--rounds N] [--records N] [--before FILE.mjs] [--cpu-prof]`. */
@@ -169,9 +197,10 @@ export const run = async (args: ReadonlyArray<string>) => {
     await bundle({ entry: join(packageDir, "src", "handler.ts"), outfile: files.docket })
     await bundle({ entry: fixture("careful-handler.ts"), outfile: files.careful })
     await bundle({ entry: fixture("powertools-handler.ts"), outfile: files.powertools })
-    const unminified = join(dir, "profiled", "docket.mjs")
+    const unminified = { docket: join(dir, "profiled", "docket.mjs"), careful: join(dir, "profiled", "careful.mjs") }
     if (args.includes("--cpu-prof")) {
-      await bundle({ entry: join(packageDir, "src", "handler.ts"), outfile: unminified, minify: false })
+      await bundle({ entry: join(packageDir, "src", "handler.ts"), outfile: unminified.docket, minify: false })
+      await bundle({ entry: fixture("careful-handler.ts"), outfile: unminified.careful, minify: false })
     }
     const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
     const keys = Array.from({ length: records }, (_, i) => `changes/CHG-bench-${i}.json`)
@@ -231,26 +260,51 @@ export const run = async (args: ReadonlyArray<string>) => {
         .join("\n")}\n`,
     )
     if (args.includes("--cpu-prof")) {
-      const profiled = await load(unminified)
-      process.stdout.write = (() => true) as typeof process.stdout.write
-      for (let w = 0; w < 3; w++) await pass("profiled", profiled, "profiled")
-      const session = new Session()
-      session.connect()
-      await session.post("Profiler.enable")
-      await session.post("Profiler.setSamplingInterval", { interval: 200 })
-      await session.post("Profiler.start")
-      for (let r = 0; r < rounds; r++) await pass("profiled", profiled, "profiled")
-      const { profile } = await session.post("Profiler.stop")
-      session.disconnect()
-      process.stdout.write = write
-      const file = join(tmpdir(), "canned-sync.cpuprofile")
-      writeFileSync(file, JSON.stringify(profile))
-      const { totalMs, functions } = Summarize.summarize(profile as never)
+      // Each handler's self time by module, in ms per record: where Docket's extra CPU goes.
+      const perRecord: Record<string, Map<string, number>> = {}
+      for (const [label, file] of Object.entries(unminified)) {
+        const profiled = await load(file)
+        process.stdout.write = (() => true) as typeof process.stdout.write
+        for (let w = 0; w < 3; w++) await pass(label, profiled, `profiled-${label}`)
+        const session = new Session()
+        session.connect()
+        await session.post("Profiler.enable")
+        await session.post("Profiler.setSamplingInterval", { interval: 200 })
+        await session.post("Profiler.start")
+        for (let r = 0; r < rounds; r++) await pass(label, profiled, `profiled-${label}`)
+        const { profile } = await session.post("Profiler.stop")
+        session.disconnect()
+        process.stdout.write = write
+        const out = join(tmpdir(), `canned-sync-${label}.cpuprofile`)
+        writeFileSync(out, JSON.stringify(profile))
+        const { modules, functions } = Summarize.summarize(profile as never, locator(join(dir, "profiled")))
+        perRecord[label] = new Map(modules.map((e) => [e.name, e.selfMs / (rounds * records)]))
+        process.stdout.write(
+          `${label} (unminified, ${out}), top functions, ms per record:\n${functions
+            .slice(0, 15)
+            .map((e) => `  ${(e.selfMs / (rounds * records)).toFixed(3).padStart(7)}  ${e.name}`)
+            .join("\n")}\n`,
+        )
+      }
+      const docket = perRecord.docket!
+      const careful = perRecord.careful!
+      const names = [...new Set([...docket.keys(), ...careful.keys()])]
+      const diff = (name: string) => (docket.get(name) ?? 0) - (careful.get(name) ?? 0)
       process.stdout.write(
-        `docket (unminified): ${file} (${totalMs} ms sampled, ${rounds * records} records)\n${functions
-          .slice(0, 25)
-          .map((e) => `  ${e.share.toFixed(1).padStart(5)}%  ${e.selfMs.toFixed(1).padStart(8)} ms  ${e.name}`)
-          .join("\n")}\n`,
+        `self time by module, ms per record (profiler on): docket, careful, difference\n${names
+          .sort((x, y) => diff(y) - diff(x))
+          .slice(0, 30)
+          .map(
+            (name) =>
+              `  ${(docket.get(name) ?? 0).toFixed(3).padStart(7)} ${(careful.get(name) ?? 0).toFixed(3).padStart(7)} ${diff(name).toFixed(3).padStart(7)}  ${name}`,
+          )
+          .join("\n")}\n  ${[...docket.values()]
+          .reduce((a, b) => a + b, 0)
+          .toFixed(3)
+          .padStart(7)} ${[...careful.values()]
+          .reduce((a, b) => a + b, 0)
+          .toFixed(3)
+          .padStart(7)}  total\n`,
       )
     }
   } finally {
