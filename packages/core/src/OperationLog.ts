@@ -183,6 +183,17 @@ const writeLine = (
     return Effect.void
   })
 
+/**
+ * A debug line (`message`, with `fields` among its annotations) whose fields are built only
+ * when debug lines are on: for a hot path's per-item lines (a skipped S3 event record).
+ */
+export const logDebugLazily = (message: string, fields: () => Fields): Effect.Effect<void> =>
+  Effect.withFiberRuntime((fiber) =>
+    LogLevel.greaterThan(fiber.getFiberRef(FiberRef.currentMinimumLogLevel), LogLevel.Debug)
+      ? Effect.void
+      : writeLine(LogLevel.Debug, message, fields()),
+  )
+
 /** The line of an outcome (none for a debug success below the minimum level). */
 const lineOf = <A, E>(
   operation: string,

@@ -217,13 +217,10 @@ const eventTimeOf = (where: Where, time: string): Either.Either<number, Malforme
     : Either.right(millis)
 }
 
-const optionalFields = (fields: {
-  messageId?: string | undefined
-  rawSequencer?: string | undefined
-  etag?: string | undefined
-  size?: number | undefined
-}) => {
-  const out: { messageId?: string; rawSequencer?: string; etag?: string; size?: number } = {}
+type Optional = Pick<EventRecord, "messageId" | "rawSequencer" | "etag" | "size">
+
+const optionalFields = (fields: { readonly [K in keyof Optional]-?: Optional[K] | undefined }): Optional => {
+  const out: { -readonly [K in keyof Optional]: Optional[K] } = {}
   if (fields.messageId !== undefined) out.messageId = fields.messageId
   if (fields.rawSequencer !== undefined) out.rawSequencer = fields.rawSequencer
   if (fields.etag !== undefined) out.etag = fields.etag
@@ -234,40 +231,75 @@ const optionalFields = (fields: {
 const sequencerOf = (raw: string | undefined): Option.Option<string> =>
   raw !== undefined && Sequencer.isValid(raw) ? Option.some(Sequencer.normalizeSequencer(raw)) : Option.none()
 
+const optionalString = (u: unknown): boolean => u === undefined || typeof u === "string"
+
+/**
+ * The common valid shape of a {@link NotificationRecord}, by hand (cheaper than the Schema decode): only
+ * what the schema accepts; anything else goes to the schema, so its errors stay the same.
+ */
+const isPlainNotificationRecord = (u: unknown): u is NotificationRecord => {
+  if (!isObject(u)) return false
+  const { s3 } = u
+  if (
+    u.eventSource !== "aws:s3" ||
+    typeof u.eventVersion !== "string" ||
+    !/^2\.\d+$/.test(u.eventVersion) ||
+    typeof u.eventTime !== "string" ||
+    typeof u.eventName !== "string" ||
+    !optionalString(u.awsRegion) ||
+    !isObject(s3)
+  )
+    return false
+  const { bucket, object } = s3
+  return (
+    isObject(bucket) &&
+    typeof bucket.name === "string" &&
+    optionalString(bucket.arn) &&
+    isObject(object) &&
+    typeof object.key === "string" &&
+    (object.size === undefined || typeof object.size === "number") &&
+    optionalString(object.eTag) &&
+    optionalString(object.versionId) &&
+    optionalString(object.sequencer)
+  )
+}
+
+const decodeRecordSchema = Schema.decodeUnknownEither(NotificationRecord)
+
 /** Decodes one record of a direct S3 notification (`Records[i]`). */
 export const decodeNotificationRecord = (
   input: unknown,
   where: Where,
   source: Source = "s3",
-): Either.Either<EventRecord, MalformedEventError> =>
-  Either.gen(function* () {
-    const record = yield* Either.mapLeft(Schema.decodeUnknownEither(NotificationRecord)(input), (e) =>
-      malformed(where, "InvalidRecord", formatIssue(e), e),
-    )
-    const object = record.s3.object
-    const key = yield* Either.mapLeft(S3Key.decodeEventKey(object.key), (e) =>
-      malformed(where, "InvalidKey", e.message, e),
-    )
-    const eventTimeMillis = yield* eventTimeOf(where, record.eventTime)
-    return {
-      source,
-      location: where.location,
-      bucket: record.s3.bucket.name,
-      key,
-      rawKey: object.key,
-      eventName: record.eventName,
-      eventType: eventTypeOf(record.eventName),
-      sequencer: sequencerOf(object.sequencer),
-      eventTime: record.eventTime,
-      eventTimeMillis,
-      ...optionalFields({
-        messageId: where.messageId,
-        rawSequencer: object.sequencer,
-        etag: object.eTag,
-        size: object.size,
-      }),
-    }
+): Either.Either<EventRecord, MalformedEventError> => {
+  const decoded = isPlainNotificationRecord(input) ? Either.right(input) : decodeRecordSchema(input)
+  if (Either.isLeft(decoded))
+    return Either.left(malformed(where, "InvalidRecord", formatIssue(decoded.left), decoded.left))
+  const record = decoded.right
+  const object = record.s3.object
+  const key = S3Key.decodeEventKey(object.key)
+  if (Either.isLeft(key)) return Either.left(malformed(where, "InvalidKey", key.left.message, key.left))
+  const eventTimeMillis = eventTimeOf(where, record.eventTime)
+  if (Either.isLeft(eventTimeMillis)) return Either.left(eventTimeMillis.left)
+  return Either.right({
+    source,
+    location: where.location,
+    bucket: record.s3.bucket.name,
+    key: key.right,
+    rawKey: object.key,
+    eventName: record.eventName,
+    eventType: eventTypeOf(record.eventName),
+    sequencer: sequencerOf(object.sequencer),
+    eventTime: record.eventTime,
+    eventTimeMillis: eventTimeMillis.right,
+    ...optionalFields({
+      messageId: where.messageId,
+      rawSequencer: object.sequencer,
+      etag: object.eTag,
+      size: object.size,
+    }),
   })
+}
 
 /** Decodes an EventBridge S3 event. Its key is not URL-encoded and is used as it is. */
 export const decodeEventBridge = (
@@ -322,7 +354,8 @@ const recordsOf = (records: ReadonlyArray<unknown>, prefix: string, source: Sour
 /** Decodes the body of one SQS message: an S3 notification, an S3 test event, SNS-wrapped, or EventBridge. */
 const decodeSqsBody = (body: unknown, where: Where & { readonly messageId: string }, depth = 0): Array<Entry> => {
   const prefix = `${where.location} `
-  if (Either.isRight(Schema.decodeUnknownEither(TestEvent)(body))) {
+  // Only a body from "Amazon S3" can be its test event: the others skip the schema.
+  if (isObject(body) && body.Service === "Amazon S3" && Either.isRight(Schema.decodeUnknownEither(TestEvent)(body))) {
     return [{ _tag: "TestEvent", location: where.location, messageId: where.messageId }]
   }
   if (isNotification(body)) return recordsOf(body.Records, prefix, "sqs", where.messageId)
@@ -351,6 +384,12 @@ const decodeSqsBody = (body: unknown, where: Where & { readonly messageId: strin
   ]
 }
 
+/** The common valid shape of an {@link SqsRecord}, by hand (as {@link isPlainNotificationRecord}); else the schema. */
+const decodeSqsShape = (raw: unknown): Either.Either<typeof SqsRecord.Type, ParseResult.ParseError> =>
+  isObject(raw) && raw.eventSource === "aws:sqs" && typeof raw.messageId === "string" && typeof raw.body === "string"
+    ? Either.right(raw as typeof SqsRecord.Type)
+    : Schema.decodeUnknownEither(SqsRecord)(raw)
+
 const parseJson = (text: string): Either.Either<unknown, unknown> =>
   Either.try({ try: () => JSON.parse(text) as unknown, catch: (e) => e })
 
@@ -369,7 +408,7 @@ export const decode = (input: unknown): Either.Either<Decoded, MalformedEventErr
     const records = (input as { Records: ReadonlyArray<unknown> }).Records
     const messageIds: Array<string> = []
     const entries = records.flatMap((raw, index): Array<Entry> => {
-      const sqs = Schema.decodeUnknownEither(SqsRecord)(raw)
+      const sqs = decodeSqsShape(raw)
       if (Either.isLeft(sqs)) {
         const id = isObject(raw) && typeof raw.messageId === "string" ? raw.messageId : undefined
         if (id !== undefined) messageIds.push(id)

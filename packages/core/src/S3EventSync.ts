@@ -46,12 +46,14 @@ import * as Queue from "effect/Queue"
 import type * as Scope from "effect/Scope"
 import * as CacheMetrics from "./CacheMetrics.js"
 import {
+  type Batch,
   defaultConcurrency,
   EventSyncError,
   type Options,
   type Outcome,
+  prepare,
   type Requirements,
-  syncRecord,
+  syncPrepared,
 } from "./internal/syncRecord.js"
 import * as OperationLog from "./OperationLog.js"
 import * as S3Event from "./S3Event.js"
@@ -122,16 +124,18 @@ const whereOf = (entry: S3Event.Entry): { location: string; messageId?: string; 
   }
 }
 
-const processEntry = (entry: S3Event.Entry, options: Options): Effect.Effect<RecordResult, never, Requirements> => {
+const processEntry = (entry: S3Event.Entry, batch: Batch): Effect.Effect<RecordResult> => {
   const where = whereOf(entry)
-  const run: Effect.Effect<Outcome, EventSyncError | S3Event.MalformedEventError, Requirements> =
+  const run: Effect.Effect<Outcome, EventSyncError | S3Event.MalformedEventError> =
     entry._tag === "Record"
-      ? syncRecord(entry.record, options)
+      ? syncPrepared(batch, entry.record)
       : entry._tag === "TestEvent"
-        ? Effect.logDebug("event-sync").pipe(
-            Effect.annotateLogs({ operation: "event-sync", outcome: "Skipped", reason: "TestEvent", ...where }),
-            Effect.as<Outcome>({ _tag: "Skipped", reason: "TestEvent" }),
-          )
+        ? OperationLog.logDebugLazily("event-sync", () => ({
+            operation: "event-sync",
+            outcome: "Skipped",
+            reason: "TestEvent",
+            ...where,
+          })).pipe(Effect.as<Outcome>({ _tag: "Skipped", reason: "TestEvent" }))
         : Effect.logWarning("event-sync").pipe(
             Effect.annotateLogs({
               operation: "event-sync",
@@ -170,9 +174,12 @@ export const processDecoded = (
   decoded: S3Event.Decoded,
   options: Options = {},
 ): Effect.Effect<BatchResult, never, Requirements> =>
-  Effect.forEach(decoded.entries, (entry) => processEntry(entry, options), {
-    concurrency: options.concurrency ?? defaultConcurrency,
-  }).pipe(
+  // The services and settings are read once for the batch, not per record.
+  Effect.flatMap(prepare(options), (batch) =>
+    Effect.forEach(decoded.entries, (entry) => processEntry(entry, batch), {
+      concurrency: options.concurrency ?? defaultConcurrency,
+    }),
+  ).pipe(
     Effect.map((results) => {
       const failed = results.filter((r) => Either.isLeft(r.result))
       const failedIds = new Set(failed.flatMap((r) => (r.messageId !== undefined ? [r.messageId] : [])))

@@ -13,11 +13,43 @@
 /** The width of a normalised sequencer: 32 hex digits (S3 sequencers are 16-20 today). */
 export const width = 32
 
-const hex = /^[0-9A-Fa-f]+$/
+/**
+ * The value of a hex digit's char code, upper-case (`a`-`f` as `A`-`F`), or -1. Char codes, not
+ * regular expressions or new strings: every record's sequencer is checked and compared, and
+ * this keeps both allocation-free.
+ */
+const digitOf = (code: number): number =>
+  code >= 48 && code <= 57 ? code : code >= 65 && code <= 70 ? code : code >= 97 && code <= 102 ? code - 32 : -1
+
+/** Where the significant digits of `sequencer` begin (its length when all are zeros), or -1 when it is not hex. */
+const significantStart = (sequencer: string): number => {
+  if (sequencer.length === 0) return -1
+  let start = -1
+  for (let i = 0; i < sequencer.length; i++) {
+    const code = sequencer.charCodeAt(i)
+    if (digitOf(code) < 0) return -1
+    if (start < 0 && code !== 48) start = i
+  }
+  return start < 0 ? sequencer.length : start
+}
 
 /** Whether `sequencer` is a hex string that fits {@link width} after leading zeros are dropped. */
-export const isValid = (sequencer: string): boolean =>
-  hex.test(sequencer) && sequencer.replace(/^0+/, "").length <= width
+export const isValid = (sequencer: string): boolean => {
+  const start = significantStart(sequencer)
+  return start >= 0 && sequencer.length - start <= width
+}
+
+/** Whether `sequencer` is already normalised: {@link width} digits, none lower-case. */
+const isNormalized = (sequencer: string): boolean => {
+  if (sequencer.length !== width) return false
+  for (let i = 0; i < width; i++) {
+    const code = sequencer.charCodeAt(i)
+    if (digitOf(code) !== code) return false
+  }
+  return true
+}
+
+const invalid = (sequencer: string) => new Error(`Not an S3 sequencer of at most ${width} hex digits: ${sequencer}`)
 
 /**
  * Upper-cases and left-pads a sequencer to {@link width} digits. A value longer
@@ -29,13 +61,25 @@ export const isValid = (sequencer: string): boolean =>
  * ```
  */
 export const normalizeSequencer = (sequencer: string): string => {
-  if (!isValid(sequencer)) throw new Error(`Not an S3 sequencer of at most ${width} hex digits: ${sequencer}`)
-  return sequencer.replace(/^0+/, "").toUpperCase().padStart(width, "0")
+  // A stored sequencer is normalised already: returned as it is.
+  if (isNormalized(sequencer)) return sequencer
+  const start = significantStart(sequencer)
+  if (start < 0 || sequencer.length - start > width) throw invalid(sequencer)
+  return sequencer.slice(start).toUpperCase().padStart(width, "0")
 }
 
 /** Orders two sequencers (raw or normalised): negative when `a` is older than `b`. */
 export const compare = (a: string, b: string): number => {
-  const x = normalizeSequencer(a)
-  const y = normalizeSequencer(b)
-  return x < y ? -1 : x > y ? 1 : 0
+  const x = significantStart(a)
+  const y = significantStart(b)
+  if (x < 0 || a.length - x > width) throw invalid(a)
+  if (y < 0 || b.length - y > width) throw invalid(b)
+  // Without their leading zeros, the longer is the larger; of two as long, the first digit that differs decides.
+  const digits = a.length - x
+  if (digits !== b.length - y) return digits < b.length - y ? -1 : 1
+  for (let i = 0; i < digits; i++) {
+    const d = digitOf(a.charCodeAt(x + i)) - digitOf(b.charCodeAt(y + i))
+    if (d !== 0) return d < 0 ? -1 : 1
+  }
+  return 0
 }

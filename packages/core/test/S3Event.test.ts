@@ -4,6 +4,7 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Either from "effect/Either"
 import * as fc from "effect/FastCheck"
 import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
 import * as S3Event from "../src/S3Event.js"
 import * as S3Key from "../src/S3Key.js"
 
@@ -133,6 +134,60 @@ describe("S3Event", () => {
       expect(sa === sb).toBe(a === b)
     },
     { fastCheck: { numRuns: 200 } },
+  )
+
+  it.prop(
+    "a record or SQS message is accepted exactly when its schema accepts it (the hand-checked common shape changes no verdict)",
+    [
+      fc.constantFrom(
+        ["eventVersion"],
+        ["eventSource"],
+        ["awsRegion"],
+        ["eventTime"],
+        ["eventName"],
+        ["s3"],
+        ["s3", "bucket"],
+        ["s3", "bucket", "name"],
+        ["s3", "bucket", "arn"],
+        ["s3", "object"],
+        ["s3", "object", "key"],
+        ["s3", "object", "size"],
+        ["s3", "object", "eTag"],
+        ["s3", "object", "versionId"],
+        ["s3", "object", "sequencer"],
+      ),
+      fc.constantFrom<unknown>(undefined, null, 7, Number.NaN, "2.1", "3.0", "aws:s3", "", [], {}, { name: "docs" }),
+      fc.boolean(),
+    ],
+    ([path, value, remove]) => {
+      const record = JSON.parse(JSON.stringify(notificationRecord({ key: "changes/CHG-1.json" }))) as Record<
+        string,
+        any
+      >
+      let parent = record
+      for (const step of path.slice(0, -1)) parent = parent[step]
+      if (remove) delete parent[path.at(-1)!]
+      else parent[path.at(-1)!] = value
+      const schemaAccepts = Either.isRight(Schema.decodeUnknownEither(S3Event.NotificationRecord)(record))
+      const entry = decodeRight({ Records: [record] }).entries[0]!
+      const invalid = entry._tag === "Malformed" && entry.error.reason === "InvalidRecord"
+      expect(invalid).toBe(!schemaAccepts)
+      const message = { messageId: "m-1", eventSource: "aws:sqs", body: JSON.stringify({ Records: [record] }) }
+      const inSqs = decodeRight({ Records: [message] }).entries[0]!
+      // In a body the record went through JSON (undefined fields dropped, NaN is null).
+      const schemaAcceptsJson = Either.isRight(
+        Schema.decodeUnknownEither(S3Event.NotificationRecord)(JSON.parse(JSON.stringify(record))),
+      )
+      expect(inSqs._tag === "Malformed" && inSqs.error.reason === "InvalidRecord").toBe(!schemaAcceptsJson)
+      const sqsField = path.length === 1 ? path[0]! : "body"
+      const bad: Record<string, unknown> = { ...message }
+      if (remove) delete bad[sqsField]
+      else bad[sqsField] = value
+      const sqsAccepts = Either.isRight(Schema.decodeUnknownEither(S3Event.SqsRecord)(bad))
+      const badEntry = decodeRight({ Records: [bad, message] }).entries[0]!
+      expect(badEntry._tag === "Malformed" && badEntry.error.location === "Records[0]").toBe(!sqsAccepts)
+    },
+    { fastCheck: { numRuns: 300 } },
   )
 
   it("keeps good records beside malformed ones and says what and where is wrong", () => {

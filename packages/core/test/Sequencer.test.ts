@@ -57,4 +57,19 @@ describe("Sequencer", () => {
     },
     { fastCheck: { numRuns: 200 } },
   )
+
+  it.prop(
+    "isValid holds exactly for hex of at most 32 significant digits, and normalising a normalised sequencer returns it",
+    [fc.string({ unit: fc.constantFrom(..."00aAfFgG9 x".split("")), maxLength: 40 })],
+    ([text]) => {
+      const expected = /^[0-9A-Fa-f]+$/.test(text) && text.replace(/^0+/, "").length <= Sequencer.width
+      expect(Sequencer.isValid(text)).toBe(expected)
+      if (expected) {
+        const normalised = Sequencer.normalizeSequencer(text)
+        expect(Sequencer.normalizeSequencer(normalised)).toBe(normalised)
+        expect(Sequencer.compare(text, normalised)).toBe(0)
+      } else expect(() => Sequencer.normalizeSequencer(text)).toThrow(/Not an S3 sequencer/)
+    },
+    { fastCheck: { numRuns: 300 } },
+  )
 })

@@ -8,7 +8,8 @@
  *
  * @since 0.1.0
  */
-import * as Clock from "effect/Clock"
+import type * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -109,16 +110,15 @@ const skipped = (
   record: S3Event.EventRecord,
   reason: Extract<Outcome, { _tag: "Skipped" }>["reason"],
 ): Effect.Effect<Outcome> =>
-  Effect.logDebug("event-sync").pipe(
-    Effect.annotateLogs({
-      operation: "event-sync",
-      outcome: "Skipped",
-      reason,
-      key: record.key,
-      bucket: record.bucket,
-      eventName: record.eventName,
-      location: record.location,
-    }),
+  OperationLog.logDebugLazily("event-sync", () => ({
+    operation: "event-sync",
+    outcome: "Skipped",
+    reason,
+    key: record.key,
+    bucket: record.bucket,
+    eventName: record.eventName,
+    location: record.location,
+  })).pipe(
     Effect.zipRight(Metric.increment(CacheMetrics.eventsSkipped)),
     Effect.as({ _tag: "Skipped", reason } as const),
   )
@@ -316,67 +316,107 @@ const readS3 = (step: Step): Effect.Effect<Option.Option<DocumentStore.StoredDoc
  * after the snapshot). Without one the guard is what the cache stores, so it is
  * read BEFORE S3: any write in between makes ours fail.
  */
-export const converge = (step: Step): Effect.Effect<Outcome, EventSyncError> =>
-  Effect.gen(function* () {
-    const sequenced = Option.isSome(step.record.sequencer)
-    const [snapshot, current] = !sequenced
-      ? [yield* snapshotOf(step), yield* readS3(step)]
-      : step.settings.dryRun
-        ? // A dry run writes nothing, so it needs no snapshot.
-          [Option.none<DocumentCache.Snapshot>(), yield* readS3(step)]
-        : yield* Effect.flatMap(Effect.fork(snapshotOf(step)), (snapshot) =>
-            Effect.flatMap(
-              // The S3 read failed or was interrupted: the record ends, and so does its snapshot.
-              Effect.onExit(readS3(step), (exit) => (Exit.isSuccess(exit) ? Effect.void : Fiber.interrupt(snapshot))),
-              // `await`, not `join`: the snapshot's fiber changes no FiberRef of this one, so there is
-              // nothing to merge back (a join diffs and merges every FiberRef of the child).
-              (current) => Effect.map(Effect.flatten(Fiber.await(snapshot)), (taken) => [taken, current] as const),
-            ),
-          )
+export const converge = (step: Step): Effect.Effect<Outcome, EventSyncError> => {
+  const decide = (
+    snapshot: Option.Option<DocumentCache.Snapshot>,
+    current: Option.Option<DocumentStore.StoredDocument>,
+  ): Effect.Effect<Outcome, EventSyncError> => {
     const guard = guardOf(step, snapshot)
-    return yield* Option.isSome(current)
+    return Option.isSome(current)
       ? putCurrent(step, current.value, guard, snapshot)
       : tombstoneAbsent(step, guard, snapshot)
-  })
+  }
+  if (Option.isNone(step.record.sequencer)) {
+    return Effect.flatMap(snapshotOf(step), (snapshot) =>
+      Effect.flatMap(readS3(step), (current) => decide(snapshot, current)),
+    )
+  }
+  // A dry run writes nothing, so it needs no snapshot.
+  if (step.settings.dryRun) return Effect.flatMap(readS3(step), (current) => decide(Option.none(), current))
+  return Effect.flatMap(Effect.fork(snapshotOf(step)), (snapshot) =>
+    Effect.flatMap(
+      // The S3 read failed or was interrupted: the record ends, and so does its snapshot.
+      Effect.onExit(readS3(step), (exit) => (Exit.isSuccess(exit) ? Effect.void : Fiber.interrupt(snapshot))),
+      // `await`, not `join`: the snapshot's fiber changes no FiberRef of this one, so there is
+      // nothing to merge back (a join diffs and merges every FiberRef of the child).
+      (current) => Effect.flatMap(Effect.flatten(Fiber.await(snapshot)), (taken) => decide(taken, current)),
+    ),
+  )
+}
 
 /**
- * Applies one record: re-reads S3 and converges the cache to it (see
- * `S3EventSync`'s module documentation). Stale records succeed with `Stale`.
+ * What every record of a batch shares, read once per batch ({@link prepare}): the settings, the
+ * kinds, the ports, the clock, the tombstone lifetime and the retry wrapper.
  */
-export const syncRecord = (
-  record: S3Event.EventRecord,
-  options: Options = {},
-): Effect.Effect<Outcome, EventSyncError, Requirements> =>
-  Effect.gen(function* () {
-    const settings = yield* DocketConfig.DocketConfig
-    const kinds = yield* DocumentKind.DocumentKinds
-    const now = yield* Clock.currentTimeMillis
-    yield* Metric.update(CacheMetrics.eventLag, Math.max(0, now - record.eventTimeMillis))
+export interface Batch {
+  readonly settings: DocketConfig.Settings
+  readonly kinds: DocumentKind.Registry
+  readonly cache: DocumentCache.Service
+  readonly store: DocumentStore.Service
+  readonly clock: Clock.Clock
+  readonly ttlSeconds: number
+  readonly retrying: ReturnType<typeof Retry.retrying>
+}
 
-    if (record.bucket !== settings.bucket) return yield* skipped(record, "OtherBucket")
-    const parsed = S3Key.parse(settings.prefix, record.key, kinds)
-    if (Option.isNone(parsed)) return yield* skipped(record, "NotADocument")
-    if (record.eventType === "other") return yield* skipped(record, "NoContentChange")
+/** Reads what {@link syncPrepared} needs, once for a whole batch. */
+export const prepare = (options: Options = {}): Effect.Effect<Batch, never, Requirements> =>
+  Effect.flatMap(Effect.context<Requirements>(), (context) =>
+    Effect.map(Effect.clock, (clock): Batch => {
+      const settings = Context.get(context, DocketConfig.DocketConfig)
+      return {
+        settings,
+        kinds: Context.get(context, DocumentKind.DocumentKinds),
+        cache: Context.get(context, DocumentCache.DocumentCache),
+        store: Context.get(context, DocumentStore.DocumentStore),
+        clock,
+        ttlSeconds: Math.max(
+          1,
+          Math.ceil(Duration.toSeconds(Duration.decode(options.tombstoneTtl ?? defaultTombstoneTtl))),
+        ),
+        retrying: retryingOf(options, settings),
+      }
+    }),
+  )
+
+const describeOutcome = (o: Outcome): OperationLog.Fields => ({
+  outcome: o._tag,
+  ...("version" in o ? { version: o.version } : {}),
+})
+
+const countOutcome = (outcome: Outcome) =>
+  Metric.increment(outcome._tag === "Stale" ? CacheMetrics.eventsStale : CacheMetrics.eventsProcessed)
+
+/**
+ * {@link syncRecord} on what its batch read once ({@link prepare}): plain steps, the record's log
+ * fields built only when its line is written.
+ */
+export const syncPrepared = (batch: Batch, record: S3Event.EventRecord): Effect.Effect<Outcome, EventSyncError> =>
+  Effect.suspend(() => {
+    const { settings } = batch
+    const lag = Metric.update(
+      CacheMetrics.eventLag,
+      Math.max(0, batch.clock.unsafeCurrentTimeMillis() - record.eventTimeMillis),
+    )
+    if (record.bucket !== settings.bucket) return Effect.zipRight(lag, skipped(record, "OtherBucket"))
+    const parsed = S3Key.parse(settings.prefix, record.key, batch.kinds)
+    if (Option.isNone(parsed)) return Effect.zipRight(lag, skipped(record, "NotADocument"))
+    if (record.eventType === "other") return Effect.zipRight(lag, skipped(record, "NoContentChange"))
     // DOCKET_CACHE=off: everything is answered from S3, there is no cache to keep true.
-    if (!settings.cacheEnabled) return yield* skipped(record, "CacheDisabled")
-
+    if (!settings.cacheEnabled) return Effect.zipRight(lag, skipped(record, "CacheDisabled"))
     const step: Step = {
       record,
       kind: parsed.value.kind,
       id: parsed.value.id,
-      cache: yield* DocumentCache.DocumentCache,
-      store: yield* DocumentStore.DocumentStore,
+      cache: batch.cache,
+      store: batch.store,
       settings,
-      ttlSeconds: Math.max(
-        1,
-        Math.ceil(Duration.toSeconds(Duration.decode(options.tombstoneTtl ?? defaultTombstoneTtl))),
-      ),
+      ttlSeconds: batch.ttlSeconds,
     }
-    const outcome = yield* converge(step).pipe(
-      retryingOf(options, settings),
+    const synced = converge(step).pipe(
+      batch.retrying,
       OperationLog.logged<Outcome>(
         "event-sync",
-        {
+        () => ({
           key: record.key,
           bucket: record.bucket,
           eventName: record.eventName,
@@ -384,10 +424,21 @@ export const syncRecord = (
           source: record.source,
           location: record.location,
           ...(record.messageId !== undefined ? { messageId: record.messageId } : {}),
-        },
-        { describe: (o) => ({ outcome: o._tag, ...("version" in o ? { version: o.version } : {}) }) },
+        }),
+        { describe: describeOutcome },
       ),
+      Effect.tap(countOutcome),
     )
-    yield* Metric.increment(outcome._tag === "Stale" ? CacheMetrics.eventsStale : CacheMetrics.eventsProcessed)
-    return outcome
+    return Effect.zipRight(lag, synced)
   })
+
+/**
+ * Applies one record: re-reads S3 and converges the cache to it (see
+ * `S3EventSync`'s module documentation). Stale records succeed with `Stale`.
+ * A batch reads its services once ({@link prepare}, {@link syncPrepared}).
+ */
+export const syncRecord = (
+  record: S3Event.EventRecord,
+  options: Options = {},
+): Effect.Effect<Outcome, EventSyncError, Requirements> =>
+  Effect.flatMap(prepare(options), (batch) => syncPrepared(batch, record))
