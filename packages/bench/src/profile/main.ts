@@ -12,6 +12,7 @@
  * - `import`: the bundled Lambda handler imported in a fresh `node --cpu-prof` process.
  * - `canned`: Docket's own CPU, allocation and tail per write and per cache hit over canned SDK
  *   answers (no I/O), against the raw floors (profile/canned.ts).
+ * - `canned-backfill`: the same for a backfill, fresh and re-run (profile/cannedBackfill.ts).
  *
  * `write` and `query` start the embedded stack, warm the path up, then record
  * only the measured loop with V8's CPU profiler (the one `node --cpu-prof`
@@ -391,6 +392,7 @@ else if (what === "import") await lambdaImport()
 else if (what === "rerun" || what === "reconcile") await atScale(what)
 else if (what === "fresh") await fresh()
 else if (what === "canned") await (await import("./canned.js")).run(args)
+else if (what === "canned-backfill") await (await import("./cannedBackfill.js")).run(args)
 else {
   log("usage: npm run profile -- write|read|query|import|rerun|reconcile|fresh|canned [--out DIR]")
   process.exitCode = 2
