@@ -33,12 +33,16 @@ export interface Layout {
   readonly statusShards: number
 }
 
-/** A document's items, the document item carrying its content hash. */
+/**
+ * A document's items, the document item carrying its content hash (`hash`, when the caller
+ * has it already: `Write.contentHash(document)`, a canonical JSON and a SHA-256 per document).
+ */
 export const documentItems = (
   layout: Layout,
   document: Document.AnyDocument,
   provenance: CacheEntry.Provenance & { s3Key: string },
   expires?: number,
+  hash: string = Write.contentHash(document),
 ): { readonly document: Items.Item; readonly customers: ReadonlyArray<Items.Item> } => {
   const items = Items.toItems(document, layout.registry, {
     ...provenance,
@@ -48,7 +52,7 @@ export const documentItems = (
   const withExpiry = (item: Items.Item): Items.Item =>
     expires === undefined ? item : { ...item, expiresAt: N(expires) }
   return {
-    document: withExpiry({ ...items.document, [contentHash]: S(Write.contentHash(document)) }),
+    document: withExpiry({ ...items.document, [contentHash]: S(hash) }),
     customers: items.customers.map(withExpiry),
   }
 }

@@ -132,18 +132,25 @@ export const put = (backend: Backend, document: Document.AnyDocument, putOptions
         return Effect.fail(new CacheError({ reason: "Invalid", operation: "put", key, cause: "unregistered kind" }))
       }
       const sequencer = putOptions.sequencer !== undefined ? normalizeSequencer(putOptions.sequencer) : undefined
+      const hash = Write.contentHash(document)
       const request: PutRequest = {
         backend,
         document,
         options: putOptions,
         key,
         stats,
-        next: Codec.documentItems(backend, document, {
-          s3Key: putOptions.s3Key,
-          ...(putOptions.etag !== undefined ? { etag: putOptions.etag } : {}),
-          ...(sequencer !== undefined ? { sequencer } : {}),
-        }),
-        hash: Write.contentHash(document),
+        next: Codec.documentItems(
+          backend,
+          document,
+          {
+            s3Key: putOptions.s3Key,
+            ...(putOptions.etag !== undefined ? { etag: putOptions.etag } : {}),
+            ...(sequencer !== undefined ? { sequencer } : {}),
+          },
+          undefined,
+          hash,
+        ),
+        hash,
         seen: seenOf(putOptions.seen, document.kind, document.id),
       }
       return Transact.optimistic(
