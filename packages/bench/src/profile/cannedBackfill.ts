@@ -4,13 +4,15 @@
  * handler answers at once from an in-memory bucket and table, the same for both), so what is left
  * is the CPU each side spends per document.
  *
- *   npm run profile -- canned-backfill [fresh|rerun] [--rounds N] [--n N] [--cpu-profile]
+ *   npm run profile -- canned-backfill [fresh|rerun|reconcile] [--rounds N] [--n N] [--cpu-profile]
  *
  * - `fresh`: `Backfill.run` over a bucket of `n` documents and an empty table (list, BatchGetItem,
  *   GetObject, schema check, one TransactWriteItems each) against the careful raw loop of the
  *   `backfill-vs-floor` benchmark.
  * - `rerun`: an unchanged re-run (list, BatchGetItem per 100) against a raw listing, and a raw
- *   listing with BatchGetItems of 100 (Docket's projection).
+ *   listing with BatchGetItems of 100.
+ * - `reconcile`: a clean reconcile (listing merge-joined with a Scan of the default segments)
+ *   against the raw listing and the raw Scan.
  *
  * Medians of interleaved rounds; `--cpu-profile` writes Docket's run of each mode as a V8 CPU
  * profile and prints its top self-time functions.
@@ -21,13 +23,14 @@ import { Session } from "node:inspector/promises"
 import { loadavg, tmpdir } from "node:os"
 import { join } from "node:path"
 import { Readable } from "node:stream"
-import { BatchGetItemCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb"
+import { BatchGetItemCommand, DynamoDBClient, ScanCommand } from "@aws-sdk/client-dynamodb"
 import { paginateListObjectsV2, S3Client } from "@aws-sdk/client-s3"
 import * as Backfill from "@docket/core/Backfill"
 import * as Docket from "@docket/core/Docket"
 import * as DocketConfig from "@docket/core/DocketConfig"
 import * as DocumentKind from "@docket/core/DocumentKind"
 import * as Items from "@docket/core/Items"
+import * as Reconcile from "@docket/core/Reconcile"
 import * as S3Key from "@docket/core/S3Key"
 import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
@@ -98,6 +101,12 @@ const handler = {
           })
         }
         return json({ Responses: responses, UnprocessedKeys: {} })
+      }
+      if (target.endsWith("Scan")) {
+        const items = [...table.values()].filter(
+          (item, i) => item.sk?.S === "DOC" && i % input.TotalSegments === input.Segment,
+        )
+        return json({ Items: items, Count: items.length, ScannedCount: items.length })
       }
       if (target.endsWith("TransactWriteItems")) {
         for (const t of input.TransactItems as Array<{ Put?: { Item: Item } }>) {
@@ -183,7 +192,7 @@ const cpuProfile = async (name: string, run: () => Promise<unknown>) => {
 
 /** `npm run profile -- canned-backfill [fresh|rerun]`. */
 export const run = async (args: ReadonlyArray<string>) => {
-  const what = args.find((a) => a === "fresh" || a === "rerun")
+  const what = args.find((a) => a === "fresh" || a === "rerun" || a === "reconcile")
   const option = (name: string, fallback: number) => {
     const at = args.indexOf(name)
     return at >= 0 ? Number(args[at + 1]) : fallback
@@ -270,7 +279,7 @@ export const run = async (args: ReadonlyArray<string>) => {
     }
   }
   try {
-    if (what !== "rerun") {
+    if (what === undefined || what === "fresh") {
       const empty = () => table.clear()
       empty()
       await docket()
@@ -288,9 +297,34 @@ export const run = async (args: ReadonlyArray<string>) => {
         await cpuProfile("canned-fresh-floor", () => FreshFloor.floor(iso))
       }
     }
-    if (what !== "fresh") {
+    if (what === undefined || what === "rerun" || what === "reconcile") {
       table.clear()
       await docket()
+    }
+    if (what === undefined || what === "reconcile") {
+      const reconcile = async () => {
+        const report = await runtime.runPromise(Reconcile.run())
+        if (report.compared !== n || report.bodiesRead !== 0) throw new Error(`reconcile: ${JSON.stringify(report)}`)
+      }
+      await reconcile()
+      const rawScan = () =>
+        Promise.all(
+          Array.from({ length: Reconcile.defaultSegments }, (_, segment) =>
+            dynamodb.send(
+              new ScanCommand({
+                TableName: "canned",
+                Segment: segment,
+                TotalSegments: Reconcile.defaultSegments,
+                FilterExpression: "sk = :doc",
+                ExpressionAttributeValues: { ":doc": { S: "DOC" } },
+              }),
+            ),
+          ),
+        )
+      await compare("reconcile", rounds, n, () => {}, { docket: reconcile, rawList, rawScan })
+      if (args.includes("--cpu-profile")) await cpuProfile("canned-reconcile", reconcile)
+    }
+    if (what === undefined || what === "rerun") {
       await compare("rerun", rounds, n, () => {}, { docket, rawList, rawListAndBatchGet })
       if (args.includes("--cpu-profile")) await cpuProfile("canned-rerun", docket)
     }
