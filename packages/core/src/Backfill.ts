@@ -130,19 +130,15 @@ export const run = (
     }
     const objects: Stream.Stream<DocumentStore.ObjectInfo, unknown> =
       options.source?.objects ?? store.list(options.startAfter !== undefined ? { startAfter: options.startAfter } : {})
-    yield* Run.listObjects(run, objects).pipe(
+    const toProcess = Run.listObjects(run, objects).pipe(
       Stream.grouped(run.batchSize),
       // Batches compared at once: DynamoDB answers each in tens of ms, the listing a page of 1,000 in one.
       Stream.mapEffect((batch) => Step.classify(run.step, Chunk.toReadonlyArray(batch)), {
         concurrency: compareConcurrency,
       }),
       Stream.mapEffect((steps) => Run.recordSettled(run, steps)),
-      Stream.flattenIterables,
-      Stream.mapEffect(
-        (s) => Effect.flatMap(Step.settle(run.step, s), (o) => Run.recordOutcome(run, s.object.index, s.object.key, o)),
-        { concurrency: run.concurrency, unordered: true },
-      ),
-      Stream.runDrain,
+    )
+    yield* Run.settleAll(run, toProcess).pipe(
       Effect.mapError((cause) => (cause instanceof Step.BackfillError ? cause : listingFailed(options, cause))),
       Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : Run.finishAfterFailure(run))),
     )

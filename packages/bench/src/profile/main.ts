@@ -15,6 +15,7 @@
  * - `stubbed-read`: Docket's own CPU per hit and per miss with the SDK's `send` stubbed (profile/stubbedRead.ts).
  * - `canned-sync`: CPU per S3 event record of the bundled Lambda handlers (Docket's, the careful
  *   floor's, Powertools') over one canned in-process HTTP server (profile/canned-sync.ts).
+ * - `canned-backfill`: the same for a backfill, fresh and re-run (profile/cannedBackfill.ts).
  *
  * `write` and `query` start the embedded stack, warm the path up, then record
  * only the measured loop with V8's CPU profiler (the one `node --cpu-prof`
@@ -396,6 +397,7 @@ else if (what === "fresh") await fresh()
 else if (what === "canned") await (await import("./canned.js")).run(args)
 else if (what === "stubbed-read") await (await import("./stubbedRead.js")).run(args)
 else if (what === "canned-sync") await (await import("./canned-sync.js")).run(args)
+else if (what === "canned-backfill") await (await import("./cannedBackfill.js")).run(args)
 else {
   log("usage: npm run profile -- write|read|query|import|rerun|reconcile|fresh|canned|canned-sync [--out DIR]")
   process.exitCode = 2

@@ -37,7 +37,8 @@ import * as Harness from "../Harness.js"
 const concurrency = 16
 const registry = DocumentKind.defaultRegistry
 
-const floor = async (iso: Harness.Isolated): Promise<number> => {
+/** The careful raw loop (exported for the canned backfill profile, profile/cannedBackfill.ts). */
+export const floor = async (iso: Harness.Isolated): Promise<number> => {
   const s3 = new S3Client({ ...iso.clientConfig.s3, maxAttempts: 3 })
   const dynamodb = new DynamoDBClient({ ...iso.clientConfig.dynamodb, maxAttempts: 3 })
   let done = 0

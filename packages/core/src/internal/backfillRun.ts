@@ -13,6 +13,7 @@
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import * as Queue from "effect/Queue"
 import * as Stream from "effect/Stream"
 import type * as DocumentStore from "../DocumentStore.js"
 import * as Step from "./backfillStep.js"
@@ -295,3 +296,40 @@ export const listObjects = <E>(
     Stream.map(([info, index]): Indexed => ({ key: info.key, etag: info.etag, index })),
   )
 }
+
+/** What a worker of {@link settleAll} takes from its queue: a step, or the end of the steps. */
+const end = Symbol("end")
+
+/**
+ * Settles the steps still to process (GetObject, decode, write), `run.concurrency` at a
+ * time, and records each outcome. A fixed set of workers takes the steps from one bounded
+ * queue (twice the workers): `Stream.mapEffect` with `unordered` forks a fiber and runs its
+ * channel machinery per element, which cost a third of Docket's CPU per fresh document
+ * over canned SDK answers (packages/bench/profiles.md). The first failure (a checkpoint
+ * that cannot be saved, the listing) interrupts the workers and the producer alike.
+ */
+export const settleAll = <E>(
+  run: Run,
+  steps: Stream.Stream<ReadonlyArray<Step.Step<Indexed>>, E>,
+): Effect.Effect<void, E | Step.BackfillError> =>
+  Effect.flatMap(Queue.bounded<Step.Step<Indexed> | typeof end>(run.concurrency * 2), (queue) => {
+    const worker: Effect.Effect<void, Step.BackfillError> = Effect.flatMap(Queue.take(queue), (s) =>
+      s === end
+        ? Effect.void
+        : Effect.zipRight(
+            Effect.flatMap(Step.settle(run.step, s), (o) => recordOutcome(run, s.object.index, s.object.key, o)),
+            worker,
+          ),
+    )
+    const produce = Effect.zipRight(
+      Stream.runForEach(steps, (batch) => (batch.length === 0 ? Effect.void : Queue.offerAll(queue, batch))),
+      Queue.offerAll(
+        queue,
+        Array.from({ length: run.concurrency }, () => end),
+      ),
+    )
+    return Effect.all([produce, ...Array.from({ length: run.concurrency }, () => worker)], {
+      concurrency: "unbounded",
+      discard: true,
+    }).pipe(Effect.ensuring(Queue.shutdown(queue)))
+  })

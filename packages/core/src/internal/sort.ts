@@ -5,14 +5,17 @@
  * JSON lines, and the runs are read back through a k-way merge. Memory stays
  * at one run plus a read buffer per run file, whatever the stream's length.
  * The last run stays in memory, so a stream shorter than one run never
- * touches the disk.
+ * touches the disk, and two such streams are merge-joined synchronously
+ * (`mergeJoinArrays`); otherwise the join is pulled 512 rows per step.
  */
 import { createReadStream, createWriteStream } from "node:fs"
 import { mkdtemp, rm } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { createInterface } from "node:readline"
+import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 
@@ -31,6 +34,8 @@ export interface Sorted<A> {
   readonly runs: number
   /** The items in key order (stable for equal keys within a run). */
   readonly iterate: () => AsyncIterableIterator<A>
+  /** The items in key order, when nothing was spilled (the stream fit in one run). */
+  readonly inMemory: ReadonlyArray<A> | undefined
 }
 
 const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
@@ -172,6 +177,7 @@ export const spill = <A, E, R, E2>(
       count,
       runs: files.length + (last.length > 0 ? 1 : 0),
       iterate: () => merge<A>([...files.map((f) => readRun<A>(f)), fromArray(last)]),
+      inMemory: files.length === 0 ? last.map((entry) => entry.a) : undefined,
     }
   })
 
@@ -213,7 +219,35 @@ export async function* mergeJoin<L, R>(
   }
 }
 
-/** The merge-join as a stream (interrupting it closes both sources). */
+/** {@link mergeJoin} over two sorted arrays, without a promise per item. */
+export function* mergeJoinArrays<L, R>(
+  left: ReadonlyArray<L>,
+  right: ReadonlyArray<R>,
+  leftKey: (l: L) => string,
+  rightKey: (r: R) => string,
+): Generator<Joined<L, R>> {
+  let i = 0
+  let j = 0
+  while (i < left.length || j < right.length) {
+    const lk = i < left.length ? leftKey(left[i] as L) : undefined
+    const rk = j < right.length ? rightKey(right[j] as R) : undefined
+    const key = lk === undefined ? (rk as string) : rk === undefined ? lk : compare(lk, rk) <= 0 ? lk : rk
+    const ls: Array<L> = []
+    const rs: Array<R> = []
+    while (i < left.length && leftKey(left[i] as L) === key) ls.push(left[i++] as L)
+    while (j < right.length && rightKey(right[j] as R) === key) rs.push(right[j++] as R)
+    yield { key, left: ls, right: rs }
+  }
+}
+
+/** Rows of the merge-join pulled per step of the stream. */
+const joinBatch = 512
+
+/**
+ * The merge-join as a stream (interrupting it closes both sources), in chunks of up to 512
+ * rows: one async step of the fiber per chunk, where `Stream.fromAsyncIterable` takes one
+ * per row (a clean reconcile is one row per document, and this runs after both sides are read).
+ */
 export const joinStream = <L, R, E>(
   left: Sorted<L>,
   right: Sorted<R>,
@@ -221,4 +255,27 @@ export const joinStream = <L, R, E>(
   rightKey: (r: R) => string,
   onError: (cause: unknown) => E,
 ): Stream.Stream<Joined<L, R>, E> =>
-  Stream.suspend(() => Stream.fromAsyncIterable(mergeJoin(left.iterate(), right.iterate(), leftKey, rightKey), onError))
+  Stream.suspend(() => {
+    // Nothing spilled on either side (fewer items than a run): joined in memory, synchronously.
+    if (left.inMemory !== undefined && right.inMemory !== undefined) {
+      return Stream.fromIterable(mergeJoinArrays(left.inMemory, right.inMemory, leftKey, rightKey))
+    }
+    const rows = mergeJoin(left.iterate(), right.iterate(), leftKey, rightKey)
+    const pull = async (): Promise<Array<Joined<L, R>>> => {
+      const batch: Array<Joined<L, R>> = []
+      while (batch.length < joinBatch) {
+        const next = await rows.next()
+        if (next.done) break
+        batch.push(next.value)
+      }
+      return batch
+    }
+    return Stream.paginateChunkEffect(true, (more: boolean) =>
+      more
+        ? Effect.map(Effect.tryPromise({ try: pull, catch: onError }), (batch) => [
+            Chunk.unsafeFromArray(batch),
+            batch.length === joinBatch ? Option.some(true) : Option.none(),
+          ])
+        : Effect.succeed([Chunk.empty<Joined<L, R>>(), Option.none<boolean>()] as const),
+    ).pipe(Stream.ensuring(Effect.promise(async () => void (await rows.return(undefined)))))
+  })
