@@ -390,6 +390,28 @@ describe("write path signals: an S3 call past its deadline", () => {
       expect(w.deletes).toEqual([])
     }),
   )
+  it.effect(
+    "S3 slow to answer the HEAD after a refused put until the deadline: the retry is never sent (not even with 0 ms left), RolledBack with a Timeout of PutObject",
+    () =>
+      Effect.gen(function* () {
+        const w = yield* racingWorld({}, (_, call) =>
+          call.operation === "HeadObject" ? Effect.sleep("10 seconds") : Effect.void,
+        )
+        yield* Effect.orDie(w.store.put(versionOf(1)))
+        const fiber = yield* Effect.fork(w.writeThrough.write(versionOf(2)))
+        yield* TestClock.adjust("10 seconds")
+        const result = yield* Fiber.join(fiber)
+        expect(result).toMatchObject({
+          _tag: "RolledBack",
+          key,
+          version: 2,
+          rollback: "Restored",
+          cause: { _tag: "StoreError", reason: "Timeout", operation: "PutObject", key: w.s3Key },
+        })
+        expect(w.puts).toEqual([{ ifNoneMatch: "*", deadline: 10_000 }])
+        expect(yield* inspect(w)).toEqual({ entry: Option.none(), intent: Option.none() })
+      }),
+  )
 })
 
 describe("write path signals: the prior state a write returns", () => {
@@ -405,6 +427,50 @@ describe("write path signals: the prior state a write returns", () => {
       const again = yield* w.writeThrough.write(versionOf(3))
       expect(again._tag === "Written" && cachedOf(again.previous)).toEqual(Option.some("Tombstone"))
     }),
+  )
+
+  it.effect(
+    "the results in full, and the intent each records: a put's with its version and ETag, a delete's without",
+    () =>
+      Effect.gen(function* () {
+        const intents: Array<unknown> = []
+        let cache: DocumentCache.Service | undefined
+        const w = yield* world({
+          before: (call) =>
+            (call.operation === "PutObject" || call.operation === "DeleteObject") && cache !== undefined
+              ? Effect.map(Effect.orDie(cache.inspect(base.kind, base.id)), (s) => {
+                  intents.push(Option.getOrUndefined(s.intent))
+                })
+              : Effect.void,
+        })
+        cache = w.cache
+        const v1 = versionOf(1)
+        expect(yield* w.writeThrough.write(v1)).toEqual({
+          _tag: "Written",
+          key,
+          s3Key: w.s3Key,
+          version: 1,
+          etag: etagOf(v1),
+          previous: Option.none(),
+          repaired: false,
+        })
+        expect(yield* w.writeThrough.write(v1)).toEqual({ _tag: "Unchanged", key, s3Key: w.s3Key, version: 1 })
+        yield* TestClock.adjust("1 second")
+        const deleted = yield* w.writeThrough.delete(base.kind, base.id)
+        expect(deleted).toMatchObject({ _tag: "Deleted", key, s3Key: w.s3Key })
+        expect(Object.keys(deleted).sort()).toEqual(["_tag", "key", "previous", "s3Key"])
+        expect(intents).toEqual([
+          {
+            writer: expect.any(String),
+            operation: "put",
+            version: 1,
+            etag: etagOf(v1),
+            s3Key: w.s3Key,
+            leaseExpiresAt: 15_000,
+          },
+          { writer: expect.any(String), operation: "delete", s3Key: w.s3Key, leaseExpiresAt: 16_000 },
+        ])
+      }),
   )
 
   it.effect("a renewal's re-read replaces the first intent's: the put goes over what the renewal found", () =>
@@ -580,6 +646,31 @@ describe("write path signals: resolution, meet and the sweep", () => {
         })
         expect(Option.isSome((yield* Effect.orDie(w.cache.inspect(live.kind, live.id))).intent)).toBe(true)
       }),
+  )
+
+  it.effect("an intent expiring between the sweep's count and its pass raises the total: found never exceeds it", () =>
+    Effect.gen(function* () {
+      const w = yield* world()
+      yield* intentFor(w, versionOf(2), 0)
+      const progress: Array<Heal.SweepProgress> = []
+      const late = { ...versionOf(2), id: "CHG-sweep-late" }
+      const report = yield* Heal.sweep({
+        onProgress: (p) =>
+          Effect.gen(function* () {
+            progress.push(p)
+            if (progress.length === 1) yield* intentFor(w, late, 0)
+          }),
+      }).pipe(
+        Effect.provideService(DocumentCache.DocumentCache, w.cache),
+        Effect.provideService(DocumentStore.DocumentStore, w.store),
+      )
+      expect(report).toEqual({ found: 2, rolledForward: 0, dropped: 2, gone: 0, failed: 0 })
+      expect(progress.map((p) => [p.found, p.total])).toEqual([
+        [0, 1],
+        [1, 1],
+        [2, 2],
+      ])
+    }),
   )
 
   it.effect("a sweep resolves four intents at once by default, `concurrency` of them when given", () =>
