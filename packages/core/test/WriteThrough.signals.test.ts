@@ -82,13 +82,15 @@ describe("write path signals: the wait for another writer (TestClock)", () => {
       Effect.gen(function* () {
         const conflicts = yield* count(CacheMetrics.writes, "conflict")
         const w = yield* timedWorld({ settings: { writeWaitMillis: 3_000 } })
+        // Not at 0: the wait is counted from the write's start, not from the epoch.
+        yield* TestClock.adjust("1 second")
         yield* foreignIntent(w, 60_000, 4)
         const fiber = yield* Effect.fork(logsOf(Effect.flip(w.writeThrough.write(versionOf(1)).pipe(jitter(1)))))
         yield* TestClock.adjust("2999 millis")
         expect(Option.isNone(yield* Fiber.poll(fiber))).toBe(true)
         yield* TestClock.adjust("1 millis")
         const { value: error, lines } = yield* Fiber.join(fiber)
-        expect(w.intends).toEqual([0, 20, 60, 140, 300, 620, 1260, 2260, 3000])
+        expect(w.intends).toEqual([0, 20, 60, 140, 300, 620, 1260, 2260, 3000].map((t) => 1_000 + t))
         expect(error).toMatchObject({
           _tag: "WriteConflictError",
           reason: "Contention",
