@@ -22,6 +22,8 @@
 //   --tests FILES      run these test files (comma-separated) instead of the module's own,
 //                      e.g. its fast files first and then only their survivors against all
 //                      of them (--survivors), when the module's properties are slow
+//   --report NAME      write the reports to reports/mutation/NAME/ instead (two runs of one
+//                      module at once, e.g. its files split in two, each with its own reports)
 //   --help             this text
 import { execFileSync, spawnSync } from "node:child_process"
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
@@ -51,6 +53,7 @@ export const modules = {
     ],
     tests: [
       `${test}/WriteThrough.paths.test.ts`,
+      `${test}/WriteThrough.signals.test.ts`,
       `${test}/WriteThrough.test.ts`,
       `${test}/Heal.test.ts`,
       `${test}/DocumentCache.test.ts`,
@@ -135,6 +138,11 @@ if (args.includes("--help") || args.includes("-h")) {
 const since = option("--since")
 const lines = option("--lines")
 const testsOption = option("--tests")
+const reportOption = option("--report")
+if (reportOption !== undefined && !/^[\w.-]+$/.test(reportOption)) {
+  console.error(`--report: "${reportOption}" is not a plain directory name`)
+  process.exit(2)
+}
 const budgetOption = option("--budget")
 const budgetMinutes = budgetOption === undefined ? Number.POSITIVE_INFINITY : Number(budgetOption)
 if (!(budgetMinutes > 0)) {
@@ -203,13 +211,15 @@ if (since !== undefined) {
 }
 const reportRoot = join(
   root,
-  since !== undefined
-    ? "reports/mutation/changed"
-    : survivorsOnly
-      ? "reports/mutation/recheck"
-      : lines !== undefined
-        ? "reports/mutation/lines"
-        : "reports/mutation",
+  reportOption !== undefined
+    ? `reports/mutation/${reportOption}`
+    : since !== undefined
+      ? "reports/mutation/changed"
+      : survivorsOnly
+        ? "reports/mutation/recheck"
+        : lines !== undefined
+          ? "reports/mutation/lines"
+          : "reports/mutation",
 )
 
 /** `--lines`' ranges that fall in one of the module's files (each `FILE:FIRST-LAST`). */
