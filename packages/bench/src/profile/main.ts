@@ -1,7 +1,7 @@
 /**
  * CPU profiles of Docket's hot paths, for docs/benchmarks.md:
  *
- *   npm run profile -- write|read|query|import|rerun|reconcile|fresh|canned|stubbed-read [--out DIR]
+ *   npm run profile -- write|read|query|import|rerun|reconcile|fresh|canned|stubbed-read|canned-sync|canned-backfill [--out DIR]
  *
  * - `write`: WriteThrough.write of fresh documents, one after another.
  * - `read`: FallbackReader.read of cached documents (hits), then of documents
@@ -399,6 +399,8 @@ else if (what === "stubbed-read") await (await import("./stubbedRead.js")).run(a
 else if (what === "canned-sync") await (await import("./canned-sync.js")).run(args)
 else if (what === "canned-backfill") await (await import("./cannedBackfill.js")).run(args)
 else {
-  log("usage: npm run profile -- write|read|query|import|rerun|reconcile|fresh|canned|canned-sync [--out DIR]")
+  log(
+    "usage: npm run profile -- write|read|query|import|rerun|reconcile|fresh|canned|stubbed-read|canned-sync|canned-backfill [--out DIR]",
+  )
   process.exitCode = 2
 }
