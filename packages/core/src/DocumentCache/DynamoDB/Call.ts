@@ -100,7 +100,7 @@ export class AttemptTimeoutError extends Error {
 }
 
 /**
- * One attempt of `send`, counted in `stats`: aborted after `timeoutMs` (the SDK cancels the HTTP
+ * One attempt of `send`, counted in `stats` (its answer too: requests, consumed capacity): aborted after `timeoutMs` (the SDK cancels the HTTP
  * request, and the attempt fails with an {@link AttemptTimeoutError}) or when the fiber is
  * interrupted. One light abort controller (`internal/abort.ts`: not an `EventTarget`) and one
  * native timer per attempt, in one async step of the fiber: no fiber, no composed signal, no
@@ -134,6 +134,9 @@ const attempt = <O extends { ConsumedCapacity?: unknown }>(
     try {
       send(asAbortSignal(controller.signal)).then((out) => {
         clearTimeout(timer)
+        // Counted here, not in a `map` after the retries: the answer of an attempt is the call's.
+        stats.requests++
+        stats.consumedCapacity += capacityOf(out.ConsumedCapacity as ConsumedCapacity | undefined)
         resume(Effect.succeed(out))
       }, failed)
     } catch (error) {
@@ -179,12 +182,7 @@ export const makeBackend = (options: {
   const call = <O extends { ConsumedCapacity?: unknown }>(
     stats: Stats,
     send: (signal: AbortSignal) => Promise<O>,
-  ): Effect.Effect<O, AwsFailure> =>
-    Effect.map(retrying(options.rateLimit.limit(attempt(stats, send, timeoutMs))), (out) => {
-      stats.requests++
-      stats.consumedCapacity += capacityOf(out.ConsumedCapacity as ConsumedCapacity | undefined)
-      return out
-    })
+  ): Effect.Effect<O, AwsFailure> => retrying(options.rateLimit.limit(attempt(stats, send, timeoutMs)))
   return {
     client: options.client,
     table: options.table,
