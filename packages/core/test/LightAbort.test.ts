@@ -7,8 +7,10 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as DynamoDB from "../src/DocumentCache/DynamoDB.js"
 import * as DocumentKind from "../src/DocumentKind.js"
+import * as S3 from "../src/DocumentStore/S3.js"
 import { LightController, type LightSignal } from "../src/internal/abort.js"
 import * as RateLimit from "../src/RateLimit.js"
+import { change } from "./DocumentCache.contract.js"
 
 describe("LightController", () => {
   it("abort sets aborted and an AbortError reason, and calls onabort and each listener once", () => {
@@ -61,8 +63,11 @@ describe("LightController", () => {
   })
 })
 
-/** An HTTP server standing in for DynamoDB: `answer` says whether to answer each request or hang. */
-const server = (answer: () => boolean) =>
+/**
+ * An HTTP server standing in for DynamoDB or S3: `answer` says what to do with each request: answer
+ * it (`{}`), hang, or (`"stall"`) send the headers and part of a body, then hang.
+ */
+const server = (answer: () => boolean | "stall") =>
   Effect.acquireRelease(
     Effect.async<{ server: Server; port: number; requests: Array<IncomingMessage>; closed: Array<number> }>(
       (resume) => {
@@ -73,7 +78,13 @@ const server = (answer: () => boolean) =>
           request.socket.on("close", () => closed.push(index))
           request.resume()
           request.on("end", () => {
-            if (!answer()) return
+            const what = answer()
+            if (what === "stall") {
+              response.writeHead(200, { "content-type": "application/json", "content-length": "1000", etag: '"e"' })
+              response.write('{"kind":')
+              return
+            }
+            if (!what) return
             response.writeHead(200, { "content-type": "application/x-amz-json-1.0" })
             response.end("{}")
           })
@@ -166,6 +177,50 @@ describe("DynamoDB attempts on the light abort controller (a real SDK client and
         yield* Fiber.interrupt(fiber)
         yield* eventually(() => closed.includes(0))
         expect(signals[0]?.aborted).toBe(true)
+      }).pipe(Effect.scoped),
+    10_000,
+  )
+})
+
+/** The S3 store over a real SDK client at `port`. */
+const store = (port: number) =>
+  S3.make({
+    bucket: "b",
+    clientConfig: {
+      endpoint: `http://127.0.0.1:${port}`,
+      region: "us-east-1",
+      credentials: { accessKeyId: "test", secretAccessKey: "test" },
+    },
+    attemptTimeout: "200 millis",
+    retry: { maxAttempts: 1, base: "1 millis", cap: "1 millis" },
+    documentsOnly: true,
+  }).pipe(Effect.provide(DocumentKind.layerDefault))
+
+describe("S3 attempts on the light abort controller (a real SDK client and HTTP server)", () => {
+  it.live(
+    "a put past its attempt timeout is aborted: the request is destroyed and the put fails as Timeout",
+    () =>
+      Effect.gen(function* () {
+        const { port, requests, closed } = yield* server(() => false)
+        const s3 = yield* store(port)
+        const error = yield* Effect.flip(s3.put(change("light-put", 1, ["acme"], "2026-06-01T00:00:00Z")))
+        expect(error).toMatchObject({ _tag: "StoreError", reason: "Timeout", operation: "PutObject" })
+        expect(requests).toHaveLength(1)
+        yield* eventually(() => closed.includes(0))
+      }).pipe(Effect.scoped),
+    10_000,
+  )
+
+  it.live(
+    "a body that stalls is cut off at the attempt timeout: the read fails and its connection is closed",
+    () =>
+      Effect.gen(function* () {
+        const { port, requests, closed } = yield* server(() => "stall")
+        const s3 = yield* store(port)
+        const error = yield* Effect.flip(s3.get("change", "CHG-light-stall"))
+        expect(error).toMatchObject({ _tag: "StoreError", reason: "Timeout", operation: "GetObject" })
+        expect(requests).toHaveLength(1)
+        yield* eventually(() => closed.includes(0))
       }).pipe(Effect.scoped),
     10_000,
   )
