@@ -50,6 +50,8 @@ interface Request {
 
 /** The time of the handler's last answer. */
 let lastAnswer = 0
+/** When the canned handler last answered (`performance.now()`). */
+export const lastAnswerAt = () => lastAnswer
 const table = new Map<string, Item>()
 const bucket = new Map<string, Uint8Array>()
 const bytesOf = (body: unknown): Uint8Array =>
@@ -70,7 +72,7 @@ const json = (value: unknown) =>
 const keyOf = (item: Item) => `${item.pk?.S}|${item.sk?.S}`
 
 /** A canned `requestHandler`: DynamoDB's UpdateItem, GetItem, TransactWriteItems; S3's PUT and GET. */
-const handler = {
+export const handler = {
   metadata: { handlerProtocol: "h1" },
   destroy: () => {},
   updateHttpClientConfig: () => {},

@@ -1,7 +1,7 @@
 /**
  * CPU profiles of Docket's hot paths, for docs/benchmarks.md:
  *
- *   npm run profile -- write|read|query|import|rerun|reconcile|fresh|canned [--out DIR]
+ *   npm run profile -- write|read|query|import|rerun|reconcile|fresh|canned|pair [--out DIR]
  *
  * - `write`: WriteThrough.write of fresh documents, one after another.
  * - `read`: FallbackReader.read of cached documents (hits), then of documents
@@ -12,6 +12,8 @@
  * - `import`: the bundled Lambda handler imported in a fresh `node --cpu-prof` process.
  * - `canned`: Docket's own CPU, allocation and tail per write and per cache hit over canned SDK
  *   answers (no I/O), against the raw floors (profile/canned.ts).
+ * - `pair DIR_A DIR_B`: two builds of @docket/core in one process over the canned answers, CPU per
+ *   write in alternating blocks (profile/pair.ts).
  *
  * `write` and `query` start the embedded stack, warm the path up, then record
  * only the measured loop with V8's CPU profiler (the one `node --cpu-prof`
@@ -391,7 +393,8 @@ else if (what === "import") await lambdaImport()
 else if (what === "rerun" || what === "reconcile") await atScale(what)
 else if (what === "fresh") await fresh()
 else if (what === "canned") await (await import("./canned.js")).run(args)
+else if (what === "pair") await (await import("./pair.js")).run(args)
 else {
-  log("usage: npm run profile -- write|read|query|import|rerun|reconcile|fresh|canned [--out DIR]")
+  log("usage: npm run profile -- write|read|query|import|rerun|reconcile|fresh|canned|pair [--out DIR]")
   process.exitCode = 2
 }
