@@ -113,19 +113,21 @@ export const make = (options: Options): Effect.Effect<Service, never, Scope.Scop
     // Fast path: nobody is waiting and a whole token has accrued: take it at once, no semaphore
     // (the same refill and bucket as `take`; arrival order holds, as nobody is ahead). It is most
     // calls below the limit, and the semaphore's acquire and release cost more than a cache hit.
-    const acquire = Effect.clockWith((clock) => {
-      if (waiting === 0) {
-        const now = clock.unsafeCurrentTimeMillis()
-        tokens = Math.min(burst, tokens + Math.max(0, now - last) * perMilli)
-        last = now
-        if (tokens >= 1) {
-          tokens = Math.max(0, tokens - 1)
-          return Effect.void
+    // The fast path runs the caller's effect from the same step (no `zipRight` around it).
+    const limit = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+      Effect.clockWith((clock) => {
+        if (waiting === 0) {
+          const now = clock.unsafeCurrentTimeMillis()
+          tokens = Math.min(burst, tokens + Math.max(0, now - last) * perMilli)
+          last = now
+          if (tokens >= 1) {
+            tokens = Math.max(0, tokens - 1)
+            return effect
+          }
         }
-      }
-      return slow
-    })
-    return { limit: (effect) => Effect.zipRight(acquire, effect), rps: options.rps, burst } satisfies Service
+        return Effect.zipRight(slow, effect)
+      })
+    return { limit, rps: options.rps, burst } satisfies Service
   })
 }
 

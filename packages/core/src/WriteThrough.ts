@@ -137,8 +137,7 @@ const writeDocument = (
           }),
         )
   return run.pipe(
-    Effect.tap(countWriteOutcome),
-    Effect.tapError(countWriteError),
+    Effect.tapBoth({ onSuccess: countWriteOutcome, onFailure: countWriteError }),
     OperationLog.logged(
       "writeThrough.write",
       {

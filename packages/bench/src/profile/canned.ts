@@ -4,16 +4,21 @@
  * the handler answers at once from a tiny in-memory table and bucket, the same for both), so
  * what is left is CPU, allocation and the time from the last answer to the caller's resume.
  *
- *   npm run profile -- canned [write|hit] [--rounds N] [--n N] [--heap]
+ *   npm run profile -- canned [write|hit] [--rounds N] [--n N] [--heap] [--cpu]
  *
  * Per operation, medians of interleaved rounds: CPU (`process.cpuUsage`) and `tail`, the time
  * from the handler's last answer to the awaited promise (the SDK parsing that answer, then
  * whatever the caller runs after it). With `--heap`, V8's sampling heap profiler then counts the
  * bytes allocated per operation, by package and by allocating function (collected objects included).
+ * With `--cpu`, V8's CPU profiler records `n` operations of each (`canned-*.cpuprofile` in the
+ * system's temporary directory) and prints the top self-time modules and functions. A write also
+ * prints its fiber steps: the effects the runtime evaluates per write (`Supervisor.onEffect`).
  */
 import { createHash } from "node:crypto"
+import { writeFileSync } from "node:fs"
 import { Session } from "node:inspector/promises"
-import { loadavg } from "node:os"
+import { loadavg, tmpdir } from "node:os"
+import { join } from "node:path"
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb"
 import { S3Client } from "@aws-sdk/client-s3"
 import * as Docket from "@docket/core/Docket"
@@ -25,10 +30,14 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Option from "effect/Option"
+import * as RuntimeFlags from "effect/RuntimeFlags"
+import * as RuntimeFlagsPatch from "effect/RuntimeFlagsPatch"
+import * as Supervisor from "effect/Supervisor"
 import * as Corpus from "../Corpus.js"
 import * as ReadFloor from "../fixtures/read-floor.js"
 import * as WriteFloor from "../fixtures/write-floor.js"
 import * as Harness from "../Harness.js"
+import * as Summarize from "./summarize.js"
 
 type Item = Record<string, { S?: string; N?: string }>
 interface Request {
@@ -41,6 +50,8 @@ interface Request {
 
 /** The time of the handler's last answer. */
 let lastAnswer = 0
+/** When the canned handler last answered (`performance.now()`). */
+export const lastAnswerAt = () => lastAnswer
 const table = new Map<string, Item>()
 const bucket = new Map<string, Uint8Array>()
 const bytesOf = (body: unknown): Uint8Array =>
@@ -61,7 +72,7 @@ const json = (value: unknown) =>
 const keyOf = (item: Item) => `${item.pk?.S}|${item.sk?.S}`
 
 /** A canned `requestHandler`: DynamoDB's UpdateItem, GetItem, TransactWriteItems; S3's PUT and GET. */
-const handler = {
+export const handler = {
   metadata: { handlerProtocol: "h1" },
   destroy: () => {},
   updateHttpClientConfig: () => {},
@@ -169,7 +180,41 @@ const allocationSites = async (name: string, n: number, op: () => Promise<unknow
   )
 }
 
-/** `npm run profile -- canned [write|hit] [--heap]`. */
+/** V8's CPU profile of `n` calls of `op`, written to the temporary directory; prints its top entries. */
+const cpuProfile = async (name: string, n: number, op: () => Promise<unknown>, top = 15) => {
+  const session = new Session()
+  session.connect()
+  await session.post("Profiler.enable")
+  await session.post("Profiler.setSamplingInterval", { interval: 100 })
+  await session.post("Profiler.start")
+  for (let i = 0; i < n; i++) await op()
+  const { profile } = await session.post("Profiler.stop")
+  session.disconnect()
+  const file = join(tmpdir(), `canned-${name.replace(/\W+/g, "-")}.cpuprofile`)
+  writeFileSync(file, JSON.stringify(profile))
+  const { totalMs, modules, functions } = Summarize.summarize(profile as never)
+  const rows = (entries: ReadonlyArray<Summarize.Entry>) =>
+    entries
+      .slice(0, top)
+      .map((e) => `  ${e.share.toFixed(1).padStart(5)}%  ${e.selfMs.toFixed(1).padStart(8)} ms  ${e.name}`)
+      .join("\n")
+  process.stdout.write(
+    `${name}: ${file} (${totalMs} ms sampled)\nby module:\n${rows(modules)}\nby function:\n${rows(functions)}\n`,
+  )
+}
+
+/** Counts the effects the fiber runtime evaluates (`onEffect`, under `OpSupervision`). */
+class StepCounter extends Supervisor.AbstractSupervisor<void> {
+  steps = 0
+  get value() {
+    return Effect.void
+  }
+  override onEffect() {
+    this.steps++
+  }
+}
+
+/** `npm run profile -- canned [write|hit] [--heap] [--cpu]`. */
 export const run = async (args: ReadonlyArray<string>) => {
   const what = args.find((a) => a === "write" || a === "hit")
   const option = (name: string, fallback: number) => {
@@ -177,6 +222,7 @@ export const run = async (args: ReadonlyArray<string>) => {
     return at >= 0 ? Number(args[at + 1]) : fallback
   }
   const heap = args.includes("--heap")
+  const cpu = args.includes("--cpu")
   const rounds = option("--rounds", 7)
   const n = option("--n", 200)
   const endpoint = "http://127.0.0.1:9"
@@ -216,6 +262,20 @@ export const run = async (args: ReadonlyArray<string>) => {
       for (let i = 0; i < 300; i++) await docket(fresh())
       for (let i = 0; i < 300; i++) await floor(fresh())
       await compare("write", rounds, n, { docket: () => docket(fresh()), floor: () => floor(fresh()) })
+      const counter = new StepCounter()
+      for (let i = 0; i < 20; i++) {
+        await runtime.runPromise(
+          WriteThrough.write(fresh()).pipe(
+            Effect.supervised(counter),
+            Effect.withRuntimeFlagsPatch(RuntimeFlagsPatch.enable(RuntimeFlags.OpSupervision)),
+          ),
+        )
+      }
+      process.stdout.write(`write: ${(counter.steps / 20).toFixed(0)} fiber steps per write\n`)
+      if (cpu) {
+        await cpuProfile("write, docket", n * 2, () => docket(fresh()))
+        await cpuProfile("write, floor", n * 2, () => floor(fresh()), 10)
+      }
       if (heap) {
         await allocationSites("write, docket", n, () => docket(fresh()))
         await allocationSites("write, floor", n, () => floor(fresh()), 10)
@@ -239,6 +299,10 @@ export const run = async (args: ReadonlyArray<string>) => {
       for (let w = 0; w < 300; w++) await hit()
       for (let w = 0; w < 300; w++) await raw()
       await compare("read hit", rounds, n, { docket: hit, raw })
+      if (cpu) {
+        await cpuProfile("read hit, docket", n * 2, hit)
+        await cpuProfile("read hit, raw", n * 2, raw, 10)
+      }
       if (heap) {
         await allocationSites("read hit, docket", n, hit)
         await allocationSites("read hit, raw", n, raw, 10)

@@ -1,7 +1,7 @@
 /**
  * CPU profiles of Docket's hot paths, for docs/benchmarks.md:
  *
- *   npm run profile -- write|read|query|import|rerun|reconcile|fresh|canned|stubbed-read|canned-sync|canned-backfill [--out DIR]
+ *   npm run profile -- write|read|query|import|rerun|reconcile|fresh|canned|stubbed-read|canned-sync|canned-backfill|pair [--out DIR]
  *
  * - `write`: WriteThrough.write of fresh documents, one after another.
  * - `read`: FallbackReader.read of cached documents (hits), then of documents
@@ -16,6 +16,8 @@
  * - `canned-sync`: CPU per S3 event record of the bundled Lambda handlers (Docket's, the careful
  *   floor's, Powertools') over one canned in-process HTTP server (profile/canned-sync.ts).
  * - `canned-backfill`: the same for a backfill, fresh and re-run (profile/cannedBackfill.ts).
+ * - `pair DIR_A DIR_B`: two builds of @docket/core in one process over the canned answers, CPU per
+ *   write in alternating blocks (profile/pair.ts).
  *
  * `write` and `query` start the embedded stack, warm the path up, then record
  * only the measured loop with V8's CPU profiler (the one `node --cpu-prof`
@@ -398,9 +400,8 @@ else if (what === "canned") await (await import("./canned.js")).run(args)
 else if (what === "stubbed-read") await (await import("./stubbedRead.js")).run(args)
 else if (what === "canned-sync") await (await import("./canned-sync.js")).run(args)
 else if (what === "canned-backfill") await (await import("./cannedBackfill.js")).run(args)
+else if (what === "pair") await (await import("./pair.js")).run(args)
 else {
-  log(
-    "usage: npm run profile -- write|read|query|import|rerun|reconcile|fresh|canned|stubbed-read|canned-sync|canned-backfill [--out DIR]",
-  )
+  log("usage: npm run profile -- write|read|query|import|rerun|reconcile|fresh|canned|stubbed-read|canned-sync|canned-backfill|pair [--out DIR]")
   process.exitCode = 2
 }

@@ -5,7 +5,7 @@
  * need of them (`ObjectMetadata`, `expectedEtag`, `sameEtag`), so the object
  * layout can change without a change to the port.
  */
-import { createHash } from "node:crypto"
+import { hash } from "node:crypto"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import type * as Document from "../Document.js"
@@ -87,8 +87,8 @@ export const decodeMetadata = (raw: Readonly<Record<string, string>> | undefined
 /** The body Docket writes for a document: its JSON, as it came (extra fields kept). */
 export const encodeBody = (document: Document.AnyDocument): string => JSON.stringify(document)
 
-/** An S3-style ETag of a single-part body: the MD5 in hex (without quotes). */
-export const etagOf = (body: string | Uint8Array): string => createHash("md5").update(body).digest("hex")
+/** An S3-style ETag of a single-part body: the MD5 in hex (without quotes); one-shot `crypto.hash`. */
+export const etagOf = (body: string | Uint8Array): string => hash("md5", body, "hex")
 
 /** Strips the quotes S3 puts around ETags. */
 export const normalizeEtag = (etag: string | undefined): string => (etag ?? "").replace(/^"|"$/g, "")

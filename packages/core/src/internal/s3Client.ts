@@ -9,6 +9,7 @@ import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import { StoreError } from "../DocumentStore.js"
 import * as Retry from "../Retry.js"
+import { asAbortSignal, type LightController } from "./abort.js"
 
 /**
  * A scoped client: `maxAttempts: 1` so that {@link Retry} is the only retry
@@ -32,17 +33,17 @@ export const send = <O>(command: (abortSignal: AbortSignal) => Promise<O>): Effe
   Effect.tryPromise({ try: command, catch: (e) => e })
 
 /**
- * One SDK command sent with `controller`'s signal, in one async step of the fiber: interrupting
+ * One SDK command sent with `controller`'s signal (a light one, `abort.ts`), in one async step of the fiber: interrupting
  * the fiber aborts it (the caller may abort it too, e.g. on a timeout). Fails with the SDK's
  * error as it is.
  */
 export const sendWith = <O>(
-  controller: AbortController,
+  controller: LightController,
   command: (abortSignal: AbortSignal) => Promise<O>,
 ): Effect.Effect<O, unknown> =>
   Effect.async<O, unknown>((resume) => {
     try {
-      command(controller.signal).then(
+      command(asAbortSignal(controller.signal)).then(
         (out) => resume(Effect.succeed(out)),
         (error: unknown) => resume(Effect.fail(error)),
       )

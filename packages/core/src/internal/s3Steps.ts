@@ -32,6 +32,7 @@ import {
 import * as OperationLog from "../OperationLog.js"
 import type * as Retry from "../Retry.js"
 import * as S3Key from "../S3Key.js"
+import { asAbortSignal, LightController } from "./abort.js"
 import { decodeBody, decodeMetadata, encodeBody, encodeMetadata, metadataOf, normalizeEtag } from "./objectCodec.js"
 import { destroy, readBody } from "./readBody.js"
 import { isNotFound, sendWith, toStoreError } from "./s3Client.js"
@@ -55,7 +56,8 @@ export interface S3Store {
 const quoted = (etag: string) => `"${normalizeEtag(etag)}"`
 
 /**
- * One attempt of `run`, given the abort controller of its SDK command: after the attempt
+ * One attempt of `run`, given the abort controller of its SDK command (a light one, `abort.ts`:
+ * not an `EventTarget`, which costs more per attempt than the rest of this plumbing): after the attempt
  * timeout the controller aborts (the request, or the body being read) and the attempt fails as
  * `Timeout`; interrupting the fiber aborts it too; a throttled attempt is counted in
  * `Throttles`. A native timer, not `Effect.timeoutFail`,
@@ -69,14 +71,14 @@ export const timed = <A, R>(
   s3: S3Store,
   operation: string,
   key: string,
-  run: (controller: AbortController) => Effect.Effect<A, StoreError, R>,
+  run: (controller: LightController) => Effect.Effect<A, StoreError, R>,
   deadline?: number,
 ): Effect.Effect<A, StoreError, R> =>
   Effect.clockWith((clock) => {
     const left = deadline === undefined ? Number.POSITIVE_INFINITY : deadline - clock.unsafeCurrentTimeMillis()
     if (left <= 0) return Effect.fail(pastDeadline(operation, key, left))
     const byDeadline = left < s3.attemptTimeoutMillis
-    const controller = new AbortController()
+    const controller = new LightController()
     let timedOut = false
     const timer = setTimeout(
       () => {
@@ -139,7 +141,7 @@ export const call = <A, R>(
   s3: S3Store,
   operation: string,
   key: string,
-  attempt: (controller: AbortController) => Effect.Effect<A, StoreError, R>,
+  attempt: (controller: LightController) => Effect.Effect<A, StoreError, R>,
   describe?: (a: A) => OperationLog.Fields,
   deadline?: number,
 ): Effect.Effect<A, StoreError, R> => {
@@ -238,7 +240,7 @@ export const getKey = (s3: S3Store, key: string) =>
               return Effect.fail(tooLarge(s3, "GetObject", key, object.ContentLength))
             }
             return Effect.map(
-              readBody(object.Body, s3.maxBytes, key, controller.signal),
+              readBody(object.Body, s3.maxBytes, key, asAbortSignal(controller.signal)),
               (bytes): Option.Option<FoundObject> =>
                 Option.some({
                   bytes,

@@ -69,10 +69,27 @@ export const prepare = (
   | { readonly _tag: "Unchanged" },
   DocumentCache.StaleWriteError | WriteConflictError
 > =>
-  Effect.gen(function* () {
-    const now = yield* Clock.currentTimeMillis
+  Effect.clockWith((clock) => {
+    const now = clock.unsafeCurrentTimeMillis()
     const budgetMillis = Duration.toMillis(deps.budget)
-    if (leaseExpiresAt - now >= budgetMillis) return { _tag: "Go", deadline: now + budgetMillis, previous } as const
+    // The usual case, in one step of the fiber: a whole budget of lease is left.
+    if (leaseExpiresAt - now >= budgetMillis)
+      return Effect.succeed({ _tag: "Go", deadline: now + budgetMillis, previous } as const)
+    return renew(deps, operation, key, request, leaseExpiresAt, previous, now, budgetMillis)
+  })
+
+/** {@link prepare} when less than a budget of lease is left: renew the lease first. */
+const renew = (
+  deps: Deps,
+  operation: "write" | "delete",
+  key: string,
+  request: (now: number) => DocumentCache.IntentRequest,
+  leaseExpiresAt: number,
+  previous: Option.Option<CacheEntry.Entry>,
+  now: number,
+  budgetMillis: number,
+) =>
+  Effect.gen(function* () {
     const next = request(now)
     const renewal = yield* Effect.either(deps.cache.intend(next))
     if (renewal._tag === "Left") {
@@ -134,23 +151,58 @@ export const acquire = (
   { readonly recorded: Recorded; readonly leaseExpiresAt: number },
   DocumentCache.CacheError | DocumentCache.StaleWriteError | WriteConflictError
 > =>
+  // The first round in plain combinators (one clock read, no generator): most writes end there.
+  Effect.clockWith((clock) => {
+    const start = clock.unsafeCurrentTimeMillis()
+    const next = request(start)
+    return Effect.flatMap(intendOnce(deps, next), (outcome) =>
+      outcome._tag !== "Blocked"
+        ? Effect.succeed({ recorded: outcome, leaseExpiresAt: next.leaseExpiresAt })
+        : waitForOther(deps, operation, key, request, start, outcome.intent),
+    )
+  })
+
+/**
+ * One intent call. An attempt may have recorded our intent before the call failed (an answer lost,
+ * then a retry refused): clear it, or the next writer of the key waits out our whole lease for a
+ * write that never reached S3. Best effort: if this fails too, the intent expires and is resolved.
+ */
+const intendOnce = (deps: Deps, next: DocumentCache.IntentRequest) =>
+  deps.cache
+    .intend(next)
+    .pipe(
+      Effect.tapErrorTag("CacheError", () => Effect.ignore(deps.cache.clearIntent(next.kind, next.id, next.writer))),
+    )
+
+/** {@link acquire} after a round found another writer's intent: resolve it or wait, then the next rounds. */
+const waitForOther = (
+  deps: Deps,
+  operation: "write" | "delete",
+  key: string,
+  request: (now: number) => DocumentCache.IntentRequest,
+  start: number,
+  firstOther: DocumentCache.Intent,
+): Effect.Effect<
+  { readonly recorded: Recorded; readonly leaseExpiresAt: number },
+  DocumentCache.CacheError | DocumentCache.StaleWriteError | WriteConflictError
+> =>
   Effect.gen(function* () {
-    const start = yield* Clock.currentTimeMillis
+    // Round 0's call was made at `start` (by `acquire`) and found `firstOther`.
+    let now = start
+    let other = firstOther
     for (let round = 0; ; round++) {
-      const now = yield* Clock.currentTimeMillis
-      const next = request(now)
-      const outcome = yield* deps.cache.intend(next).pipe(
-        // An attempt may have recorded our intent before the call failed (an answer lost, then a retry
-        // refused): clear it, or the next writer of the key waits out our whole lease for a write that
-        // never reached S3. Best effort: if this fails too, the intent expires and is resolved.
-        Effect.tapErrorTag("CacheError", () => Effect.ignore(deps.cache.clearIntent(next.kind, next.id, next.writer))),
-      )
-      if (outcome._tag !== "Blocked") return { recorded: outcome, leaseExpiresAt: next.leaseExpiresAt }
-      const other = outcome.intent
+      if (round > 0) {
+        now = yield* Clock.currentTimeMillis
+        const next = request(now)
+        const outcome = yield* intendOnce(deps, next)
+        if (outcome._tag !== "Blocked") return { recorded: outcome, leaseExpiresAt: next.leaseExpiresAt }
+        other = outcome.intent
+      }
       if (other.leaseExpiresAt <= now) {
         // A dead writer's intent: settle it from S3, then try again. A failed resolution waits like contention.
+        const { kind, id } = request(now)
         const resolved = yield* Effect.either(
-          Heal.resolve(deps.cache, deps.store, { kind: next.kind, id: next.id, intent: other }, "writer"),
+          Heal.resolve(deps.cache, deps.store, { kind, id, intent: other }, "writer"),
         )
         if (resolved._tag === "Right") continue
       }
@@ -206,20 +258,23 @@ export const commit = (
   request: DocumentCache.CommitRequest,
   s3Key: string,
 ): Effect.Effect<void, RollbackFailedError> =>
-  deps.cache.commit(request).pipe(
-    Effect.asVoid,
-    Effect.mapError(
-      (error) =>
-        new RollbackFailedError({
-          operation,
-          key: `${request.kind}/${request.id}`,
-          s3Key,
-          cause: error,
-          rollbackCause: error,
-        }),
-    ),
-    Effect.tapError(() => Metric.increment(CacheMetrics.reconcileNeeded)),
-  )
+  // One step for both outcomes (an `asVoid`, a `mapError` and a `tapError` were three).
+  Effect.matchEffect(deps.cache.commit(request), {
+    onSuccess: () => Effect.void,
+    onFailure: (error) =>
+      Effect.zipRight(
+        Metric.increment(CacheMetrics.reconcileNeeded),
+        Effect.fail(
+          new RollbackFailedError({
+            operation,
+            key: `${request.kind}/${request.id}`,
+            s3Key,
+            cause: error,
+            rollbackCause: error,
+          }),
+        ),
+      ),
+  })
 
 /** Leaves the intent for resolution when S3's state is unknown. */
 export const unsettled = (

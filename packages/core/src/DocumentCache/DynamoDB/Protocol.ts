@@ -31,7 +31,6 @@
 
 import { randomUUID } from "node:crypto"
 import { DeleteItemCommand, UpdateItemCommand } from "@aws-sdk/client-dynamodb"
-import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import {
@@ -165,16 +164,14 @@ const sendIntent = (p: Protocol, stats: Stats, key: string, request: IntendReque
       { abortSignal },
     ),
   ).pipe(
-    Effect.map((out) => ({ _tag: "Written" as const, item: Option.fromNullable(out.Attributes) })),
-    Effect.catchIf(
-      (failure) => isConditionalCheckFailed(failure.error),
-      (failure) =>
-        Effect.succeed({
-          _tag: "Refused" as const,
-          item: Option.fromNullable(conditionalCheckItem(failure.error)),
-        }),
-    ),
-    Effect.mapError(cacheError("intend", key)),
+    // One step for the three outcomes (a `map`, a `catchIf` and a `mapError` were three).
+    Effect.matchEffect({
+      onSuccess: (out) => Effect.succeed({ _tag: "Written" as const, item: Option.fromNullable(out.Attributes) }),
+      onFailure: (failure) =>
+        isConditionalCheckFailed(failure.error)
+          ? Effect.succeed({ _tag: "Refused" as const, item: Option.fromNullable(conditionalCheckItem(failure.error)) })
+          : Effect.fail(cacheError("intend", key)(failure)),
+    }),
   )
 }
 
@@ -200,21 +197,27 @@ const intendAttempt = (
   update: IntentUpdate,
   round: number,
 ): Effect.Effect<IntentOutcome, CacheError | StaleWriteError> =>
-  Effect.gen(function* () {
-    if (p.backend.dryRun) return yield* dryRunIntent(p, stats, key, request)
-    const written = yield* sendIntent(p, stats, key, request, update)
-    const { slot, decision } = yield* decideOn(p, key, request, written.item)
-    if (decision._tag === "Fail" && written._tag === "Refused") return yield* decision.error
-    if (written._tag === "Written")
-      return { _tag: "Recorded", previous: Option.map(slot.committed, (s) => s.entry) } as IntentOutcome
-    if (decision._tag === "Record") {
-      // Refused, yet the state returned allows it: it changed in between. Decide again.
-      if (round >= 5) return yield* contention("intend", key)
-      return yield* intendAttempt(p, stats, key, request, update, round + 1)
-    }
-    if (decision._tag === "Fail") return yield* decision.error
-    return outcomeOf(decision, slot)
-  })
+  p.backend.dryRun
+    ? dryRunIntent(p, stats, key, request)
+    : // Plain combinators, not a generator: this runs on every write (each `yield*` is a step of the fiber).
+      Effect.flatMap(sendIntent(p, stats, key, request, update), (written) =>
+        Effect.flatMap(
+          Codec.decodeSlot(p.backend.registry, "intend", key, written.item),
+          (slot): Effect.Effect<IntentOutcome, CacheError | StaleWriteError> => {
+            const decision = Write.decideIntent(request, slot)
+            if (decision._tag === "Fail" && written._tag === "Refused") return Effect.fail(decision.error)
+            if (written._tag === "Written")
+              return Effect.succeed({ _tag: "Recorded", previous: Option.map(slot.committed, (s) => s.entry) })
+            if (decision._tag === "Record") {
+              // Refused, yet the state returned allows it: it changed in between. Decide again.
+              if (round >= 5) return Effect.fail(contention("intend", key))
+              return intendAttempt(p, stats, key, request, update, round + 1)
+            }
+            if (decision._tag === "Fail") return Effect.fail(decision.error)
+            return Effect.succeed(outcomeOf(decision, slot))
+          },
+        ),
+      )
 
 /** Step 1 of a write: record the writer's intent on the document item. */
 const intend = (p: Protocol, request: IntendRequest): ReturnType<Service["intend"]> => {
@@ -267,30 +270,30 @@ const commitAttempt = (
   request: CommitRequest,
   guard: Guard,
   round: number,
-): Effect.Effect<CommitOutcome, CacheError | ConditionFailedError> =>
-  Effect.gen(function* () {
-    const next = commitItems(p.backend, request, yield* Clock.currentTimeMillis)
-    if (p.backend.dryRun) return { _tag: "Committed" } as CommitOutcome
+): Effect.Effect<CommitOutcome, CacheError | ConditionFailedError> => {
+  // The item DynamoDB returned on a conflict decides: already ours, another's, or try again.
+  const onConflict = (conflict: Conflict): Effect.Effect<CommitOutcome, CacheError | ConditionFailedError> =>
+    Effect.flatMap(Codec.decodeSlot(p.backend.registry, "commit", key, conflict.item), (slot) => {
+      const decision = Write.decideCommit(request, slot)
+      if (decision._tag === "Already") return Effect.succeed<CommitOutcome>({ _tag: "AlreadyCommitted" })
+      if (decision._tag === "Fail") return Effect.fail(decision.error)
+      if (round >= 3) return Effect.fail(contention("commit", key))
+      return commitAttempt(p, stats, key, request, guard, round + 1)
+    })
+  // Plain combinators, not a generator: this runs on every write (each `yield*` is a step of the fiber).
+  return Effect.clockWith((clock) => {
+    const next = commitItems(p.backend, request, clock.unsafeCurrentTimeMillis())
+    if (p.backend.dryRun) return Effect.succeed<CommitOutcome>({ _tag: "Committed" })
     const current: Current = {
       document: Option.none(),
       customerSks: Codec.customerSksOfEntry(request.previous),
     }
-    const result = yield* p.writes.replace(stats, request.kind, request.id, current, next, guard, true).pipe(
-      Effect.as(Option.none<Conflict>()),
-      Effect.catchIf(
-        (e): e is Conflict => e instanceof Conflict,
-        (conflict) => Effect.succeed(Option.some(conflict)),
-      ),
-      Effect.mapError((e) => cacheError("commit", key)(e as never)),
-    )
-    if (Option.isNone(result)) return { _tag: "Committed" } as CommitOutcome
-    const slot = yield* Codec.decodeSlot(p.backend.registry, "commit", key, result.value.item)
-    const decision = Write.decideCommit(request, slot)
-    if (decision._tag === "Already") return { _tag: "AlreadyCommitted" } as CommitOutcome
-    if (decision._tag === "Fail") return yield* decision.error
-    if (round >= 3) return yield* contention("commit", key)
-    return yield* commitAttempt(p, stats, key, request, guard, round + 1)
+    return Effect.matchEffect(p.writes.replace(stats, request.kind, request.id, current, next, guard, true), {
+      onSuccess: () => Effect.succeed<CommitOutcome>({ _tag: "Committed" }),
+      onFailure: (e) => (e instanceof Conflict ? onConflict(e) : Effect.fail(cacheError("commit", key)(e as never))),
+    })
   })
+}
 
 /** Step 3 of a write: the committed items and the intent cleared, in one transaction guarded by the writer. */
 const commit = (p: Protocol, request: CommitRequest): ReturnType<Service["commit"]> => {

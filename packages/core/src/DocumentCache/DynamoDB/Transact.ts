@@ -209,28 +209,27 @@ const sendTransactions = (
   backend: Backend,
   stats: Stats,
   transactions: Array<Array<TransactWriteItem>>,
-): Effect.Effect<void, AwsFailure | Conflict> =>
-  Effect.forEach(
-    transactions,
-    (TransactItems, index) =>
-      backend
-        .call(stats, (abortSignal) =>
-          backend.client.send(new TransactWriteItemsCommand({ TransactItems, ReturnConsumedCapacity: "TOTAL" }), {
-            abortSignal,
-          }),
-        )
-        .pipe(
-          Effect.catchIf(
-            (failure) => !failure.retryable && failure.reason === "Invalid" && isConditionCancel(failure.error),
-            (failure) =>
-              // Later transactions of a chain fail only when a newer writer took over: that writer owns the items now.
-              index === 0
-                ? Effect.fail(new Conflict(Option.fromNullable(cancellationItem(failure.error))))
-                : Effect.void,
-          ),
+): Effect.Effect<void, AwsFailure | Conflict> => {
+  const send = (TransactItems: Array<TransactWriteItem>, index: number) =>
+    backend
+      .call(stats, (abortSignal) =>
+        backend.client.send(new TransactWriteItemsCommand({ TransactItems, ReturnConsumedCapacity: "TOTAL" }), {
+          abortSignal,
+        }),
+      )
+      .pipe(
+        Effect.catchIf(
+          (failure) => !failure.retryable && failure.reason === "Invalid" && isConditionCancel(failure.error),
+          (failure) =>
+            // Later transactions of a chain fail only when a newer writer took over: that writer owns the items now.
+            index === 0 ? Effect.fail(new Conflict(Option.fromNullable(cancellationItem(failure.error)))) : Effect.void,
         ),
-    { discard: true },
-  )
+      )
+  // Most replaces are one transaction: no `forEach` (its batching and loop are steps of the fiber on every commit).
+  return transactions.length === 1
+    ? Effect.asVoid(send(transactions[0] as Array<TransactWriteItem>, 0))
+    : Effect.forEach(transactions, send, { discard: true })
+}
 
 /**
  * Replaces the items of a document: `current` is what is there, `next` what
