@@ -391,7 +391,8 @@ else if (what === "import") await lambdaImport()
 else if (what === "rerun" || what === "reconcile") await atScale(what)
 else if (what === "fresh") await fresh()
 else if (what === "canned") await (await import("./canned.js")).run(args)
+else if (what === "canned-query") await (await import("./cannedQuery.js")).run(args)
 else {
-  log("usage: npm run profile -- write|read|query|import|rerun|reconcile|fresh|canned [--out DIR]")
+  log("usage: npm run profile -- write|read|query|import|rerun|reconcile|fresh|canned|canned-query [--out DIR]")
   process.exitCode = 2
 }

@@ -12,7 +12,6 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
-import * as CacheEntry from "../../CacheEntry.js"
 import type * as Document from "../../Document.js"
 import { CacheError } from "../../DocumentCache.js"
 import * as Items from "../../Items.js"
@@ -86,15 +85,15 @@ export const queryPage = (
       Effect.flatMap((out) => {
         const summaries: Array<Document.Summary> = []
         for (const item of out.Items ?? []) {
-          const decoded = Items.summaryFromItem(item)
+          // One walk over the item: fields checked, expiry compared, the summary built once.
+          const decoded = Items.liveSummaryFromItem(item, now)
           if (Either.isLeft(decoded)) {
             return Effect.fail(
               new CacheError({ reason: "Corrupt", operation: "query", key: plan.description, cause: decoded.left }),
             )
           }
           const s = decoded.right
-          if (!CacheEntry.isExpired(s.expiresAt, now) && QueryPlan.matches(plan, s))
-            summaries.push(QueryPlan.toSummary(s))
+          if (s !== undefined && QueryPlan.matches(plan, s)) summaries.push(s)
         }
         return Effect.succeed([Chunk.unsafeFromArray(summaries), Option.fromNullable(out.LastEvaluatedKey)] as const)
       }),
