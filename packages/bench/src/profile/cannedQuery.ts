@@ -4,7 +4,7 @@
  * SDK clients of Docket and of the raw baselines (the SDK serialises, signs and parses as usual;
  * the handler answers at once), so what differs is CPU.
  *
- *   npm run profile -- canned-query [--rounds N] [--n N] [--stub] [--profile [--paths A,B]] [--record]
+ *   npm run profile -- canned-query [--rounds N] [--n N] [--stub] [--questions A,B] [--profile [--paths A,B]] [--record]
  *
  * Per query, medians of interleaved rounds of `n`: raw QueryCommand pagination as the bench's
  * baseline asks (`raw`), raw with the parameters Docket sends (`exact`), the page API (`page`) and
@@ -230,8 +230,12 @@ export const run = async (args: ReadonlyArray<string>) => {
       await stubPaths.dispose()
     },
   }
+  // `--questions status,customer`: only the questions whose name starts with one of these.
+  const only = args.indexOf("--questions")
+  const asked =
+    only >= 0 ? queries.filter((q) => (args[only + 1] ?? "").split(",").some((w) => q.name.startsWith(w))) : queries
   try {
-    for (const q of queries) {
+    for (const q of asked) {
       const counts = await Promise.all(Object.values(paths.runs).map((path) => path(q)))
       if (new Set(counts).size !== 1) throw new Error(`${q.name}: the paths disagree (${counts.join(", ")} items)`)
       for (const path of Object.values(paths.runs)) for (let i = 0; i < 100; i++) await path(q)
@@ -263,7 +267,7 @@ export const run = async (args: ReadonlyArray<string>) => {
         await session.post("Profiler.enable")
         await session.post("Profiler.setSamplingInterval", { interval: 100 })
         await session.post("Profiler.start")
-        for (let i = 0; i < 5 * n; i++) for (const q of queries) await path(q)
+        for (let i = 0; i < 5 * n; i++) for (const q of asked) await path(q)
         const { profile } = await session.post("Profiler.stop")
         session.disconnect()
         const out = join(dir, `canned-query-${label.replace("/", "-")}.cpuprofile`)
@@ -275,7 +279,7 @@ export const run = async (args: ReadonlyArray<string>) => {
             .map((e) => `  ${e.share.toFixed(1).padStart(5)}%  ${e.selfMs.toFixed(1).padStart(8)} ms  ${e.name}`)
             .join("\n")
         process.stdout.write(
-          `${label}: ${out} (${totalMs} ms sampled, ${5 * n} x the three questions)\nby module:\n${rows(modules, 14)}\nby function:\n${rows(functions, 30)}\n`,
+          `${label}: ${out} (${totalMs} ms sampled, ${5 * n} x ${asked.length} questions)\nby module:\n${rows(modules, 14)}\nby function:\n${rows(functions, 30)}\n`,
         )
       }
     }

@@ -27,13 +27,25 @@ export const partitionOf = (name: SummaryIndex) => {
   return { index: index.name, pkName: index.partitionKey, skName: index.sortKey }
 }
 
+// The partitions of each (shards, status, kinds) asked: a pure function of names the plan has
+// validated against the registry (so few keys), built once instead of twice per query and page.
+const statusPartsCache = new Map<string, ReadonlyArray<Partition>>()
+
 /** Every StatusTimeIndex partition a status query reads: one per kind and shard. */
-export const statusParts = (backend: Backend, plan: QueryPlan.Plan, status: string): ReadonlyArray<Partition> =>
-  plan.kinds.flatMap((kind) =>
-    Items.statusPartitions(kind, status, backend.statusShards).map(
-      (pkValue): Partition => ({ ...partitionOf("StatusTimeIndex"), pkValue, kindFilter: undefined }),
-    ),
-  )
+export const statusParts = (backend: Backend, plan: QueryPlan.Plan, status: string): ReadonlyArray<Partition> => {
+  const key = JSON.stringify([backend.statusShards, status, plan.kinds])
+  let parts = statusPartsCache.get(key)
+  if (parts === undefined) {
+    const index = partitionOf("StatusTimeIndex")
+    parts = plan.kinds.flatMap((kind) =>
+      Items.statusPartitions(kind, status, backend.statusShards).map(
+        (pkValue): Partition => ({ ...index, pkValue, kindFilter: undefined }),
+      ),
+    )
+    statusPartsCache.set(key, parts)
+  }
+  return parts
+}
 
 export interface Partition {
   readonly index: SummaryIndex
