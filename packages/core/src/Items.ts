@@ -194,6 +194,56 @@ export const summaryFromItem = (
   })
 }
 
+const missingSummary = (item: Item) =>
+  new ItemDecodeError({
+    key: str(item, "pk") ?? `${str(item, "kind")}/${str(item, "id")}`,
+    detail: "missing summary attributes",
+  })
+
+/** What {@link liveSummaryFromItem} returns for an expired item: no summary, no error. */
+const expired: Either.Either<undefined, never> = Either.right(undefined)
+
+/**
+ * The summary of an index result when it is live at `nowMillis`, in one walk over the item:
+ * the fields read and checked, the expiry compared (`undefined` when expired, as
+ * `CacheEntry.isExpired` says), the summary built once without its `expiresAt`. The same
+ * decisions as {@link summaryFromItem} then the expiry check, without the intermediate object:
+ * the query path's per-item step.
+ */
+export const liveSummaryFromItem = (
+  item: Item,
+  nowMillis: number,
+): Either.Either<Document.Summary | undefined, ItemDecodeError> => {
+  const kind = item.kind?.S
+  const id = item.id?.S
+  const version = item.version?.N
+  const title = item.title?.S
+  const status = item.status?.S
+  const time = item.time?.S
+  const expires = item.expiresAt?.N
+  const list = item.customers?.L
+  if (
+    kind === undefined ||
+    id === undefined ||
+    version === undefined ||
+    title === undefined ||
+    status === undefined ||
+    time === undefined ||
+    expires === undefined ||
+    list === undefined
+  ) {
+    return Either.left(missingSummary(item))
+  }
+  const customers: Array<string> = new Array(list.length)
+  for (let i = 0; i < list.length; i++) {
+    const code = (list[i] as AttributeValue).S
+    if (code === undefined) return Either.left(missingSummary(item))
+    customers[i] = code
+  }
+  if (CacheEntry.isExpired(Number(expires), nowMillis)) return expired
+  return Either.right({ kind, id, version: Number(version), title, status, customers, time })
+}
+
 /** Decodes a document item (as GetItem returns it) into an entry (`CacheEntry.Entry`). */
 export const fromDocumentItem = (
   item: Item,

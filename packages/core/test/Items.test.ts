@@ -145,6 +145,42 @@ describe("Items", () => {
     { fastCheck: { numRuns: 200 } },
   )
 
+  it.prop(
+    "a query result's live summary is summaryFromItem's without expiresAt, none from the expiry second on",
+    [Arbitraries.document({ maxCustomers: 5, maxTextLength: 40 }), fc.integer({ min: 1, max: 3650 })],
+    ([doc, days]) => {
+      const items = Items.toItems(doc, registry, { s3Key: `k/${doc.id}.json`, retentionDays: days })
+      for (const item of [items.document, ...items.customers]) {
+        const { expiresAt, ...summary } = Either.getOrThrow(Items.summaryFromItem(item))
+        const live = Either.getOrThrow(Items.liveSummaryFromItem(item, expiresAt * 1000 - 1))
+        expect(live).toStrictEqual(summary)
+        expect(Object.keys(live as object)).toStrictEqual([
+          "kind",
+          "id",
+          "version",
+          "title",
+          "status",
+          "customers",
+          "time",
+        ])
+        expect(Either.getOrThrow(Items.liveSummaryFromItem(item, expiresAt * 1000))).toBeUndefined()
+      }
+    },
+    { fastCheck: { numRuns: 100 } },
+  )
+
+  it("a query result missing a summary attribute, or with a customer that is not a string, is unreadable", () => {
+    const doc = fc.sample(Arbitraries.document(), { numRuns: 1, seed: 3 })[0] as Document.AnyDocument
+    const item = Items.toItems(doc, registry, { s3Key: "k", retentionDays: 30 }).document
+    expect(Either.isRight(Items.liveSummaryFromItem(item, 0))).toBe(true)
+    for (const name of ["kind", "id", "version", "title", "status", "time", "expiresAt", "customers"]) {
+      const { [name]: _, ...without } = item
+      expect(Either.isLeft(Items.liveSummaryFromItem(without, 0))).toBe(true)
+    }
+    const bad = Items.liveSummaryFromItem({ ...item, customers: { L: [{ N: "1" }] } }, 0)
+    expect(Either.isLeft(bad) && bad.left.detail).toBe("missing summary attributes")
+  })
+
   it("decodes tombstones and rejects items Docket did not write", () => {
     const entry = Either.getOrThrow(
       Items.fromDocumentItem(Items.tombstoneItem("change", "CHG-1", 1000, { sequencer: "0A" }), registry),

@@ -1,7 +1,7 @@
 /**
  * CPU profiles of Docket's hot paths, for docs/benchmarks.md:
  *
- *   npm run profile -- write|read|query|import|rerun|reconcile|fresh|canned|stubbed-read|canned-sync|canned-backfill|pair [--out DIR]
+ *   npm run profile -- write|read|query|import|rerun|reconcile|fresh|canned|stubbed-read|canned-sync|canned-backfill|canned-query|pair [--out DIR]
  *
  * - `write`: WriteThrough.write of fresh documents, one after another.
  * - `read`: FallbackReader.read of cached documents (hits), then of documents
@@ -400,8 +400,9 @@ else if (what === "canned") await (await import("./canned.js")).run(args)
 else if (what === "stubbed-read") await (await import("./stubbedRead.js")).run(args)
 else if (what === "canned-sync") await (await import("./canned-sync.js")).run(args)
 else if (what === "canned-backfill") await (await import("./cannedBackfill.js")).run(args)
+else if (what === "canned-query") await (await import("./cannedQuery.js")).run(args)
 else if (what === "pair") await (await import("./pair.js")).run(args)
 else {
-  log("usage: npm run profile -- write|read|query|import|rerun|reconcile|fresh|canned|stubbed-read|canned-sync|canned-backfill|pair [--out DIR]")
+  log("usage: npm run profile -- write|read|query|import|rerun|reconcile|fresh|canned|stubbed-read|canned-sync|canned-backfill|canned-query|pair [--out DIR]")
   process.exitCode = 2
 }

@@ -40,89 +40,106 @@ export interface Plan {
   readonly kind: string | undefined
   /** The kinds whose documents can match (status queries: those that have the status). */
   readonly kinds: ReadonlyArray<string>
-  /** Identifies the query in cursors. */
+  /** Identifies the query in cursors (computed when first read). */
   readonly fingerprint: string
   /** For log lines: `time [from, to)`, `customer acme [from, to)`. */
   readonly description: string
 }
 
-const instantOf = (label: string, value: string): Either.Either<string, InvalidQueryError> =>
-  Option.match(typeof value === "string" ? Document.parseInstant(value) : Option.none(), {
-    onNone: () =>
-      Either.left(
-        new InvalidQueryError({
-          reason: "BadRange",
-          detail: `${label} ${JSON.stringify(value)} is not an ISO-8601 date (2026-11-01) or date-time with a zone (2026-11-01T09:00:00Z)`,
-        }),
-      ),
-    onSome: Either.right,
+const badRange = (label: string, value: string) =>
+  new InvalidQueryError({
+    reason: "BadRange",
+    detail: `${label} ${JSON.stringify(value)} is not an ISO-8601 date (2026-11-01) or date-time with a zone (2026-11-01T09:00:00Z)`,
   })
+
+/** The normalised instant of `value`, or `undefined` when it is not one. */
+const instantOf = (value: string): string | undefined => {
+  if (typeof value !== "string") return undefined
+  const parsed = Document.parseInstant(value)
+  return parsed._tag === "Some" ? parsed.value : undefined
+}
 
 const bad = (reason: InvalidQueryError["reason"], detail: string) =>
   Either.left(new InvalidQueryError({ reason, detail }))
 
-/** Validates a query against the registered kinds. */
-export const plan = (query: Query, registry: Registry): Either.Either<Plan, InvalidQueryError> =>
-  Either.gen(function* () {
-    const from = yield* instantOf("from", query.from)
-    const to = yield* instantOf("to", query.to)
-    if (from >= to) {
-      return yield* bad("BadRange", `from (${query.from}) must be before to (${query.to}): the range is [from, to)`)
+/** The cursor fingerprint of a query: computed when a cursor is produced or checked, not per plan. */
+const fingerprintOf = (target: QueryTarget, from: string, to: string, kind: string | undefined): (() => string) => {
+  let fingerprint: string | undefined
+  return () => {
+    if (fingerprint === undefined) {
+      const key = JSON.stringify([
+        target._tag,
+        target._tag === "Customer" ? target.customer : target._tag === "Status" ? target.status : "",
+        from,
+        to,
+        kind ?? "",
+      ])
+      fingerprint = createHash("sha256").update(key).digest("base64url").slice(0, 16)
     }
+    return fingerprint
+  }
+}
+
+/**
+ * Validates a query against the registered kinds. Plain checks, no generator: it runs once per
+ * query and page, on the hot path.
+ */
+export const plan = (query: Query, registry: Registry): Either.Either<Plan, InvalidQueryError> => {
+  const from = instantOf(query.from)
+  if (from === undefined) return Either.left(badRange("from", query.from))
+  const to = instantOf(query.to)
+  if (to === undefined) return Either.left(badRange("to", query.to))
+  if (from >= to) {
+    return bad("BadRange", `from (${query.from}) must be before to (${query.to}): the range is [from, to)`)
+  }
+  const kind = query.kind
+  if (kind !== undefined && registry.get(kind) === undefined) {
     const known = registry.kinds.map((k) => k.name)
-    if (query.kind !== undefined && registry.get(query.kind) === undefined) {
-      return yield* bad(
-        "UnknownKind",
-        `Unknown kind ${JSON.stringify(query.kind)}: expected one of ${known.join(", ")}`,
-      )
-    }
-    const candidates = query.kind !== undefined ? [query.kind] : known
-    let kinds = candidates
-    const target = query.target
-    let what: string
-    switch (target._tag) {
-      case "Time":
-        what = "time"
-        break
-      case "Customer":
-        if (!Document.isCustomerCode(target.customer)) {
-          return yield* bad(
-            "BadCustomer",
-            `Customer code ${JSON.stringify(target.customer)} does not match ${Document.customerCodeRule}`,
-          )
-        }
-        what = `customer ${target.customer}`
-        break
-      case "Status": {
-        kinds = candidates.filter((name) => registry.get(name)?.statuses.includes(target.status) === true)
-        if (kinds.length === 0) {
-          const statuses = candidates.flatMap((name) => registry.get(name)?.statuses ?? [])
-          return yield* bad(
-            "UnknownStatus",
-            `Unknown status ${JSON.stringify(target.status)}${query.kind !== undefined ? ` for kind ${query.kind}` : ""}: expected one of ${[...new Set(statuses)].join(", ")}`,
-          )
-        }
-        what = `status ${target.status}`
-        break
+    return bad("UnknownKind", `Unknown kind ${JSON.stringify(kind)}: expected one of ${known.join(", ")}`)
+  }
+  const candidates = kind !== undefined ? [kind] : registry.kinds.map((k) => k.name)
+  let kinds = candidates
+  const target = query.target
+  let what: string
+  switch (target._tag) {
+    case "Time":
+      what = "time"
+      break
+    case "Customer":
+      if (!Document.isCustomerCode(target.customer)) {
+        return bad(
+          "BadCustomer",
+          `Customer code ${JSON.stringify(target.customer)} does not match ${Document.customerCodeRule}`,
+        )
       }
+      what = `customer ${target.customer}`
+      break
+    case "Status": {
+      kinds = candidates.filter((name) => registry.get(name)?.statuses.includes(target.status) === true)
+      if (kinds.length === 0) {
+        const statuses = candidates.flatMap((name) => registry.get(name)?.statuses ?? [])
+        return bad(
+          "UnknownStatus",
+          `Unknown status ${JSON.stringify(target.status)}${kind !== undefined ? ` for kind ${kind}` : ""}: expected one of ${[...new Set(statuses)].join(", ")}`,
+        )
+      }
+      what = `status ${target.status}`
+      break
     }
-    const key = JSON.stringify([
-      target._tag,
-      target._tag === "Customer" ? target.customer : target._tag === "Status" ? target.status : "",
-      from,
-      to,
-      query.kind ?? "",
-    ])
-    return {
-      target,
-      from,
-      to,
-      kind: query.kind,
-      kinds,
-      fingerprint: createHash("sha256").update(key).digest("base64url").slice(0, 16),
-      description: `${what}${query.kind !== undefined ? ` kind ${query.kind}` : ""} [${from}, ${to})`,
-    }
+  }
+  const fingerprint = fingerprintOf(target, from, to, kind)
+  return Either.right({
+    target,
+    from,
+    to,
+    kind,
+    kinds,
+    get fingerprint() {
+      return fingerprint()
+    },
+    description: `${what}${kind !== undefined ? ` kind ${kind}` : ""} [${from}, ${to})`,
   })
+}
 
 /**
  * {@link plan} over the kinds registered in context: the first step of every
@@ -134,16 +151,14 @@ export const planOf = (query: Query): Effect.Effect<Plan, InvalidQueryError, Doc
 /** The largest page a query returns at once. */
 export const maxLimit = 1000
 
+const isLimit = (limit: number): boolean => Number.isInteger(limit) && limit >= 1 && limit <= maxLimit
+
+const badLimit = (limit: number) =>
+  new InvalidQueryError({ reason: "BadLimit", detail: `limit ${limit} must be an integer from 1 to ${maxLimit}` })
+
 /** Validates a page limit: an integer from 1 to {@link maxLimit}. */
 export const checkLimit = (limit: number): Effect.Effect<void, InvalidQueryError> =>
-  Number.isInteger(limit) && limit >= 1 && limit <= maxLimit
-    ? Effect.void
-    : Effect.fail(
-        new InvalidQueryError({
-          reason: "BadLimit",
-          detail: `limit ${limit} must be an integer from 1 to ${maxLimit}`,
-        }),
-      )
+  isLimit(limit) ? Effect.void : Effect.fail(badLimit(limit))
 
 /** The result order: time, then kind, then id. */
 export const compare = (a: Position, b: Position): number =>
@@ -255,13 +270,19 @@ export const page = <E, R>(
   },
   E | CursorError | InvalidQueryError,
   R
-> =>
-  Effect.gen(function* () {
-    yield* checkLimit(options.limit)
-    const after = options.cursor === undefined ? Option.none() : Option.some(yield* decodeCursor(plan, options.cursor))
-    const items = yield* collect(after, options.limit + 1)
-    const more = items.length > options.limit
-    const pageItems = more ? items.slice(0, options.limit) : items
+> => {
+  // Plain checks and one map, no generator: this runs once per page, on the hot path.
+  const limit = options.limit
+  if (!isLimit(limit)) return Effect.fail(badLimit(limit))
+  let after: Option.Option<Position> = Option.none()
+  if (options.cursor !== undefined) {
+    const decoded = decodeCursor(plan, options.cursor)
+    if (Either.isLeft(decoded)) return Effect.fail(decoded.left)
+    after = Option.some(decoded.right)
+  }
+  return Effect.map(collect(after, limit + 1), (items) => {
+    const more = items.length > limit
+    const pageItems = more ? items.slice(0, limit) : items
     const last = pageItems[pageItems.length - 1]
     return {
       items: pageItems,
@@ -269,6 +290,7 @@ export const page = <E, R>(
       complete,
     }
   })
+}
 
 /** Adapts an ordered stream to {@link page}: takes the first `want` items. */
 export const collectStream =

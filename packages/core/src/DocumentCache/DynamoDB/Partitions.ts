@@ -12,7 +12,6 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
-import * as CacheEntry from "../../CacheEntry.js"
 import type * as Document from "../../Document.js"
 import { CacheError } from "../../DocumentCache.js"
 import * as Items from "../../Items.js"
@@ -28,13 +27,25 @@ export const partitionOf = (name: SummaryIndex) => {
   return { index: index.name, pkName: index.partitionKey, skName: index.sortKey }
 }
 
+// The partitions of each (shards, status, kinds) asked: a pure function of names the plan has
+// validated against the registry (so few keys), built once instead of twice per query and page.
+const statusPartsCache = new Map<string, ReadonlyArray<Partition>>()
+
 /** Every StatusTimeIndex partition a status query reads: one per kind and shard. */
-export const statusParts = (backend: Backend, plan: QueryPlan.Plan, status: string): ReadonlyArray<Partition> =>
-  plan.kinds.flatMap((kind) =>
-    Items.statusPartitions(kind, status, backend.statusShards).map(
-      (pkValue): Partition => ({ ...partitionOf("StatusTimeIndex"), pkValue, kindFilter: undefined }),
-    ),
-  )
+export const statusParts = (backend: Backend, plan: QueryPlan.Plan, status: string): ReadonlyArray<Partition> => {
+  const key = JSON.stringify([backend.statusShards, status, plan.kinds])
+  let parts = statusPartsCache.get(key)
+  if (parts === undefined) {
+    const index = partitionOf("StatusTimeIndex")
+    parts = plan.kinds.flatMap((kind) =>
+      Items.statusPartitions(kind, status, backend.statusShards).map(
+        (pkValue): Partition => ({ ...index, pkValue, kindFilter: undefined }),
+      ),
+    )
+    statusPartsCache.set(key, parts)
+  }
+  return parts
+}
 
 export interface Partition {
   readonly index: SummaryIndex
@@ -86,15 +97,15 @@ export const queryPage = (
       Effect.flatMap((out) => {
         const summaries: Array<Document.Summary> = []
         for (const item of out.Items ?? []) {
-          const decoded = Items.summaryFromItem(item)
+          // One walk over the item: fields checked, expiry compared, the summary built once.
+          const decoded = Items.liveSummaryFromItem(item, now)
           if (Either.isLeft(decoded)) {
             return Effect.fail(
               new CacheError({ reason: "Corrupt", operation: "query", key: plan.description, cause: decoded.left }),
             )
           }
           const s = decoded.right
-          if (!CacheEntry.isExpired(s.expiresAt, now) && QueryPlan.matches(plan, s))
-            summaries.push(QueryPlan.toSummary(s))
+          if (s !== undefined && QueryPlan.matches(plan, s)) summaries.push(s)
         }
         return Effect.succeed([Chunk.unsafeFromArray(summaries), Option.fromNullable(out.LastEvaluatedKey)] as const)
       }),

@@ -24,8 +24,8 @@ import * as Cause from "effect/Cause"
 import * as Channel from "effect/Channel"
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as FiberRef from "effect/FiberRef"
 import * as LogLevel from "effect/LogLevel"
@@ -156,15 +156,15 @@ const latencyOf: Record<SummaryIndex, Metric.Metric.Histogram<number>> = {
   StatusTimeIndex: Metric.tagged(CacheMetrics.queryLatency, "index", "StatusTimeIndex"),
 }
 
-const timed = <A, E, R>(index: SummaryIndex, self: Effect.Effect<A, E, R>) =>
-  Effect.gen(function* () {
-    const start = yield* Clock.currentTimeMillis
-    const result = yield* self
-    yield* Metric.update(latencyOf[index], (yield* Clock.currentTimeMillis) - start)
-    return result
-  })
+/** `self`, its latency recorded on success: plain combinators, no generator (once per page). */
+const timed = <A, E, R>(index: SummaryIndex, start: number, self: Effect.Effect<A, E, R>) =>
+  Effect.tap(self, () => Effect.flatMap(Clock.currentTimeMillis, (end) => Metric.update(latencyOf[index], end - start)))
 
-/** The end of a query stream: its latency recorded and one log line with its outcome. */
+/**
+ * The end of a query stream: its latency recorded and one log line with its outcome, in one step
+ * of the fiber when the line is a debug line below the minimum level (what `Metric.update` does,
+ * with the fiber's metric labels; no annotations built).
+ */
 const queryFinished = (
   ctx: Ctx,
   plan: QueryPlan.Plan,
@@ -173,10 +173,11 @@ const queryFinished = (
   start: number,
   items: number,
   exit: Exit.Exit<unknown, unknown>,
-) =>
-  Effect.gen(function* () {
-    const durationMs = (yield* Clock.currentTimeMillis) - start
-    yield* Metric.update(latencyOf[index], durationMs)
+): Effect.Effect<void> =>
+  Effect.withFiberRuntime((fiber) => {
+    const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
+    const durationMs = clock.unsafeCurrentTimeMillis() - start
+    latencyOf[index].unsafeUpdate(durationMs, fiber.getFiberRef(FiberRef.currentMetricLabels))
     const failure = Exit.isFailure(exit) ? Cause.failureOption(exit.cause) : Option.none()
     const outcome = Exit.isSuccess(exit)
       ? "ok"
@@ -187,9 +188,9 @@ const queryFinished = (
           : "defect"
     const quiet = outcome === "ok" || outcome === "interrupted"
     // A debug line below the minimum level is never written: do not build its annotations.
-    if (quiet && !LogLevel.greaterThanEqual(LogLevel.Debug, yield* FiberRef.get(FiberRef.currentMinimumLogLevel)))
-      return
-    yield* (quiet ? Effect.logDebug("cache.query") : Effect.logWarning("cache.query")).pipe(
+    if (quiet && !LogLevel.greaterThanEqual(LogLevel.Debug, fiber.getFiberRef(FiberRef.currentMinimumLogLevel)))
+      return Effect.void
+    return (quiet ? Effect.logDebug("cache.query") : Effect.logWarning("cache.query")).pipe(
       Effect.annotateLogs({
         operation: "cache.query",
         outcome,
@@ -215,43 +216,45 @@ const unwrapped = <A, E, E2>(effect: Effect.Effect<Stream.Stream<A, E2>, E>): St
 /** `DocumentCache.query`: the ordered stream of every match, logged and timed when it ends. */
 const query = (ctx: Ctx, query: Parameters<Service["query"]>[0]): ReturnType<Service["query"]> =>
   unwrapped(
-    Effect.gen(function* () {
-      const plan = yield* QueryPlan.plan(query, ctx.registry)
-      const stats = newStats()
-      const start = yield* Clock.currentTimeMillis
-      let count = 0
-      const index = indexOf(plan)
-      const finished = (exit: Exit.Exit<unknown, CacheError>) =>
-        queryFinished(ctx, plan, index, stats, start, count, exit)
-      // One partition: its first DynamoDB page read here, so a one-page result (most small queries)
-      // is one chunk without the pagination machinery; a failure still ends the stream, logged.
-      const single = singlePartition(ctx, plan, plan.from)
-      if (single !== undefined) {
-        const first = yield* Effect.either(queryPage(ctx, stats, plan, single, plan.from, start, undefined, undefined))
-        if (Either.isLeft(first)) return Stream.ensuringWith(Stream.fail(first.left), finished)
-        const [items, next] = first.right
-        if (Option.isNone(next)) {
-          count = items.length
-          return Stream.ensuringWith(Stream.fromChunk(items), finished)
-        }
-        return partitionStream(ctx, stats, plan, single, plan.from, start, undefined, first.right).pipe(
-          Stream.mapChunks((chunk) => {
-            count += chunk.length
-            return chunk
-          }),
-          Stream.ensuringWith(finished),
-        )
-      }
-      // A finalizer on the stream's channel, not a scope around it: the same exit, less machinery.
-      return scan(ctx, stats, plan, Option.none(), start, undefined).pipe(
-        Stream.mapChunks((chunk) => {
-          count += chunk.length
-          return chunk
-        }),
-        Stream.ensuringWith(finished),
-      )
-    }),
+    Effect.flatMap(QueryPlan.plan(query, ctx.registry), (plan) =>
+      Effect.flatMap(Clock.currentTimeMillis, (start) => streamOf(ctx, plan, start)),
+    ),
   )
+
+/** The set-up of {@link query}'s stream, in plain combinators (it runs once per query). */
+const streamOf = (
+  ctx: Ctx,
+  plan: QueryPlan.Plan,
+  start: number,
+): Effect.Effect<Stream.Stream<Document.Summary, CacheError>> => {
+  const stats = newStats()
+  let count = 0
+  const index = indexOf(plan)
+  const finished = (exit: Exit.Exit<unknown, CacheError>) => queryFinished(ctx, plan, index, stats, start, count, exit)
+  // A finalizer on the stream's channel, not a scope around it: the same exit, less machinery.
+  const counted = (stream: Stream.Stream<Document.Summary, CacheError>) =>
+    stream.pipe(
+      Stream.mapChunks((chunk) => {
+        count += chunk.length
+        return chunk
+      }),
+      Stream.ensuringWith(finished),
+    )
+  // One partition: its first DynamoDB page read here, so a one-page result (most small queries)
+  // is one chunk without the pagination machinery; a failure still ends the stream, logged.
+  const single = singlePartition(ctx, plan, plan.from)
+  if (single === undefined) return Effect.succeed(counted(scan(ctx, stats, plan, Option.none(), start, undefined)))
+  return Effect.match(queryPage(ctx, stats, plan, single, plan.from, start, undefined, undefined), {
+    onFailure: (error) => Stream.ensuringWith(Stream.fail(error), finished),
+    onSuccess: (first) => {
+      const [items, next] = first
+      if (Option.isSome(next))
+        return counted(partitionStream(ctx, stats, plan, single, plan.from, start, undefined, first))
+      count = items.length
+      return Stream.ensuringWith(Stream.fromChunk(items), finished)
+    },
+  })
+}
 
 /** Up to `want` matches strictly after `after`: one partition read directly, a status query's shards merged, else the scan. */
 const collectAfter = (
@@ -270,34 +273,34 @@ const collectAfter = (
     : QueryPlan.collectStream((a, w) => scan(ctx, stats, plan, a, now, w))(after, want)
 }
 
-/** `DocumentCache.page`: one page of matches and the cursor after it, logged and timed. */
+/** `DocumentCache.page`: one page of matches and the cursor after it, logged and timed (plain combinators). */
 const page: (ctx: Ctx, ...args: Parameters<Service["page"]>) => ReturnType<Service["page"]> = (
   ctx,
   query,
   pageOptions,
-) => {
-  const stats = newStats()
-  return Effect.flatMap(QueryPlan.plan(query, ctx.registry), (plan) =>
-    log(
+) =>
+  Effect.flatMap(QueryPlan.plan(query, ctx.registry), (plan) => {
+    const stats = newStats()
+    const index = indexOf(plan)
+    return log(
       "cache.page",
-      { table: ctx.table, index: indexOf(plan), range: plan.description, limit: pageOptions.limit, stats },
-      timed(
-        indexOf(plan),
-        Effect.gen(function* () {
-          const now = yield* Clock.currentTimeMillis
-          return yield* QueryPlan.page(
+      { table: ctx.table, index, range: plan.description, limit: pageOptions.limit, stats },
+      Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        timed(
+          index,
+          now,
+          QueryPlan.page(
             plan,
             pageOptions,
             (after, want) => collectAfter(ctx, stats, plan, now, after, want),
             QueryPlan.isComplete(plan.from, ctx.retentionDays, now),
-          )
-        }),
+          ),
+        ),
       ),
       (page) => ({ items: page.items.length, complete: page.complete, more: Option.isSome(page.cursor) }),
       "debug",
-    ),
-  )
-}
+    )
+  })
 
 /** The queries of the backend: the steps above, over the backend built once. */
 export const make = (backend: Backend, bucketConcurrency: number): Pick<Service, "query" | "page"> => {
