@@ -186,6 +186,9 @@ export const run = async (args: ReadonlyArray<string>) => {
   const dir = mkdtempSync(join(tmpdir(), "docket-canned-sync-"))
   const write = process.stdout.write
   const saved = { ...process.env }
+  // Idle keep-alive sockets must outlive the gaps between passes (the clients reuse them).
+  server.keepAliveTimeout = 120_000
+  server.headersTimeout = 121_000
   await new Promise<void>((done) => server.listen(0, "127.0.0.1", done))
   try {
     const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url))
