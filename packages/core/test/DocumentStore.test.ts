@@ -91,6 +91,17 @@ describe("S3 conditional writes on the emulator", () => {
   )
 })
 
+describe("ETags", () => {
+  it.prop(
+    "normalizeEtag strips a leading and a trailing quote, as the regex it replaced",
+    [fc.option(fc.stringMatching(/^"?[a-f0-9"W/-]{0,6}"?$/), { nil: undefined })],
+    ([etag]) => {
+      expect(ObjectCodec.normalizeEtag(etag)).toBe((etag ?? "").replace(/^"|"$/g, ""))
+    },
+    { fastCheck: { numRuns: 500, examples: [['"'], ['""'], ['"abc"'], ['abc"'], ['"abc'], ['W/"abc"'], [undefined]] } },
+  )
+})
+
 describe("DocumentStore metadata", () => {
   it("metadata round-trips through US-ASCII for any values", () => {
     fc.assert(metadataRoundTrip, { numRuns: 300 })
