@@ -403,6 +403,8 @@ else if (what === "canned-backfill") await (await import("./cannedBackfill.js"))
 else if (what === "canned-query") await (await import("./cannedQuery.js")).run(args)
 else if (what === "pair") await (await import("./pair.js")).run(args)
 else {
-  log("usage: npm run profile -- write|read|query|import|rerun|reconcile|fresh|canned|stubbed-read|canned-sync|canned-backfill|canned-query|pair [--out DIR]")
+  log(
+    "usage: npm run profile -- write|read|query|import|rerun|reconcile|fresh|canned|stubbed-read|canned-sync|canned-backfill|canned-query|pair [--out DIR]",
+  )
   process.exitCode = 2
 }
