@@ -300,7 +300,14 @@ const putToCache = (
 ) =>
   // No fingerprint: the batch comparison saw no item, so the put tries a create without a read first.
   Effect.map(
-    ctx.cache.put(document, { s3Key: object.key, etag, ...(cached === undefined ? { likelyAbsent: true } : {}) }),
+    // A step of the run (its report, progress lines and failures are what a backfill logs at info):
+    // one info line per written document would be a hundred million lines for a big bucket.
+    ctx.cache.put(document, {
+      s3Key: object.key,
+      etag,
+      step: true,
+      ...(cached === undefined ? { likelyAbsent: true } : {}),
+    }),
     (outcome): Outcome => (outcome._tag === "Written" ? "written" : "unchanged"),
   )
 

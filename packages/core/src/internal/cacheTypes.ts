@@ -56,8 +56,9 @@ export interface PutOptions extends CacheEntry.Provenance {
   readonly seen?: Snapshot
   /**
    * The put is a step of an operation that logs its own line (a fallback read's refill, under
-   * `fallbackReader.refill`): its success line is `debug`, like the write protocol's steps.
-   * Failures log as always. Changes nothing else.
+   * `fallbackReader.refill`; an event's put, under `event-sync`; a backfill's, under the run's
+   * report): its success line is `debug`, like the write protocol's steps. Failures log as
+   * always. Changes nothing else.
    */
   readonly step?: boolean
 }

@@ -244,6 +244,8 @@ const putCurrent = (
     .put(document, {
       s3Key: step.record.key,
       etag,
+      // A step of the record's own `event-sync` line (key, outcome, version): its success line is debug.
+      step: true,
       ...(guard.sequencer !== undefined ? { sequencer: guard.sequencer } : {}),
       ...(guard.condition !== undefined ? { condition: guard.condition } : {}),
       ...(Option.isSome(snapshot) ? { seen: snapshot.value } : {}),
