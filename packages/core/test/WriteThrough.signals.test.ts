@@ -151,6 +151,56 @@ describe("write path signals: the wait for another writer (TestClock)", () => {
       expect(yield* count(CacheMetrics.intentsResolved, "rolled-forward")).toBe(forward + 1)
     }),
   )
+  it.effect(
+    "a delete blocked past DOCKET_WRITE_WAIT is a Contention conflict of the delete, naming the other writer",
+    () =>
+      Effect.gen(function* () {
+        const w = yield* world({ settings: { writeWaitMillis: 500 } })
+        yield* foreignIntent(w, 60_000, 4)
+        const fiber = yield* Effect.fork(Effect.flip(w.writeThrough.delete(base.kind, base.id)))
+        yield* TestClock.adjust("1 second")
+        expect(yield* Fiber.join(fiber)).toMatchObject({
+          _tag: "WriteConflictError",
+          reason: "Contention",
+          operation: "delete",
+          key,
+          otherVersion: 4,
+          otherWriter: "other",
+        })
+        expect(w.deletes).toEqual([])
+      }),
+  )
+
+  it.effect(
+    "a write's renewal blocked by another writer is a Contention conflict of the write, without an S3 call",
+    () =>
+      Effect.gen(function* () {
+        const m = meanwhile((cache) =>
+          cache.intend({
+            kind: base.kind,
+            id: base.id,
+            writer: "other",
+            s3Key: "k",
+            leaseExpiresAt: 99_000,
+            change: { _tag: "Put", document: versionOf(7), etag: '"e7"' },
+          }),
+        )
+        const w = yield* slow("6 seconds", ["Timeout"], m.before)
+        m.bind(w)
+        const fiber = yield* Effect.fork(Effect.flip(w.writeThrough.write(versionOf(1))))
+        yield* TestClock.adjust("6 seconds")
+        expect(yield* Fiber.join(fiber)).toMatchObject({
+          _tag: "WriteConflictError",
+          reason: "Contention",
+          operation: "write",
+          key,
+          otherVersion: 7,
+          otherWriter: "other",
+          waitedMillis: 0,
+        })
+        expect(w.puts).toEqual([])
+      }),
+  )
 })
 
 describe("write path signals: S3 refusing a write", () => {
@@ -247,7 +297,8 @@ describe("write path signals: S3 refusing a write", () => {
     Effect.gen(function* () {
       const w = yield* world({ verdicts: ["Ok", "Denied"], only: (c) => c.operation === "PutObject" })
       yield* Effect.orDie(w.store.put(versionOf(1)))
-      const result = yield* w.writeThrough.write(versionOf(2))
+      const { value: result, lines } = yield* logsOf(w.writeThrough.write(versionOf(2)))
+      expect(lineOf(lines, "writeThrough.rollback")?.fields).toMatchObject({ key, of: "write", rollback: "Restored" })
       expect(result).toMatchObject({
         _tag: "RolledBack",
         key,
