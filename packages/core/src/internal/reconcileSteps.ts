@@ -393,9 +393,10 @@ export const compareRow = (
 /** A row whose ETags agree on a live entry: clean, counted here without a fiber (the only ETag check of a row). */
 export const isClean = (run: Run, now: number, row: Sort.Joined<Listed, Cached>): boolean => {
   const f = row.right[0]?.f
-  if (row.left.length === 0 || f === undefined || f._tag !== "Cached" || f.etag === undefined) return false
+  if (row.left.length === 0 || f === undefined || f._tag !== "Cached") return false
   if (CacheEntry.isExpired(f.expiresAt, now)) return false
   const object = objectOf(row, f)
+  // An entry without an ETag never agrees: S3's is always a string (`ObjectInfo.etag`).
   if (normaliseEtag(f.etag) !== normaliseEtag(object.etag)) return false
   run.tally.documents++
   run.tally.compared++
