@@ -331,13 +331,6 @@ const resolveExpired = (
 const objectOf = (row: Sort.Joined<Listed, Cached>, f: DocumentCache.Fingerprint | undefined): Listed =>
   row.left.find((l) => l.key === f?.s3Key) ?? (row.left[0] as Listed)
 
-/** A cached fingerprint's S3 key and version (always set: `CacheEntry.CachedDocument` requires both). */
-const hasObject = (
-  f: DocumentCache.Fingerprint,
-): f is DocumentCache.Fingerprint & { readonly s3Key: string; readonly version: number } =>
-  // Stryker disable next-line ConditionalExpression,LogicalOperator: only called on a Cached fingerprint, which has both
-  f.s3Key !== undefined && f.version !== undefined
-
 /**
  * One joined row that {@link isClean} did not take: the drift it shows (repaired with `fix`), or none.
  * A live cached row reaching the end has no cached ETag or one that differs from S3's: its bodies decide.
@@ -352,14 +345,17 @@ export const compareRow = (
   // Stryker disable next-line StringLiteral: ids match [A-Za-z0-9-] after their prefix (S3Key.parse): one part, no "/" to join
   const id = rest.join("/")
   if (row.left.length === 0) {
-    return f !== undefined && f._tag === "Cached" && hasObject(f)
-      ? resolveOrphan(run, now, f).pipe(
+    // A row S3 did not list always has its cache entry (a merge-join row has a side); a Cached
+    // fingerprint always has its S3 key and version (a tombstone has neither: `fingerprintOf`).
+    // Stryker disable next-line OptionalChaining: f is never undefined here
+    return f?._tag === "Cached"
+      ? resolveOrphan(run, now, { ...f, s3Key: f.s3Key as string, version: f.version as number }).pipe(
           Effect.catchAll((error) =>
             Effect.succeed(
               Option.some<Drift>({
                 kind: f.kind,
                 id: f.id,
-                key: f.s3Key,
+                key: f.s3Key as string,
                 type: "unreadable",
                 detail: `S3 did not list it and the HEAD that would confirm the orphan failed (${message(error)}): left alone`,
               }),
@@ -439,9 +435,13 @@ export const mergeJoin = (
     Stream.runForEach((found) => Effect.sync(() => recordDrift(run.tally, run.maxDrift, found))),
   )
 
+/** Document keys in code-unit order. */
+const byKey = (a: string, b: string): number => {
+  if (a < b) return -1
+  // Stryker disable next-line ConditionalExpression,EqualityOperator: no two drifts share a type and a key (one drift per document row), and V8's sort only asks `< 0`: 1 or 0 here orders alike
+  return a > b ? 1 : 0
+}
+
 /** The drift kept, by type then key. */
 export const sortedDrift = (kept: Array<Drift>): Array<Drift> =>
-  kept.sort(
-    // Stryker disable next-line ConditionalExpression,EqualityOperator: no two drifts share a type and a key (one drift per document row), so the key tie-break never answers 0
-    (a, b) => driftTypes.indexOf(a.type) - driftTypes.indexOf(b.type) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0),
-  )
+  kept.sort((a, b) => driftTypes.indexOf(a.type) - driftTypes.indexOf(b.type) || byKey(a.key, b.key))
