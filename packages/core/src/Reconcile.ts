@@ -41,7 +41,6 @@ export { defaultSegments, driftTypes, ReconcileError } from "./internal/reconcil
 export const hasDrift = (report: Report): boolean => driftTypes.some((t) => report.counts[t] > 0)
 
 /** Whether every drift found was repaired (trivially true without drift). */
-// Stryker disable next-line ConditionalExpression: a run's fixed + fixFailed never exceed the total, so `fixed === total` is false whenever a repair failed
 export const allFixed = (report: Report): boolean => report.fixFailed === 0 && report.fixed === total(report)
 
 const total = (report: Report) => driftTypes.reduce((n, t) => n + report.counts[t], 0)
