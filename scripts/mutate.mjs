@@ -106,6 +106,7 @@ export const modules = {
     tests: [
       `${test}/Reconcile.paths.test.ts`,
       `${test}/Reconcile.edges.test.ts`,
+      `${test}/Reconcile.faults.test.ts`,
       `${test}/Reconcile.test.ts`,
       `${test}/Reconcile.drift.test.ts`,
     ],

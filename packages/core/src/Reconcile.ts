@@ -68,6 +68,7 @@ export const run = <E = never>(
         kinds: yield* DocumentKind.DocumentKinds,
         config,
         fix: (options.fix ?? false) && !(options.dryRun ?? config.dryRun),
+        // Stryker disable next-line MethodExpression: speed only (how many rows are compared at once)
         concurrency: Math.max(1, options.concurrency ?? 8),
         segments: Math.max(1, options.segments ?? defaultSegments),
         maxDrift: Math.max(0, options.maxDriftReported ?? 1000),

@@ -2,7 +2,8 @@
  * Reconcile's edges that the mutation pass over reconcile (issue #11) found untested
  * on the memory layers: the Scan's segments as asked of the cache (the DynamoDB
  * backend's request count is `BulkRequests.local.test.ts`'), a listing failing with
- * no value at all, and the run's span. Behaviour and requests only.
+ * no value at all, the run's span, and the rows the clean fast path must not take (a
+ * tombstone carrying the object's ETag, an entry without one). Behaviour and requests only.
  */
 
 import * as Docket from "@docket/core/Docket"
@@ -122,6 +123,34 @@ describe("Reconcile edges", () => {
         const every = yield* reports(0)
         expect(every).toBeGreaterThan(2)
         expect(yield* reports(1000)).toBe(every)
+      }),
+    ),
+  )
+
+  it.effect("a tombstone that carries the listed object's ETag is still missing drift (same body put back in S3)", () =>
+    memory(
+      Effect.gen(function* () {
+        const store = yield* DocumentStore.DocumentStore
+        const cache = yield* DocumentCache.DocumentCache
+        const { etag } = yield* store.put(change("CHG-again"))
+        yield* cache.tombstone("change", "CHG-again", { ttlSeconds: 600, etag })
+        const report = yield* Reconcile.run()
+        expect(report.counts.missing).toBe(1)
+        expect(report.compared).toBe(0)
+      }),
+    ),
+  )
+
+  it.effect("a cached entry without an ETag is compared by its body: no drift when the bodies agree", () =>
+    memory(
+      Effect.gen(function* () {
+        const store = yield* DocumentStore.DocumentStore
+        const cache = yield* DocumentCache.DocumentCache
+        const doc = change("CHG-no-etag")
+        const { key } = yield* store.put(doc)
+        yield* cache.put(doc, { s3Key: key })
+        const report = yield* Reconcile.run()
+        expect([report.drift, report.compared, report.bodiesRead]).toStrictEqual([[], 1, 1])
       }),
     ),
   )

@@ -23,7 +23,7 @@ import * as Stream from "effect/Stream"
 export interface SortOptions<A> {
   readonly key: (a: A) => string
   /** Items per run (default 50,000). */
-  readonly runSize?: number
+  readonly runSize?: number | undefined
   /** Where run files go (default the OS temporary directory). */
   readonly directory?: string
 }
