@@ -35,6 +35,18 @@ describe("Sequencer", () => {
     expect(() => Sequencer.compare("0A", "xyz")).toThrow(/xyz/)
   })
 
+  it("compare refuses what is not a sequencer on either side: not hex, empty, or over 32 significant digits", () => {
+    const long = "F".repeat(33)
+    expect(() => Sequencer.compare("xyz", "0A")).toThrow("Not an S3 sequencer of at most 32 hex digits: xyz")
+    expect(() => Sequencer.compare("", "0A")).toThrow(/at most 32 hex digits: $/)
+    expect(() => Sequencer.compare("0A", "")).toThrow(/at most 32 hex digits: $/)
+    expect(() => Sequencer.compare(long, "0A")).toThrow(`at most 32 hex digits: ${long}`)
+    expect(() => Sequencer.compare("0A", long)).toThrow(`at most 32 hex digits: ${long}`)
+    // Leading zeros do not count: 32 significant digits after one zero are a sequencer.
+    expect(Sequencer.compare(`0${"F".repeat(32)}`, "0A")).toBe(1)
+    expect(Sequencer.compare("0A", `0${"F".repeat(32)}`)).toBe(-1)
+  })
+
   it("compare orders raw sequencers numerically, whatever their case and padding", () => {
     expect(Sequencer.compare("9", "0a")).toBe(-1)
     expect(Sequencer.compare("00B", "a")).toBe(1)
