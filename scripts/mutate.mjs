@@ -80,6 +80,7 @@ export const modules = {
       `${test}/S3EventSync.edges.test.ts`,
       `${test}/S3EventSync.signals.test.ts`,
       `${test}/S3EventSync.test.ts`,
+      `${test}/PutSteps.test.ts`,
     ],
   },
   sequencer: {
@@ -99,7 +100,12 @@ export const modules = {
   "rate-limit": { mutate: [`${src}/RateLimit.ts`], tests: [`${test}/RateLimit.test.ts`] },
   backfill: {
     mutate: [`${src}/Backfill.ts`, `${src}/internal/backfillRun.ts`, `${src}/internal/backfillStep.ts`],
-    tests: [`${test}/Backfill.paths.test.ts`, `${test}/Backfill.edges.test.ts`, `${test}/Backfill.test.ts`],
+    tests: [
+      `${test}/Backfill.paths.test.ts`,
+      `${test}/Backfill.edges.test.ts`,
+      `${test}/Backfill.test.ts`,
+      `${test}/PutSteps.test.ts`,
+    ],
   },
   reconcile: {
     mutate: [`${src}/Reconcile.ts`, `${src}/internal/reconcileSteps.ts`],

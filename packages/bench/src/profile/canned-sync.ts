@@ -21,6 +21,7 @@ import { loadavg, tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
 import { bundle, packageDir } from "../../../lambda/scripts/package.mjs"
+import * as SqsBatches from "../SqsBatches.js"
 import * as Summarize from "./summarize.js"
 
 type Handler = (event: unknown, context: unknown) => Promise<unknown>
@@ -100,50 +101,7 @@ const server = createServer((req, res) => {
 })
 
 /** The scenario's SQS batches over `keys`, each record with a fresh (higher) sequencer. */
-let sequencer = 0x1000
-const batches = (keys: ReadonlyArray<string>) => {
-  const out: Array<unknown> = []
-  for (let i = 0; i < keys.length; i += batchSize) {
-    out.push({
-      Records: keys.slice(i, i + batchSize).map((key, j) => ({
-        messageId: `m-${sequencer}-${j}`,
-        receiptHandle: `rh-${sequencer}-${j}`,
-        attributes: {
-          ApproximateReceiveCount: "1",
-          ApproximateFirstReceiveTimestamp: "1764547200000",
-          SenderId: "AIDAEXAMPLE",
-          SentTimestamp: "1764547200000",
-        },
-        messageAttributes: {},
-        md5OfBody: "0".repeat(32),
-        eventSource: "aws:sqs",
-        eventSourceARN: "arn:aws:sqs:us-east-1:123456789012:docket-events",
-        awsRegion: "us-east-1",
-        body: JSON.stringify({
-          Records: [
-            {
-              eventVersion: "2.1",
-              eventSource: "aws:s3",
-              awsRegion: "us-east-1",
-              eventTime: new Date().toISOString(),
-              eventName: "ObjectCreated:Put",
-              userIdentity: { principalId: "AWS:AIDAEXAMPLE" },
-              requestParameters: { sourceIPAddress: "127.0.0.1" },
-              responseElements: { "x-amz-request-id": "REQ", "x-amz-id-2": "ID2" },
-              s3: {
-                s3SchemaVersion: "1.0",
-                configurationId: "docket-sync",
-                bucket: { name: bucket, ownerIdentity: { principalId: "OWNER" }, arn: `arn:aws:s3:::${bucket}` },
-                object: { key, size: 900, eTag: "etag", sequencer: (sequencer++).toString(16).toUpperCase() },
-              },
-            },
-          ],
-        }),
-      })),
-    })
-  }
-  return out
-}
+const batches = SqsBatches.maker(bucket, batchSize)
 
 /** Where a line of the unminified bundles in `dir` came from: esbuild's `// path` markers. */
 const locator = (dir: string) => {

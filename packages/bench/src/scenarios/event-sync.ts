@@ -18,6 +18,7 @@ import { fileURLToPath, pathToFileURL } from "node:url"
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3"
 import { bundle, packageDir } from "../../../lambda/scripts/package.mjs"
 import * as Harness from "../Harness.js"
+import * as SqsBatches from "../SqsBatches.js"
 
 type Handler = (event: unknown, context: unknown) => Promise<unknown>
 
@@ -133,55 +134,8 @@ const scenario: Harness.Scenario = {
       const careful = ((await import(pathToFileURL(carefulFile).href)) as { handler: Handler }).handler
       const powertools = ((await import(pathToFileURL(powertoolsFile).href)) as { handler: Handler }).handler
 
-      let sequencer = 0x1000
-      const batches = () => {
-        const out: Array<unknown> = []
-        for (let i = 0; i < keys.length; i += batchSize) {
-          out.push({
-            // SQS records and S3 notifications with every field AWS sends (the Powertools parser requires them).
-            Records: keys.slice(i, i + batchSize).map((key, j) => ({
-              messageId: `m-${sequencer}-${j}`,
-              receiptHandle: `rh-${sequencer}-${j}`,
-              attributes: {
-                ApproximateReceiveCount: "1",
-                ApproximateFirstReceiveTimestamp: "1764547200000",
-                SenderId: "AIDAEXAMPLE",
-                SentTimestamp: "1764547200000",
-              },
-              messageAttributes: {},
-              md5OfBody: "0".repeat(32),
-              eventSource: "aws:sqs",
-              eventSourceARN: "arn:aws:sqs:us-east-1:123456789012:docket-events",
-              awsRegion: "us-east-1",
-              body: JSON.stringify({
-                Records: [
-                  {
-                    eventVersion: "2.1",
-                    eventSource: "aws:s3",
-                    awsRegion: "us-east-1",
-                    eventTime: new Date().toISOString(),
-                    eventName: "ObjectCreated:Put",
-                    userIdentity: { principalId: "AWS:AIDAEXAMPLE" },
-                    requestParameters: { sourceIPAddress: "127.0.0.1" },
-                    responseElements: { "x-amz-request-id": "REQ", "x-amz-id-2": "ID2" },
-                    s3: {
-                      s3SchemaVersion: "1.0",
-                      configurationId: "docket-sync",
-                      bucket: {
-                        name: docketEnv.bucket,
-                        ownerIdentity: { principalId: "OWNER" },
-                        arn: `arn:aws:s3:::${docketEnv.bucket}`,
-                      },
-                      object: { key, size: 900, eTag: "etag", sequencer: (sequencer++).toString(16).toUpperCase() },
-                    },
-                  },
-                ],
-              }),
-            })),
-          })
-        }
-        return out
-      }
+      const makeBatches = SqsBatches.maker(docketEnv.bucket, batchSize)
+      const batches = () => makeBatches(keys)
       const context = { awsRequestId: "bench", callbackWaitsForEmptyEventLoop: true }
       const names = new Map<Handler, string>([
         [docket, "docket"],
