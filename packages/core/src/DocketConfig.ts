@@ -56,6 +56,12 @@ export interface Settings {
    * that rejects them.
    */
   readonly s3ConditionalWrites: boolean
+  /**
+   * `DOCKET_CONSUMED_CAPACITY`: `on` asks DynamoDB for the capacity each request
+   * consumed and logs it (`consumedCapacity` on the cache's log lines); `off`
+   * (default) does not ask: the table's CloudWatch metrics carry its consumption.
+   */
+  readonly consumedCapacity: boolean
 }
 
 const logLevels = {
@@ -128,6 +134,13 @@ export const config: Config.Config<Settings> = Config.all({
     Config.withDefault("on" as const),
     Config.map((v) => v === "on"),
   ),
+  consumedCapacity: Config.literal(
+    "on",
+    "off",
+  )("DOCKET_CONSUMED_CAPACITY").pipe(
+    Config.withDefault("off" as const),
+    Config.map((v) => v === "on"),
+  ),
 }).pipe(Config.map(({ burst, ...rest }) => ({ ...rest, burst: Option.getOrElse(burst, () => rest.rps) })))
 
 /**
@@ -151,6 +164,7 @@ export const environmentVariables = [
   "DOCKET_ATTEMPT_TIMEOUT",
   "DOCKET_WRITE_WAIT",
   "DOCKET_S3_CONDITIONAL_WRITES",
+  "DOCKET_CONSUMED_CAPACITY",
   "DOCKET_TOMBSTONE_TTL_SECONDS",
   "DOCKET_EVENT_CONCURRENCY",
 ] as const
@@ -175,6 +189,7 @@ export const make = (settings: Partial<Settings> & Pick<Settings, "bucket">): Se
   attemptTimeoutMillis: 30_000,
   writeWaitMillis: 20_000,
   s3ConditionalWrites: true,
+  consumedCapacity: false,
   ...settings,
 })
 

@@ -16,6 +16,7 @@ import type * as Document from "../src/Document.js"
 import * as DynamoDB from "../src/DocumentCache/DynamoDB.js"
 import { DocumentCache, type PutOptions } from "../src/DocumentCache.js"
 import * as DocumentKind from "../src/DocumentKind.js"
+import * as DocumentStore from "../src/DocumentStore.js"
 import * as RateLimit from "../src/RateLimit.js"
 import { bulkContract } from "./DocumentCache.bulk.contract.js"
 import { change, contract } from "./DocumentCache.contract.js"
@@ -330,4 +331,129 @@ describe("DynamoDB cache put log (a step of an operation with its own line)", ()
       ])
     }),
   )
+})
+
+describe("DynamoDB consumed capacity (DOCKET_CONSUMED_CAPACITY)", () => {
+  const run = (table: string, dynamodb: Testing.Isolated["clientConfig"]["dynamodb"], consumedCapacity?: boolean) =>
+    Effect.gen(function* () {
+      const client = new DynamoDBClient({ ...dynamodb, maxAttempts: 1 })
+      // What each request asked for, as the SDK serialises it.
+      const asked: Array<[string, unknown]> = []
+      client.middlewareStack.add(
+        (next, context) => async (args) => {
+          asked.push([
+            String(context.commandName),
+            (args.input as { ReturnConsumedCapacity?: unknown }).ReturnConsumedCapacity,
+          ])
+          return next(args)
+        },
+        { step: "initialize", name: "recordCapacityParameter" },
+      )
+      const lines: Array<[string, Record<string, unknown>]> = []
+      const logger = Logger.make(({ message, annotations }) => {
+        lines.push([
+          String(Array.isArray(message) ? message[0] : message),
+          Object.fromEntries(HashMap.toEntries(annotations)),
+        ])
+      })
+      const cache = yield* DynamoDB.make(client, {
+        table,
+        retentionDays: 36500,
+        ...(consumedCapacity === undefined ? {} : { consumedCapacity }),
+      }).pipe(Effect.provide(Layer.merge(DocumentKind.layerDefault, RateLimit.layerUnlimited)))
+      const doc = change(`cap-${consumedCapacity}`, 1, ["acme"], "2026-06-20T10:00:00Z")
+      yield* Effect.gen(function* () {
+        yield* cache.put(doc, { s3Key: `changes/${doc.id}.json` })
+        yield* cache.get("change", doc.id)
+        yield* Stream.runDrain(
+          cache.query({
+            target: { _tag: "Customer", customer: "acme" },
+            from: "2026-06-01T00:00:00Z",
+            to: "2026-07-01T00:00:00Z",
+          }),
+        )
+        yield* cache.fingerprints([{ kind: "change", id: doc.id }])
+        // The write protocol's requests: an intent (UpdateItem), its commit (a transaction), an intent cleared.
+        const v2 = { ...doc, version: 2 }
+        const intent = (d: Document.AnyDocument, writer: string) =>
+          cache.intend({
+            kind: d.kind,
+            id: d.id,
+            writer,
+            s3Key: `changes/${d.id}.json`,
+            leaseExpiresAt: Date.now() + 60_000,
+            change: { _tag: "Put", document: d, etag: DocumentStore.expectedEtag(d) },
+          })
+        const recorded = yield* intent(v2, "w1")
+        yield* cache.commit({
+          kind: "change",
+          id: doc.id,
+          writer: "w1",
+          previous: recorded._tag === "Recorded" ? recorded.previous : Option.none(),
+          change: { _tag: "Put", document: v2, s3Key: `changes/${doc.id}.json`, etag: DocumentStore.expectedEtag(v2) },
+        })
+        yield* intent({ ...doc, version: 3 }, "w2")
+        yield* cache.clearIntent("change", doc.id, "w2")
+      }).pipe(
+        Effect.provide(
+          Layer.merge(Logger.replace(Logger.defaultLogger, logger), Logger.minimumLogLevel(LogLevel.Debug)),
+        ),
+      )
+      client.destroy()
+      return { asked, lines: lines.filter(([message]) => message.startsWith("cache.")) }
+    })
+
+  it.live(
+    "off by default: no request asks for it and no line carries the field; on: every request asks, every line reports",
+    () =>
+      Effect.gen(function* () {
+        const { table, clientConfig } = yield* Effect.promise(() => Testing.isolated("cache-capacity"))
+        const off = yield* run(table, clientConfig.dynamodb)
+        expect(new Set(off.asked.map(([command]) => command))).toEqual(
+          new Set([
+            "TransactWriteItemsCommand",
+            "GetItemCommand",
+            "QueryCommand",
+            "BatchGetItemCommand",
+            "UpdateItemCommand",
+          ]),
+        )
+        expect(off.asked.filter(([, asked]) => asked !== undefined)).toEqual([])
+        expect(off.lines.map(([message]) => message)).toEqual(
+          expect.arrayContaining(["cache.put", "cache.get", "cache.query"]),
+        )
+        expect(off.lines.filter(([, fields]) => "consumedCapacity" in fields)).toEqual([])
+
+        const on = yield* run(table, clientConfig.dynamodb, true)
+        expect(on.asked.length).toBeGreaterThanOrEqual(4)
+        expect(on.asked.filter(([, asked]) => asked !== "TOTAL")).toEqual([])
+        // DynamoDB Local reports capacity like AWS: a put of a document and its customer item, a consistent read.
+        const reported = Object.fromEntries(on.lines.map(([message, fields]) => [message, fields.consumedCapacity]))
+        expect(reported["cache.put"]).toBeGreaterThan(0)
+        expect(reported["cache.get"]).toBeGreaterThan(0)
+        expect(reported["cache.query"]).toBeGreaterThan(0)
+      }),
+  )
+
+  it("DOCKET_CONSUMED_CAPACITY is off unless set to on; anything else is a configuration error", () => {
+    const read = (entries: ReadonlyArray<readonly [string, string]>) =>
+      Effect.runSync(
+        DocketConfig.config.pipe(
+          Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["DOCKET_BUCKET", "b"], ...entries]))),
+          Effect.either,
+        ),
+      )
+    expect(read([])).toMatchObject({ _tag: "Right", right: { consumedCapacity: false } })
+    expect(read([["DOCKET_CONSUMED_CAPACITY", "on"]])).toMatchObject({
+      _tag: "Right",
+      right: { consumedCapacity: true },
+    })
+    expect(read([["DOCKET_CONSUMED_CAPACITY", "off"]])).toMatchObject({
+      _tag: "Right",
+      right: { consumedCapacity: false },
+    })
+    const bad = read([["DOCKET_CONSUMED_CAPACITY", "yes"]])
+    expect(bad._tag).toBe("Left")
+    expect(String(bad._tag === "Left" ? bad.left : "")).toContain("DOCKET_CONSUMED_CAPACITY")
+  })
 })

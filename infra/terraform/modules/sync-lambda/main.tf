@@ -47,6 +47,7 @@ locals {
     DOCKET_ATTEMPT_TIMEOUT       = tostring(var.attempt_timeout_ms)
     DOCKET_WRITE_WAIT            = "20000"
     DOCKET_S3_CONDITIONAL_WRITES = "on"
+    DOCKET_CONSUMED_CAPACITY     = var.consumed_capacity ? "on" : "off"
     DOCKET_TOMBSTONE_TTL_SECONDS = tostring(var.tombstone_ttl_seconds)
     DOCKET_EVENT_CONCURRENCY     = tostring(var.event_concurrency)
   }

@@ -419,6 +419,12 @@ variable "tombstone_ttl_seconds" {
   }
 }
 
+variable "consumed_capacity" {
+  description = "DOCKET_CONSUMED_CAPACITY: ask DynamoDB for each request's consumed capacity and log it (consumedCapacity on the cache's log lines). Off by default: the table's CloudWatch metrics carry its consumption."
+  type        = bool
+  default     = false
+}
+
 variable "event_concurrency" {
   description = "DOCKET_EVENT_CONCURRENCY: records of one invocation processed in parallel."
   type        = number

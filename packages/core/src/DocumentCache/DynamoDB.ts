@@ -58,6 +58,11 @@ export interface Options {
   readonly retentionDays: number
   /** `DOCKET_DRY_RUN`: mutations log what they would do and change nothing. */
   readonly dryRun?: boolean
+  /**
+   * `DOCKET_CONSUMED_CAPACITY`: ask DynamoDB for each request's consumed capacity
+   * (`ReturnConsumedCapacity: TOTAL`) and log it as `consumedCapacity` (default false).
+   */
+  readonly consumedCapacity?: boolean
   /** Retry policy of every call (default {@link Retry.defaultPolicy}). */
   readonly retry?: Retry.Policy
   /**
@@ -116,6 +121,7 @@ export const make = (
       retentionDays: options.retentionDays,
       statusShards: Math.max(1, Math.floor(options.statusShards ?? Table.statusShards)),
       dryRun: options.dryRun === true,
+      consumedCapacity: options.consumedCapacity === true,
       rateLimit: yield* RateLimit,
       retry: options.retry ?? Retry.defaultPolicy,
       attemptTimeoutMs: Duration.toMillis(Duration.decode(options.attemptTimeout ?? "30 seconds")),
@@ -163,6 +169,7 @@ export const layerConfigWith = (
         table: settings.table,
         retentionDays: settings.ttlDays,
         dryRun: settings.dryRun,
+        consumedCapacity: settings.consumedCapacity,
         retry: { ...Retry.defaultPolicy, maxAttempts: settings.maxAttempts },
         attemptTimeout: Duration.millis(settings.attemptTimeoutMillis),
         client: {

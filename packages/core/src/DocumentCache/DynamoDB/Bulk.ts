@@ -23,6 +23,7 @@ import * as Stream from "effect/Stream"
 import { CacheError, type DocumentRef, type Fingerprint, type Service } from "../../DocumentCache.js"
 import * as Items from "../../Items.js"
 import * as Bulk from "../../internal/bulk.js"
+import type { CapacityParameter } from "./Call.js"
 
 /**
  * One SDK call of the backend: rate limited, retried under its policy, logged
@@ -41,6 +42,8 @@ export interface Options {
   readonly send: Send
   /** Shards of a status index partition: a fingerprint says when an item's key is another layout. */
   readonly statusShards: number
+  /** Spread into every request (`Backend.capacity`): whether DynamoDB reports consumed capacity. */
+  readonly capacity: CapacityParameter
   /** Rounds of retrying unprocessed keys before giving up (default 8). */
   readonly unprocessedRounds?: number
   /** The first backoff between rounds (default 50 ms, doubling, capped at 2 s). */
@@ -116,6 +119,7 @@ interface Ctx {
   readonly table: string
   readonly send: Send
   readonly statusShards: number
+  readonly capacity: CapacityParameter
   readonly rounds: number
   readonly firstBackoff: number
 }
@@ -130,10 +134,9 @@ const batchRound = (
 ): Effect.Effect<ReadonlyArray<Fingerprint>, CacheError> =>
   ctx
     .send("BatchGetItem", label, (abortSignal) =>
-      ctx.client.send(
-        new BatchGetItemCommand({ RequestItems: { [ctx.table]: request }, ReturnConsumedCapacity: "TOTAL" }),
-        { abortSignal },
-      ),
+      ctx.client.send(new BatchGetItemCommand({ RequestItems: { [ctx.table]: request }, ...ctx.capacity }), {
+        abortSignal,
+      }),
     )
     .pipe(
       Effect.flatMap((out: BatchGetItemCommandOutput) => {
@@ -200,7 +203,7 @@ const segment = (ctx: Ctx, index: number, total: number): Stream.Stream<Fingerpr
             ProjectionExpression: projection,
             ExpressionAttributeNames: { ...names, "#sk": "sk" },
             ExpressionAttributeValues: { ":doc": { S: Items.documentSk } },
-            ReturnConsumedCapacity: "TOTAL",
+            ...ctx.capacity,
             ...(start !== undefined ? { ExclusiveStartKey: start } : {}),
           }),
           { abortSignal },
@@ -234,6 +237,7 @@ export const make = (options: Options): Pick<Service, "fingerprints" | "scan"> =
     table: options.table,
     send: options.send,
     statusShards: options.statusShards,
+    capacity: options.capacity,
     rounds: Math.max(1, options.unprocessedRounds ?? 8),
     firstBackoff: Duration.toMillis(options.unprocessedBackoff ?? Duration.millis(50)),
   }

@@ -21,11 +21,26 @@ import type { Service as RateLimitService } from "../../RateLimit.js"
 import * as Retry from "../../Retry.js"
 import * as Table from "../../Table.js"
 
-/** Counts of one operation: attempts made, requests answered, capacity consumed. */
-export type Stats = { attempts: number; requests: number; consumedCapacity: number }
+/**
+ * Counts of one operation: attempts made, requests answered, capacity consumed
+ * (`undefined` until an answer reports some: only when the backend asks for it,
+ * {@link Backend.consumedCapacity}).
+ */
+export type Stats = { attempts: number; requests: number; consumedCapacity: number | undefined }
 
 /** Fresh {@link Stats}. */
-export const newStats = (): Stats => ({ attempts: 0, requests: 0, consumedCapacity: 0 })
+export const newStats = (): Stats => ({ attempts: 0, requests: 0, consumedCapacity: undefined })
+
+/** The fields of a log line for `stats`: `consumedCapacity` only when some was reported. */
+export const statsFields = (stats: Stats): OperationLog.Fields =>
+  stats.consumedCapacity === undefined
+    ? { attempts: stats.attempts, requests: stats.requests }
+    : { attempts: stats.attempts, requests: stats.requests, consumedCapacity: stats.consumedCapacity }
+
+/** What a request adds to ask DynamoDB for its consumed capacity: see {@link Backend.capacity}. */
+export type CapacityParameter = { readonly ReturnConsumedCapacity?: "TOTAL" }
+const capacityTotal: CapacityParameter = { ReturnConsumedCapacity: "TOTAL" }
+const capacityNone: CapacityParameter = {}
 
 /** A string attribute value. */
 export const S = (s: string): AttributeValue => ({ S: s })
@@ -136,7 +151,10 @@ const attempt = <O extends { ConsumedCapacity?: unknown }>(
         clearTimeout(timer)
         // Counted here, not in a `map` after the retries: the answer of an attempt is the call's.
         stats.requests++
-        stats.consumedCapacity += capacityOf(out.ConsumedCapacity as ConsumedCapacity | undefined)
+        if (out.ConsumedCapacity !== undefined) {
+          stats.consumedCapacity =
+            (stats.consumedCapacity ?? 0) + capacityOf(out.ConsumedCapacity as ConsumedCapacity | undefined)
+        }
         resume(Effect.succeed(out))
       }, failed)
     } catch (error) {
@@ -157,6 +175,11 @@ export interface Backend {
   /** Shards of a status index partition (`Table.statusShards` unless a test sets it). */
   readonly statusShards: number
   readonly dryRun: boolean
+  /**
+   * Spread into every request: `ReturnConsumedCapacity: "TOTAL"` when the backend reports
+   * consumed capacity (the `consumedCapacity` field of its log lines), nothing otherwise.
+   */
+  readonly capacity: CapacityParameter
   /** One SDK call: rate limited, retried under the policy, counted in `stats`. */
   readonly call: <O extends { ConsumedCapacity?: unknown }>(
     stats: Stats,
@@ -172,6 +195,8 @@ export const makeBackend = (options: {
   readonly retentionDays: number
   readonly statusShards: number
   readonly dryRun: boolean
+  /** Ask DynamoDB for each request's consumed capacity and log it (`DOCKET_CONSUMED_CAPACITY`). */
+  readonly consumedCapacity: boolean
   readonly rateLimit: RateLimitService
   readonly retry: Retry.Policy
   /** Longest wait for one attempt's answer, in ms. */
@@ -190,6 +215,7 @@ export const makeBackend = (options: {
     retentionDays: options.retentionDays,
     statusShards: options.statusShards,
     dryRun: options.dryRun,
+    capacity: options.consumedCapacity ? capacityTotal : capacityNone,
     call,
   }
 }
@@ -209,7 +235,7 @@ export const log = <A, E, R>(
   // Built only when a line is written (a debug success line below the minimum level never is).
   const line = () => {
     const { stats, ...rest } = fields
-    return { ...rest, ...stats }
+    return { ...rest, ...statsFields(stats) }
   }
   return OperationLog.logged<A>(operation, line, describe === undefined ? { level } : { describe, level })(self)
 }

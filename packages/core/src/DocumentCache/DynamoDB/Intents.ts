@@ -32,7 +32,7 @@ const intentsOfShard = (backend: Backend, stats: Stats, bound: string, n: number
           KeyConditionExpression: "#p = :p AND #s < :bound",
           ExpressionAttributeNames: { "#p": A.indexPartition, "#s": A.indexSort },
           ExpressionAttributeValues: { ":p": S(`I#${n}`), ":bound": S(bound) },
-          ReturnConsumedCapacity: "TOTAL",
+          ...backend.capacity,
           ...(start !== undefined ? { ExclusiveStartKey: start } : {}),
         }),
         { abortSignal },

@@ -24,6 +24,7 @@ export const make = (backend: Backend, bucketConcurrency: number): Operations =>
     client: backend.client,
     table: backend.table,
     statusShards: backend.statusShards,
+    capacity: backend.capacity,
     send: (operation, key, send) => {
       const stats = newStats()
       return log(

@@ -86,7 +86,7 @@ export const queryPage = (
       ":now": { N: String(Math.floor(now / 1000)) },
       ...(part.kindFilter !== undefined ? { ":kind": S(part.kindFilter) } : {}),
     },
-    ReturnConsumedCapacity: "TOTAL",
+    ...backend.capacity,
     ...(limit !== undefined ? { Limit: limit } : {}),
     ...(start !== undefined ? { ExclusiveStartKey: start } : {}),
   }

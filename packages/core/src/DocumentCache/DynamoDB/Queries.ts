@@ -38,7 +38,7 @@ import type { CacheError, Service } from "../../DocumentCache.js"
 import * as Items from "../../Items.js"
 import * as QueryPlan from "../../internal/query.js"
 import * as OperationLog from "../../OperationLog.js"
-import { type Backend, log, newStats, type Stats } from "./Call.js"
+import { type Backend, log, newStats, type Stats, statsFields } from "./Call.js"
 import {
   collectMerged,
   collectPartition,
@@ -198,7 +198,7 @@ const queryFinished = (
         index,
         range: plan.description,
         items,
-        ...stats,
+        ...statsFields(stats),
         durationMs,
       }),
     )

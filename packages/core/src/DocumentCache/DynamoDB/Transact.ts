@@ -213,7 +213,7 @@ const sendTransactions = (
   const send = (TransactItems: Array<TransactWriteItem>, index: number) =>
     backend
       .call(stats, (abortSignal) =>
-        backend.client.send(new TransactWriteItemsCommand({ TransactItems, ReturnConsumedCapacity: "TOTAL" }), {
+        backend.client.send(new TransactWriteItemsCommand({ TransactItems, ...backend.capacity }), {
           abortSignal,
         }),
       )
