@@ -2,7 +2,8 @@
  * Document kinds and the registry through which a user adds one without
  * touching core code.
  *
- * A kind says how to decode a document (its schema), where it lives on S3 (its
+ * A kind says how to decode a document (its schema, and optionally `fastDecode`, a
+ * faster decode of the same rules), where it lives on S3 (its
  * folder), and how to derive the index attributes: id, customers, status and
  * indexing time.
  *
