@@ -47,7 +47,9 @@ export interface DocumentKind<A extends Document.AnyDocument = Document.AnyDocum
    * has the final word and writes the error. A kind that provides one promises it never accepts what
    * the schema rejects, and that what it returns is what the registry's schema decode returns: the
    * same fields, values and key order (unknown fields after the schema's, in the input's order). The
-   * built-in kinds have one; a kind without one decodes through its schema.
+   * built-in kinds have one; a kind without one decodes through its schema. A kind made by spreading a
+   * built-in one with another `schema` must drop `fastDecode` (or bring its own), or the built-in rules
+   * would still decide what that schema accepts.
    */
   readonly fastDecode?: (value: unknown) => A | undefined
   /** Every status a document of this kind can have. */
