@@ -67,6 +67,12 @@ const isRealDateTime = (s: string): boolean => {
 }
 
 /**
+ * Whether `text` is an {@link IsoTimestamp}: the schema's rule as a predicate, for code that checks
+ * many timestamps without the schema's parser (the built-in kinds' fast decode).
+ */
+export const isIsoTimestamp = (text: string): boolean => timestampPattern.test(text) && isRealDateTime(text)
+
+/**
  * The one parser of instants that people and queries give (`--from`, `--to`, a
  * query's range, backfill filters): an ISO-8601 date (`2026-11-01`, midnight
  * UTC) or a timestamp with a zone (`2026-11-01T09:00:00+01:00`). Returns the
@@ -108,28 +114,43 @@ export type CustomerCode = typeof CustomerCode.Type
 /** One or more customer codes, no duplicates. */
 export const Customers = Schema.NonEmptyArray(CustomerCode).pipe(
   Schema.filter((codes) => {
-    const dup = codes.find((code, i) => codes.indexOf(code) !== i)
+    const dup = duplicateCustomer(codes)
     return dup === undefined || `Duplicate customer code ${JSON.stringify(dup)}`
   }),
 )
 
+/** The first customer code that `codes` lists twice, if any: the rule {@link Customers} applies. */
+export const duplicateCustomer = (codes: ReadonlyArray<string>): string | undefined =>
+  codes.find((code, i) => codes.indexOf(code) !== i)
+
 /** A document version: an integer >= 1 that grows with each update. */
 export const Version = Schema.Int.pipe(Schema.greaterThanOrEqualTo(1)).annotations({ identifier: "Version" })
 
-const idPattern = (prefix: string) =>
+/** The anchored pattern of the ids with `prefix`: the prefix, then 1-64 of `[A-Za-z0-9-]`. */
+const idRegExp = (prefix: string): RegExp => new RegExp(`^${prefix}[A-Za-z0-9-]{1,64}$`)
+
+/** A change id's pattern ({@link ChangeId}). */
+export const changeIdPattern: RegExp = idRegExp("CHG-")
+
+/** An announcement id's pattern ({@link AnnouncementId}). */
+export const announcementIdPattern: RegExp = idRegExp("ANN-")
+
+const idPattern = (prefix: string, pattern: RegExp) =>
   Schema.String.pipe(
-    Schema.pattern(new RegExp(`^${prefix}[A-Za-z0-9-]{1,64}$`), {
+    Schema.pattern(pattern, {
       message: (issue) =>
         `Expected an id ${prefix} followed by 1-64 of [A-Za-z0-9-], got ${JSON.stringify(issue.actual)}`,
     }),
   )
 
 /** A change id: `CHG-` then `[A-Za-z0-9-]{1,64}`. */
-export const ChangeId = idPattern("CHG-").pipe(Schema.brand("ChangeId")).annotations({ identifier: "ChangeId" })
+export const ChangeId = idPattern("CHG-", changeIdPattern)
+  .pipe(Schema.brand("ChangeId"))
+  .annotations({ identifier: "ChangeId" })
 export type ChangeId = typeof ChangeId.Type
 
 /** An announcement id: `ANN-` then `[A-Za-z0-9-]{1,64}`. */
-export const AnnouncementId = idPattern("ANN-")
+export const AnnouncementId = idPattern("ANN-", announcementIdPattern)
   .pipe(Schema.brand("AnnouncementId"))
   .annotations({ identifier: "AnnouncementId" })
 export type AnnouncementId = typeof AnnouncementId.Type
@@ -158,12 +179,15 @@ const NonEmptyText = Schema.String.pipe(Schema.minLength(1))
 /** An approval on a change. */
 export const Approval = Schema.Struct({ by: NonEmptyText, at: IsoTimestamp }, Rest)
 
+/** The kinds of entry in a change's modification history. */
+export const ModificationType = Schema.Literal("created", "updated", "approved", "scheduled", "completed", "cancelled")
+
 /** One entry of a change's modification history. */
 export const Modification = Schema.Struct(
   {
     at: IsoTimestamp,
     by: NonEmptyText,
-    type: Schema.Literal("created", "updated", "approved", "scheduled", "completed", "cancelled"),
+    type: ModificationType,
     note: Schema.optional(Schema.String),
   },
   Rest,
@@ -171,10 +195,11 @@ export const Modification = Schema.Struct(
 
 /** A change's window; `end` must not be before `start`. */
 export const Schedule = Schema.Struct({ start: IsoTimestamp, end: IsoTimestamp }, Rest).pipe(
-  Schema.filter(
-    (s) => Date.parse(s.end) >= Date.parse(s.start) || `schedule.end (${s.end}) is before schedule.start (${s.start})`,
-  ),
+  Schema.filter((s) => inOrder(s.start, s.end) || `schedule.end (${s.end}) is before schedule.start (${s.start})`),
 )
+
+/** Whether a window from `start` to `end` (two {@link IsoTimestamp}s) is in order: {@link Schedule}'s rule. */
+export const inOrder = (start: string, end: string): boolean => Date.parse(end) >= Date.parse(start)
 
 /**
  * A change record.

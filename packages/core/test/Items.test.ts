@@ -1,3 +1,4 @@
+import type { AttributeValue } from "@aws-sdk/client-dynamodb"
 import { describe, expect, it } from "@effect/vitest"
 import * as Either from "effect/Either"
 import * as fc from "effect/FastCheck"
@@ -9,6 +10,19 @@ import * as Items from "../src/Items.js"
 import * as Table from "../src/Table.js"
 
 const registry = DocumentKind.defaultRegistry
+
+/** DynamoDB attribute values, nested, with strings of any code points (1-4 bytes of UTF-8 each). */
+const attributeValue: fc.Arbitrary<AttributeValue> = fc.letrec<{ value: AttributeValue }>((tie) => ({
+  value: fc.oneof(
+    { depthSize: "small" },
+    fc.string({ unit: "binary", maxLength: 40 }).map((S) => ({ S })),
+    fc.string({ unit: fc.constantFrom("€", "😀", "ü", "a"), maxLength: 20 }).map((S) => ({ S })),
+    fc.oneof(fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true })).map((n) => ({ N: String(n) })),
+    fc.boolean().map((BOOL) => ({ BOOL })),
+    fc.array(tie("value"), { maxLength: 4 }).map((L) => ({ L })),
+    fc.dictionary(fc.string({ unit: "binary", maxLength: 6 }), tie("value"), { maxKeys: 4 }).map((M) => ({ M })),
+  ),
+})).value
 
 describe("Items", () => {
   it.prop(
@@ -94,6 +108,24 @@ describe("Items", () => {
       expect(entry.summary).toStrictEqual(registry.summarize(doc))
     },
     { fastCheck: { numRuns: 200 } },
+  )
+
+  it.prop(
+    "the size bound toItems checks first is never below the size DynamoDB counts (so it cannot let an item over the limit through)",
+    [
+      Arbitraries.document({ maxTextLength: 300, maxCustomers: 20 }),
+      fc.dictionary(fc.string({ unit: "binary", maxLength: 8 }), attributeValue, { maxKeys: 6 }),
+    ],
+    ([doc, extra]) => {
+      const items = Items.toItems(doc, registry, { s3Key: "k/ü €/😀", retentionDays: 30, etag: '"e"', sequencer: "0A" })
+      for (const item of [items.document, ...items.customers, extra]) {
+        expect(Items.itemSizeBound(item)).toBeGreaterThanOrEqual(Items.itemSize(item))
+        // Attribute by attribute too: a large item's slack in one attribute must not hide another's shortfall.
+        for (const [name, value] of Object.entries(item))
+          expect(Items.itemSizeBound({ [name]: value })).toBeGreaterThanOrEqual(Items.itemSize({ [name]: value }))
+      }
+    },
+    { fastCheck: { numRuns: 500 } },
   )
 
   it("keeps documents near 400 KB whole and turns bigger ones into pointers", () => {
