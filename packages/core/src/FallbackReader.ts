@@ -15,8 +15,11 @@
  * @since 0.1.0
  */
 import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import type * as Fiber from "effect/Fiber"
+import * as FiberRef from "effect/FiberRef"
 import * as FiberSet from "effect/FiberSet"
 import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
@@ -187,7 +190,7 @@ const resolveExpiredIntent = (reader: Reader, kind: string, id: string, intent: 
 /**
  * A read: the cache's committed entry, or S3 for the reason the cache could not answer; logged
  * with that reason. Plain steps, no generator (a hit is the hot path): the cache's inspection,
- * one clock read (the entry's expiry and any intent's lease), the hit counter.
+ * then one step for the clock read (the entry's expiry and any intent's lease) and the hit counter.
  */
 const readThrough = (reader: Reader, kind: string, id: string): ReturnType<Service["read"]> => {
   const { cache, settings } = reader
@@ -201,17 +204,20 @@ const readThrough = (reader: Reader, kind: string, id: string): ReturnType<Servi
     reason = why
     return fromStore(reader, kind, id, why, refillAfter)
   }
-  const decide = (entry: Option.Option<CacheEntry.Entry>, now: number): ReturnType<Service["read"]> => {
+  const decide = (
+    entry: Option.Option<CacheEntry.Entry>,
+    now: number,
+    fiber: Fiber.RuntimeFiber<unknown, unknown>,
+  ): ReturnType<Service["read"]> => {
     if (Option.isNone(entry)) return fallback("miss", refillIfAbsent)
     const value = entry.value
     // A tombstone guards a recent delete: refilling from a read that raced the delete could resurrect it.
     if (value._tag === "Tombstone") return fallback("tombstone", noRefill)
     if (CacheEntry.isExpired(value.expiresAt, now)) return fallback("expired", newerThan(value.summary.version))
     if (value.document === undefined) return fallback("pointer", newerThan(value.summary.version))
-    return Effect.as(
-      Metric.increment(CacheMetrics.cacheHits),
-      Option.some<ReadResult>({ document: value.document, source: "cache", s3Key: value.s3Key }),
-    )
+    // The hit counted in this step, as `Metric.increment` does it (with the fiber's metric labels).
+    CacheMetrics.cacheHits.unsafeUpdate(1, fiber.getFiberRef(FiberRef.currentMetricLabels))
+    return Effect.succeed(Option.some<ReadResult>({ document: value.document, source: "cache", s3Key: value.s3Key }))
   }
   const run: ReturnType<Service["read"]> = !settings.cacheEnabled
     ? Effect.suspend(() => fallback("cache-off", noRefill))
@@ -224,9 +230,9 @@ const readThrough = (reader: Reader, kind: string, id: string): ReturnType<Servi
             ? Effect.failCause(cause as Cause.Cause<never>)
             : fallback("cache-error", refillIfAbsent),
         onSuccess: (inspection) =>
-          Effect.clockWith((clock) => {
-            const now = clock.unsafeCurrentTimeMillis()
-            const read = decide(inspection.entry, now)
+          Effect.withFiberRuntime((fiber) => {
+            const now = Context.get(fiber.currentDefaultServices, Clock.Clock).unsafeCurrentTimeMillis()
+            const read = decide(inspection.entry, now, fiber)
             return Option.isSome(inspection.intent)
               ? Effect.zipRight(resolveExpiredIntent(reader, kind, id, inspection.intent.value, now), read)
               : read

@@ -299,6 +299,17 @@ export const run = async (args: ReadonlyArray<string>) => {
       for (let w = 0; w < 300; w++) await hit()
       for (let w = 0; w < 300; w++) await raw()
       await compare("read hit", rounds, n, { docket: hit, raw })
+      const counter = new StepCounter()
+      for (let h = 0; h < 20; h++) {
+        const doc = cached[h]!
+        await runtime.runPromise(
+          FallbackReader.read(doc.kind, doc.id).pipe(
+            Effect.supervised(counter),
+            Effect.withRuntimeFlagsPatch(RuntimeFlagsPatch.enable(RuntimeFlags.OpSupervision)),
+          ),
+        )
+      }
+      process.stdout.write(`read hit: ${(counter.steps / 20).toFixed(0)} fiber steps per hit\n`)
       if (cpu) {
         await cpuProfile("read hit, docket", n * 2, hit)
         await cpuProfile("read hit, raw", n * 2, raw, 10)

@@ -53,6 +53,37 @@ export const sendWith = <O>(
     return Effect.sync(() => controller.abort())
   })
 
+/**
+ * {@link sendWith} with the answer and the error handled in the step that resumes the fiber
+ * (no `map`, `catchIf` or `mapError` steps after it). A handler that throws is a defect.
+ */
+export const sendThen = <O, B, E>(
+  controller: LightController,
+  command: (abortSignal: AbortSignal) => Promise<O>,
+  onSuccess: (out: O) => Effect.Effect<B, E>,
+  onFailure: (error: unknown) => Effect.Effect<B, E>,
+): Effect.Effect<B, E> =>
+  Effect.async<B, E>((resume) => {
+    const settle = (handle: () => Effect.Effect<B, E>) => {
+      let next: Effect.Effect<B, E>
+      try {
+        next = handle()
+      } catch (defect) {
+        next = Effect.die(defect)
+      }
+      resume(next)
+    }
+    try {
+      command(asAbortSignal(controller.signal)).then(
+        (out) => settle(() => onSuccess(out)),
+        (error: unknown) => settle(() => onFailure(error)),
+      )
+    } catch (error) {
+      settle(() => onFailure(error))
+    }
+    return Effect.sync(() => controller.abort())
+  })
+
 /** The S3 errors that mean "no such object" (NoSuchKey, a HEAD's NotFound, any 404). */
 export const isNotFound = (error: unknown): boolean => Retry.classify(error).reason === "NotFound"
 

@@ -35,7 +35,7 @@ import * as S3Key from "../S3Key.js"
 import { asAbortSignal, LightController } from "./abort.js"
 import { decodeBody, decodeMetadata, encodeBody, encodeMetadata, metadataOf, normalizeEtag } from "./objectCodec.js"
 import { destroy, readBody } from "./readBody.js"
-import { isNotFound, sendWith, toStoreError } from "./s3Client.js"
+import { isNotFound, sendThen, toStoreError } from "./s3Client.js"
 
 /** The S3 store's client and settings, built once per layer; every step reads it. */
 export interface S3Store {
@@ -181,25 +181,26 @@ export const put = (s3: S3Store, document: Document.AnyDocument, conditions?: Pu
       "PutObject",
       key,
       (controller) =>
-        sendWith(controller, (abortSignal) =>
-          s3.client.send(
-            new PutObjectCommand({
-              Bucket: s3.bucket,
-              Key: key,
-              Body: body,
-              ContentType: contentType,
-              ContentLength: body.byteLength,
-              Metadata: metadata,
-              ...(s3.conditionalWrites && conditions?.ifMatch !== undefined
-                ? { IfMatch: quoted(conditions.ifMatch) }
-                : {}),
-              ...(s3.conditionalWrites && conditions?.ifNoneMatch === "*" ? { IfNoneMatch: "*" } : {}),
-            }),
-            { abortSignal },
-          ),
-        ).pipe(
-          Effect.map((out) => ({ key, etag: normalizeEtag(out.ETag) })),
-          Effect.mapError(toStoreError("PutObject", key)),
+        sendThen(
+          controller,
+          (abortSignal) =>
+            s3.client.send(
+              new PutObjectCommand({
+                Bucket: s3.bucket,
+                Key: key,
+                Body: body,
+                ContentType: contentType,
+                ContentLength: body.byteLength,
+                Metadata: metadata,
+                ...(s3.conditionalWrites && conditions?.ifMatch !== undefined
+                  ? { IfMatch: quoted(conditions.ifMatch) }
+                  : {}),
+                ...(s3.conditionalWrites && conditions?.ifNoneMatch === "*" ? { IfNoneMatch: "*" } : {}),
+              }),
+              { abortSignal },
+            ),
+          (out) => Effect.succeed({ key, etag: normalizeEtag(out.ETag) }),
+          (error) => Effect.fail(toStoreError("PutObject", key)(error)),
         ),
       (out) => ({
         etag: out.etag,
@@ -225,31 +226,28 @@ export const getKey = (s3: S3Store, key: string) =>
     key,
     // Plain steps (no generator): the request, then the body read under the size limit.
     (controller) =>
-      Effect.matchEffect(
-        sendWith(controller, (abortSignal) =>
-          s3.client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: key }), { abortSignal }),
-        ),
-        {
-          onFailure: (error) =>
-            isNotFound(error)
-              ? Effect.succeed(Option.none<FoundObject>())
-              : Effect.fail(toStoreError("GetObject", key)(error)),
-          onSuccess: (object) => {
-            if (object.ContentLength !== undefined && object.ContentLength > s3.maxBytes) {
-              destroy(object.Body)
-              return Effect.fail(tooLarge(s3, "GetObject", key, object.ContentLength))
-            }
-            return Effect.map(
-              readBody(object.Body, s3.maxBytes, key, asAbortSignal(controller.signal)),
-              (bytes): Option.Option<FoundObject> =>
-                Option.some({
-                  bytes,
-                  etag: normalizeEtag(object.ETag),
-                  ...(object.LastModified !== undefined ? { lastModified: object.LastModified } : {}),
-                }),
-            )
-          },
+      sendThen(
+        controller,
+        (abortSignal) => s3.client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: key }), { abortSignal }),
+        (object): Effect.Effect<Option.Option<FoundObject>, StoreError> => {
+          if (object.ContentLength !== undefined && object.ContentLength > s3.maxBytes) {
+            destroy(object.Body)
+            return Effect.fail(tooLarge(s3, "GetObject", key, object.ContentLength))
+          }
+          return Effect.map(
+            readBody(object.Body, s3.maxBytes, key, asAbortSignal(controller.signal)),
+            (bytes): Option.Option<FoundObject> =>
+              Option.some({
+                bytes,
+                etag: normalizeEtag(object.ETag),
+                ...(object.LastModified !== undefined ? { lastModified: object.LastModified } : {}),
+              }),
+          )
         },
+        (error) =>
+          isNotFound(error)
+            ? Effect.succeed(Option.none<FoundObject>())
+            : Effect.fail(toStoreError("GetObject", key)(error)),
       ),
     (out) => ({ found: Option.isSome(out) }),
   ).pipe(
@@ -272,21 +270,23 @@ export const head = (s3: S3Store, key: string) =>
     "HeadObject",
     key,
     (controller) =>
-      sendWith(controller, (abortSignal) =>
-        s3.client.send(new HeadObjectCommand({ Bucket: s3.bucket, Key: key }), { abortSignal }),
-      ).pipe(
-        Effect.map(
-          (out): Option.Option<ObjectInfo> =>
-            Option.some({
+      sendThen(
+        controller,
+        (abortSignal) => s3.client.send(new HeadObjectCommand({ Bucket: s3.bucket, Key: key }), { abortSignal }),
+        (out) =>
+          Effect.succeed(
+            Option.some<ObjectInfo>({
               key,
               etag: normalizeEtag(out.ETag),
               size: out.ContentLength ?? 0,
               lastModified: out.LastModified,
               metadata: decodeMetadata(out.Metadata),
             }),
-        ),
-        Effect.catchIf(isNotFound, () => Effect.succeed(Option.none<ObjectInfo>())),
-        Effect.mapError(toStoreError("HeadObject", key)),
+          ),
+        (error) =>
+          isNotFound(error)
+            ? Effect.succeed(Option.none<ObjectInfo>())
+            : Effect.fail(toStoreError("HeadObject", key)(error)),
       ),
     (out) => ({ found: Option.isSome(out) }),
   )
@@ -298,22 +298,22 @@ export const remove = (s3: S3Store, kind: string, id: string, conditions?: Delet
     "DeleteObject",
     key,
     (controller) =>
-      sendWith(controller, (abortSignal) =>
-        s3.client.send(
-          new DeleteObjectCommand({
-            Bucket: s3.bucket,
-            Key: key,
-            ...(s3.conditionalWrites && conditions?.ifMatch !== undefined
-              ? { IfMatch: quoted(conditions.ifMatch) }
-              : {}),
-          }),
-          { abortSignal },
-        ),
-      ).pipe(
-        Effect.asVoid,
+      sendThen(
+        controller,
+        (abortSignal) =>
+          s3.client.send(
+            new DeleteObjectCommand({
+              Bucket: s3.bucket,
+              Key: key,
+              ...(s3.conditionalWrites && conditions?.ifMatch !== undefined
+                ? { IfMatch: quoted(conditions.ifMatch) }
+                : {}),
+            }),
+            { abortSignal },
+          ),
+        () => Effect.void,
         // S3 answers 204 for a missing key; an emulator answering 404 is the same outcome.
-        Effect.catchIf(isNotFound, () => Effect.void),
-        Effect.mapError(toStoreError("DeleteObject", key)),
+        (error) => (isNotFound(error) ? Effect.void : Effect.fail(toStoreError("DeleteObject", key)(error))),
       ),
     undefined,
     conditions?.deadline,

@@ -122,13 +122,20 @@ export class AttemptTimeoutError extends Error {
  * Effect timeout on the hot path (measured: the composed `AbortSignal.any` of the fiber's signal
  * and `AbortSignal.timeout` cost ~50 us more per call than one controller, and each effect step
  * around the promise a few more).
+ *
+ * The answer goes through `onSuccess` and a failure (classified, a throttle counted) through
+ * `onFailure`, both in the step that resumes the fiber: the first attempt of a call decides
+ * there whether to enter the retries, so a call that succeeds at once runs no retry machinery
+ * and no mapping step (see {@link makeBackend}).
  */
-const attempt = <O extends { ConsumedCapacity?: unknown }>(
+const attempt = <O extends { ConsumedCapacity?: unknown }, B, E>(
   stats: Stats,
   send: (signal: AbortSignal) => Promise<O>,
   timeoutMs: number,
-): Effect.Effect<O, AwsFailure> =>
-  Effect.async<O, AwsFailure>((resume) => {
+  onSuccess: (out: O) => B,
+  onFailure: (failure: AwsFailure) => Effect.Effect<B, E>,
+): Effect.Effect<B, E> =>
+  Effect.async<B, E>((resume) => {
     stats.attempts++
     const controller = new LightController()
     let timedOut = false
@@ -139,12 +146,16 @@ const attempt = <O extends { ConsumedCapacity?: unknown }>(
     timer.unref?.()
     const failed = (error: unknown) => {
       clearTimeout(timer)
-      const failure = classifyFailure(timedOut ? new AttemptTimeoutError(timeoutMs) : error)
-      resume(
-        failure.reason === "Throttled"
-          ? Effect.zipRight(Metric.increment(CacheMetrics.throttles), Effect.fail(failure))
-          : Effect.fail(failure),
-      )
+      let next: Effect.Effect<B, E>
+      try {
+        const failure = classifyFailure(timedOut ? new AttemptTimeoutError(timeoutMs) : error)
+        next = onFailure(failure)
+        if (failure.reason === "Throttled") next = Effect.zipRight(Metric.increment(CacheMetrics.throttles), next)
+      } catch (defect) {
+        // A handler that throws is a defect of the call (as in a `map`), not a fiber left waiting.
+        next = Effect.die(defect)
+      }
+      resume(next)
     }
     try {
       send(asAbortSignal(controller.signal)).then((out) => {
@@ -155,7 +166,13 @@ const attempt = <O extends { ConsumedCapacity?: unknown }>(
           stats.consumedCapacity =
             (stats.consumedCapacity ?? 0) + capacityOf(out.ConsumedCapacity as ConsumedCapacity | undefined)
         }
-        resume(Effect.succeed(out))
+        let next: Effect.Effect<B>
+        try {
+          next = Effect.succeed(onSuccess(out))
+        } catch (defect) {
+          next = Effect.die(defect)
+        }
+        resume(next)
       }, failed)
     } catch (error) {
       failed(error)
@@ -165,6 +182,8 @@ const attempt = <O extends { ConsumedCapacity?: unknown }>(
       controller.abort()
     })
   })
+
+const same = <A>(a: A): A => a
 
 /** What every module of the backend shares. */
 export interface Backend {
@@ -185,6 +204,17 @@ export interface Backend {
     stats: Stats,
     send: (signal: AbortSignal) => Promise<O>,
   ) => Effect.Effect<O, AwsFailure>
+  /**
+   * {@link Backend.call} with its answer mapped and its final failure handled (`onFailure`
+   * may recover: a refused condition as an outcome), in the steps of the attempt: no `map`,
+   * `mapError` or `catchIf` step after a call that succeeds, or fails for good, at once.
+   */
+  readonly callWith: <O extends { ConsumedCapacity?: unknown }, B, E>(
+    stats: Stats,
+    send: (signal: AbortSignal) => Promise<O>,
+    onSuccess: (out: O) => B,
+    onFailure: (failure: AwsFailure) => Effect.Effect<B, E>,
+  ) => Effect.Effect<B, E>
 }
 
 /** Builds the shared {@link Backend}. */
@@ -204,10 +234,37 @@ export const makeBackend = (options: {
 }): Backend => {
   const timeoutMs = options.attemptTimeoutMs
   const retrying = Retry.retrying(options.retry)
+  const { rateLimit } = options
+  const failWith = (failure: AwsFailure) => Effect.fail(failure)
+  // What `retrying(rateLimit.limit(attempt))` did, with the retries entered from the first
+  // attempt's failure: that failure is replayed as the first attempt of `Retry.retrying`, then
+  // every further attempt is rate limited and timed as the first was (the same attempts, delays
+  // and final error as the schedule's).
+  const callWith = <O extends { ConsumedCapacity?: unknown }, B, E>(
+    stats: Stats,
+    send: (signal: AbortSignal) => Promise<O>,
+    onSuccess: (out: O) => B,
+    onFailure: (failure: AwsFailure) => Effect.Effect<B, E>,
+  ): Effect.Effect<B, E> => {
+    const retried = (first: AwsFailure): Effect.Effect<B, E> => {
+      if (!first.retryable) return onFailure(first)
+      let replay = true
+      const again = Effect.suspend(() => {
+        if (!replay) return rateLimit.limit(attempt(stats, send, timeoutMs, same<O>, failWith))
+        replay = false
+        return Effect.fail(first)
+      })
+      const retries = retrying(again)
+      return onSuccess === same && (onFailure as unknown) === failWith
+        ? (retries as unknown as Effect.Effect<B, E>)
+        : Effect.matchEffect(retries, { onSuccess: (out) => Effect.succeed(onSuccess(out)), onFailure })
+    }
+    return rateLimit.limit(attempt(stats, send, timeoutMs, onSuccess, retried))
+  }
   const call = <O extends { ConsumedCapacity?: unknown }>(
     stats: Stats,
     send: (signal: AbortSignal) => Promise<O>,
-  ): Effect.Effect<O, AwsFailure> => retrying(options.rateLimit.limit(attempt(stats, send, timeoutMs)))
+  ): Effect.Effect<O, AwsFailure> => callWith(stats, send, same<O>, failWith)
   return {
     client: options.client,
     table: options.table,
@@ -217,6 +274,7 @@ export const makeBackend = (options: {
     dryRun: options.dryRun,
     capacity: options.consumedCapacity ? capacityTotal : capacityNone,
     call,
+    callWith,
   }
 }
 

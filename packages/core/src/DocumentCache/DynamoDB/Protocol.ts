@@ -30,7 +30,7 @@
  */
 
 import { randomUUID } from "node:crypto"
-import { DeleteItemCommand, UpdateItemCommand } from "@aws-sdk/client-dynamodb"
+import { DeleteItemCommand, UpdateItemCommand, type UpdateItemCommandOutput } from "@aws-sdk/client-dynamodb"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import {
@@ -145,33 +145,44 @@ const decideOn = (p: Protocol, key: string, request: IntendRequest, item: Option
     decision: Write.decideIntent(request, slot),
   }))
 
+/** What the intent's UpdateItem did: wrote (the prior item), or was refused (the item that is there). */
+interface Sent {
+  readonly _tag: "Written" | "Refused"
+  readonly item: Option.Option<Items.Item>
+}
+
 /** The conditional UpdateItem: `Written` with the prior item, or `Refused` with the item that is there. */
-const sendIntent = (p: Protocol, stats: Stats, key: string, request: IntendRequest, update: IntentUpdate) => {
-  const { client, table, call } = p.backend
-  return call(stats, (abortSignal) =>
-    client.send(
-      new UpdateItemCommand({
-        TableName: table,
-        Key: docKey(request.kind, request.id),
-        UpdateExpression: update.sets,
-        ConditionExpression: update.condition,
-        ExpressionAttributeNames: update.names,
-        ExpressionAttributeValues: { ...update.values, ":rev": S(randomUUID()) },
-        ReturnValues: "ALL_OLD",
-        ReturnValuesOnConditionCheckFailure: "ALL_OLD",
-        ...p.backend.capacity,
-      }),
-      { abortSignal },
-    ),
-  ).pipe(
-    // One step for the three outcomes (a `map`, a `catchIf` and a `mapError` were three).
-    Effect.matchEffect({
-      onSuccess: (out) => Effect.succeed({ _tag: "Written" as const, item: Option.fromNullable(out.Attributes) }),
-      onFailure: (failure) =>
-        isConditionalCheckFailed(failure.error)
-          ? Effect.succeed({ _tag: "Refused" as const, item: Option.fromNullable(conditionalCheckItem(failure.error)) })
-          : Effect.fail(cacheError("intend", key)(failure)),
-    }),
+const sendIntent = (
+  p: Protocol,
+  stats: Stats,
+  key: string,
+  request: IntendRequest,
+  update: IntentUpdate,
+): Effect.Effect<Sent, CacheError> => {
+  const { client, table, callWith } = p.backend
+  // The three outcomes in the attempt's own steps (a `map`, a `catchIf` and a `mapError` were three steps).
+  return callWith<UpdateItemCommandOutput, Sent, CacheError>(
+    stats,
+    (abortSignal) =>
+      client.send(
+        new UpdateItemCommand({
+          TableName: table,
+          Key: docKey(request.kind, request.id),
+          UpdateExpression: update.sets,
+          ConditionExpression: update.condition,
+          ExpressionAttributeNames: update.names,
+          ExpressionAttributeValues: { ...update.values, ":rev": S(randomUUID()) },
+          ReturnValues: "ALL_OLD",
+          ReturnValuesOnConditionCheckFailure: "ALL_OLD",
+          ...p.backend.capacity,
+        }),
+        { abortSignal },
+      ),
+    (out) => ({ _tag: "Written", item: Option.fromNullable(out.Attributes) }),
+    (failure) =>
+      isConditionalCheckFailed(failure.error)
+        ? Effect.succeed({ _tag: "Refused", item: Option.fromNullable(conditionalCheckItem(failure.error)) })
+        : Effect.fail(cacheError("intend", key)(failure)),
   )
 }
 

@@ -19,9 +19,17 @@ import * as Codec from "./Codec.js"
 import type { Current } from "./Transact.js"
 
 /** The document item of `kind`/`id`, read consistently. */
-export const getItem = (backend: Backend, stats: Stats, operation: string, kind: string, id: string) =>
-  backend
-    .call(stats, (abortSignal) =>
+export const getItem = (
+  backend: Backend,
+  stats: Stats,
+  operation: string,
+  kind: string,
+  id: string,
+): Effect.Effect<Option.Option<Items.Item>, CacheError> =>
+  // Result and error mapped in the attempt's own steps (every read and most writes start here).
+  backend.callWith(
+    stats,
+    (abortSignal) =>
       backend.client.send(
         new GetItemCommand({
           TableName: backend.table,
@@ -31,14 +39,9 @@ export const getItem = (backend: Backend, stats: Stats, operation: string, kind:
         }),
         { abortSignal },
       ),
-    )
-    .pipe(
-      // One step for both sides (every read and most writes start here).
-      Effect.mapBoth({
-        onSuccess: (out) => Option.fromNullable(out.Item),
-        onFailure: cacheError(operation, Write.keyOf(kind, id)),
-      }),
-    )
+    (out) => Option.fromNullable(out.Item),
+    (failure) => Effect.fail(cacheError(operation, Write.keyOf(kind, id))(failure)),
+  )
 
 /** Every item of a document's partition (document item and customer items), page after page. */
 export const partition = (

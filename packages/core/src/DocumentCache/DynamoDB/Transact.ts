@@ -7,7 +7,11 @@
  * @since 0.2.0
  */
 import { randomUUID } from "node:crypto"
-import { type TransactWriteItem, TransactWriteItemsCommand } from "@aws-sdk/client-dynamodb"
+import {
+  type TransactWriteItem,
+  TransactWriteItemsCommand,
+  type TransactWriteItemsCommandOutput,
+} from "@aws-sdk/client-dynamodb"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { CacheError } from "../../DocumentCache.js"
@@ -204,30 +208,34 @@ const transactionsOf = (
   ])
 }
 
+const ignore = (): void => undefined
+
 /** Sends the transactions in order; a failed guard is a {@link Conflict} on the first, the end of the chain later. */
 const sendTransactions = (
   backend: Backend,
   stats: Stats,
   transactions: Array<Array<TransactWriteItem>>,
 ): Effect.Effect<void, AwsFailure | Conflict> => {
-  const send = (TransactItems: Array<TransactWriteItem>, index: number) =>
-    backend
-      .call(stats, (abortSignal) =>
+  // The answer and a failed guard handled in the attempt's own steps (no `catchIf` and `asVoid` steps).
+  const send = (TransactItems: Array<TransactWriteItem>, index: number): Effect.Effect<void, AwsFailure | Conflict> =>
+    backend.callWith<TransactWriteItemsCommandOutput, void, AwsFailure | Conflict>(
+      stats,
+      (abortSignal) =>
         backend.client.send(new TransactWriteItemsCommand({ TransactItems, ...backend.capacity }), {
           abortSignal,
         }),
-      )
-      .pipe(
-        Effect.catchIf(
-          (failure) => !failure.retryable && failure.reason === "Invalid" && isConditionCancel(failure.error),
-          (failure) =>
-            // Later transactions of a chain fail only when a newer writer took over: that writer owns the items now.
-            index === 0 ? Effect.fail(new Conflict(Option.fromNullable(cancellationItem(failure.error)))) : Effect.void,
-        ),
-      )
+      ignore,
+      (failure) =>
+        !failure.retryable && failure.reason === "Invalid" && isConditionCancel(failure.error)
+          ? // Later transactions of a chain fail only when a newer writer took over: that writer owns the items now.
+            index === 0
+            ? Effect.fail(new Conflict(Option.fromNullable(cancellationItem(failure.error))))
+            : Effect.void
+          : Effect.fail(failure),
+    )
   // Most replaces are one transaction: no `forEach` (its batching and loop are steps of the fiber on every commit).
   return transactions.length === 1
-    ? Effect.asVoid(send(transactions[0] as Array<TransactWriteItem>, 0))
+    ? send(transactions[0] as Array<TransactWriteItem>, 0)
     : Effect.forEach(transactions, send, { discard: true })
 }
 

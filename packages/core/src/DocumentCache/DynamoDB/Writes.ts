@@ -272,15 +272,20 @@ export const get = (
   return log(
     "cache.get",
     { table: backend.table, key, stats },
-    Effect.gen(function* () {
-      const item = yield* getItem(backend, stats, "get", kind, id)
-      const slot = yield* Codec.decodeSlot(backend.registry, "get", key, item)
-      const now = yield* Clock.currentTimeMillis
-      return Option.filter(
-        Option.map(slot.committed, (s) => s.entry),
-        (entry) => getOptions?.includeExpired === true || !CacheEntry.isExpired(entry.expiresAt, now),
-      )
-    }),
+    // Plain steps, no generator: the read, its decode, one clock read for the expiry.
+    Effect.flatMap(getItem(backend, stats, "get", kind, id), (item) =>
+      Effect.flatMap(Codec.decodeSlot(backend.registry, "get", key, item), (slot) =>
+        Effect.clockWith((clock) => {
+          const now = clock.unsafeCurrentTimeMillis()
+          return Effect.succeed(
+            Option.filter(
+              Option.map(slot.committed, (s) => s.entry),
+              (entry) => getOptions?.includeExpired === true || !CacheEntry.isExpired(entry.expiresAt, now),
+            ),
+          )
+        }),
+      ),
+    ),
     (entry) => ({ outcome: Option.isSome(entry) ? entry.value._tag : "Absent" }),
     // Reads are the hot path: their success lines are debug (DOCKET_LOG_LEVEL=debug); failures always warn.
     "debug",
