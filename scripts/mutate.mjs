@@ -123,6 +123,7 @@ export const modules = {
     mutate: [`${src}/S3Key.ts`, `${src}/S3Event.ts`],
     tests: [
       `${test}/S3Key.test.ts`,
+      `${test}/S3Event.edges.test.ts`,
       `${test}/S3Event.test.ts`,
       `${test}/S3EventSync.paths.test.ts`,
       `${test}/S3EventSync.signals.test.ts`,
