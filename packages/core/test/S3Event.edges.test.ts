@@ -74,6 +74,9 @@ describe("S3Event edges", () => {
       hasCause: false,
       retryable: false,
     })
+    // An error without a cause has no cause field at all (not one set to undefined).
+    const timeError = d.entries[2]
+    expect(timeError?._tag === "Malformed" && Object.hasOwn(timeError.error, "cause")).toBe(false)
     // A whole event without a path (not an object) is one issue with no path prefix.
     const [bare] = errors(decoded({ Records: [42] }))
     expect(bare?.detail).toMatch(/^Expected \{ readonly eventVersion/)
@@ -237,7 +240,30 @@ describe("S3Event edges", () => {
     // A detail-type without a detail is no EventBridge event: the event as a whole has no known shape.
     const shapeless = S3Event.decode({ "detail-type": "Object Created", source: "aws.s3" })
     expect(Either.isLeft(shapeless) && shapeless.left.reason).toBe("UnknownShape")
+    const untyped = S3Event.decode({ ...eb, "detail-type": 5 })
+    expect(Either.isLeft(untyped) && untyped.left.reason).toBe("UnknownShape")
     const [version] = errors(decoded({ Records: [record(undefined, { eventVersion: "3.0" })] }))
     expect(version?.detail).toBe('eventVersion: unsupported eventVersion "3.0" (expected 2.x)')
+  })
+
+  it("records, bodies and message ids of no object shape are malformed entries, never a thrown error", () => {
+    const d = decoded({
+      Records: [
+        null,
+        { messageId: 7, eventSource: "aws:sqs" },
+        sqs("m-null", "null"),
+        sqs("m-nulls", { Records: [null] }),
+      ],
+    })
+    expect(d.messageIds).toStrictEqual(["m-null", "m-nulls"])
+    expect(errors(d).map((e) => [e.reason, e.location, e.messageId])).toStrictEqual([
+      ["InvalidRecord", "Records[0]", undefined],
+      ["InvalidRecord", "Records[1]", undefined],
+      ["InvalidBody", "SQS message m-null", "m-null"],
+      ["InvalidRecord", "SQS message m-nulls Records[0]", "m-nulls"],
+    ])
+    expect(errors(decoded({ Records: [null] })).map((e) => e.reason)).toStrictEqual(["InvalidRecord"])
+    const eb = decoded(fixture("eventbridge-object-created.json"))
+    expect([eb.source, eb.messageIds]).toStrictEqual(["eventbridge", []])
   })
 })
