@@ -9,8 +9,8 @@
 //   --since REF        mutate only the lines of each module changed since the git ref REF
 //                      (`git diff -U0 REF`); modules without changed lines are skipped.
 //                      Reports go to reports/mutation/changed/ (CI runs this: .ci/run)
-//   --survivors        mutate only the lines of the module's last survivors
-//                      (reports/mutation/MODULE/survivors.json), e.g. at full strength after
+//   --survivors        mutate only the lines of the module's last survivors (the newest of
+//                      reports/mutation/{,lines/,changed/}MODULE/survivors.json), e.g. at full strength after
 //                      a quick pass or after new tests; reports go to reports/mutation/recheck/
 //   --budget MINUTES   start no further module once MINUTES have passed (CI's time box)
 //   --runs F           scale the properties' numRuns by F (0 < F <= 1) for a quick pass;
@@ -117,7 +117,18 @@ export const modules = {
       `${test}/Reconcile.drift.test.ts`,
     ],
   },
-  "key-decoding": { mutate: [`${src}/S3Key.ts`], tests: [`${test}/S3Key.test.ts`, `${test}/S3Event.test.ts`] },
+  // Key decoding: S3Key's encode/decode and S3Event's record parsing (S3 notifications, SQS,
+  // SNS, EventBridge) that decodes an event's key (`+`, `%20`, unicode) and locates each record.
+  "key-decoding": {
+    mutate: [`${src}/S3Key.ts`, `${src}/S3Event.ts`],
+    tests: [
+      `${test}/S3Key.test.ts`,
+      `${test}/S3Event.edges.test.ts`,
+      `${test}/S3Event.test.ts`,
+      `${test}/S3EventSync.paths.test.ts`,
+      `${test}/S3EventSync.signals.test.ts`,
+    ],
+  },
 }
 
 const args = process.argv.slice(2)
@@ -243,11 +254,12 @@ const lineRanges = (name) => {
 
 /** The lines of the module's last survivors, as Stryker `--mutate` ranges. */
 const survivorRanges = (name) => {
-  // The newer of the module's last full run and its last --lines run.
+  // The newest of the module's last full run, its last --lines run and its last --since run.
   const file =
     [
       join(root, "reports/mutation", name, "survivors.json"),
       join(root, "reports/mutation/lines", name, "survivors.json"),
+      join(root, "reports/mutation/changed", name, "survivors.json"),
     ]
       .filter((f) => existsSync(f))
       .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0] ??

@@ -3,7 +3,9 @@
  * the put's success line is `debug`, docs/observability.md): event sync's put (under the
  * record's `event-sync` line) and a backfill's puts (under the run's report) are; a
  * reconcile repair's put is not (drift is rare and worth its own line). Memory layers,
- * a cache that records the options of every put; behaviour only.
+ * a cache that records the options of every put; behaviour only. Also a backfill's
+ * `likelyAbsent` hint (a create without a read first, DynamoDB's Writes.ts): exactly the
+ * puts of documents the batch comparison found no fingerprint for.
  */
 import * as Backfill from "@docket/core/Backfill"
 import * as Docket from "@docket/core/Docket"
@@ -61,6 +63,27 @@ describe("cache puts that are steps", () => {
       yield* Reconcile.run({ fix: true }).pipe(Effect.provideService(DocumentCache.DocumentCache, service))
       expect(puts.length).toBeGreaterThan(0)
       expect(puts.every((p) => p.options.step === undefined)).toBe(true)
+    }).pipe(Effect.provide(Docket.layerMemory({}))),
+  )
+
+  it.effect("a backfill's put is likelyAbsent exactly when the batch comparison saw no cache item", () =>
+    Effect.gen(function* () {
+      const { store, cache } = yield* services
+      const { service, puts } = recording(cache)
+      yield* store.put(change("CHG-a", 1))
+      yield* Backfill.run().pipe(Effect.provideService(DocumentCache.DocumentCache, service))
+      expect(puts.map((p) => p.options.likelyAbsent)).toStrictEqual([true])
+      puts.length = 0
+      // CHG-a is cached at v1 and S3 moved to v2: a fingerprint, no hint; CHG-b has no item: the hint.
+      yield* store.put(change("CHG-a", 2))
+      yield* store.put(change("CHG-b", 1))
+      const summary = yield* Backfill.run().pipe(Effect.provideService(DocumentCache.DocumentCache, service))
+      expect(summary.written).toBe(2)
+      const hints = puts.map((p) => [p.key, p.options.likelyAbsent] as const).sort(([a], [b]) => (a < b ? -1 : 1))
+      expect(hints).toStrictEqual([
+        ["change/CHG-a", undefined],
+        ["change/CHG-b", true],
+      ])
     }).pipe(Effect.provide(Docket.layerMemory({}))),
   )
 })

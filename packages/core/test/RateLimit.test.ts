@@ -200,4 +200,22 @@ describe("RateLimit", () => {
         expect(served).toStrictEqual(["waiter", "newcomer"])
       }),
   )
+
+  it("a call with a whole token and nobody waiting runs its effect at once, without the turn (fast path)", () => {
+    // burst 1: exactly one token at the start. The fast path takes it and runs the effect in the
+    // same step; the slow path goes through the turn's semaphore, whose acquire is an async step:
+    // under runSync's scheduler a fiber forked just before then runs ahead of the effect.
+    const order: Array<string> = []
+    Effect.runSync(
+      Effect.scoped(
+        Effect.gen(function* () {
+          const limiter = yield* RateLimit.make({ rps: 4, burst: 1 })
+          const other = yield* Effect.fork(Effect.sync(() => order.push("other")))
+          yield* limiter.limit(Effect.sync(() => order.push("limited")))
+          yield* Fiber.join(other)
+        }),
+      ),
+    )
+    expect(order).toStrictEqual(["limited", "other"])
+  })
 })
