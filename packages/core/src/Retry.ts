@@ -51,21 +51,32 @@ export interface Retryable {
  * delays and the final error are exactly the schedule's.
  */
 export const retrying = (policy: Policy) => {
+  const after = retryingAfter(policy)
+  return <A, E extends Retryable, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+    Effect.catchAll(self, (first) => after(first, self))
+}
+
+/**
+ * The retries of {@link retrying} once a first attempt has failed with `first`: `self` runs
+ * again under `policy` while its error is retryable, with `first` counted as the schedule's
+ * first attempt (replayed, not re-run). For callers whose first attempt handles its own
+ * failure in the same step (the DynamoDB backend's calls), so a success pays for no retry frame.
+ */
+export const retryingAfter = (policy: Policy) => {
   // Built once per policy, not per call: a schedule is an immutable description.
   const options = { schedule: schedule(policy), while: (error: Retryable) => error.retryable }
-  return <A, E extends Retryable, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-    Effect.catchAll(self, (first) => {
-      if (!first.retryable) return Effect.fail(first)
-      let replay = true
-      return Effect.retry(
-        Effect.suspend(() => {
-          if (!replay) return self
-          replay = false
-          return Effect.fail(first)
-        }),
-        options,
-      )
-    })
+  return <A, E extends Retryable, R>(first: E, self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> => {
+    if (!first.retryable) return Effect.fail(first)
+    let replay = true
+    return Effect.retry(
+      Effect.suspend(() => {
+        if (!replay) return self
+        replay = false
+        return Effect.fail(first)
+      }),
+      options,
+    )
+  }
 }
 
 const throttlingNames = new Set([

@@ -233,12 +233,12 @@ export const makeBackend = (options: {
   readonly attemptTimeoutMs: number
 }): Backend => {
   const timeoutMs = options.attemptTimeoutMs
-  const retrying = Retry.retrying(options.retry)
+  const retryAfter = Retry.retryingAfter(options.retry)
   const { rateLimit } = options
   const failWith = (failure: AwsFailure) => Effect.fail(failure)
-  // What `retrying(rateLimit.limit(attempt))` did, with the retries entered from the first
-  // attempt's failure: that failure is replayed as the first attempt of `Retry.retrying`, then
-  // every further attempt is rate limited and timed as the first was (the same attempts, delays
+  // What `Retry.retrying(rateLimit.limit(attempt))` does, with the retries entered from the first
+  // attempt's failure (`Retry.retryingAfter`: that failure is the schedule's first attempt), then
+  // every further attempt rate limited and timed as the first was (the same attempts, delays
   // and final error as the schedule's).
   const callWith = <O extends { ConsumedCapacity?: unknown }, B, E>(
     stats: Stats,
@@ -248,13 +248,7 @@ export const makeBackend = (options: {
   ): Effect.Effect<B, E> => {
     const retried = (first: AwsFailure): Effect.Effect<B, E> => {
       if (!first.retryable) return onFailure(first)
-      let replay = true
-      const again = Effect.suspend(() => {
-        if (!replay) return rateLimit.limit(attempt(stats, send, timeoutMs, same<O>, failWith))
-        replay = false
-        return Effect.fail(first)
-      })
-      const retries = retrying(again)
+      const retries = retryAfter(first, rateLimit.limit(attempt(stats, send, timeoutMs, same<O>, failWith)))
       return onSuccess === same && (onFailure as unknown) === failWith
         ? (retries as unknown as Effect.Effect<B, E>)
         : Effect.matchEffect(retries, { onSuccess: (out) => Effect.succeed(onSuccess(out)), onFailure })
