@@ -7,7 +7,6 @@
  */
 
 import * as Docket from "@docket/core/Docket"
-import type * as Document from "@docket/core/Document"
 import * as DocumentCache from "@docket/core/DocumentCache"
 import * as DocumentStore from "@docket/core/DocumentStore"
 import * as Reconcile from "@docket/core/Reconcile"
@@ -18,20 +17,9 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
+import { change } from "./support/Reconcile.js"
 
 const memory = <A, E>(self: Effect.Effect<A, E, Docket.Services>) => Effect.provide(self, Docket.layerMemory())
-
-const change = (id: string): Document.AnyDocument => ({
-  kind: "change",
-  id: id as never,
-  version: 1,
-  title: "t",
-  customers: ["acme"],
-  status: "approved",
-  schedule: { start: "2026-11-30T22:00:00Z", end: "2026-12-01T02:00:00Z" },
-  createdAt: "2026-11-01T10:00:00Z",
-  updatedAt: "2026-11-02T10:00:00Z",
-})
 
 const exporter = new InMemorySpanExporter()
 const otel = NodeSdk.layer(() => ({

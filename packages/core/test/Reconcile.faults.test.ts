@@ -17,20 +17,7 @@ import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as TestClock from "effect/TestClock"
-
-const NOW = Date.parse("2026-12-01T00:00:00Z")
-
-const change = (id: string, version: number, title = "t"): Document.AnyDocument => ({
-  kind: "change",
-  id: id as never,
-  version,
-  title,
-  customers: ["acme"],
-  status: "approved",
-  schedule: { start: "2026-11-30T22:00:00Z", end: "2026-12-01T02:00:00Z" },
-  createdAt: "2026-11-01T10:00:00Z",
-  updatedAt: "2026-11-02T10:00:00Z",
-})
+import { change, NOW } from "./support/Reconcile.js"
 
 const run = <A, E>(self: Effect.Effect<A, E, Docket.Services>) =>
   TestClock.setTime(NOW).pipe(Effect.zipRight(self), Effect.provide(Docket.layerMemory()))

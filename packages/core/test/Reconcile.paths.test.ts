@@ -17,22 +17,10 @@ import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import { logsOf } from "./support/Logs.js"
+import { change, NOW } from "./support/Reconcile.js"
 
-const NOW = Date.parse("2026-12-01T00:00:00Z")
 /** After every test document's retention (its time plus 365 days). */
 const LATER = Date.parse("2028-06-01T00:00:00Z")
-
-const change = (id: string, version: number, title = "t"): Document.AnyDocument => ({
-  kind: "change",
-  id: id as never,
-  version,
-  title,
-  customers: ["acme"],
-  status: "approved",
-  schedule: { start: "2026-11-30T22:00:00Z", end: "2026-12-01T02:00:00Z" },
-  createdAt: "2026-11-01T10:00:00Z",
-  updatedAt: "2026-11-02T10:00:00Z",
-})
 
 const services = Effect.all({
   store: Effect.map(DocumentStore.DocumentStore, (s) => s as DocumentStore.MemoryStore),
