@@ -122,6 +122,12 @@ export interface StartOptions {
    * Tests use it to observe the emulator's object changes in their own process.
    */
   readonly dynamodbEndpoint?: string
+  /**
+   * How DynamoDB Local's JVM compiles (default `"startup"`: the client compiler only,
+   * the quicker start for tests and dev); `"throughput"` keeps the full tiered
+   * compilation, for measuring in steady state (`npm run bench` uses it).
+   */
+  readonly dynamodbJit?: "startup" | "throughput"
 }
 
 const defaultStartTimeoutMs = 120_000
@@ -227,7 +233,7 @@ const startDynamoOn = async (
   deadline: number,
   timeoutMs: number,
 ): Promise<{ readonly endpoint: string; readonly stop: () => Promise<void> } | "PortTaken"> => {
-  const jvm = spawnDynamo(watchdog, dir, port, options.dbPath)
+  const jvm = spawnDynamo(watchdog, dir, port, options.dbPath, options.dynamodbJit)
   const endpoint = `http://127.0.0.1:${port}`
   let answer: "Up" | "PortTaken"
   try {

@@ -1,3 +1,5 @@
+import { execFileSync } from "node:child_process"
+import { readFileSync } from "node:fs"
 import { DynamoDBClient, GetItemCommand, QueryCommand, TransactWriteItemsCommand } from "@aws-sdk/client-dynamodb"
 import { GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3"
 import * as Document from "@docket/core/Document"
@@ -6,6 +8,7 @@ import * as Items from "@docket/core/Items"
 import * as Table from "@docket/core/Table"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import * as Either from "effect/Either"
+import { javaArgs } from "../src/internal/jvmProcess.js"
 import * as LocalStack from "../src/LocalStack.js"
 import * as Testing from "../src/Testing.js"
 
@@ -109,6 +112,33 @@ describe("LocalStack", () => {
     const got = await s3.send(new GetObjectCommand({ Bucket: env.bucket, Key: key }))
     expect(JSON.parse(await got.Body!.transformToString())).toStrictEqual(change)
   })
+
+  it("runs DynamoDB Local with the client compiler unless the throughput JIT is asked for", async () => {
+    expect(javaArgs("/emu", 8000, undefined)).toContain("-XX:TieredStopAtLevel=1")
+    expect(javaArgs("/emu", 8000, undefined, "startup")).toContain("-XX:TieredStopAtLevel=1")
+    const full = javaArgs("/emu", 8000, "/data", "throughput")
+    expect(full.some((a) => a.startsWith("-XX:TieredStopAtLevel"))).toBe(false)
+    expect(full).toEqual(expect.arrayContaining(["-port", "8000", "-dbPath", "/data", "-sharedDb"]))
+    // A real JVM started with it: its command line carries no tier limit, and it answers.
+    const stack = await LocalStack.start({ dynamodbJit: "throughput" })
+    try {
+      const port = new URL(stack.dynamodbEndpoint).port
+      const pids = execFileSync("pgrep", ["-f", `DynamoDBLocal.jar -port ${port} `], { encoding: "utf8" })
+        .trim()
+        .split("\n")
+      const lines = pids.map((pid) => readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0"))
+      const java = lines.find((argv) => argv[0]?.endsWith("java"))
+      expect(java).toBeDefined()
+      expect(java!.some((a) => a.startsWith("-XX:TieredStopAtLevel"))).toBe(false)
+      const client = new DynamoDBClient({ ...stack.clientConfig.dynamodb })
+      await stack.createTable("jit")
+      const out = await client.send(new GetItemCommand({ TableName: "jit", Key: { pk: { S: "x" }, sk: { S: "y" } } }))
+      expect(out.Item).toBeUndefined()
+      client.destroy()
+    } finally {
+      await stack.stop()
+    }
+  }, 180_000)
 
   it("fails with a clear error naming the fix when java is missing", async () => {
     const path = process.env.PATH
