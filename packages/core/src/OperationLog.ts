@@ -19,6 +19,7 @@
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
+import * as DefaultServices from "effect/DefaultServices"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as FiberRef from "effect/FiberRef"
@@ -28,7 +29,7 @@ import * as Inspectable from "effect/Inspectable"
 import type * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
-import type * as Tracer from "effect/Tracer"
+import * as Tracer from "effect/Tracer"
 
 /** Fields of an operation's log line. Never put secrets here. */
 export type Fields = Readonly<Record<string, unknown>>
@@ -47,8 +48,9 @@ const errorTag = (error: unknown): string => {
   return typeof tag === "string" ? tag : ""
 }
 
-// effect's built-in tracer: its spans go nowhere, so their attributes are not worth building.
-const nativeTracer: Tracer.Tracer = Effect.runSync(Effect.tracer)
+// effect's built-in tracer: its spans go nowhere, so their attributes are not worth building. Read from
+// the default services, not by running a fiber at import (a cold start would pay for the runtime's first run).
+const nativeTracer: Tracer.Tracer = Context.get(DefaultServices.liveServices, Tracer.Tracer)
 
 /** Whether spans are recorded somewhere (a tracer other than effect's built-in one is installed). */
 export const tracing: Effect.Effect<boolean> = Effect.withFiberRuntime((fiber) =>

@@ -264,7 +264,14 @@ const isPlainNotificationRecord = (u: unknown): u is NotificationRecord => {
   )
 }
 
-const decodeRecordSchema = Schema.decodeUnknownEither(NotificationRecord)
+// Built on first use: the common record passes `isPlainNotificationRecord` and never needs it (not at import).
+let recordDecoder:
+  | ((input: unknown) => Either.Either<typeof NotificationRecord.Type, ParseResult.ParseError>)
+  | undefined
+const decodeRecordSchema = (input: unknown) => {
+  recordDecoder ??= Schema.decodeUnknownEither(NotificationRecord)
+  return recordDecoder(input)
+}
 
 /** Decodes one record of a direct S3 notification (`Records[i]`). */
 export const decodeNotificationRecord = (

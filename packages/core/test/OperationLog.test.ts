@@ -5,6 +5,7 @@ import * as HashMap from "effect/HashMap"
 import * as List from "effect/List"
 import * as Logger from "effect/Logger"
 import * as LogLevel from "effect/LogLevel"
+import * as Tracer from "effect/Tracer"
 import * as OperationLog from "../src/OperationLog.js"
 
 /** Runs `self` at `level`, returning the lines written and how often the line's fields were read. */
@@ -90,5 +91,18 @@ describe("OperationLog.logged writes its line as Effect.log* would", () => {
         expect(after?.fields).toStrictEqual({ requestId: "r-1" })
         expect(after?.spans).toStrictEqual(["outer"])
       }),
+  )
+})
+
+describe("OperationLog.tracing", () => {
+  it.effect("is false under effect's built-in tracer and true under any other", () =>
+    Effect.gen(function* () {
+      expect(yield* OperationLog.tracing).toBe(false)
+      const native = yield* Effect.tracer
+      const other = Tracer.make({ span: native.span, context: native.context })
+      expect(yield* OperationLog.tracing.pipe(Effect.withTracer(other))).toBe(true)
+      // Back under the built-in one: false again (the check compares with effect's own tracer, not the first seen).
+      expect(yield* OperationLog.tracing.pipe(Effect.withTracer(native))).toBe(false)
+    }),
   )
 })
