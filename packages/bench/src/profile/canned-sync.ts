@@ -61,6 +61,8 @@ const dynamodb = (target: string, input: Record<string, any>, res: ServerRespons
     }
   }
   const text = JSON.stringify(out)
+  const op = `${target.split(".").at(-1)} answer bytes`
+  served.set(op, (served.get(op) ?? 0) + text.length)
   res.writeHead(200, {
     "content-type": "application/x-amz-json-1.0",
     "content-length": Buffer.byteLength(text),
@@ -90,11 +92,18 @@ const s3 = (req: IncomingMessage, res: ServerResponse) => {
   res.end(text)
 }
 
+/** Requests the server answered, by operation (DynamoDB's target, S3's method): what each handler sends. */
+const served = new Map<string, number>()
+
 const server = createServer((req, res) => {
   const chunks: Array<Buffer> = []
   req.on("data", (c: Buffer) => chunks.push(c))
   req.on("end", () => {
     const target = req.headers["x-amz-target"]
+    const operation = typeof target === "string" ? (target.split(".").at(-1) ?? target) : `S3 ${req.method}`
+    served.set(operation, (served.get(operation) ?? 0) + 1)
+    const bytes = chunks.reduce((n, c) => n + c.byteLength, 0)
+    if (bytes > 0) served.set(`${operation} bytes`, (served.get(`${operation} bytes`) ?? 0) + bytes)
     if (typeof target === "string") dynamodb(target, JSON.parse(Buffer.concat(chunks).toString("utf8")), res)
     else s3(req, res)
   })
@@ -186,7 +195,9 @@ export const run = async (args: ReadonlyArray<string>) => {
       powertools: { handler: await load(files.powertools), table: "powertools" },
     }
     const context = { awsRequestId: "canned", callbackWaitsForEmptyEventLoop: true }
+    const requestsOf: Record<string, Record<string, number>> = {}
     const pass = async (label: string, handler: Handler, table: string) => {
+      served.clear()
       // Docket's runtimes read DOCKET_TABLE once, on their first invocation.
       process.env.DOCKET_TABLE = table
       const events = batches(keys)
@@ -197,6 +208,7 @@ export const run = async (args: ReadonlyArray<string>) => {
         if (failed > 0) throw new Error(`${failed} record(s) of a batch failed in the ${label} handler`)
       }
       const used = process.cpuUsage(cpu)
+      requestsOf[label] = Object.fromEntries([...served].map(([op, n]) => [op, Math.round((n / records) * 100) / 100]))
       return (used.user + used.system) / 1000 / records
     }
     // EMF lines are formatted as in production, not written (as in the scenario).
@@ -218,7 +230,9 @@ export const run = async (args: ReadonlyArray<string>) => {
           ([label, xs]) =>
             `  ${label.padEnd(10)} ${median(xs).toFixed(3)} ms  [${Math.min(...xs).toFixed(3)}-${Math.max(...xs).toFixed(3)}]  / careful ${(median(xs) / floor).toFixed(2)}`,
         )
-        .join("\n")}\n`,
+        .join("\n")}\nrequests per record (last round): ${Object.entries(requestsOf)
+        .map(([label, ops]) => `${label} ${JSON.stringify(ops)}`)
+        .join("; ")}\n`,
     )
     if (args.includes("--cpu-prof")) {
       // Each handler's self time by module, in ms per record: where Docket's extra CPU goes.
