@@ -12,9 +12,7 @@
  * EventBridge carries keys as they are. A record that does not validate becomes a
  * {@link MalformedEventError} naming what is wrong and where (record index, SQS
  * message id), beside the other records of the batch: one bad record never hides
- * the others.
- *
- * This module knows no Lambda types: it takes `unknown` and returns plain data.
+ * the others. This module knows no Lambda types: it takes `unknown` and returns plain data.
  *
  * @since 0.1.0
  */
@@ -105,10 +103,9 @@ export type EventBridgeEvent = typeof EventBridgeEvent.Type
 export type Source = "s3" | "sqs" | "eventbridge"
 
 /**
- * What happened to the object, as far as the cache cares: `created` (any
- * `ObjectCreated:*`, EventBridge `Object Created`), `deleted` (`ObjectRemoved:*`,
- * `LifecycleExpiration:*`, `Object Deleted`) or `other` (restore, tagging, ACL,
- * storage class changes: the body did not change).
+ * What happened to the object, as far as the cache cares: `created` (any `ObjectCreated:*`, EventBridge
+ * `Object Created`), `deleted` (`ObjectRemoved:*`, `LifecycleExpiration:*`, `Object Deleted`) or `other`
+ * (restore, tagging, ACL, storage class changes: the body did not change).
  */
 export type EventType = "created" | "deleted" | "other"
 
@@ -233,10 +230,7 @@ const sequencerOf = (raw: string | undefined): Option.Option<string> =>
 
 const optionalString = (u: unknown): boolean => u === undefined || typeof u === "string"
 
-/**
- * The common valid shape of a {@link NotificationRecord}, by hand (cheaper than the Schema decode): only
- * what the schema accepts; anything else goes to the schema, so its errors stay the same.
- */
+/** The common valid shape of a {@link NotificationRecord} by hand (cheaper): what it rejects goes to the schema. */
 const isPlainNotificationRecord = (u: unknown): u is NotificationRecord => {
   if (!isObject(u)) return false
   const { s3 } = u
@@ -264,13 +258,10 @@ const isPlainNotificationRecord = (u: unknown): u is NotificationRecord => {
   )
 }
 
-// Built on first use: the common record passes `isPlainNotificationRecord` and never needs it (not at import).
-let recordDecoder:
-  | ((input: unknown) => Either.Either<typeof NotificationRecord.Type, ParseResult.ParseError>)
-  | undefined
-const decodeRecordSchema = (input: unknown) => {
-  recordDecoder ??= Schema.decodeUnknownEither(NotificationRecord)
-  return recordDecoder(input)
+// Built on first use (then it replaces itself): the common record passes `isPlainNotificationRecord`.
+let decodeRecordSchema = (input: unknown): Either.Either<NotificationRecord, ParseResult.ParseError> => {
+  decodeRecordSchema = Schema.decodeUnknownEither(NotificationRecord)
+  return decodeRecordSchema(input)
 }
 
 /** Decodes one record of a direct S3 notification (`Records[i]`). */

@@ -1,14 +1,18 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb"
+import { DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb"
 import { describe, expect, it } from "@effect/vitest"
+import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
 import * as DynamoDB from "../src/DocumentCache/DynamoDB.js"
+import * as DocumentCache from "../src/DocumentCache.js"
 import * as DocumentKind from "../src/DocumentKind.js"
 import * as S3 from "../src/DocumentStore/S3.js"
 import { LightController, type LightSignal } from "../src/internal/abort.js"
+import { isOwned, own } from "../src/internal/ownedClient.js"
 import * as RateLimit from "../src/RateLimit.js"
 import { change } from "./DocumentCache.contract.js"
 
@@ -224,4 +228,101 @@ describe("S3 attempts on the light abort controller (a real SDK client and HTTP 
       }).pipe(Effect.scoped),
     10_000,
   )
+})
+
+/** The DynamoDB backend on its own client (`DynamoDB.layer`: cached middleware, the signal through the request handler). */
+const ownedBackend = (port: number, attemptTimeout: Duration.DurationInput) =>
+  Layer.build(
+    DynamoDB.layer({
+      table: "t",
+      retentionDays: 30,
+      attemptTimeout,
+      retry: { maxAttempts: 1, base: "1 millis", cap: "1 millis" },
+      documentsOnly: true,
+      client: {
+        endpoint: `http://127.0.0.1:${port}`,
+        region: "us-east-1",
+        credentials: { accessKeyId: "test", secretAccessKey: "test" },
+      },
+    }).pipe(Layer.provide(Layer.merge(DocumentKind.layerDefault, RateLimit.layerUnlimited))),
+  ).pipe(Effect.map((context) => Context.get(context, DocumentCache.DocumentCache)))
+
+describe("DynamoDB attempts on Docket's own client (cached middleware stack, signal through the request handler)", () => {
+  it.live(
+    "an attempt past its timeout is aborted: the request is destroyed and the call fails as Timeout",
+    () =>
+      Effect.gen(function* () {
+        const { port, requests, closed } = yield* server(() => false)
+        const cache = yield* ownedBackend(port, "200 millis")
+        const error = yield* Effect.flip(cache.get("change", "CHG-owned-hung"))
+        expect(error.reason).toBe("Timeout")
+        expect(requests).toHaveLength(1)
+        yield* eventually(() => closed.includes(0))
+      }).pipe(Effect.scoped),
+    10_000,
+  )
+
+  it.live(
+    "interrupting the fiber aborts the attempt's request",
+    () =>
+      Effect.gen(function* () {
+        const { port, requests, closed } = yield* server(() => false)
+        const cache = yield* ownedBackend(port, "30 seconds")
+        const fiber = yield* Effect.fork(cache.get("change", "CHG-owned-interrupted"))
+        yield* eventually(() => requests.length === 1)
+        yield* Fiber.interrupt(fiber)
+        yield* eventually(() => closed.includes(0))
+      }).pipe(Effect.scoped),
+    10_000,
+  )
+
+  it.live(
+    "concurrent calls resolve the middleware stack once per command class, and only the aborted one is cut off",
+    () =>
+      Effect.gen(function* () {
+        let calls = 0
+        const { port, requests, closed } = yield* server(() => {
+          calls++
+          return calls !== 3
+        })
+        const resolve = GetItemCommand.prototype.resolveMiddleware
+        let resolved = 0
+        GetItemCommand.prototype.resolveMiddleware = function (this: GetItemCommand, ...args) {
+          resolved++
+          return resolve.apply(this, args)
+        }
+        yield* Effect.addFinalizer(() => Effect.sync(() => (GetItemCommand.prototype.resolveMiddleware = resolve)))
+        const cache = yield* ownedBackend(port, "300 millis")
+        const results = yield* Effect.forEach(
+          Array.from({ length: 8 }, (_, i) => i),
+          (i) => Effect.either(cache.get("change", `CHG-owned-${i}`)),
+          { concurrency: 8 },
+        )
+        expect(requests).toHaveLength(8)
+        expect(resolved).toBe(1)
+        const failed = results.filter((r) => r._tag === "Left")
+        expect(failed).toHaveLength(1)
+        expect(failed[0]?._tag === "Left" && failed[0].left.reason).toBe("Timeout")
+        // The hung request (the third answered by the server) was destroyed; the others kept their sockets.
+        yield* eventually(() => closed.length === 1)
+        expect(closed).toEqual([2])
+        expect(
+          results.filter((r) => r._tag === "Right").every((r) => r._tag === "Right" && r.right._tag === "None"),
+        ).toBe(true)
+      }).pipe(Effect.scoped),
+    10_000,
+  )
+
+  it("a client Docket does not own keeps the SDK's send; owning is idempotent", () => {
+    const client = new DynamoDBClient({ region: "us-east-1", credentials: { accessKeyId: "a", secretAccessKey: "b" } })
+    const send = client.send
+    expect(isOwned(client)).toBe(false)
+    own(client)
+    const ownedSend = client.send
+    expect(ownedSend).not.toBe(send)
+    own(client)
+    expect(client.send).toBe(ownedSend)
+    expect(isOwned(client)).toBe(true)
+    client.destroy()
+  })
 })

@@ -42,6 +42,7 @@ import * as Option from "effect/Option"
 import { DocketConfig } from "../DocketConfig.js"
 import { DocumentCache, type Service } from "../DocumentCache.js"
 import { DocumentKinds } from "../DocumentKind.js"
+import { own } from "../internal/ownedClient.js"
 import * as Write from "../internal/write.js"
 import { RateLimit } from "../RateLimit.js"
 import * as Retry from "../Retry.js"
@@ -148,7 +149,8 @@ export const layer = (options: LayerOptions): Layer.Layer<DocumentCache, never, 
   Layer.scoped(
     DocumentCache,
     Effect.acquireRelease(
-      Effect.sync(() => new DynamoDBClient({ ...options.client, maxAttempts: 1 })),
+      // Our own client: the middleware stack resolved once per command (internal/ownedClient.ts).
+      Effect.sync(() => own(new DynamoDBClient({ cacheMiddleware: true, ...options.client, maxAttempts: 1 }))),
       (client) => Effect.sync(() => client.destroy()),
     ).pipe(Effect.flatMap((client) => make(client, options))),
   )

@@ -10,6 +10,7 @@ import type * as Scope from "effect/Scope"
 import { StoreError } from "../DocumentStore.js"
 import * as Retry from "../Retry.js"
 import { asAbortSignal, type LightController } from "./abort.js"
+import { own } from "./ownedClient.js"
 
 /**
  * A scoped client: `maxAttempts: 1` so that {@link Retry} is the only retry
@@ -17,13 +18,16 @@ import { asAbortSignal, type LightController } from "./abort.js"
  */
 export const acquire = (clientConfig: S3ClientConfig = {}): Effect.Effect<S3Client, never, Scope.Scope> =>
   Effect.acquireRelease(
-    Effect.sync(
-      () =>
+    Effect.sync(() =>
+      // Our own client: the middleware stack resolved once per command (ownedClient.ts).
+      own(
         new S3Client({
+          cacheMiddleware: true,
           ...(clientConfig.endpoint !== undefined ? { forcePathStyle: true } : {}),
           ...clientConfig,
           maxAttempts: 1,
         }),
+      ),
     ),
     (c) => Effect.sync(() => c.destroy()),
   )
