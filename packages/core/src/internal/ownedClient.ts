@@ -21,10 +21,14 @@
  *
  * @internal
  */
-import { AsyncLocalStorage } from "node:async_hooks"
+import type { AsyncLocalStorage } from "node:async_hooks"
 
-/** The abort signal of the SDK call whose request is being sent. */
-const callSignal = new AsyncLocalStorage<AbortSignal>()
+/**
+ * The abort signal of the SDK call whose request is being sent, made with the first owned client:
+ * `node:async_hooks` is not loaded at import (a static import of it loads two more of Node's
+ * internal modules into a Lambda cold start).
+ */
+let callSignal: AsyncLocalStorage<AbortSignal> | undefined
 
 /** What of the SDK's HTTP handler the clients use. */
 interface HttpHandler {
@@ -45,7 +49,7 @@ interface Client {
 const signalled = (inner: HttpHandler): HttpHandler => ({
   metadata: inner.metadata,
   handle: (request, options) => {
-    const signal = callSignal.getStore()
+    const signal = callSignal?.getStore()
     return inner.handle(
       request,
       signal === undefined || options?.abortSignal !== undefined ? options : { ...options, abortSignal: signal },
@@ -80,11 +84,13 @@ export const own = <C extends object>(client: C): C => {
   owned.add(c)
   const handler = c.config.requestHandler as HttpHandler | undefined
   if (handler === undefined || typeof handler.handle !== "function") return client
+  callSignal ??= new (process.getBuiltinModule("node:async_hooks").AsyncLocalStorage)<AbortSignal>()
+  const signals = callSignal
   c.config.requestHandler = signalled(handler)
   const send = c.send.bind(c) as (...args: Array<unknown>) => unknown
   ;(c as { send: unknown }).send = (command: unknown, optionsOrCallback?: unknown, callback?: unknown) =>
     callback === undefined && onlyAbortSignal(optionsOrCallback)
-      ? callSignal.run(optionsOrCallback.abortSignal, send, command)
+      ? signals.run(optionsOrCallback.abortSignal, send, command)
       : send(command, optionsOrCallback, callback)
   return client
 }
