@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
 import { DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb"
+import { S3Client } from "@aws-sdk/client-s3"
 import { describe, expect, it } from "@effect/vitest"
 import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
@@ -324,5 +325,63 @@ describe("DynamoDB attempts on Docket's own client (cached middleware stack, sig
     expect(client.send).toBe(ownedSend)
     expect(isOwned(client)).toBe(true)
     client.destroy()
+    // S3's region redirect keeps per-call state in the handler-execution context: no cached stack for it.
+    const redirecting = own(new S3Client({ region: "us-east-1", cacheMiddleware: true, followRegionRedirects: true }))
+    expect(redirecting.config.cacheMiddleware).toBe(false)
+    expect(own(new S3Client({ region: "us-east-1", cacheMiddleware: true })).config.cacheMiddleware).toBe(true)
+    redirecting.destroy()
+  })
+})
+
+describe("an owned client's signal reaches its own calls' requests only", () => {
+  it("a request another client sends through the shared handler (as a credential provider's STS client) or an option-less send of the same client (as S3's CreateSession), inside an owned call, gets no signal", async () => {
+    const seen: Array<{ table: string; signal: unknown }> = []
+    const inner: { send?: (() => Promise<unknown>) | undefined } = {}
+    const spy = {
+      metadata: { handlerProtocol: "http/1.1" },
+      handle: async (request: { body?: unknown }, options?: { abortSignal?: unknown }) => {
+        const table = (JSON.parse(String(request.body)) as { TableName: string }).TableName
+        seen.push({ table, signal: options?.abortSignal })
+        // Inside the owned call's request: what the SDK does on its own (a credential refresh, a session).
+        if (table === "owned") await inner.send?.()
+        return {
+          response: {
+            statusCode: 200,
+            headers: { "content-type": "application/x-amz-json-1.0" },
+            body: Buffer.from("{}"),
+          },
+        }
+      },
+      updateHttpClientConfig: () => {},
+      httpHandlerConfigs: () => ({}),
+      destroy: () => {},
+    }
+    const config = {
+      region: "us-east-1",
+      endpoint: "http://127.0.0.1:9",
+      credentials: { accessKeyId: "a", secretAccessKey: "b" },
+      maxAttempts: 1,
+    }
+    const client = own(new DynamoDBClient({ ...config, cacheMiddleware: true, requestHandler: spy as never }))
+    // A client on the owned client's (wrapped) request handler, as the SDK's STS and SSO clients are built.
+    const sharing = new DynamoDBClient({ ...config, requestHandler: client.config.requestHandler })
+    const key = { pk: { S: "D#change#CHG-1" }, sk: { S: "DOC" } }
+    inner.send = async () => {
+      await sharing.send(new GetItemCommand({ TableName: "sharing", Key: key }))
+      await client.send(new GetItemCommand({ TableName: "optionless", Key: key }))
+    }
+    const controller = new AbortController()
+    await client.send(new GetItemCommand({ TableName: "owned", Key: key }), { abortSignal: controller.signal })
+    expect(seen.map((s) => s.table)).toEqual(["owned", "sharing", "optionless"])
+    expect(seen[0]?.signal).toBe(controller.signal)
+    expect(seen[1]?.signal).toBeUndefined()
+    expect(seen[2]?.signal).toBeUndefined()
+    // Outside any call, a send with only a signal still gets it, on the cached stack.
+    const second = new AbortController()
+    inner.send = undefined
+    await client.send(new GetItemCommand({ TableName: "owned", Key: key }), { abortSignal: second.signal })
+    expect(seen[3]?.signal).toBe(second.signal)
+    client.destroy()
+    sharing.destroy()
   })
 })
