@@ -89,7 +89,7 @@ export interface ResultFile extends Omit<Result, "checks"> {
   readonly checks?: ReadonlyArray<CheckResult>
   readonly machine: Machine
   /** DynamoDB Local's JIT in this run (`LocalStack.StartOptions.dynamodbJit`); absent in results before 2026-12-04: `"startup"`. */
-  readonly dynamodbJit?: "startup" | "throughput"
+  readonly dynamodbJit?: LocalStack.DynamodbJit
   /** The 1, 5 and 15 minute load averages when the result was taken (other work on the machine). */
   readonly loadAverage: ReadonlyArray<number>
   readonly quick: boolean

@@ -25,7 +25,7 @@ const only = args.filter((a) => !a.startsWith("--"))
  * tiered compilation (C2), which spends less emulator CPU per request, so that more of
  * each figure is the client's own CPU (profiles.md, "DynamoDB Local's JIT").
  */
-const jit: "startup" | "throughput" = args.includes("--jit=throughput") ? "throughput" : "startup"
+const jit: LocalStack.DynamodbJit = args.includes("--jit=throughput") ? "throughput" : "startup"
 
 const log = (message: string) => process.stderr.write(`[bench] ${message}\n`)
 

@@ -132,6 +132,23 @@ const backend = (port: number, attemptTimeout: Duration.DurationInput) =>
     return { cache, signals }
   })
 
+/** The DynamoDB backend on its own client (`DynamoDB.layer`: cached middleware, the signal through the request handler). */
+const ownedBackend = (port: number, attemptTimeout: Duration.DurationInput) =>
+  Layer.build(
+    DynamoDB.layer({
+      table: "t",
+      retentionDays: 30,
+      attemptTimeout,
+      retry: { maxAttempts: 1, base: "1 millis", cap: "1 millis" },
+      documentsOnly: true,
+      client: {
+        endpoint: `http://127.0.0.1:${port}`,
+        region: "us-east-1",
+        credentials: { accessKeyId: "test", secretAccessKey: "test" },
+      },
+    }).pipe(Layer.provide(Layer.merge(DocumentKind.layerDefault, RateLimit.layerUnlimited))),
+  ).pipe(Effect.map((context) => ({ cache: Context.get(context, DocumentCache.DocumentCache), signals: undefined })))
+
 const eventually = (check: () => boolean) =>
   Effect.gen(function* () {
     for (let i = 0; i < 200 && !check(); i++) yield* Effect.sleep("10 millis")
@@ -153,39 +170,54 @@ describe("DynamoDB attempts on the light abort controller (a real SDK client and
       }).pipe(Effect.scoped),
     10_000,
   )
-
-  it.live(
-    "an attempt past its timeout is aborted: the SDK destroys the request and the call fails as Timeout",
-    () =>
-      Effect.gen(function* () {
-        const { port, requests, closed } = yield* server(() => false)
-        const { cache, signals } = yield* backend(port, "200 millis")
-        const error = yield* Effect.flip(cache.get("change", "CHG-light-hung"))
-        expect(error.reason).toBe("Timeout")
-        expect(String(error.cause)).toContain("no answer within 200 ms")
-        expect(requests).toHaveLength(1)
-        yield* eventually(() => closed.includes(0))
-        expect(signals[0]?.aborted).toBe(true)
-        expect(signals[0]?.listeners).toBeUndefined()
-      }).pipe(Effect.scoped),
-    10_000,
-  )
-
-  it.live(
-    "interrupting the fiber aborts the attempt's request",
-    () =>
-      Effect.gen(function* () {
-        const { port, requests, closed } = yield* server(() => false)
-        const { cache, signals } = yield* backend(port, "30 seconds")
-        const fiber = yield* Effect.fork(cache.get("change", "CHG-light-interrupted"))
-        yield* eventually(() => requests.length === 1)
-        yield* Fiber.interrupt(fiber)
-        yield* eventually(() => closed.includes(0))
-        expect(signals[0]?.aborted).toBe(true)
-      }).pipe(Effect.scoped),
-    10_000,
-  )
 })
+
+/**
+ * A hung or interrupted attempt, on a client passed in (its signal in `send`'s options, each one recorded) and
+ * on Docket's own (cached middleware stack, the signal through the request handler; not observable from outside).
+ */
+const backends = [
+  { name: "a client passed in (DynamoDB.make)", make: backend },
+  { name: "Docket's own client (DynamoDB.layer)", make: ownedBackend },
+] as const
+
+for (const { name, make } of backends) {
+  describe(`DynamoDB attempts on ${name}, a real SDK client and HTTP server`, () => {
+    it.live(
+      "an attempt past its timeout is aborted: the SDK destroys the request and the call fails as Timeout",
+      () =>
+        Effect.gen(function* () {
+          const { port, requests, closed } = yield* server(() => false)
+          const { cache, signals } = yield* make(port, "200 millis")
+          const error = yield* Effect.flip(cache.get("change", "CHG-light-hung"))
+          expect(error.reason).toBe("Timeout")
+          expect(String(error.cause)).toContain("no answer within 200 ms")
+          expect(requests).toHaveLength(1)
+          yield* eventually(() => closed.includes(0))
+          if (signals !== undefined) {
+            expect(signals[0]?.aborted).toBe(true)
+            expect(signals[0]?.listeners).toBeUndefined()
+          }
+        }).pipe(Effect.scoped),
+      10_000,
+    )
+
+    it.live(
+      "interrupting the fiber aborts the attempt's request",
+      () =>
+        Effect.gen(function* () {
+          const { port, requests, closed } = yield* server(() => false)
+          const { cache, signals } = yield* make(port, "30 seconds")
+          const fiber = yield* Effect.fork(cache.get("change", "CHG-light-interrupted"))
+          yield* eventually(() => requests.length === 1)
+          yield* Fiber.interrupt(fiber)
+          yield* eventually(() => closed.includes(0))
+          if (signals !== undefined) expect(signals[0]?.aborted).toBe(true)
+        }).pipe(Effect.scoped),
+      10_000,
+    )
+  })
+}
 
 /** The S3 store over a real SDK client at `port`. */
 const store = (port: number) =>
@@ -231,52 +263,7 @@ describe("S3 attempts on the light abort controller (a real SDK client and HTTP 
   )
 })
 
-/** The DynamoDB backend on its own client (`DynamoDB.layer`: cached middleware, the signal through the request handler). */
-const ownedBackend = (port: number, attemptTimeout: Duration.DurationInput) =>
-  Layer.build(
-    DynamoDB.layer({
-      table: "t",
-      retentionDays: 30,
-      attemptTimeout,
-      retry: { maxAttempts: 1, base: "1 millis", cap: "1 millis" },
-      documentsOnly: true,
-      client: {
-        endpoint: `http://127.0.0.1:${port}`,
-        region: "us-east-1",
-        credentials: { accessKeyId: "test", secretAccessKey: "test" },
-      },
-    }).pipe(Layer.provide(Layer.merge(DocumentKind.layerDefault, RateLimit.layerUnlimited))),
-  ).pipe(Effect.map((context) => Context.get(context, DocumentCache.DocumentCache)))
-
 describe("DynamoDB attempts on Docket's own client (cached middleware stack, signal through the request handler)", () => {
-  it.live(
-    "an attempt past its timeout is aborted: the request is destroyed and the call fails as Timeout",
-    () =>
-      Effect.gen(function* () {
-        const { port, requests, closed } = yield* server(() => false)
-        const cache = yield* ownedBackend(port, "200 millis")
-        const error = yield* Effect.flip(cache.get("change", "CHG-owned-hung"))
-        expect(error.reason).toBe("Timeout")
-        expect(requests).toHaveLength(1)
-        yield* eventually(() => closed.includes(0))
-      }).pipe(Effect.scoped),
-    10_000,
-  )
-
-  it.live(
-    "interrupting the fiber aborts the attempt's request",
-    () =>
-      Effect.gen(function* () {
-        const { port, requests, closed } = yield* server(() => false)
-        const cache = yield* ownedBackend(port, "30 seconds")
-        const fiber = yield* Effect.fork(cache.get("change", "CHG-owned-interrupted"))
-        yield* eventually(() => requests.length === 1)
-        yield* Fiber.interrupt(fiber)
-        yield* eventually(() => closed.includes(0))
-      }).pipe(Effect.scoped),
-    10_000,
-  )
-
   it.live(
     "concurrent calls resolve the middleware stack once per command class, and only the aborted one is cut off",
     () =>
@@ -293,7 +280,7 @@ describe("DynamoDB attempts on Docket's own client (cached middleware stack, sig
           return resolve.apply(this, args)
         }
         yield* Effect.addFinalizer(() => Effect.sync(() => (GetItemCommand.prototype.resolveMiddleware = resolve)))
-        const cache = yield* ownedBackend(port, "300 millis")
+        const { cache } = yield* ownedBackend(port, "300 millis")
         const results = yield* Effect.forEach(
           Array.from({ length: 8 }, (_, i) => i),
           (i) => Effect.either(cache.get("change", `CHG-owned-${i}`)),
@@ -329,6 +316,9 @@ describe("DynamoDB attempts on Docket's own client (cached middleware stack, sig
     const redirecting = own(new S3Client({ region: "us-east-1", cacheMiddleware: true, followRegionRedirects: true }))
     expect(redirecting.config.cacheMiddleware).toBe(false)
     expect(own(new S3Client({ region: "us-east-1", cacheMiddleware: true })).config.cacheMiddleware).toBe(true)
+    // Owning turns the cache on unless the configuration turned it off.
+    expect(own(new S3Client({ region: "us-east-1" })).config.cacheMiddleware).toBe(true)
+    expect(own(new S3Client({ region: "us-east-1", cacheMiddleware: false })).config.cacheMiddleware).toBe(false)
     redirecting.destroy()
   })
 })

@@ -34,6 +34,7 @@ import type * as Scope from "effect/Scope"
 import {
   discardDynamo,
   freePort,
+  type Jit,
   type Jvm,
   javaAvailable,
   portTaken,
@@ -42,6 +43,9 @@ import {
   stopDynamo,
 } from "./internal/jvmProcess.js"
 import * as S3Emulator from "./internal/s3Emulator.js"
+
+/** How DynamoDB Local's JVM compiles: see {@link StartOptions.dynamodbJit}. */
+export type DynamodbJit = Jit
 
 /** Static credentials the local endpoints accept. */
 export const credentials = { accessKeyId: "docketlocal", secretAccessKey: "docketlocal" } as const
@@ -125,9 +129,9 @@ export interface StartOptions {
   /**
    * How DynamoDB Local's JVM compiles (default `"startup"`: the client compiler only,
    * the quicker start for tests and dev); `"throughput"` keeps the full tiered
-   * compilation, for measuring in steady state (`npm run bench` uses it).
+   * compilation, for measuring in steady state (`npm run bench -- --jit=throughput`).
    */
-  readonly dynamodbJit?: "startup" | "throughput"
+  readonly dynamodbJit?: DynamodbJit
 }
 
 const defaultStartTimeoutMs = 120_000

@@ -150,7 +150,7 @@ export const layer = (options: LayerOptions): Layer.Layer<DocumentCache, never, 
     DocumentCache,
     Effect.acquireRelease(
       // Our own client: the middleware stack resolved once per command (internal/ownedClient.ts).
-      Effect.sync(() => own(new DynamoDBClient({ cacheMiddleware: true, ...options.client, maxAttempts: 1 }))),
+      Effect.sync(() => own(new DynamoDBClient({ ...options.client, maxAttempts: 1 }))),
       (client) => Effect.sync(() => client.destroy()),
     ).pipe(Effect.flatMap((client) => make(client, options))),
   )

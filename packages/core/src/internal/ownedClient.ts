@@ -7,9 +7,9 @@
  * Why: `client.send(command, options)` with any `options` resolves the whole middleware stack
  * again for that one call, and `cacheMiddleware` applies only to calls without `options`; every
  * Docket call passes `{ abortSignal }` (its attempt timeout and the fiber's interruption abort the
- * request). Measured over an in-process HTTP server, one GetItem: 527-547 us of CPU with
- * `{ abortSignal }` or no options on an ordinary client, 489 us on a client built here
- * (packages/bench/profiles.md, "The SDK's middleware cache").
+ * request). Measured over an in-process HTTP server, one GetItem: 470.8 us of CPU with
+ * `{ abortSignal }` on an ordinary client, 433.3 us on a client owned here
+ * (packages/bench/profiles.md, "The SDK's middleware cache, taken").
  *
  * How: {@link own} replaces the client's `send` with one that runs a call whose only option is
  * `abortSignal` without options, with that signal in an `AsyncLocalStorage` for the call's
@@ -93,8 +93,8 @@ const onlyAbortSignal = (options: unknown): options is { readonly abortSignal: A
 const owned = new WeakSet<object>()
 
 /**
- * Makes `client` one of Docket's own: built with `cacheMiddleware: true` (the caller's
- * configuration may turn it off), its `send(command, { abortSignal })` runs on the cached stack
+ * Makes `client` one of Docket's own: `cacheMiddleware` on unless its configuration turned it
+ * off (or set `followRegionRedirects`), its `send(command, { abortSignal })` runs on the cached stack
  * and its requests take that signal; any other `send` (other options, a callback, or none, as the
  * SDK's own S3 `CreateSession` inside a call) runs outside every call's signal. Returns the same
  * client.
@@ -104,9 +104,11 @@ export const own = <C extends object>(client: C): C => {
   const handler = c.config.requestHandler as HttpHandler | undefined
   if (owned.has(c) || handler === undefined || typeof handler.handle !== "function") return client
   owned.add(c)
-  // S3's region redirect keeps per-call state in the handler-execution context: no shared one then.
-  if ((c.config as { followRegionRedirects?: boolean }).followRegionRedirects === true)
-    (c.config as { cacheMiddleware?: boolean }).cacheMiddleware = false
+  // The cached stack unless the configuration said otherwise; never with S3's region redirect,
+  // which keeps per-call state in the handler-execution context the cached stack shares.
+  const config = c.config as { cacheMiddleware?: boolean; followRegionRedirects?: boolean }
+  if (config.followRegionRedirects === true) config.cacheMiddleware = false
+  else config.cacheMiddleware ??= true
   callSignal ??= new (process.getBuiltinModule("node:async_hooks").AsyncLocalStorage)<AbortSignal>()
   const signals = callSignal
   c.config.requestHandler = signalled(handler)

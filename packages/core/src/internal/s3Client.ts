@@ -22,7 +22,6 @@ export const acquire = (clientConfig: S3ClientConfig = {}): Effect.Effect<S3Clie
       // Our own client: the middleware stack resolved once per command (ownedClient.ts).
       own(
         new S3Client({
-          cacheMiddleware: true,
           ...(clientConfig.endpoint !== undefined ? { forcePathStyle: true } : {}),
           ...clientConfig,
           maxAttempts: 1,

@@ -77,11 +77,6 @@ export interface Jvm {
 }
 
 /**
- * Spawns DynamoDB Local on `port` under the watchdog script at `watchdog`, watching its stderr
- * and exit. The caller resolves the script's path: bundled (the CLI), this module's own URL is
- * the bundle's, not this file's.
- */
-/**
  * How DynamoDB Local's JVM compiles: `"startup"` (the default) stops at the client
  * compiler (`-XX:TieredStopAtLevel=1`), which starts ~1 s sooner and suits tests, dev
  * and the demo; `"throughput"` keeps the JVM's full tiered compilation (C2), for runs
@@ -109,6 +104,11 @@ export const javaArgs = (
   "-disableTelemetry",
 ]
 
+/**
+ * Spawns DynamoDB Local on `port` under the watchdog script at `watchdog`, watching its stderr
+ * and exit. The caller resolves the script's path: bundled (the CLI), this module's own URL is
+ * the bundle's, not this file's.
+ */
 export const spawnDynamo = (
   watchdog: string,
   dir: string,
